@@ -1,0 +1,121 @@
+//! Every way a licensing rule can refuse, with the stable code the HTTP layer exposes.
+
+use thiserror::Error;
+
+/// How a refusal is to be understood by a caller; the HTTP layer maps each to one status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input cannot be a valid request (400).
+    InvalidInput,
+    /// The thing asked for does not exist for this caller (404).
+    NotFound,
+    /// The request is well formed but a rule refuses it (422).
+    Refused,
+    /// The request conflicts with the current state (409).
+    Conflict,
+    /// The thing existed but is no longer usable (410).
+    Gone,
+}
+
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("{field}: {reason}")]
+    InvalidInput { field: &'static str, reason: String },
+    #[error("an amount is out of range")]
+    AmountOutOfRange,
+    #[error("quantity must be between 1 and 10000")]
+    QuantityOutOfRange,
+    #[error("a purchase must name at least one pool")]
+    EmptyPurchase,
+    #[error("no pool {0} in this subscription")]
+    UnknownPool(String),
+    #[error("no module {0} in this subscription")]
+    UnknownModule(String),
+    #[error(
+        "the next period needs at least one licence; contact support to terminate the subscription"
+    )]
+    NextPeriodBelowOne,
+    #[error(
+        "the next period cannot exceed the {purchased} licences bought for this period; buy licences instead"
+    )]
+    NextPeriodAbovePurchased { pool: String, purchased: u32 },
+    #[error("the quote has expired")]
+    QuoteExpired,
+    #[error("the quote was made for another period")]
+    QuoteOtherPeriod,
+    #[error("the quote no longer matches the subscription's prices")]
+    QuoteStale,
+    #[error("the subscription is terminated")]
+    SubscriptionTerminated,
+    #[error("the user is already active")]
+    UserAlreadyActive,
+    #[error("the user is already inactive")]
+    UserAlreadyInactive,
+    #[error("the user already exists")]
+    UserExists,
+    #[error("the tenant already exists")]
+    TenantExists,
+    #[error("no such role {0}")]
+    UnknownRole(String),
+    #[error("the built-in administrator role cannot be changed")]
+    AdministratorRoleFixed,
+    #[error("the period start must be before its end")]
+    InvalidPeriod,
+}
+
+impl DomainError {
+    /// The machine-readable code; stable across releases (clients switch on it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidInput { .. } => "invalid_input",
+            Self::AmountOutOfRange => "amount_out_of_range",
+            Self::QuantityOutOfRange => "quantity_out_of_range",
+            Self::EmptyPurchase => "empty_purchase",
+            Self::UnknownPool(_) => "unknown_pool",
+            Self::UnknownModule(_) => "unknown_module",
+            Self::NextPeriodBelowOne => "next_period_below_one",
+            Self::NextPeriodAbovePurchased { .. } => "next_period_above_purchased",
+            Self::QuoteExpired => "quote_expired",
+            Self::QuoteOtherPeriod => "quote_other_period",
+            Self::QuoteStale => "quote_stale",
+            Self::SubscriptionTerminated => "subscription_terminated",
+            Self::UserAlreadyActive => "user_already_active",
+            Self::UserAlreadyInactive => "user_already_inactive",
+            Self::UserExists => "user_exists",
+            Self::TenantExists => "tenant_exists",
+            Self::UnknownRole(_) => "unknown_role",
+            Self::AdministratorRoleFixed => "administrator_role_fixed",
+            Self::InvalidPeriod => "invalid_period",
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidInput { .. }
+            | Self::QuantityOutOfRange
+            | Self::EmptyPurchase
+            | Self::InvalidPeriod
+            | Self::AmountOutOfRange => ErrorKind::InvalidInput,
+            Self::UnknownPool(_) | Self::UnknownModule(_) | Self::UnknownRole(_) => {
+                ErrorKind::Refused
+            }
+            Self::NextPeriodBelowOne
+            | Self::NextPeriodAbovePurchased { .. }
+            | Self::SubscriptionTerminated
+            | Self::AdministratorRoleFixed
+            | Self::QuoteStale => ErrorKind::Refused,
+            Self::QuoteExpired | Self::QuoteOtherPeriod => ErrorKind::Gone,
+            Self::UserAlreadyActive
+            | Self::UserAlreadyInactive
+            | Self::UserExists
+            | Self::TenantExists => ErrorKind::Conflict,
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

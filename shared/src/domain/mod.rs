@@ -1,0 +1,23 @@
+//! The licensing rules (SPEC R1–R17) as pure functions over plain data: no I/O, no clock.
+
+pub mod account;
+pub mod allocation;
+pub mod error;
+pub mod events;
+pub mod idempotency;
+pub mod identity;
+pub mod invoice;
+pub mod money;
+pub mod next_period;
+pub mod period;
+pub mod pool;
+pub mod proration;
+pub mod purchase;
+pub mod quote;
+pub mod removal;
+pub mod rights;
+pub mod rollover;
+pub mod tenant;
+pub mod user;
+
+pub use error::{DomainError, ErrorKind};

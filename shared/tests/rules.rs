@@ -1,0 +1,579 @@
+//! One test per rule of SPEC section 2, named after it, asserting exact values.
+
+mod fixture;
+
+use chrono::Duration;
+use fixture::*;
+use licensing::domain::DomainError;
+use licensing::domain::events::DomainEvent;
+use licensing::domain::idempotency::{IdempotencyKey, fingerprint};
+use licensing::domain::identity::RoleName;
+use licensing::domain::invoice::InvoiceKind;
+use licensing::domain::next_period::{self, NextPeriodRequest};
+use licensing::domain::period::PeriodLength;
+use licensing::domain::purchase::approve;
+use licensing::domain::quote::{PurchaseRequest, prepare_quote};
+use licensing::domain::removal::{due_reminders, due_removals, remove};
+use licensing::domain::rights::{Right, Roles};
+use licensing::domain::rollover::{roll_over, seats_needed};
+use std::collections::BTreeMap;
+
+fn buy(licences: Option<u32>, crm: Option<u32>) -> PurchaseRequest {
+    let modules: BTreeMap<String, u32> = crm.map(|q| ("crm".to_owned(), q)).into_iter().collect();
+    PurchaseRequest::parse(licences, &modules).unwrap()
+}
+
+fn next(licences: Option<u32>, crm: Option<u32>) -> NextPeriodRequest {
+    let modules: BTreeMap<String, u32> = crm.map(|q| ("crm".to_owned(), q)).into_iter().collect();
+    NextPeriodRequest::parse(licences, &modules).unwrap()
+}
+
+/// Acme with 10 licences and 11 active users (ada + u-01…u-10): u-10 is red.
+fn eleven_on_ten() -> Tenant {
+    let mut tenant = Tenant::november(10);
+    tenant.create_many(10, t("2026-11-02T00:00:00Z"));
+    tenant
+}
+
+#[test]
+fn r1_status_shows_purchased_in_use_available_next_period_and_red_seats() {
+    let tenant = eleven_on_ten();
+    let p = tenant.account.subscription.pool(&pool("licences")).unwrap();
+    assert_eq!(
+        (p.purchased, p.in_use, p.available(), p.next_period),
+        (10, 11, 0, 10)
+    );
+    assert_eq!(tenant.red_ids("licences"), vec!["u-10"]);
+    let red = &tenant.account.reds(&pool("licences"))[0];
+    assert_eq!(red.flag.flagged_at, t("2026-11-02T10:00:00Z"));
+    assert_eq!(red.flag.deadline, t("2026-11-09T10:00:00Z"));
+    let crm = tenant.account.subscription.pool(&pool("crm")).unwrap();
+    assert_eq!((crm.purchased, crm.in_use, crm.available()), (2, 0, 2));
+}
+
+#[test]
+fn r2_activation_without_an_available_licence_is_allowed_and_red() {
+    let mut tenant = Tenant::november(1);
+    let events = tenant.create("bo", &["crm"], t("2026-11-03T09:00:00Z"));
+    assert!(tenant.users[&uid("bo")].active);
+    assert_eq!(tenant.red_ids("licences"), vec!["bo"]);
+    assert!(tenant.red_ids("crm").is_empty(), "crm has 2 licences");
+    assert!(events.iter().any(|e| matches!(e, DomainEvent::SeatOverAllocated { seat } if seat.seat.user_id.as_str() == "bo")));
+}
+
+#[test]
+fn r3_the_most_recently_activated_are_red_and_a_freed_licence_goes_to_the_oldest_red() {
+    let mut tenant = Tenant::november(2);
+    tenant.create_many(3, t("2026-11-02T00:00:00Z")); // ada, u-01 licensed; u-02, u-03 red
+    assert_eq!(tenant.red_ids("licences"), vec!["u-02", "u-03"]);
+    tenant.deactivate("u-01", t("2026-11-04T00:00:00Z"));
+    assert_eq!(tenant.red_ids("licences"), vec!["u-03"]);
+    // Reactivating u-01 makes it the newest seat: now u-01 is red, after u-03.
+    tenant.activate("u-01", t("2026-11-04T01:00:00Z"));
+    assert_eq!(tenant.red_ids("licences"), vec!["u-03", "u-01"]);
+    // Modules order by the instant the module was enabled.
+    tenant.set_modules("u-03", &["crm"], t("2026-11-05T00:00:00Z"));
+    tenant.set_modules("u-01", &["crm"], t("2026-11-05T01:00:00Z"));
+    tenant.set_modules("ada", &["crm"], t("2026-11-05T02:00:00Z"));
+    assert_eq!(tenant.red_ids("crm"), vec!["ada"]);
+}
+
+#[test]
+fn r4_deadline_is_seven_days_after_flagging_cleared_when_licensed_new_when_red_again() {
+    let mut tenant = Tenant::november(1);
+    tenant.create("bo", &[], t("2026-11-03T09:00:00Z"));
+    assert_eq!(
+        tenant.account.reds(&pool("licences"))[0].flag.deadline,
+        t("2026-11-10T09:00:00Z")
+    );
+    // ada leaves: bo is licensed, flag cleared.
+    let events = tenant.deactivate("ada", t("2026-11-04T00:00:00Z"));
+    assert!(tenant.red_ids("licences").is_empty());
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, DomainEvent::SeatLicensed { .. }))
+    );
+    // ada returns (newest): ada is red with a fresh seven days.
+    tenant.activate("ada", t("2026-11-06T12:00:00Z"));
+    let red = &tenant.account.reds(&pool("licences"))[0];
+    assert_eq!(red.seat.user_id.as_str(), "ada");
+    assert_eq!(red.flag.deadline, t("2026-11-13T12:00:00Z"));
+}
+
+#[test]
+fn r5_removal_only_after_the_deadline_and_only_while_still_red() {
+    let mut tenant = eleven_on_ten();
+    let deadline = t("2026-11-09T10:00:00Z");
+    let just_before = deadline - Duration::seconds(1);
+    assert!(due_removals(&tenant.account, just_before).is_empty());
+    let due = due_removals(&tenant.account, deadline);
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].seat.user_id.as_str(), "u-10");
+    // Reminder one day before.
+    assert_eq!(
+        due_reminders(&tenant.account, t("2026-11-08T10:00:00Z")).len(),
+        1
+    );
+    assert!(due_reminders(&tenant.account, t("2026-11-08T09:59:59Z")).is_empty());
+    let mut u10 = tenant.users.remove(&uid("u-10")).unwrap();
+    let events = remove(&mut tenant.account, &mut u10, &pool("licences"), deadline)
+        .unwrap()
+        .unwrap();
+    assert!(!u10.active);
+    assert!(matches!(events[0], DomainEvent::SeatRemoved { .. }));
+    assert!(
+        events.iter().any(
+            |e| matches!(e, DomainEvent::UserDeactivated { reason, .. } if reason == "removed")
+        )
+    );
+    let p = tenant.account.subscription.pool(&pool("licences")).unwrap();
+    assert_eq!((p.in_use, p.over_allocated()), (10, 0));
+
+    // A seat licensed in the meantime is never removed.
+    let mut tenant = eleven_on_ten();
+    tenant.deactivate("u-01", t("2026-11-05T00:00:00Z"));
+    let mut u10 = tenant.users.remove(&uid("u-10")).unwrap();
+    assert_eq!(
+        remove(&mut tenant.account, &mut u10, &pool("licences"), deadline).unwrap(),
+        None
+    );
+    assert!(u10.active);
+}
+
+#[test]
+fn r6_quotes_last_30_minutes_within_their_period_and_take_1_to_10000() {
+    let tenant = Tenant::november(10);
+    let now = t("2026-11-19T10:00:00Z");
+    let quote = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(3), None),
+        now,
+        "q1".into(),
+    )
+    .unwrap();
+    assert_eq!(quote.expires_at, now + Duration::minutes(30));
+    // Near local midnight the quote ends with the day (R7 charges by the approval day).
+    let late = t("2026-11-19T22:50:00Z"); // 23:50 in Copenhagen
+    let q = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(1), None),
+        late,
+        "q2".into(),
+    )
+    .unwrap();
+    assert_eq!(q.expires_at, t("2026-11-19T23:00:00Z"));
+    assert_eq!(
+        PurchaseRequest::parse(Some(0), &BTreeMap::new()),
+        Err(DomainError::QuantityOutOfRange)
+    );
+    assert_eq!(
+        PurchaseRequest::parse(Some(10_001), &BTreeMap::new()),
+        Err(DomainError::QuantityOutOfRange)
+    );
+    assert!(PurchaseRequest::parse(Some(10_000), &BTreeMap::new()).is_ok());
+    assert_eq!(
+        PurchaseRequest::parse(None, &BTreeMap::new()),
+        Err(DomainError::EmptyPurchase)
+    );
+    // Approval after expiry is refused.
+    let mut tenant = Tenant::november(10);
+    let err = approve(
+        &mut tenant.account,
+        &quote,
+        &uid("ada"),
+        now + Duration::minutes(30),
+        "p1".into(),
+    );
+    assert_eq!(err.unwrap_err(), DomainError::QuoteExpired);
+}
+
+#[test]
+fn r7_proration_worked_example_19_november_3_licences_is_15480() {
+    let tenant = Tenant::november(10);
+    let quote = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(3), None),
+        t("2026-11-19T10:00:00Z"),
+        "q".into(),
+    )
+    .unwrap();
+    let line = &quote.lines[0];
+    assert_eq!((line.days_remaining, line.days_in_period), (12, 30));
+    assert_eq!(line.unit_price.minor(), 12_900);
+    assert_eq!(line.amount.minor(), 15_480);
+    assert_eq!(quote.total.minor(), 15_480);
+    // Next period: 13 licences × 12 900 + 2 crm × 4 900.
+    assert_eq!(quote.next_period_total.minor(), 13 * 12_900 + 2 * 4_900);
+}
+
+#[test]
+fn r7_last_day_of_the_period_is_one_day() {
+    let tenant = Tenant::november(10);
+    // 22:30 UTC on 30 Nov is 23:30 in Copenhagen: still the last day.
+    let quote = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(1), Some(1)),
+        t("2026-11-30T22:30:00Z"),
+        "q".into(),
+    )
+    .unwrap();
+    let amounts: Vec<(u32, i64)> = quote
+        .lines
+        .iter()
+        .map(|l| (l.days_remaining, l.amount.minor()))
+        .collect();
+    // crm: 4 900 / 30 = 163.33 → 163; licences: 12 900 / 30 = 430.
+    assert_eq!(amounts, vec![(1, 163), (1, 430)]);
+    assert_eq!(quote.total.minor(), 593);
+}
+
+#[test]
+fn r7_copenhagen_at_2330_utc_on_the_last_day_is_already_the_next_period() {
+    let mut tenant = Tenant::november(10);
+    let now = t("2026-11-30T23:30:00Z"); // 00:30 on 1 December in Copenhagen
+    let err = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(1), None),
+        now,
+        "q".into(),
+    );
+    assert_eq!(err.unwrap_err(), DomainError::QuoteOtherPeriod);
+    // Once rolled over (the period ended at 23:00 UTC), it is the first of 31 days.
+    let newest = tenant.newest_all();
+    roll_over(&mut tenant.account, now, &newest).unwrap();
+    let quote = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(1), None),
+        now,
+        "q".into(),
+    )
+    .unwrap();
+    assert_eq!(
+        (quote.lines[0].days_remaining, quote.lines[0].days_in_period),
+        (31, 31)
+    );
+    assert_eq!(quote.total.minor(), 12_900);
+}
+
+#[test]
+fn r7_quarterly_and_annual_periods_across_29_february_2028() {
+    let now = t("2028-02-29T12:00:00Z");
+    // Quarterly 15 Dec 2027 – 15 Mar 2028: 91 days; from 29 Feb: 15 days remain.
+    let tenant = Tenant::acme(
+        d(2027, 12, 15),
+        PeriodLength::Quarterly,
+        5,
+        1,
+        t("2027-12-15T00:00:00Z"),
+    );
+    let q = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(2), None),
+        now,
+        "q".into(),
+    )
+    .unwrap();
+    assert_eq!(
+        (q.lines[0].days_remaining, q.lines[0].days_in_period),
+        (15, 91)
+    );
+    // 12 900 × 2 × 15 / 91 = 4 252.7… → 4 253
+    assert_eq!(q.total.minor(), 4_253);
+    // Annual 1 Jun 2027 – 1 Jun 2028: 366 days; from 29 Feb: 93 days remain.
+    let tenant = Tenant::acme(
+        d(2027, 6, 1),
+        PeriodLength::Annual,
+        5,
+        1,
+        t("2027-06-01T00:00:00Z"),
+    );
+    let q = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(1), None),
+        now,
+        "q".into(),
+    )
+    .unwrap();
+    assert_eq!(
+        (q.lines[0].days_remaining, q.lines[0].days_in_period),
+        (93, 366)
+    );
+    // 12 900 × 93 / 366 = 3 277.86… → 3 278
+    assert_eq!(q.total.minor(), 3_278);
+}
+
+#[test]
+fn r8_approval_buys_at_once_licenses_the_oldest_red_and_invoices_the_prorated_amount() {
+    let mut tenant = Tenant::november(10);
+    tenant.create_many(12, t("2026-11-02T00:00:00Z")); // 13 in use: u-10, u-11, u-12 red
+    assert_eq!(tenant.red_ids("licences"), vec!["u-10", "u-11", "u-12"]);
+    let now = t("2026-11-19T10:00:00Z");
+    let quote = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(2), None),
+        now,
+        "q".into(),
+    )
+    .unwrap();
+    let (purchase, events) = approve(
+        &mut tenant.account,
+        &quote,
+        &uid("ada"),
+        now + Duration::minutes(1),
+        "p1".into(),
+    )
+    .unwrap();
+    assert_eq!(tenant.purchased("licences"), 12);
+    assert_eq!(tenant.red_ids("licences"), vec!["u-12"]);
+    assert_eq!(purchase.invoice.kind, InvoiceKind::Purchase);
+    assert_eq!(purchase.invoice.total.minor(), 10_320); // 12 900 × 2 × 12 / 30
+    assert!(
+        matches!(&events[0], DomainEvent::LicencesPurchased { total, .. } if total.minor() == 10_320)
+    );
+    assert!(matches!(&events[1], DomainEvent::InvoiceIssued { .. }));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, DomainEvent::SeatLicensed { .. }))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn r9_buying_after_a_downscale_resets_the_next_period_to_purchased() {
+    let mut tenant = Tenant::november(10);
+    let plan = next_period::plan(&tenant.account.subscription, &next(Some(6), None)).unwrap();
+    next_period::apply(&mut tenant.account, &plan, &BTreeMap::new()).unwrap();
+    assert_eq!(tenant.next_period("licences"), 6);
+    let now = t("2026-11-19T10:00:00Z");
+    let quote = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(1), None),
+        now,
+        "q".into(),
+    )
+    .unwrap();
+    approve(&mut tenant.account, &quote, &uid("ada"), now, "p".into()).unwrap();
+    assert_eq!(
+        (tenant.purchased("licences"), tenant.next_period("licences")),
+        (11, 11)
+    );
+    // A pool not bought keeps its own next period.
+    assert_eq!(tenant.next_period("crm"), 2);
+}
+
+#[test]
+fn r10_idempotency_keys_and_request_fingerprints() {
+    assert!(IdempotencyKey::parse("key-1").is_ok());
+    assert!(IdempotencyKey::parse("").is_err());
+    let a = fingerprint(&serde_json::json!({"quote_id": "q1"}));
+    assert_eq!(a, fingerprint(&serde_json::json!({"quote_id": "q1"})));
+    assert_ne!(a, fingerprint(&serde_json::json!({"quote_id": "q2"})));
+    // A quote cannot be approved twice in one state: the second approval sees it bought.
+    let mut tenant = Tenant::november(10);
+    let now = t("2026-11-19T10:00:00Z");
+    let quote = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(1), None),
+        now,
+        "q".into(),
+    )
+    .unwrap();
+    approve(&mut tenant.account, &quote, &uid("ada"), now, "p".into()).unwrap();
+    assert_eq!(tenant.purchased("licences"), 11);
+}
+
+#[test]
+fn r11_next_period_bounds() {
+    let tenant = Tenant::november(10);
+    let sub = &tenant.account.subscription;
+    assert_eq!(
+        next_period::plan(sub, &next(Some(0), None)).unwrap_err(),
+        DomainError::NextPeriodBelowOne
+    );
+    assert_eq!(
+        next_period::plan(sub, &next(Some(11), None)).unwrap_err(),
+        DomainError::NextPeriodAbovePurchased {
+            pool: "licences".into(),
+            purchased: 10
+        }
+    );
+    assert!(next_period::plan(sub, &next(Some(1), None)).is_ok());
+    assert!(
+        next_period::plan(sub, &next(Some(10), None)).is_ok(),
+        "back up to purchased undoes a downscale"
+    );
+    assert!(
+        next_period::plan(sub, &next(None, Some(0))).is_ok(),
+        "a module may go to 0"
+    );
+    assert_eq!(
+        next_period::plan(sub, &next(None, Some(3))).unwrap_err(),
+        DomainError::NextPeriodAbovePurchased {
+            pool: "crm".into(),
+            purchased: 2
+        }
+    );
+    assert_eq!(
+        DomainError::NextPeriodBelowOne.code(),
+        "next_period_below_one"
+    );
+    assert_eq!(
+        DomainError::NextPeriodAbovePurchased {
+            pool: "x".into(),
+            purchased: 1
+        }
+        .code(),
+        "next_period_above_purchased"
+    );
+}
+
+#[test]
+fn r12_downscale_below_in_use_lists_the_seats_to_remove_in_r3_order() {
+    let mut tenant = eleven_on_ten();
+    let plan = next_period::plan(&tenant.account.subscription, &next(Some(8), None)).unwrap();
+    assert_eq!(plan.seats_over[&pool("licences")], 3);
+    let newest = tenant.newest_all();
+    let (_, seats) = next_period::apply(&mut tenant.account, &plan, &newest).unwrap();
+    let ids: Vec<&str> = seats.iter().map(|s| s.user_id.as_str()).collect();
+    assert_eq!(ids, vec!["u-08", "u-09", "u-10"]);
+    // The current period is unchanged.
+    assert_eq!(
+        (tenant.purchased("licences"), tenant.next_period("licences")),
+        (10, 8)
+    );
+    assert_eq!(tenant.red_ids("licences"), vec!["u-10"]);
+}
+
+#[test]
+fn r13_a_downscale_causes_a_next_period_changed_event() {
+    let mut tenant = Tenant::november(10);
+    let plan = next_period::plan(&tenant.account.subscription, &next(Some(7), Some(1))).unwrap();
+    let (events, _) = next_period::apply(&mut tenant.account, &plan, &BTreeMap::new()).unwrap();
+    match &events[0] {
+        DomainEvent::NextPeriodChanged {
+            pools,
+            effective_from,
+        } => {
+            assert_eq!(*effective_from, d(2026, 12, 1));
+            let counts: Vec<(String, u32, u32)> = pools
+                .iter()
+                .map(|p| (p.pool.to_string(), p.from, p.to))
+                .collect();
+            assert_eq!(
+                counts,
+                vec![("crm".into(), 2, 1), ("licences".into(), 10, 7)]
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn r14_rollover_applies_next_period_invoices_the_whole_period_and_flags_from_the_rollover_instant()
+{
+    let mut tenant = eleven_on_ten(); // u-10 red since 2 Nov 10:00
+    let plan = next_period::plan(&tenant.account.subscription, &next(Some(8), Some(1))).unwrap();
+    next_period::apply(&mut tenant.account, &plan, &BTreeMap::new()).unwrap();
+    let sweep = t("2026-12-01T02:00:00Z");
+    let needed = seats_needed(&tenant.account, sweep);
+    assert_eq!(needed[&pool("licences")], 3);
+    let newest = tenant.newest_all();
+    let (invoices, events) = roll_over(&mut tenant.account, sweep, &newest).unwrap();
+    assert_eq!(invoices.len(), 1);
+    let inv = &invoices[0];
+    assert_eq!(inv.kind, InvoiceKind::Period);
+    assert_eq!(
+        (inv.period.start, inv.period.end),
+        (d(2026, 12, 1), d(2027, 1, 1))
+    );
+    assert_eq!(inv.total.minor(), 8 * 12_900 + 4_900);
+    assert_eq!(inv.invoice_id, "inv-acme-20261201");
+    assert_eq!(
+        (tenant.purchased("licences"), tenant.next_period("licences")),
+        (8, 8)
+    );
+    assert_eq!(tenant.red_ids("licences"), vec!["u-08", "u-09", "u-10"]);
+    let reds = tenant.account.reds(&pool("licences"));
+    let rollover_instant = t("2026-11-30T23:00:00Z"); // midnight in Copenhagen
+    assert_eq!(reds[0].flag.deadline, rollover_instant + Duration::days(7));
+    assert_eq!(
+        reds[2].flag.deadline,
+        t("2026-11-09T10:00:00Z"),
+        "already red keeps its deadline"
+    );
+    assert!(
+        matches!(events[0], DomainEvent::PeriodRolledOver { at, .. } if at == rollover_instant)
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, DomainEvent::SeatOverAllocated { .. }))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn r14_a_tenant_missed_for_three_periods_is_rolled_three_times() {
+    let mut tenant = Tenant::november(10);
+    let newest = tenant.newest_all();
+    let (invoices, _) = roll_over(&mut tenant.account, t("2027-02-15T00:00:00Z"), &newest).unwrap();
+    let starts: Vec<_> = invoices.iter().map(|i| i.period.start).collect();
+    assert_eq!(starts, vec![d(2026, 12, 1), d(2027, 1, 1), d(2027, 2, 1)]);
+    assert_eq!(tenant.account.subscription.period.end, d(2027, 3, 1));
+}
+
+#[test]
+fn r15_a_rollover_replayed_for_the_same_instant_changes_nothing() {
+    let mut tenant = eleven_on_ten();
+    let at = t("2026-12-01T02:00:00Z");
+    let newest = tenant.newest_all();
+    roll_over(&mut tenant.account, at, &newest).unwrap();
+    let once = tenant.account.clone();
+    let (invoices, events) = roll_over(&mut tenant.account, at, &newest).unwrap();
+    assert!(invoices.is_empty() && events.is_empty());
+    assert_eq!(tenant.account, once);
+    // A replay for an instant before the end does nothing either.
+    let (invoices, _) = roll_over(&mut tenant.account, t("2026-11-15T00:00:00Z"), &newest).unwrap();
+    assert!(invoices.is_empty());
+}
+
+#[test]
+fn r17_rights_come_from_roles_and_the_administrator_has_all() {
+    let mut roles = Roles::default();
+    let admin = RoleName::parse("administrator").unwrap();
+    assert_eq!(
+        roles.rights_of(&admin).into_iter().collect::<Vec<_>>(),
+        Right::ALL.to_vec()
+    );
+    let user = RoleName::parse("user").unwrap();
+    assert!(roles.rights_of(&user).is_empty());
+    roles
+        .set(user.clone(), [Right::AccountView].into_iter().collect())
+        .unwrap();
+    assert!(roles.rights_of(&user).contains(&Right::AccountView));
+    assert!(!roles.rights_of(&user).contains(&Right::LicencesManage));
+    let tenant = Tenant::november(10);
+    assert_eq!(
+        tenant.users[&uid("ada")].role,
+        admin,
+        "the first user is an administrator"
+    );
+}
+
+#[test]
+fn r18_a_terminated_subscription_refuses_changes() {
+    let mut tenant = Tenant::november(10);
+    licensing::domain::tenant::terminate(&mut tenant.account, t("2026-11-10T00:00:00Z")).unwrap();
+    let err = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(1), None),
+        t("2026-11-10T01:00:00Z"),
+        "q".into(),
+    );
+    assert_eq!(err.unwrap_err(), DomainError::SubscriptionTerminated);
+    assert!(tenant.account.subscription.rollover_due().is_none());
+}
