@@ -1,1 +1,11 @@
+//! The licensing service: pure domain rules, the ports it needs, and the AWS adapters.
+
+pub mod adapters;
+pub mod app;
+pub mod config;
 pub mod domain;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod outbox;
+pub mod ports;
+pub mod time;

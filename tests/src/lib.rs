@@ -1,1 +1,261 @@
+//! Helpers for the integration and end-to-end tests, and the provisioning tools the run and
+//! test commands use. Everything here talks to real engines (DynamoDB Local, moto) through the
+//! real SDK clients; endpoints come from the SDK's standard environment settings.
 
+use aws_config::SdkConfig;
+use chrono::{DateTime, NaiveDate, Utc};
+use licensing::adapters::dynamodb::{DynamoStore, schema};
+use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
+use licensing::domain::money::{Amount, Currency};
+use licensing::domain::period::PeriodLength;
+use licensing::domain::pool::PoolId;
+use licensing::domain::rights::{administrator, plain_user};
+use licensing::domain::tenant::{NewPool, NewTenant};
+use licensing::domain::user::NewUser;
+use serde::Serialize;
+
+/// True when the test command started the engines. Integration tests say so and return
+/// otherwise, so that a bare `cargo test` runs the pure tests; CI always runs them all.
+pub fn engines() -> bool {
+    let on = std::env::var("LICENSING_TEST_ENGINES").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!("engines not started: run ./scripts/test.sh to run the integration tests");
+    }
+    on
+}
+
+pub async fn sdk() -> SdkConfig {
+    licensing::config::sdk_config().await
+}
+
+/// A new, uniquely named table with the production definition, so tests run in parallel.
+pub async fn fresh_store() -> DynamoStore {
+    let sdk = sdk().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let name = format!("test-{}", uuid::Uuid::new_v4().simple());
+    schema::create_table(&client, &name)
+        .await
+        .expect("create table");
+    DynamoStore::new(client, name)
+}
+
+#[derive(Serialize)]
+struct TokenClaims<'a> {
+    sub: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    exp: i64,
+}
+
+/// An HS256 token as the local API accepts them (SPEC section 4).
+pub fn token(
+    secret: &str,
+    sub: &str,
+    tenant: Option<&str>,
+    scope: Option<&str>,
+    valid_for_secs: i64,
+) -> String {
+    let claims = TokenClaims {
+        sub,
+        tenant_id: tenant,
+        scope,
+        exp: Utc::now().timestamp() + valid_for_secs,
+    };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode token")
+}
+
+pub fn new_user(id: &str, name: &str, language: Language, modules: &[&str]) -> NewUser {
+    NewUser {
+        user_id: UserId::parse(id).expect("user id"),
+        name: DisplayName::parse(name).expect("name"),
+        email: EmailAddress::parse(&format!("{id}@example.com")).expect("email"),
+        language,
+        role: plain_user(),
+        modules: modules
+            .iter()
+            .map(|m| PoolId::parse(m).expect("module"))
+            .collect(),
+        active: true,
+    }
+}
+
+/// A tenant like the SPEC's example: DKK, Copenhagen, monthly, licences at 12 900, CRM at 4 900.
+pub fn acme(tenant: &str, start: NaiveDate, licences: u32, crm: u32) -> NewTenant {
+    NewTenant {
+        tenant_id: TenantId::parse(tenant).expect("tenant id"),
+        name: DisplayName::parse("Acme ApS").expect("name"),
+        currency: Currency::parse("DKK").expect("currency"),
+        time_zone: chrono_tz::Europe::Copenhagen,
+        period_length: PeriodLength::Monthly,
+        period_start: start,
+        pools: vec![
+            NewPool {
+                pool: PoolId::licences(),
+                name: "Licences".into(),
+                unit_price: Amount::new(12_900).expect("price"),
+                purchased: licences,
+            },
+            NewPool {
+                pool: PoolId::parse("crm").expect("pool"),
+                name: "CRM".into(),
+                unit_price: Amount::new(4_900).expect("price"),
+                purchased: crm,
+            },
+        ],
+        administrator: NewUser {
+            role: administrator(),
+            ..new_user("ada", "Ada Admin", Language::Da, &[])
+        },
+    }
+}
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    s.parse().expect("instant")
+}
+
+/// Creates the event bus, a rule for every `licensing` event into an SQS queue (so tests and
+/// people can read events), and the verified SES sender. Returns the queue URL.
+pub async fn provision_messaging(
+    sdk: &SdkConfig,
+    bus: &str,
+    queue: &str,
+    from: &str,
+) -> Result<String, String> {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    let err = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
+    if events.describe_event_bus().name(bus).send().await.is_err() {
+        events
+            .create_event_bus()
+            .name(bus)
+            .send()
+            .await
+            .map_err(|e| {
+                err(
+                    "create bus",
+                    &aws_sdk_eventbridge::error::DisplayErrorContext(e),
+                )
+            })?;
+    }
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(queue)
+        .send()
+        .await
+        .map_err(|e| err("create queue", &aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .queue_url
+        .ok_or("no queue url")?;
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| err("queue arn", &aws_sdk_sqs::error::DisplayErrorContext(e)))?
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .ok_or("no queue arn")?;
+    let rule = format!("{queue}-all");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(bus)
+        .event_pattern(r#"{"source":["licensing"]}"#)
+        .send()
+        .await
+        .map_err(|e| {
+            err(
+                "put rule",
+                &aws_sdk_eventbridge::error::DisplayErrorContext(e),
+            )
+        })?;
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .map_err(|e| err("target", &e))?,
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            err(
+                "put targets",
+                &aws_sdk_eventbridge::error::DisplayErrorContext(e),
+            )
+        })?;
+    let _ = ses
+        .create_email_identity()
+        .email_identity(from)
+        .send()
+        .await;
+    Ok(queue_url)
+}
+
+/// Adds `n` active users `b-00001`… to a tenant, 40 per transaction, through the domain and
+/// the store's commit (creating thousands one request at a time would only test patience).
+pub async fn bulk_users(store: &DynamoStore, tenant: &TenantId, n: usize, from: DateTime<Utc>) {
+    use licensing::ports::{Change, LogEntry, Store, UserWrite};
+    let mut created = 0;
+    while created < n {
+        let loaded = store
+            .load_account(tenant)
+            .await
+            .expect("load")
+            .expect("tenant");
+        let mut account = loaded.account.clone();
+        let mut writes = Vec::new();
+        for _ in 0..40.min(n - created) {
+            created += 1;
+            let user = new_user(
+                &format!("b-{created:05}"),
+                &format!("Bulk {created}"),
+                Language::En,
+                &[],
+            );
+            let at = from + chrono::Duration::seconds(created as i64);
+            let (u, _) =
+                licensing::domain::user::create_user(&mut account, user, at).expect("create");
+            writes.push(UserWrite {
+                before: None,
+                after: u,
+            });
+        }
+        store
+            .commit(Change {
+                expected_version: Some(loaded.account.subscription.version),
+                reds_before: loaded.red_records.clone(),
+                account,
+                users: writes,
+                log: LogEntry {
+                    entry_id: format!("bulk-{created}"),
+                    at: from,
+                    actor: licensing::domain::identity::Actor::System,
+                    action: "test.bulk_users".into(),
+                    details: serde_json::Value::Null,
+                },
+                invoices: Vec::new(),
+                outbox: Vec::new(),
+                approve_quote: None,
+                idempotency: None,
+                now: from,
+            })
+            .await
+            .expect("commit");
+    }
+}

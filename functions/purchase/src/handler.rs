@@ -1,0 +1,69 @@
+use lambda_http::Request;
+use licensing::app::{self, AppError};
+use licensing::http::{HttpResult, auth, json_body, json_value, ok, record_tenant, route};
+use licensing::ports::{Clock, Store};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuoteBody {
+    licences: Option<u32>,
+    #[serde(default)]
+    modules: BTreeMap<String, u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    quote_id: String,
+}
+
+pub async fn handle<S: Store, C: Clock>(
+    store: &S,
+    clock: &C,
+    auth: &auth::AuthConfig,
+    request: Request,
+) -> HttpResult {
+    route(request, |request| async move {
+        let caller = auth::caller(&request, auth)?;
+        record_tenant(caller.tenant.as_str());
+        let now = clock.now();
+        match (request.method().as_str(), request.uri().path()) {
+            ("POST", "/v1/purchases/quotes") => {
+                let body: QuoteBody = json_body(&request)?;
+                ok(
+                    201,
+                    &app::create_quote(store, &caller, body.licences, &body.modules, now).await?,
+                )
+            }
+            ("POST", "/v1/purchases") => {
+                let value = json_value(&request)?;
+                let body: ApproveBody = serde_json::from_value(value.clone())
+                    .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
+                let key = request
+                    .headers()
+                    .get("idempotency-key")
+                    .map(|v| {
+                        v.to_str().map_err(|_| {
+                            AppError::BadRequest("Idempotency-Key must be printable ASCII".into())
+                        })
+                    })
+                    .transpose()?;
+                let answer =
+                    app::approve_purchase(store, &caller, key, &value, &body.quote_id, now).await?;
+                let mut response = licensing::http::raw_json(answer.status, answer.body)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                if answer.replayed {
+                    response.headers_mut().insert(
+                        "idempotent-replayed",
+                        lambda_http::http::HeaderValue::from_static("true"),
+                    );
+                }
+                Ok(response)
+            }
+            _ => Err(AppError::NotFound("route")),
+        }
+    })
+    .await
+}

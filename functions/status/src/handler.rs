@@ -1,0 +1,24 @@
+use lambda_http::Request;
+use licensing::app::{self, AppError};
+use licensing::http::{HttpResult, auth, ok, page, record_tenant, route};
+use licensing::ports::Store;
+
+pub async fn handle<S: Store>(store: &S, auth: &auth::AuthConfig, request: Request) -> HttpResult {
+    route(request, |request| async move {
+        let caller = auth::caller(&request, auth)?;
+        record_tenant(caller.tenant.as_str());
+        match (request.method().as_str(), request.uri().path()) {
+            ("GET", "/v1/account") => ok(200, &app::account_status(store, &caller).await?),
+            ("GET", "/v1/invoices") => ok(
+                200,
+                &app::list_invoices(store, &caller, &page(&request)?).await?,
+            ),
+            ("GET", "/v1/action-log") => ok(
+                200,
+                &app::list_action_log(store, &caller, &page(&request)?).await?,
+            ),
+            _ => Err(AppError::NotFound("route")),
+        }
+    })
+    .await
+}

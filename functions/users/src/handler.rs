@@ -1,0 +1,123 @@
+use lambda_http::Request;
+use licensing::app::{self, Activation, AppError, UserPatch};
+use licensing::domain::identity::{DisplayName, EmailAddress, Language, RoleName, UserId};
+use licensing::domain::pool::PoolId;
+use licensing::domain::rights::{Right, plain_user};
+use licensing::domain::user::NewUser;
+use licensing::http::{HttpResult, auth, json_body, ok, page, record_tenant, route, segments};
+use licensing::ports::{Clock, Store};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUserBody {
+    user_id: Option<UserId>,
+    name: DisplayName,
+    email: EmailAddress,
+    #[serde(default)]
+    language: Language,
+    role: Option<RoleName>,
+    #[serde(default)]
+    modules: BTreeSet<PoolId>,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateUserBody {
+    role: Option<RoleName>,
+    modules: Option<BTreeSet<PoolId>>,
+    language: Option<Language>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    rights: BTreeSet<Right>,
+}
+
+fn user_id(raw: &str) -> Result<UserId, AppError> {
+    // An id that cannot exist names no user.
+    UserId::parse(raw).map_err(|_| AppError::NotFound("user"))
+}
+
+pub async fn handle<S: Store, C: Clock>(
+    store: &S,
+    clock: &C,
+    auth: &auth::AuthConfig,
+    request: Request,
+) -> HttpResult {
+    route(request, |request| async move {
+        let caller = auth::caller(&request, auth)?;
+        record_tenant(caller.tenant.as_str());
+        let now = clock.now();
+        let parts = segments(&request);
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        match (request.method().as_str(), parts.as_slice()) {
+            ("GET", ["users"]) => ok(
+                200,
+                &app::list_users(store, &caller, &page(&request)?).await?,
+            ),
+            ("POST", ["users"]) => {
+                let body: CreateUserBody = json_body(&request)?;
+                let new = NewUser {
+                    user_id: match body.user_id {
+                        Some(id) => id,
+                        None => UserId::parse(&format!(
+                            "u-{}",
+                            &uuid::Uuid::new_v4().simple().to_string()[..12]
+                        ))?,
+                    },
+                    name: body.name,
+                    email: body.email,
+                    language: body.language,
+                    role: body.role.unwrap_or_else(plain_user),
+                    modules: body.modules,
+                    active: body.active,
+                };
+                ok(201, &app::create_user(store, &caller, new, now).await?)
+            }
+            ("POST", ["users", id, "activate"]) => ok(
+                200,
+                &app::set_active(store, &caller, &user_id(id)?, Activation::Activate, now).await?,
+            ),
+            ("POST", ["users", id, "deactivate"]) => ok(
+                200,
+                &app::set_active(store, &caller, &user_id(id)?, Activation::Deactivate, now)
+                    .await?,
+            ),
+            ("PUT", ["users", id]) => {
+                let body: UpdateUserBody = json_body(&request)?;
+                let patch = UserPatch {
+                    role: body.role,
+                    modules: body.modules,
+                    language: body.language,
+                };
+                ok(
+                    200,
+                    &app::update_user(store, &caller, &user_id(id)?, patch, now).await?,
+                )
+            }
+            ("GET", ["roles", role]) => {
+                let role = RoleName::parse(role).map_err(|_| AppError::NotFound("role"))?;
+                ok(200, &app::get_role(store, &caller, &role).await?)
+            }
+            ("PUT", ["roles", role]) => {
+                let role = RoleName::parse(role)?;
+                let body: RoleBody = json_body(&request)?;
+                ok(
+                    200,
+                    &app::put_role(store, &caller, &role, body.rights, now).await?,
+                )
+            }
+            _ => Err(AppError::NotFound("route")),
+        }
+    })
+    .await
+}

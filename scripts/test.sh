@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, starts DynamoDB Local and moto on free ports,
+# runs every test (unit, property, integration, end to end), and stops what it started.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+install_tools
+LOGDIR="$ROOT/target/test-logs"
+mkdir -p "$LOGDIR"
+trap stop_all EXIT INT TERM
+
+DDB_PORT=$(free_port)
+MOTO_PORT=$(free_port)
+start_dynamodb "$DDB_PORT" "$LOGDIR"
+start_moto "$MOTO_PORT" "$LOGDIR"
+export_aws_env "$DDB_PORT" "$MOTO_PORT"
+export LICENSING_JWT_SECRET="test-secret-$(date +%s)"
+export LICENSING_TEST_ENGINES=1
+
+log "cargo fmt --check and clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+log "cargo test"
+cargo test --workspace --quiet "$@"

@@ -1,0 +1,98 @@
+//! The single-table key design. Every item of a tenant lives in the tenant's partition; the
+//! sort-key prefixes put what status needs (`A#…`) in one contiguous range.
+//!
+//! | item | pk | sk | due index (`due_pk`, `due_at`) |
+//! |---|---|---|---|
+//! | subscription | `T#{tenant}` | `A#SUB` | `ROLL#{shard}`, period end |
+//! | red seat | `T#{tenant}` | `A#OA#{pool}#{seat}` | `SEAT#{shard}`, reminder, then deadline |
+//! | seat in use | `T#{tenant}` | `S#{pool}#{seat}` | – |
+//! | user | `T#{tenant}` | `U#{user}` | – |
+//! | action log | `T#{tenant}` | `L#{instant}#{id}` | – |
+//! | invoice | `T#{tenant}` | `I#{instant}#{id}` | – |
+//! | quote | `T#{tenant}` | `Q#{id}` (TTL) | – |
+//! | idempotency | `T#{tenant}` | `K#{sha256(key)}` (TTL) | – |
+//! | outbox batch | `T#{tenant}` | `O#{change}` | `OUTBOX#{shard}`, next attempt |
+//!
+//! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::domain::allocation::SeatKey;
+use crate::domain::identity::TenantId;
+use crate::domain::pool::PoolId;
+use crate::time::sortable;
+
+/// Shards of the due index: one day's due work is spread over this many partitions.
+pub const DUE_SHARDS: u32 = 8;
+
+pub const SUB_SK: &str = "A#SUB";
+pub const ACCOUNT_PREFIX: &str = "A#";
+pub const RED_PREFIX: &str = "A#OA#";
+
+pub fn tenant_pk(tenant: &TenantId) -> String {
+    format!("T#{tenant}")
+}
+
+pub fn seat_part(seat: &SeatKey) -> String {
+    format!("{}#{}", sortable(seat.since), seat.user_id)
+}
+
+pub fn red_sk(pool: &PoolId, seat: &SeatKey) -> String {
+    format!("{RED_PREFIX}{pool}#{}", seat_part(seat))
+}
+
+pub fn seat_prefix(pool: &PoolId) -> String {
+    format!("S#{pool}#")
+}
+
+pub fn seat_sk(pool: &PoolId, seat: &SeatKey) -> String {
+    format!("{}{}", seat_prefix(pool), seat_part(seat))
+}
+
+pub fn user_sk(user: &str) -> String {
+    format!("U#{user}")
+}
+
+pub fn log_sk(at: DateTime<Utc>, id: &str) -> String {
+    format!("L#{}#{id}", sortable(at))
+}
+
+pub fn invoice_sk(at: DateTime<Utc>, id: &str) -> String {
+    format!("I#{}#{id}", sortable(at))
+}
+
+pub fn quote_sk(id: &str) -> String {
+    format!("Q#{id}")
+}
+
+pub fn idempotency_sk(digest: &str) -> String {
+    format!("K#{digest}")
+}
+
+pub fn outbox_sk(change_id: &str) -> String {
+    format!("O#{change_id}")
+}
+
+/// A stable shard per tenant, so one tenant's due items share a partition and the sweep's
+/// work spreads evenly.
+pub fn shard(tenant: &TenantId) -> u32 {
+    let digest = Sha256::digest(tenant.as_str().as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % DUE_SHARDS
+}
+
+pub fn roll_due_pk(tenant: &TenantId) -> String {
+    format!("ROLL#{}", shard(tenant))
+}
+
+pub fn seat_due_pk(tenant: &TenantId) -> String {
+    format!("SEAT#{}", shard(tenant))
+}
+
+pub fn outbox_due_pk(tenant: &TenantId) -> String {
+    format!("OUTBOX#{}", shard(tenant))
+}
+
+pub fn due_at(at: DateTime<Utc>, rest: &str) -> String {
+    format!("{}#{rest}", sortable(at))
+}

@@ -1,0 +1,4 @@
+//! Real AWS clients behind the ports.
+
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;

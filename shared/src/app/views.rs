@@ -1,0 +1,251 @@
+//! The HTTP contract's shapes (SPEC section 3), built from domain values.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+use crate::domain::account::Account;
+use crate::domain::allocation::RedSeat;
+use crate::domain::identity::Language;
+use crate::domain::pool::Pool;
+use crate::domain::quote::Quote;
+use crate::domain::rights::Right;
+use crate::domain::user::{LicenceState, User};
+use crate::time::serde_rfc3339;
+
+#[derive(Serialize, Debug, Clone)]
+pub struct PeriodView {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub length: &'static str,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct RedView {
+    pub user_id: String,
+    pub name: String,
+    #[serde(with = "serde_rfc3339")]
+    pub since: DateTime<Utc>,
+    #[serde(with = "serde_rfc3339")]
+    pub deadline: DateTime<Utc>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct PoolView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub purchased: u32,
+    pub in_use: u32,
+    pub available: u32,
+    pub next_period: u32,
+    pub unit_price: i64,
+    pub over_allocated: Vec<RedView>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct AccountView {
+    pub tenant_id: String,
+    pub name: String,
+    pub currency: String,
+    pub time_zone: String,
+    pub period: PeriodView,
+    pub status: &'static str,
+    pub licences: PoolView,
+    pub modules: Vec<PoolView>,
+    pub rights: Vec<&'static str>,
+    pub version: u64,
+}
+
+fn red_view(red: &RedSeat) -> RedView {
+    RedView {
+        user_id: red.seat.user_id.to_string(),
+        name: red.name.clone(),
+        since: red.flag.flagged_at,
+        deadline: red.flag.deadline,
+    }
+}
+
+fn pool_view(account: &Account, pool: &Pool, module: bool) -> PoolView {
+    PoolView {
+        module_id: module.then(|| pool.id.to_string()),
+        name: module.then(|| pool.name.clone()),
+        purchased: pool.purchased,
+        in_use: pool.in_use,
+        available: pool.available(),
+        next_period: pool.next_period,
+        unit_price: pool.unit_price.minor(),
+        over_allocated: account.reds(&pool.id).iter().map(red_view).collect(),
+    }
+}
+
+impl AccountView {
+    pub fn new(account: &Account, rights: &BTreeSet<Right>) -> Self {
+        let sub = &account.subscription;
+        let empty = Pool {
+            id: crate::domain::pool::PoolId::licences(),
+            name: "Licences".into(),
+            unit_price: crate::domain::money::Amount::ZERO,
+            purchased: 0,
+            next_period: 0,
+            in_use: 0,
+        };
+        Self {
+            tenant_id: sub.tenant_id.to_string(),
+            name: sub.name.to_string(),
+            currency: sub.currency.to_string(),
+            time_zone: sub.time_zone.name().to_owned(),
+            period: PeriodView {
+                start: sub.period.start,
+                end: sub.period.end,
+                length: sub.period.length.as_str(),
+            },
+            status: if sub.is_terminated() {
+                "terminated"
+            } else {
+                "active"
+            },
+            licences: pool_view(account, sub.licences().unwrap_or(&empty), false),
+            modules: sub.modules().map(|p| pool_view(account, p, true)).collect(),
+            rights: rights.iter().map(|r| r.as_str()).collect(),
+            version: sub.version,
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct UserView {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub language: Language,
+    pub role: String,
+    pub modules: Vec<String>,
+    pub active: bool,
+    #[serde(serialize_with = "opt_instant")]
+    pub activated_at: Option<DateTime<Utc>>,
+    pub licence_state: LicenceState,
+    #[serde(serialize_with = "opt_instant")]
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+fn opt_instant<S: serde::Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => s.serialize_str(&crate::time::rfc3339(*at)),
+        None => s.serialize_none(),
+    }
+}
+
+impl UserView {
+    pub fn new(user: &User, account: &Account) -> Self {
+        let (licence_state, deadline) = user.licence_state(account);
+        Self {
+            user_id: user.user_id.to_string(),
+            name: user.name.to_string(),
+            email: user.email.to_string(),
+            language: user.language,
+            role: user.role.to_string(),
+            modules: user.modules.keys().map(|m| m.to_string()).collect(),
+            active: user.active,
+            activated_at: user.activated_at,
+            licence_state,
+            deadline,
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct QuoteLineView {
+    pub pool: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+    pub days_remaining: u32,
+    pub days_in_period: u32,
+    pub amount: i64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct QuoteView {
+    pub quote_id: String,
+    pub currency: String,
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "serde_rfc3339")]
+    pub expires_at: DateTime<Utc>,
+    pub period: PeriodView,
+    pub lines: Vec<QuoteLineView>,
+    pub total: i64,
+    pub next_period_total: i64,
+}
+
+impl QuoteView {
+    pub fn new(quote: &Quote) -> Self {
+        Self {
+            quote_id: quote.quote_id.clone(),
+            currency: quote.currency.to_string(),
+            created_at: quote.created_at,
+            expires_at: quote.expires_at,
+            period: PeriodView {
+                start: quote.period.start,
+                end: quote.period.end,
+                length: quote.period.length.as_str(),
+            },
+            lines: quote
+                .lines
+                .iter()
+                .map(|l| QuoteLineView {
+                    pool: l.pool.to_string(),
+                    name: l.name.clone(),
+                    quantity: l.quantity.get(),
+                    unit_price: l.unit_price.minor(),
+                    days_remaining: l.days_remaining,
+                    days_in_period: l.days_in_period,
+                    amount: l.amount.minor(),
+                })
+                .collect(),
+            total: quote.total.minor(),
+            next_period_total: quote.next_period_total.minor(),
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct PurchaseView {
+    pub purchase_id: String,
+    pub invoice_id: String,
+    pub quote_id: String,
+    pub currency: String,
+    pub total: i64,
+    pub account: AccountView,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct SeatToRemoveView {
+    pub pool: String,
+    pub user_id: String,
+    pub name: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct NextPeriodView {
+    pub effective_from: NaiveDate,
+    pub licences: u32,
+    pub modules: std::collections::BTreeMap<String, u32>,
+    pub seats_to_remove: Vec<SeatToRemoveView>,
+    pub account: AccountView,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct RoleView {
+    pub role: String,
+    pub rights: Vec<&'static str>,
+    pub built_in: bool,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct PageView<T: Serialize> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}

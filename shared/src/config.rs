@@ -1,0 +1,67 @@
+//! Configuration from the environment, read once in `main`. Endpoints are not configuration
+//! of ours: the SDK reads `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, … itself.
+
+use crate::ports::SystemClock;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub table: String,
+    pub event_bus: String,
+    pub mail_from: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {0} is required")]
+pub struct MissingVariable(pub &'static str);
+
+fn var(name: &'static str) -> Result<String, MissingVariable> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or(MissingVariable(name))
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, MissingVariable> {
+        Ok(Self {
+            table: var("LICENSING_TABLE")?,
+            event_bus: std::env::var("LICENSING_EVENT_BUS").unwrap_or_else(|_| "licensing".into()),
+            mail_from: std::env::var("LICENSING_MAIL_FROM")
+                .unwrap_or_else(|_| "licensing@example.com".into()),
+        })
+    }
+}
+
+/// The SDK's shared configuration: region, credentials and endpoints, all standard settings.
+#[cfg(any(feature = "dynamodb", feature = "notify"))]
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// What every HTTP function needs, built once per process.
+#[cfg(all(feature = "dynamodb", feature = "http"))]
+pub struct HttpDeps {
+    pub store: crate::adapters::dynamodb::DynamoStore,
+    pub clock: SystemClock,
+    pub auth: crate::http::auth::AuthConfig,
+    pub config: Config,
+}
+
+#[cfg(all(feature = "dynamodb", feature = "http"))]
+impl HttpDeps {
+    pub async fn from_env() -> Result<Self, MissingVariable> {
+        let config = Config::from_env()?;
+        let sdk = sdk_config().await;
+        Ok(Self {
+            store: crate::adapters::dynamodb::DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                config.table.clone(),
+            ),
+            clock: SystemClock,
+            auth: crate::http::auth::AuthConfig::from_env(),
+            config,
+        })
+    }
+}

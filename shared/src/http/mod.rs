@@ -1,0 +1,171 @@
+//! HTTP plumbing shared by every function: identity, problem+json errors, body and query
+//! parsing, JSON answers.
+
+pub mod auth;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::app::AppError;
+use crate::ports::PageRequest;
+
+/// Larger bodies are refused before parsing (413).
+pub const MAX_BODY: usize = 16 * 1024;
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 100;
+
+pub type HttpResult = Result<Response<Body>, lambda_http::Error>;
+
+pub fn request_id(request: &Request) -> String {
+    request
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+fn body_bytes(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Empty => b"",
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    }
+}
+
+/// Parses a JSON body into `T` (whose fields deny unknowns); 413 when too large.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+    let bytes = body_bytes(request);
+    if bytes.len() > MAX_BODY {
+        return Err(AppError::TooLarge);
+    }
+    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("body: {e}")))
+}
+
+/// The body as a JSON value (for fingerprints), with the same limits.
+pub fn json_value(request: &Request) -> Result<serde_json::Value, AppError> {
+    json_body(request)
+}
+
+pub fn page(request: &Request) -> Result<PageRequest, AppError> {
+    let query = request.query_string_parameters();
+    let limit = match query.first("limit") {
+        None => DEFAULT_PAGE,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| AppError::BadRequest(format!("limit must be 1-{MAX_PAGE}")))?,
+    };
+    let cursor = query
+        .first("cursor")
+        .map(str::to_owned)
+        .filter(|c| !c.is_empty());
+    if cursor.as_ref().is_some_and(|c| c.len() > 1024) {
+        return Err(AppError::BadRequest("the cursor is not valid".into()));
+    }
+    Ok(PageRequest { cursor, limit })
+}
+
+pub fn path_param(request: &Request, name: &str) -> Option<String> {
+    request.path_parameters().first(name).map(str::to_owned)
+}
+
+pub fn json<T: Serialize>(status: u16, value: &T) -> HttpResult {
+    let body = serde_json::to_string(value)?;
+    raw_json(status, body)
+}
+
+pub fn raw_json(status: u16, body: String) -> HttpResult {
+    Ok(Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::Text(body))?)
+}
+
+/// RFC 9457 problem details with a stable `code`; internal details are logged, not returned.
+pub fn problem(err: &AppError, request_id: &str) -> HttpResult {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        tracing::error!(request_id, error = %err, code = err.code(), "request failed");
+    } else {
+        tracing::info!(
+            request_id,
+            code = err.code(),
+            status = status.as_u16(),
+            "request refused"
+        );
+    }
+    let body = serde_json::json!({
+        "type": format!("https://licensing.example/problems/{}", err.code()),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "code": err.code(),
+        "detail": err.public_detail(),
+        "request_id": request_id,
+    });
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/problem+json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::Text(body.to_string()))?;
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    Ok(response)
+}
+
+/// Runs a route and turns its error, if any, into a problem answer.
+pub fn respond(request_id: &str, result: Result<Response<Body>, AppError>) -> HttpResult {
+    match result {
+        Ok(response) => Ok(response),
+        Err(err) => problem(&err, request_id),
+    }
+}
+
+/// JSON answer inside a route (errors become `AppError`).
+pub fn ok<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>, AppError> {
+    json(status, value).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Runs one request's route inside a span carrying its request id (and, once known, its
+/// tenant), and answers its error as problem+json.
+pub async fn route<F, Fut>(request: Request, handler: F) -> HttpResult
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>, AppError>>,
+{
+    use tracing::Instrument;
+    let rid = request_id(&request);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %rid,
+        method = %request.method(),
+        path = %request.uri().path(),
+        tenant = tracing::field::Empty
+    );
+    let result = handler(request).instrument(span).await;
+    respond(&rid, result)
+}
+
+/// Notes the tenant on the current request's span.
+pub fn record_tenant(tenant: &str) {
+    tracing::Span::current().record("tenant", tenant);
+}
+
+/// The path's segments after `/v1/`, for routes with parameters (`users/{id}/activate`).
+pub fn segments(request: &Request) -> Vec<String> {
+    request
+        .uri()
+        .path()
+        .trim_matches('/')
+        .split('/')
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}

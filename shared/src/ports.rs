@@ -1,0 +1,218 @@
+//! The traits the application needs from the outside world. The domain knows none of them;
+//! the adapters implement them with real AWS clients.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+use crate::domain::account::{Account, SeatInfo};
+use crate::domain::allocation::RedSeat;
+use crate::domain::identity::{Actor, TenantId, UserId};
+use crate::domain::invoice::Invoice;
+use crate::domain::pool::PoolId;
+use crate::domain::quote::Quote;
+use crate::domain::user::User;
+use crate::outbox::OutboxMessage;
+
+/// The instant "now", passed in from the entry point.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock, used only by `main`s.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that says what it is told: tests and replayed sweeps.
+#[derive(Clone, Copy, Debug)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another change committed first (version moved, or DynamoDB saw a conflicting transaction).
+    #[error("the tenant changed concurrently")]
+    Conflict,
+    /// A record that must be new exists (tenant, user, invoice).
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    /// The quote has been approved already.
+    #[error("the quote was already approved")]
+    QuoteUsed,
+    /// An approval with this idempotency key committed meanwhile.
+    #[error("the idempotency key was used concurrently")]
+    IdempotencyRace,
+    #[error("a cursor is not valid here")]
+    BadCursor,
+    #[error("storage is throttled")]
+    Throttled,
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+/// An entry of the action log (R19).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub entry_id: String,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: String,
+    pub details: serde_json::Value,
+}
+
+/// The first answer to an approval, replayed byte for byte for the same key and body (R10).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub key_digest: String,
+    pub fingerprint: String,
+    pub status: u16,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredQuote {
+    pub quote: Quote,
+    pub approved: bool,
+}
+
+/// A user record written by a change, with what it was before (the store derives the seat
+/// index from the difference).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserWrite {
+    pub before: Option<User>,
+    pub after: User,
+}
+
+/// Everything one command changes, committed atomically (one `TransactWriteItems`).
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// The subscription's version as read; `None` creates the tenant.
+    pub expected_version: Option<u64>,
+    /// The red seats as read (effective and stale) and the account after the command.
+    pub reds_before: Vec<RedSeat>,
+    pub account: Account,
+    pub users: Vec<UserWrite>,
+    pub log: LogEntry,
+    pub invoices: Vec<Invoice>,
+    pub outbox: Vec<OutboxMessage>,
+    /// A quote this change approves; refused if approved already.
+    pub approve_quote: Option<String>,
+    /// The approval's idempotency record; refused if the key exists unexpired.
+    pub idempotency: Option<IdempotencyRecord>,
+    pub now: DateTime<Utc>,
+}
+
+pub struct Loaded {
+    pub account: Account,
+    /// Every red-seat record read, including stale ones (see `Account::from_parts`).
+    pub red_records: Vec<RedSeat>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Work the sweep finds through the due index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DueWork {
+    Rollover {
+        tenant: TenantId,
+    },
+    Seat {
+        tenant: TenantId,
+        pool: PoolId,
+        user: UserId,
+    },
+}
+
+pub trait Store: Send + Sync {
+    /// The subscription and its red seats: one strongly consistent Query (R1).
+    fn load_account(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<Loaded>, StoreError>> + Send;
+
+    fn load_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The newest `limit` seats of a pool, newest first (R3 order reversed).
+    fn newest_seats(
+        &self,
+        tenant: &TenantId,
+        pool: &PoolId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<SeatInfo>, StoreError>> + Send;
+
+    fn list_users(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<User>, StoreError>> + Send;
+
+    fn list_log(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<LogEntry>, StoreError>> + Send;
+
+    fn list_invoices(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Invoice>, StoreError>> + Send;
+
+    fn put_quote(&self, quote: &Quote) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_quote(
+        &self,
+        tenant: &TenantId,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<StoredQuote>, StoreError>> + Send;
+
+    fn get_idempotency(
+        &self,
+        tenant: &TenantId,
+        key_digest: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+
+    fn commit(&self, change: Change) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Red-seat records left behind by a change too large for one transaction, or found stale.
+    fn delete_red_records(
+        &self,
+        tenant: &TenantId,
+        records: &[RedSeat],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Due work at `at`, through the sparse due index (never a scan).
+    fn due_work(
+        &self,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DueWork>, StoreError>> + Send;
+}

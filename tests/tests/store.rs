@@ -1,0 +1,392 @@
+//! The DynamoDB adapter against DynamoDB Local: every access pattern, the cost of status,
+//! concurrency and idempotency (issue: platform and persistence).
+
+use chrono::{Duration, NaiveDate};
+use futures::future::join_all;
+use licensing::app::{self, AppError, Caller};
+use licensing::domain::identity::{Language, TenantId, UserId};
+use licensing::ports::{PageRequest, Store};
+use licensing_tests::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn nov() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+}
+
+fn ada(tenant: &str) -> Caller {
+    Caller {
+        tenant: TenantId::parse(tenant).unwrap(),
+        user: UserId::parse("ada").unwrap(),
+    }
+}
+
+async fn tenant_with(store: &licensing::adapters::dynamodb::DynamoStore, id: &str, licences: u32) {
+    app::create_tenant(
+        store,
+        "op",
+        acme(id, nov(), licences, 2),
+        at("2026-11-01T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn status_of_a_tenant_with_2000_users_is_one_strongly_consistent_query() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    tenant_with(&store, "big", 2000).await;
+    let tenant = TenantId::parse("big").unwrap();
+    bulk_users(&store, &tenant, 2004, at("2026-11-02T00:00:00Z")).await;
+    let before = store.metrics().calls();
+    let loaded = store.load_account(&tenant).await.unwrap().unwrap();
+    assert_eq!(store.metrics().calls() - before, 1, "one Query");
+    let pool = loaded.account.subscription.licences().unwrap();
+    assert_eq!((pool.purchased, pool.in_use), (2000, 2005));
+    // The five newest are red, and only they were read besides the subscription.
+    assert_eq!(loaded.red_records.len(), 5);
+    let reds: Vec<String> = loaded
+        .account
+        .reds(&pool.id)
+        .iter()
+        .map(|r| r.seat.user_id.to_string())
+        .collect();
+    assert_eq!(
+        reds,
+        vec!["b-02000", "b-02001", "b-02002", "b-02003", "b-02004"]
+    );
+    // The whole account view (what GET /v1/account answers) costs that Query and the caller.
+    let before = store.metrics().calls();
+    let view = app::account_status(&store, &ada("big")).await.unwrap();
+    assert_eq!(
+        store.metrics().calls() - before,
+        2,
+        "the Query and the caller's user"
+    );
+    assert_eq!(view.licences.over_allocated.len(), 5);
+}
+
+#[tokio::test]
+async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    tenant_with(&store, "pages", 5).await;
+    let caller = ada("pages");
+    for i in 0..20 {
+        let user = new_user(
+            &format!("p-{i:02}"),
+            &format!("Person {i}"),
+            Language::En,
+            &[],
+        );
+        app::create_user(
+            &store,
+            &caller,
+            user,
+            at("2026-11-03T00:00:00Z") + Duration::minutes(i),
+        )
+        .await
+        .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest {
+        cursor: None,
+        limit: 7,
+    };
+    let mut pages = 0;
+    loop {
+        let got = app::list_users(&store, &caller, &page).await.unwrap();
+        pages += 1;
+        seen.extend(got.items.iter().map(|u| u.user_id.clone()));
+        match got.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert!(pages >= 3);
+    let unique: BTreeSet<_> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), 21);
+    assert_eq!(unique.len(), 21);
+    let over: Vec<_> = app::list_users(
+        &store,
+        &caller,
+        &PageRequest {
+            cursor: None,
+            limit: 100,
+        },
+    )
+    .await
+    .unwrap()
+    .items
+    .into_iter()
+    .filter(|u| u.licence_state == licensing::domain::user::LicenceState::OverAllocated)
+    .map(|u| u.user_id)
+    .collect();
+    assert_eq!(over.len(), 16, "5 licences for 21 users");
+
+    // The action log: newest first, across pages.
+    let mut log = Vec::new();
+    let mut page = PageRequest {
+        cursor: None,
+        limit: 6,
+    };
+    loop {
+        let got = app::list_action_log(&store, &caller, &page).await.unwrap();
+        log.extend(got.items);
+        match got.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(log.len(), 21, "tenant created + 20 users");
+    assert!(log.windows(2).all(|w| w[0].at >= w[1].at), "newest first");
+    assert_eq!(log.last().unwrap().action, "tenant.created");
+
+    // A cursor from another listing is refused, not followed.
+    let users_cursor = app::list_users(
+        &store,
+        &caller,
+        &PageRequest {
+            cursor: None,
+            limit: 1,
+        },
+    )
+    .await
+    .unwrap()
+    .next_cursor
+    .unwrap();
+    let err = app::list_action_log(
+        &store,
+        &caller,
+        &PageRequest {
+            cursor: Some(users_cursor),
+            limit: 5,
+        },
+    )
+    .await;
+    assert!(matches!(err, Err(AppError::BadRequest(_))));
+}
+
+fn buy(n: u32) -> (Option<u32>, BTreeMap<String, u32>) {
+    (Some(n), BTreeMap::new())
+}
+
+#[tokio::test]
+async fn thirty_two_racing_purchases_and_downscales_each_count_exactly_once() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    tenant_with(&store, "race", 10).await;
+    let caller = ada("race");
+    let now = at("2026-11-19T10:00:00Z");
+    let tasks = (0..32u32).map(|i| {
+        let store = store.clone();
+        let caller = caller.clone();
+        async move {
+            if i % 4 == 3 {
+                let n = 1 + i % 5;
+                app::set_next_period(&store, &caller, Some(n), &BTreeMap::new(), now)
+                    .await
+                    .map(|_| 0)
+            } else {
+                let q = 1 + i % 3;
+                let (licences, modules) = buy(q);
+                let quote = app::create_quote(&store, &caller, licences, &modules, now).await?;
+                let body = serde_json::json!({ "quote_id": quote.quote_id });
+                app::approve_purchase(
+                    &store,
+                    &caller,
+                    Some(&format!("key-{i}")),
+                    &body,
+                    &quote.quote_id,
+                    now,
+                )
+                .await
+                .map(|_| q)
+            }
+        }
+    });
+    let results = join_all(tasks).await;
+    let bought: u32 = results
+        .iter()
+        .map(|r| *r.as_ref().expect("every change commits"))
+        .sum();
+    let expected: u32 = (0..32u32).filter(|i| i % 4 != 3).map(|i| 1 + i % 3).sum();
+    assert_eq!(bought, expected);
+    let loaded = store.load_account(&caller.tenant).await.unwrap().unwrap();
+    let pool = loaded.account.subscription.licences().unwrap();
+    assert_eq!(pool.purchased, 10 + expected);
+    assert!(pool.next_period <= pool.purchased);
+    // Versions are gapless: one per committed change (the tenant's creation is version 1).
+    assert_eq!(loaded.account.subscription.version, 1 + 32);
+    let log = app::list_action_log(
+        &store,
+        &caller,
+        &PageRequest {
+            cursor: None,
+            limit: 100,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.items.len(), 33);
+    let invoices = app::list_invoices(
+        &store,
+        &caller,
+        &PageRequest {
+            cursor: None,
+            limit: 100,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(invoices.items.len(), 24);
+}
+
+#[tokio::test]
+async fn one_idempotency_key_replayed_fifty_times_concurrently_buys_once() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    tenant_with(&store, "idem", 10).await;
+    let caller = ada("idem");
+    let now = at("2026-11-19T10:00:00Z");
+    let (licences, modules) = buy(3);
+    let quote = app::create_quote(&store, &caller, licences, &modules, now)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    let answers = join_all((0..50).map(|_| {
+        let store = store.clone();
+        let caller = caller.clone();
+        let body = body.clone();
+        let quote_id = quote.quote_id.clone();
+        async move {
+            app::approve_purchase(&store, &caller, Some("same-key"), &body, &quote_id, now).await
+        }
+    }))
+    .await;
+    let answers: Vec<_> = answers
+        .into_iter()
+        .map(|a| a.expect("every replay answers"))
+        .collect();
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.status == 201 && a.body == answers[0].body),
+        "identical answers"
+    );
+    assert_eq!(
+        answers.iter().filter(|a| !a.replayed).count(),
+        1,
+        "one effect"
+    );
+    let loaded = store.load_account(&caller.tenant).await.unwrap().unwrap();
+    assert_eq!(
+        loaded.account.subscription.licences().unwrap().purchased,
+        13
+    );
+    let invoices = app::list_invoices(
+        &store,
+        &caller,
+        &PageRequest {
+            cursor: None,
+            limit: 10,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(invoices.items.len(), 1);
+    assert_eq!(invoices.items[0].total.minor(), 15_480);
+
+    // The same key with another body is refused; another key for a used quote is a conflict.
+    let other = serde_json::json!({ "quote_id": "q-other" });
+    let err =
+        app::approve_purchase(&store, &caller, Some("same-key"), &other, "q-other", now).await;
+    assert!(matches!(err, Err(AppError::IdempotencyKeyReused)));
+    let err = app::approve_purchase(
+        &store,
+        &caller,
+        Some("new-key"),
+        &body,
+        &quote.quote_id,
+        now,
+    )
+    .await;
+    assert!(matches!(err, Err(AppError::QuoteUsed)));
+    // A first attempt that died before committing left nothing behind: the key is usable.
+    let (licences, modules) = buy(1);
+    let quote2 = app::create_quote(&store, &caller, licences, &modules, now)
+        .await
+        .unwrap();
+    let body2 = serde_json::json!({ "quote_id": quote2.quote_id });
+    let ok = app::approve_purchase(
+        &store,
+        &caller,
+        Some("died-key"),
+        &body2,
+        &quote2.quote_id,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!((ok.status, ok.replayed), (201, false));
+}
+
+#[tokio::test]
+async fn another_tenants_quote_is_not_found() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    tenant_with(&store, "aaa", 10).await;
+    tenant_with(&store, "bbb", 10).await;
+    let now = at("2026-11-19T10:00:00Z");
+    let (licences, modules) = buy(1);
+    let quote = app::create_quote(&store, &ada("bbb"), licences, &modules, now)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    let err =
+        app::approve_purchase(&store, &ada("aaa"), Some("k"), &body, &quote.quote_id, now).await;
+    assert!(matches!(err, Err(AppError::NotFound("quote"))));
+}
+
+#[tokio::test]
+async fn expired_quotes_and_idempotency_records_are_ignored_before_ttl_deletes_them() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    tenant_with(&store, "ttl", 10).await;
+    let caller = ada("ttl");
+    let now = at("2026-11-19T10:00:00Z");
+    let (licences, modules) = buy(1);
+    let quote = app::create_quote(&store, &caller, licences, &modules, now)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    let late = now + Duration::minutes(31);
+    let err = app::approve_purchase(&store, &caller, Some("k"), &body, &quote.quote_id, late).await;
+    assert!(matches!(
+        err,
+        Err(AppError::Domain(
+            licensing::domain::DomainError::QuoteExpired
+        ))
+    ));
+    // Far past the quote's TTL the item reads as gone.
+    let much_later = now + Duration::days(3);
+    assert!(
+        store
+            .get_quote(&caller.tenant, &quote.quote_id, much_later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
