@@ -52,7 +52,8 @@ PIDS=()
 # Starts a process in the background; its PID (the exec'd program's) is recorded for stop_all.
 start_bg() {
   local name="$1" logfile="$2"; shift 2
-  ( exec "$@" >"$logfile" 2>&1 ) &
+  # Its own process group, so stopping it also stops what it started (function processes).
+  ( exec setsid "$@" >"$logfile" 2>&1 ) &
   PIDS+=("$!")
   log "started $name (pid $!, log $logfile)"
 }
@@ -61,7 +62,7 @@ stop_all() {
   local pid
   for pid in "${PIDS[@]:-}"; do
     [ -n "$pid" ] || continue
-    kill "$pid" 2>/dev/null || true
+    kill -TERM -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
   done
   for pid in "${PIDS[@]:-}"; do
     [ -n "$pid" ] || continue
@@ -104,4 +105,14 @@ export_aws_env() {
   export AWS_EC2_METADATA_DISABLED=true
   export LICENSING_EVENT_BUS="${LICENSING_EVENT_BUS:-licensing}"
   export LICENSING_MAIL_FROM="${LICENSING_MAIL_FROM:-licensing@example.com}"
+}
+
+# Builds the HTTP functions (one feature set, so `cargo lambda watch` finds them fresh) and
+# serves them on the production routes.
+start_api() {
+  local port="$1" logdir="$2"
+  cargo build --quiet -p status -p purchase -p downscale -p users -p tenants
+  start_bg "cargo lambda watch on :$port" "$logdir/watch.log" \
+    "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --concurrency 4 -A 127.0.0.1 -P "$port"
+  wait_for "the local API" "http://127.0.0.1:$port/v1/account"
 }

@@ -22,5 +22,13 @@ log "cargo fmt --check and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+log "provisioning the end-to-end table and starting the local API"
+export LICENSING_TABLE="e2e-$(date +%s)"
+cargo run --quiet -p licensing-tests --bin provision -- --table "$LICENSING_TABLE" \
+  --bus "$LICENSING_EVENT_BUS" --queue licensing-events --from "$LICENSING_MAIL_FROM"
+API_PORT=$(free_port)
+start_api "$API_PORT" "$LOGDIR"
+export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
+
 log "cargo test"
 cargo test --workspace --quiet "$@"

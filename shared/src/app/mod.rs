@@ -2,6 +2,7 @@
 //! the result (state, action log, outbox) as one change. Handlers call these and nothing else.
 
 pub mod error;
+pub mod sweep;
 pub mod views;
 
 use chrono::{DateTime, Duration, Utc};
@@ -218,14 +219,15 @@ pub async fn approve_purchase<S: Store>(
     quote_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Replayable, AppError> {
-    let key = IdempotencyKey::parse(idempotency_key.ok_or(AppError::IdempotencyKeyMissing)?)?;
-    let digest = key.digest();
+    let key = idempotency_key.map(IdempotencyKey::parse).transpose();
     let print = fingerprint(request);
     retrying(|_| {
-        let digest = digest.clone();
+        let key = key.clone();
         let print = print.clone();
         async move {
+            // Rights first: a caller without them learns nothing about the request's validity.
             let auth = authorize(store, caller, Right::LicencesManage).await?;
+            let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
             if let Some(record) = store.get_idempotency(&caller.tenant, &digest, now).await? {
                 if record.fingerprint != print {
                     return Err(AppError::IdempotencyKeyReused);
