@@ -1,8 +1,6 @@
 //! Configuration from the environment, read once in `main`. Endpoints are not configuration
 //! of ours: the SDK reads `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, … itself.
 
-use crate::ports::SystemClock;
-
 #[derive(Clone, Debug)]
 pub struct Config {
     pub table: String,
@@ -44,7 +42,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 #[cfg(all(feature = "dynamodb", feature = "http"))]
 pub struct HttpDeps {
     pub store: crate::adapters::dynamodb::DynamoStore,
-    pub clock: SystemClock,
+    pub clock: crate::ports::SystemClock,
     pub auth: crate::http::auth::AuthConfig,
     pub config: Config,
 }
@@ -59,7 +57,7 @@ impl HttpDeps {
                 aws_sdk_dynamodb::Client::new(&sdk),
                 config.table.clone(),
             ),
-            clock: SystemClock,
+            clock: crate::ports::SystemClock,
             auth: crate::http::auth::AuthConfig::from_env(),
             config,
         })

@@ -146,7 +146,18 @@ pub enum DueWork {
     },
 }
 
+/// DynamoDB calls made and capacity consumed so far, for logs, metrics and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StoreUsage {
+    pub calls: u64,
+    pub capacity: f64,
+}
+
 pub trait Store: Send + Sync {
+    fn usage(&self) -> StoreUsage {
+        StoreUsage::default()
+    }
+
     /// The subscription and its red seats: one strongly consistent Query (R1).
     fn load_account(
         &self,

@@ -1,1 +1,19 @@
-fn main() {}
+//! `sweeper`: the scheduled job (R5, R14, R15), started by EventBridge schedules.
+
+mod handler;
+
+use lambda_runtime::{Error, service_fn};
+use licensing::adapters::dynamodb::DynamoStore;
+use licensing::config::{Config, sdk_config};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.table,
+    )));
+    lambda_runtime::run(service_fn(move |event| handler::handle(store, event))).await
+}

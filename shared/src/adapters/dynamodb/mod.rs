@@ -653,6 +653,13 @@ impl DynamoStore {
 }
 
 impl Store for DynamoStore {
+    fn usage(&self) -> crate::ports::StoreUsage {
+        crate::ports::StoreUsage {
+            calls: self.metrics.calls(),
+            capacity: self.metrics.capacity(),
+        }
+    }
+
     async fn load_account(&self, tenant: &TenantId) -> Result<Option<Loaded>, StoreError> {
         let pk = tenant_pk(tenant);
         let mut sub: Option<SubItem> = None;

@@ -1,0 +1,64 @@
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Error, LambdaEvent};
+use licensing::app::sweep::{SweepReport, sweep};
+use licensing::ports::Store;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Stop starting tenants this long before the invocation's deadline.
+const SAFETY_MARGIN: Duration = Duration::from_secs(60);
+
+/// The sweep acts for the event's `time`, so a sweep can be replayed for any instant (R15).
+pub async fn handle<S: Store>(
+    store: &S,
+    event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+) -> Result<SweepReport, Error> {
+    let at = event
+        .payload
+        .time
+        .ok_or("a scheduled event carries the instant to sweep for in `time`")?;
+    let budget_ends = remaining(event.context.deadline)
+        .map(|left| Instant::now() + left.saturating_sub(SAFETY_MARGIN));
+    let started = Instant::now();
+    let usage_before = store.usage();
+    let report = sweep(store, at, budget_ends).await?;
+    tracing::info!(
+        at = %at,
+        tenants = report.tenants,
+        rollovers = report.rollovers,
+        invoices = report.invoices,
+        removals = report.removals,
+        reminders = report.reminders,
+        stale_records = report.stale_records,
+        failed_tenants = report.failed_tenants,
+        deferred_tenants = report.deferred_tenants,
+        duration_ms = started.elapsed().as_millis() as u64,
+        dynamodb_calls = store.usage().calls - usage_before.calls,
+        consumed_capacity = store.usage().capacity - usage_before.capacity,
+        "sweep finished"
+    );
+    Ok(report)
+}
+
+fn remaining(deadline_ms: u64) -> Option<Duration> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    (deadline_ms > now).then(|| Duration::from_millis(deadline_ms - now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_fixture_is_a_scheduled_event_with_its_instant() {
+        let event: EventBridgeEvent<serde_json::Value> =
+            serde_json::from_str(include_str!("../events/scheduled.json")).unwrap();
+        assert_eq!(event.detail_type, "Scheduled Event");
+        assert_eq!(
+            event.time.unwrap().to_rfc3339(),
+            "2026-12-01T02:00:00+00:00"
+        );
+    }
+}
