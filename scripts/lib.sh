@@ -111,7 +111,10 @@ export_aws_env() {
 # serves them on the production routes.
 start_api() {
   local port="$1" logdir="$2"
-  cargo build --quiet -p status -p purchase -p downscale -p users -p tenants
+  # status links DynamoDB only; the others also SES and EventBridge: built apart, as watch
+  # builds each on its own.
+  cargo build --quiet -p status
+  cargo build --quiet -p purchase -p downscale -p users -p tenants
   start_bg "cargo lambda watch on :$port" "$logdir/watch.log" \
     "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --concurrency 4 -A 127.0.0.1 -P "$port"
   wait_for "the local API" "http://127.0.0.1:$port/v1/account"

@@ -40,15 +40,16 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// What every HTTP function needs, built once per process.
 #[cfg(all(feature = "dynamodb", feature = "http"))]
-pub struct HttpDeps {
-    pub store: crate::adapters::dynamodb::DynamoStore,
+pub struct HttpDeps<S> {
+    pub store: S,
     pub clock: crate::ports::SystemClock,
     pub auth: crate::http::auth::AuthConfig,
     pub config: Config,
 }
 
 #[cfg(all(feature = "dynamodb", feature = "http"))]
-impl HttpDeps {
+impl HttpDeps<crate::adapters::dynamodb::DynamoStore> {
+    /// For read-only functions: DynamoDB only.
     pub async fn from_env() -> Result<Self, MissingVariable> {
         let config = Config::from_env()?;
         let sdk = sdk_config().await;
@@ -57,6 +58,32 @@ impl HttpDeps {
                 aws_sdk_dynamodb::Client::new(&sdk),
                 config.table.clone(),
             ),
+            clock: crate::ports::SystemClock,
+            auth: crate::http::auth::AuthConfig::from_env(),
+            config,
+        })
+    }
+}
+
+#[cfg(all(feature = "dynamodb", feature = "http", feature = "notify"))]
+impl HttpDeps<crate::notify::dispatch::Notifying> {
+    /// For functions that change state: each change's mail and events go out right after it
+    /// commits.
+    pub async fn notifying_from_env() -> Result<Self, MissingVariable> {
+        let config = Config::from_env()?;
+        let sdk = sdk_config().await;
+        Ok(Self {
+            store: crate::notify::dispatch::Notifying {
+                store: crate::adapters::dynamodb::DynamoStore::new(
+                    aws_sdk_dynamodb::Client::new(&sdk),
+                    config.table.clone(),
+                ),
+                notifier: crate::notify::dispatch::Notifier::new(
+                    &sdk,
+                    config.event_bus.clone(),
+                    config.mail_from.clone(),
+                ),
+            },
             clock: crate::ports::SystemClock,
             auth: crate::http::auth::AuthConfig::from_env(),
             config,

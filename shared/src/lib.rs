@@ -6,6 +6,8 @@ pub mod config;
 pub mod domain;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(all(feature = "notify", feature = "dynamodb"))]
+pub mod notify;
 pub mod outbox;
 pub mod ports;
 pub mod time;

@@ -59,6 +59,10 @@ pub struct OutboxMessage {
     pub next_attempt_at: DateTime<Utc>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// For a mail to several recipients: the addresses it has reached, so a retry sends only
+    /// to the rest.
+    #[serde(default)]
+    pub delivered_to: Vec<String>,
 }
 
 /// After this many failed attempts a message is dead-lettered (kept, logged, counted).
@@ -93,6 +97,7 @@ impl OutboxMessage {
             attempts: 0,
             next_attempt_at: at,
             last_error: None,
+            delivered_to: Vec::new(),
         }
     }
 }
@@ -127,9 +132,27 @@ pub fn event_payloads(
         .collect()
 }
 
-/// The mails a change's domain events call for that go to the managers (R20); confirmations
-/// to the actor are added by the command that knows its actor.
+/// The mails a change's domain events call for (R20): warnings, reminders, removals and period
+/// changes to the managers, and a removal notice to the removed user too. Confirmations to
+/// the actor are added by the command that knows its actor.
 pub fn manager_mails(events: &[DomainEvent]) -> Vec<Payload> {
+    let mut mails = rule_mails(events);
+    for event in events {
+        if let DomainEvent::SeatRemoved { seat } = event {
+            mails.push(Payload::Mail {
+                kind: MailKind::RemovalNotice,
+                to: Recipient::User {
+                    user_id: seat.seat.user_id.clone(),
+                },
+                language: None,
+                data: serde_json::json!({ "seat": seat }),
+            });
+        }
+    }
+    mails
+}
+
+fn rule_mails(events: &[DomainEvent]) -> Vec<Payload> {
     let mail = |kind, data| Payload::Mail {
         kind,
         to: Recipient::Managers,

@@ -3,13 +3,14 @@
 mod handler;
 
 use lambda_http::{Error, service_fn};
+use licensing::adapters::dynamodb::DynamoStore;
 use licensing::config::HttpDeps;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     // Built once per process and kept for its life, as Lambda reuses the process.
-    let deps: &'static HttpDeps = Box::leak(Box::new(HttpDeps::from_env().await?));
+    let deps: &'static HttpDeps<DynamoStore> = Box::leak(Box::new(HttpDeps::from_env().await?));
     lambda_http::run(service_fn(move |request| {
         handler::handle(&deps.store, &deps.auth, request)
     }))

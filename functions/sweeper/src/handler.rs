@@ -1,17 +1,27 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
+use licensing::notify::dispatch::{DispatchReport, Notifying, dispatch_due};
 use licensing::ports::Store;
+use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Stop starting tenants this long before the invocation's deadline.
 const SAFETY_MARGIN: Duration = Duration::from_secs(60);
 
+#[derive(Serialize, Debug)]
+pub struct Outcome {
+    pub sweep: SweepReport,
+    pub outbox: DispatchReport,
+}
+
 /// The sweep acts for the event's `time`, so a sweep can be replayed for any instant (R15).
-pub async fn handle<S: Store>(
-    store: &S,
+/// Both schedules (nightly, and every minute for the outbox) run the whole job: what is not
+/// due costs one Query per shard of the due index.
+pub async fn handle(
+    store: &Notifying,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
-) -> Result<SweepReport, Error> {
+) -> Result<Outcome, Error> {
     let at = event
         .payload
         .time
@@ -21,6 +31,7 @@ pub async fn handle<S: Store>(
     let started = Instant::now();
     let usage_before = store.usage();
     let report = sweep(store, at, budget_ends).await?;
+    let outbox = dispatch_due(&store.store, &store.notifier, at).await?;
     tracing::info!(
         at = %at,
         tenants = report.tenants,
@@ -34,9 +45,17 @@ pub async fn handle<S: Store>(
         duration_ms = started.elapsed().as_millis() as u64,
         dynamodb_calls = store.usage().calls - usage_before.calls,
         consumed_capacity = store.usage().capacity - usage_before.capacity,
+        outbox_batches = outbox.batches,
+        mails = outbox.mails,
+        events = outbox.events,
+        outbox_failed = outbox.failed,
+        outbox_dead = outbox.dead,
         "sweep finished"
     );
-    Ok(report)
+    Ok(Outcome {
+        sweep: report,
+        outbox,
+    })
 }
 
 fn remaining(deadline_ms: u64) -> Option<Duration> {

@@ -1,19 +1,21 @@
-//! `sweeper`: the scheduled job (R5, R14, R15), started by EventBridge schedules.
+//! `sweeper`: the scheduled job (R5, R14, R15, R20 retries, R21 redelivery), started by
+//! EventBridge schedules.
 
 mod handler;
 
 use lambda_runtime::{Error, service_fn};
 use licensing::adapters::dynamodb::DynamoStore;
 use licensing::config::{Config, sdk_config};
+use licensing::notify::dispatch::{Notifier, Notifying};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
-    let store: &'static DynamoStore = Box::leak(Box::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        config.table,
-    )));
+    let store: &'static Notifying = Box::leak(Box::new(Notifying {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),
+        notifier: Notifier::new(&sdk, config.event_bus, config.mail_from),
+    }));
     lambda_runtime::run(service_fn(move |event| handler::handle(store, event))).await
 }

@@ -4,12 +4,14 @@ mod handler;
 
 use lambda_http::{Error, service_fn};
 use licensing::config::HttpDeps;
+use licensing::notify::dispatch::Notifying;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     // Built once per process and kept for its life, as Lambda reuses the process.
-    let deps: &'static HttpDeps = Box::leak(Box::new(HttpDeps::from_env().await?));
+    let deps: &'static HttpDeps<Notifying> =
+        Box::leak(Box::new(HttpDeps::notifying_from_env().await?));
     lambda_http::run(service_fn(move |request| {
         handler::handle(&deps.store, &deps.clock, &deps.auth, request)
     }))

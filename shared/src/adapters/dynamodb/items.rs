@@ -93,6 +93,9 @@ pub struct OutboxItem {
     pub due_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// While a dispatcher delivers the batch (epoch seconds); a crashed one's lease runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<i64>,
 }
 
 pub const OUTBOX_BATCH: usize = 50;

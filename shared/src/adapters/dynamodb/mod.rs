@@ -354,13 +354,61 @@ impl DynamoStore {
         Ok(found)
     }
 
-    /// Reads one outbox batch (strongly consistent), for the delivery right after a commit.
-    pub async fn outbox_batch(
+    /// Takes a batch for delivery: only one dispatcher at a time sends it (a lease of
+    /// `lease_secs`), so the normal path never sends a message twice.
+    pub async fn claim_outbox(
         &self,
-        tenant: &TenantId,
-        sk: &str,
-    ) -> Result<Option<OutboxItem>, StoreError> {
-        self.get(tenant_pk(tenant), sk.to_owned()).await
+        batch: &OutboxItem,
+        now: DateTime<Utc>,
+        lease_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(batch.pk.clone(), batch.sk.clone())))
+            .update_expression("SET lease_until = :l")
+            .condition_expression(
+                "attempts = :a AND #state = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":l", AttributeValue::N((now.timestamp() + lease_secs).to_string()))
+            .expression_attribute_values(":a", AttributeValue::N(batch.attempts.to_string()))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .send()
+            .await;
+        self.metrics.record(None);
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err.as_service_error().and_then(|e| e.code())
+                    == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    /// The tenant's undelivered outbox batches (dead-lettered ones excluded).
+    pub async fn pending_outbox(&self, tenant: &TenantId) -> Result<Vec<OutboxItem>, StoreError> {
+        let page: Page<OutboxItem> = self
+            .query_prefix(
+                tenant_pk(tenant),
+                "O#",
+                &PageRequest {
+                    cursor: None,
+                    limit: 100,
+                },
+                true,
+            )
+            .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter(|b| b.state == "pending")
+            .collect())
     }
 
     /// Writes a batch back after a delivery attempt: gone when everything was delivered,
@@ -390,6 +438,7 @@ impl DynamoStore {
             let mut updated = batch.clone();
             updated.messages = remaining;
             updated.attempts += 1;
+            updated.lease_until = None;
             if dead {
                 updated.state = "dead".into();
                 updated.due_pk = None;
@@ -436,6 +485,30 @@ impl DynamoStore {
             }
         }
     }
+}
+
+/// A change's outbox as stored: batches of up to [`OUTBOX_BATCH`] messages, due at once.
+pub fn outbox_batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxItem> {
+    messages
+        .chunks(OUTBOX_BATCH)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let first = &chunk[0];
+            let sk = outbox_sk(&format!("{}#{n}", first.message_id));
+            OutboxItem {
+                pk: tenant_pk(tenant),
+                sk: sk.clone(),
+                tenant_id: tenant.to_string(),
+                messages: chunk.to_vec(),
+                attempts: 0,
+                state: "pending".into(),
+                due_pk: Some(outbox_due_pk(tenant)),
+                due_at: Some(due_at(first.next_attempt_at, &sk)),
+                expires_at: None,
+                lease_until: None,
+            }
+        })
+        .collect()
 }
 
 /// The transaction's actions, and the red-seat writes that are kept out of it when the change
@@ -538,21 +611,8 @@ impl DynamoStore {
                 Guard::NewInvoice,
             ));
         }
-        for (n, chunk) in change.outbox.chunks(OUTBOX_BATCH).enumerate() {
-            let first = &chunk[0];
-            let sk = outbox_sk(&format!("{}#{n}", first.message_id));
-            let item = to_item(&OutboxItem {
-                pk: pk.clone(),
-                sk: sk.clone(),
-                tenant_id: tenant.to_string(),
-                messages: chunk.to_vec(),
-                attempts: 0,
-                state: "pending".into(),
-                due_pk: Some(outbox_due_pk(tenant)),
-                due_at: Some(due_at(first.next_attempt_at, &sk)),
-                expires_at: None,
-            })?;
-            actions.push((self.put(item, None)?, Guard::None));
+        for batch in outbox_batches(tenant, &change.outbox) {
+            actions.push((self.put(to_item(&batch)?, None)?, Guard::None));
         }
         if let Some(quote_id) = &change.approve_quote {
             actions.push((

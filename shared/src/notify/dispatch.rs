@@ -1,0 +1,448 @@
+//! Delivering the outbox: right after a commit (the `Notifying` store), and on a schedule for
+//! whatever failed then (`dispatch_due`), with backoff, a per-message attempt count and a
+//! dead-letter state. Mail through SES v2 `SendEmail`, events through EventBridge `PutEvents`.
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use super::mail::render;
+use crate::adapters::dynamodb::items::OutboxItem;
+use crate::adapters::dynamodb::{DynamoStore, outbox_batches};
+use crate::domain::identity::{Language, TenantId};
+use crate::domain::rights::Right;
+use crate::domain::user::User;
+use crate::outbox::{MAX_ATTEMPTS, OutboxMessage, Payload, Recipient, backoff};
+use crate::ports::{Change, Store, StoreError};
+
+/// How long a dispatcher holds a batch it is delivering.
+const LEASE_SECS: i64 = 60;
+/// Abuse guard: mails one tenant may send in one delivery run; the rest wait for the next.
+pub const MAIL_CAP_PER_RUN: usize = 200;
+
+#[derive(Clone)]
+pub struct Notifier {
+    ses: aws_sdk_sesv2::Client,
+    events: aws_sdk_eventbridge::Client,
+    bus: String,
+    from: String,
+}
+
+impl Notifier {
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        bus: impl Into<String>,
+        from: impl Into<String>,
+    ) -> Self {
+        Self {
+            ses: aws_sdk_sesv2::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
+            bus: bus.into(),
+            from: from.into(),
+        }
+    }
+
+    async fn send_mail(
+        &self,
+        to: &str,
+        mail: &super::mail::RenderedMail,
+        message_id: &str,
+    ) -> Result<(), String> {
+        let content = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        let message = Message::builder()
+            .subject(content(&mail.subject)?)
+            .body(
+                Body::builder()
+                    .html(content(&mail.html)?)
+                    .text(content(&mail.text)?)
+                    .build(),
+            )
+            .build();
+        self.ses
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(Destination::builder().to_addresses(to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .email_tags(
+                MessageTag::builder()
+                    .name("message_id")
+                    .value(message_id)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}", aws_sdk_sesv2::error::DisplayErrorContext(e)))
+    }
+
+    /// Puts events in calls of at most 10 entries; returns the ids that were accepted.
+    async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<String>) {
+        let mut accepted = Vec::new();
+        let mut error = None;
+        for chunk in events.chunks(10) {
+            let entries: Vec<PutEventsRequestEntry> = chunk
+                .iter()
+                .map(|(_, detail_type, detail)| {
+                    PutEventsRequestEntry::builder()
+                        .event_bus_name(&self.bus)
+                        .source("licensing")
+                        .detail_type(*detail_type)
+                        .detail(detail)
+                        .build()
+                })
+                .collect();
+            match self
+                .events
+                .put_events()
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    // Per-entry results are in request order; a failed entry has an error code.
+                    for ((id, _, _), result) in chunk.iter().zip(out.entries()) {
+                        if result.error_code().is_none() {
+                            accepted.push((*id).to_owned());
+                        } else {
+                            error = result
+                                .error_message()
+                                .map(str::to_owned)
+                                .or(Some("entry failed".into()));
+                        }
+                    }
+                }
+                Err(e) => {
+                    error = Some(format!(
+                        "{}",
+                        aws_sdk_eventbridge::error::DisplayErrorContext(e)
+                    ))
+                }
+            }
+        }
+        (accepted, error)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DispatchReport {
+    pub batches: usize,
+    pub mails: usize,
+    pub events: usize,
+    pub failed: usize,
+    pub dead: usize,
+    pub capped: usize,
+}
+
+struct Recipients {
+    users: BTreeMap<String, User>,
+    managers: Vec<User>,
+    tenant_name: String,
+}
+
+async fn recipients(store: &DynamoStore, tenant: &TenantId) -> Result<Recipients, StoreError> {
+    let account = store.load_account(tenant).await?;
+    let users = store.all_users(tenant).await?;
+    let (roles, tenant_name) = match &account {
+        Some(loaded) => (
+            Some(loaded.account.subscription.roles.clone()),
+            loaded.account.subscription.name.to_string(),
+        ),
+        None => (None, tenant.to_string()),
+    };
+    let managers = users
+        .iter()
+        .filter(|u| {
+            u.active
+                && roles
+                    .as_ref()
+                    .is_some_and(|r| r.rights_of(&u.role).contains(&Right::LicencesManage))
+        })
+        .cloned()
+        .collect();
+    Ok(Recipients {
+        users: users
+            .into_iter()
+            .map(|u| (u.user_id.to_string(), u))
+            .collect(),
+        managers,
+        tenant_name,
+    })
+}
+
+/// Delivers one batch that this dispatcher has claimed; returns the messages still undelivered.
+async fn deliver_batch(
+    notifier: &Notifier,
+    people: &Recipients,
+    messages: Vec<OutboxMessage>,
+    mail_budget: &mut usize,
+    report: &mut DispatchReport,
+) -> Vec<OutboxMessage> {
+    let mut remaining = Vec::new();
+    let event_entries: Vec<(&str, &str, String)> = messages
+        .iter()
+        .filter_map(|m| match &m.payload {
+            Payload::Event {
+                detail_type,
+                detail,
+            } => {
+                let mut detail = detail.clone();
+                if let Some(map) = detail.as_object_mut() {
+                    map.insert("message_id".into(), m.message_id.clone().into());
+                }
+                Some((
+                    m.message_id.as_str(),
+                    detail_type.as_str(),
+                    detail.to_string(),
+                ))
+            }
+            Payload::Mail { .. } => None,
+        })
+        .collect();
+    let (accepted, event_error) = if event_entries.is_empty() {
+        (Vec::new(), None)
+    } else {
+        notifier.put_events(&event_entries).await
+    };
+    report.events += accepted.len();
+    for mut message in messages {
+        match &message.payload {
+            Payload::Event { .. } => {
+                if !accepted.contains(&message.message_id) {
+                    message.last_error = event_error.clone();
+                    remaining.push(message);
+                }
+            }
+            Payload::Mail {
+                kind,
+                to,
+                language,
+                data,
+            } => {
+                let targets: Vec<&User> = match to {
+                    Recipient::User { user_id } => {
+                        people.users.get(user_id.as_str()).into_iter().collect()
+                    }
+                    Recipient::Managers => people.managers.iter().collect(),
+                };
+                let mut failed = None;
+                for user in targets {
+                    let address = user.email.to_string();
+                    if message.delivered_to.contains(&address) {
+                        continue;
+                    }
+                    if *mail_budget == 0 {
+                        report.capped += 1;
+                        failed =
+                            Some("per-tenant mail cap reached; sent in a later run".to_owned());
+                        break;
+                    }
+                    let lang: Language = match to {
+                        Recipient::User { .. } => language.unwrap_or(user.language),
+                        Recipient::Managers => user.language,
+                    };
+                    let sent = match render(*kind, lang, &people.tenant_name, data) {
+                        Ok(mail) => {
+                            notifier
+                                .send_mail(&address, &mail, &message.message_id)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match sent {
+                        Ok(()) => {
+                            *mail_budget -= 1;
+                            report.mails += 1;
+                            message.delivered_to.push(address);
+                        }
+                        Err(e) => failed = Some(e),
+                    }
+                }
+                if let Some(error) = failed {
+                    message.last_error = Some(error);
+                    remaining.push(message);
+                }
+            }
+        }
+    }
+    remaining
+}
+
+/// Claims, delivers and settles batches. A batch another dispatcher holds is left to it.
+pub async fn deliver(
+    store: &DynamoStore,
+    notifier: &Notifier,
+    batches: Vec<OutboxItem>,
+    now: DateTime<Utc>,
+) -> Result<DispatchReport, StoreError> {
+    let mut report = DispatchReport::default();
+    let mut by_tenant: BTreeMap<String, Vec<OutboxItem>> = BTreeMap::new();
+    for batch in batches {
+        by_tenant
+            .entry(batch.tenant_id.clone())
+            .or_default()
+            .push(batch);
+    }
+    for (tenant, batches) in by_tenant {
+        let tenant_id = TenantId::parse(&tenant).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let people = recipients(store, &tenant_id).await?;
+        let mut mail_budget = MAIL_CAP_PER_RUN;
+        for batch in batches {
+            if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
+                continue;
+            }
+            report.batches += 1;
+            let remaining = deliver_batch(
+                notifier,
+                &people,
+                batch.messages.clone(),
+                &mut mail_budget,
+                &mut report,
+            )
+            .await;
+            let dead = !remaining.is_empty() && batch.attempts + 1 >= MAX_ATTEMPTS;
+            if !remaining.is_empty() {
+                report.failed += remaining.len();
+                let error = remaining
+                    .iter()
+                    .find_map(|m| m.last_error.clone())
+                    .unwrap_or_default();
+                if dead {
+                    report.dead += remaining.len();
+                    tracing::error!(tenant = %tenant, batch = %batch.sk, attempts = batch.attempts + 1, error = %error, metric = "OutboxDeadLetter", "outbox messages dead-lettered");
+                } else {
+                    tracing::warn!(tenant = %tenant, batch = %batch.sk, attempts = batch.attempts + 1, error = %error, "outbox delivery failed; will retry");
+                }
+            }
+            if mail_budget == 0 {
+                tracing::warn!(tenant = %tenant, cap = MAIL_CAP_PER_RUN, "per-tenant mail cap reached in this run");
+            }
+            store
+                .settle_outbox(&batch, remaining, now + backoff(batch.attempts), dead)
+                .await?;
+        }
+    }
+    Ok(report)
+}
+
+/// The scheduled dispatcher: every batch due at `now`, through the due index.
+pub async fn dispatch_due(
+    store: &DynamoStore,
+    notifier: &Notifier,
+    now: DateTime<Utc>,
+) -> Result<DispatchReport, StoreError> {
+    let due = store.due_outbox(now, 100).await?;
+    deliver(store, notifier, due, now).await
+}
+
+/// A store that delivers each change's outbox right after it commits. A failure to deliver
+/// never fails the change: the messages stay in the outbox for the scheduled dispatcher.
+#[derive(Clone)]
+pub struct Notifying {
+    pub store: DynamoStore,
+    pub notifier: Notifier,
+}
+
+impl Notifying {
+    async fn after_commit(&self, change: &Change) {
+        if change.outbox.is_empty() {
+            return;
+        }
+        let tenant = &change.account.subscription.tenant_id;
+        let batches = outbox_batches(tenant, &change.outbox);
+        let delivery = deliver(&self.store, &self.notifier, batches, change.now);
+        match tokio::time::timeout(std::time::Duration::from_secs(3), delivery).await {
+            Ok(Ok(report)) => tracing::debug!(?report, "delivered after commit"),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "delivery after commit failed; the dispatcher retries")
+            }
+            Err(_) => tracing::warn!("delivery after commit timed out; the dispatcher retries"),
+        }
+    }
+}
+
+impl Store for Notifying {
+    fn usage(&self) -> crate::ports::StoreUsage {
+        self.store.usage()
+    }
+    async fn load_account(&self, t: &TenantId) -> Result<Option<crate::ports::Loaded>, StoreError> {
+        self.store.load_account(t).await
+    }
+    async fn load_user(
+        &self,
+        t: &TenantId,
+        u: &crate::domain::identity::UserId,
+    ) -> Result<Option<User>, StoreError> {
+        self.store.load_user(t, u).await
+    }
+    async fn newest_seats(
+        &self,
+        t: &TenantId,
+        p: &crate::domain::pool::PoolId,
+        n: u32,
+    ) -> Result<Vec<crate::domain::account::SeatInfo>, StoreError> {
+        self.store.newest_seats(t, p, n).await
+    }
+    async fn list_users(
+        &self,
+        t: &TenantId,
+        p: &crate::ports::PageRequest,
+    ) -> Result<crate::ports::Page<User>, StoreError> {
+        self.store.list_users(t, p).await
+    }
+    async fn list_log(
+        &self,
+        t: &TenantId,
+        p: &crate::ports::PageRequest,
+    ) -> Result<crate::ports::Page<crate::ports::LogEntry>, StoreError> {
+        self.store.list_log(t, p).await
+    }
+    async fn list_invoices(
+        &self,
+        t: &TenantId,
+        p: &crate::ports::PageRequest,
+    ) -> Result<crate::ports::Page<crate::domain::invoice::Invoice>, StoreError> {
+        self.store.list_invoices(t, p).await
+    }
+    async fn put_quote(&self, q: &crate::domain::quote::Quote) -> Result<(), StoreError> {
+        self.store.put_quote(q).await
+    }
+    async fn get_quote(
+        &self,
+        t: &TenantId,
+        q: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::ports::StoredQuote>, StoreError> {
+        self.store.get_quote(t, q, now).await
+    }
+    async fn get_idempotency(
+        &self,
+        t: &TenantId,
+        k: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::ports::IdempotencyRecord>, StoreError> {
+        self.store.get_idempotency(t, k, now).await
+    }
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        self.store.commit(change.clone()).await?;
+        self.after_commit(&change).await;
+        Ok(())
+    }
+    async fn delete_red_records(
+        &self,
+        t: &TenantId,
+        r: &[crate::domain::allocation::RedSeat],
+    ) -> Result<(), StoreError> {
+        self.store.delete_red_records(t, r).await
+    }
+    async fn due_work(&self, at: DateTime<Utc>) -> Result<Vec<crate::ports::DueWork>, StoreError> {
+        self.store.due_work(at).await
+    }
+}

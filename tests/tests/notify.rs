@@ -1,0 +1,413 @@
+//! Mail and events through the real SES v2 and EventBridge clients against moto
+//! (issue: mail and events that are never lost).
+
+use chrono::{Duration, NaiveDate};
+use licensing::app::sweep::sweep;
+use licensing::app::{self, Caller};
+use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
+use licensing::domain::rights::administrator;
+use licensing::notify::dispatch::{Notifier, Notifying, dispatch_due};
+use licensing_tests::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// Every mail moto accepted whose body names `marker`: (to, subject, body). moto keeps the
+/// HTML part of a mail with both parts.
+async fn mails(marker: &str) -> Vec<(String, String, String)> {
+    let url = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let data: Value = reqwest::get(format!("{url}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["body"].as_str().is_some_and(|b| b.contains(marker)))
+        .map(|m| {
+            (
+                m["destinations"]["ToAddresses"][0]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+                m["subject"].as_str().unwrap_or("").to_owned(),
+                m["body"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every event that reached the test's queue for `tenant`: (detail-type, detail).
+async fn events(queue_url: &str, tenant: &str) -> Vec<(String, Value)> {
+    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            let event: Value = serde_json::from_str(m.body().unwrap_or("{}")).unwrap();
+            if event["detail"]["tenant_id"] == tenant {
+                out.push((
+                    event["detail-type"].as_str().unwrap_or("").to_owned(),
+                    event["detail"].clone(),
+                ));
+            }
+            if let Some(handle) = m.receipt_handle() {
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+    }
+}
+
+struct World {
+    store: Notifying,
+    queue_url: String,
+    tenant: String,
+    marker: String,
+}
+
+async fn world(bus: &str) -> World {
+    let sdk = sdk().await;
+    let queue = unique("q-");
+    let queue_url = provision_messaging(&sdk, bus, &queue, "licensing@example.com")
+        .await
+        .unwrap();
+    let store = Notifying {
+        store: fresh_store().await,
+        notifier: Notifier::new(&sdk, bus, "licensing@example.com"),
+    };
+    let tenant = unique("n-");
+    let marker = unique("Firma ");
+    let mut new = acme(&tenant, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), 2, 1);
+    new.name = DisplayName::parse(&marker).unwrap();
+    new.administrator.email = EmailAddress::parse(&format!("ada@{tenant}.dk")).unwrap();
+    app::create_tenant(&store, "op", new, at("2026-11-01T08:00:00Z"))
+        .await
+        .unwrap();
+    World {
+        store,
+        queue_url,
+        tenant,
+        marker,
+    }
+}
+
+fn caller(w: &World, user: &str) -> Caller {
+    Caller {
+        tenant: TenantId::parse(&w.tenant).unwrap(),
+        user: UserId::parse(user).unwrap(),
+    }
+}
+
+async fn add(w: &World, id: &str, name: &str, language: Language, admin: bool, when: &str) {
+    let mut user = new_user(id, name, language, &[]);
+    user.email = EmailAddress::parse(&format!("{id}@{}.dk", w.tenant)).unwrap();
+    if admin {
+        user.role = administrator();
+    }
+    app::create_user(&w.store, &caller(w, "ada"), user, at(when))
+        .await
+        .unwrap();
+}
+
+async fn buy(w: &World, who: &str, key: &str, when: &str) {
+    let c = caller(w, who);
+    let quote = app::create_quote(&w.store, &c, Some(1), &BTreeMap::new(), at(when))
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    app::approve_purchase(&w.store, &c, Some(key), &body, &quote.quote_id, at(when))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn r20_r21_every_mail_in_both_languages_and_every_event_arrive_once() {
+    if !engines() {
+        return;
+    }
+    let w = world("licensing").await;
+    // ada (Danish) and eve (English) manage licences; bo is the third user on two licences.
+    add(
+        &w,
+        "eve",
+        "Eve English",
+        Language::En,
+        true,
+        "2026-11-02T09:00:00Z",
+    )
+    .await;
+    add(
+        &w,
+        "bo",
+        "Bo <script>alert(1)</script>",
+        Language::En,
+        false,
+        "2026-11-02T10:00:00Z",
+    )
+    .await;
+    let deadline = at("2026-11-09T10:00:00Z");
+    sweep(&w.store, deadline - Duration::hours(23), None)
+        .await
+        .unwrap(); // reminders
+    sweep(&w.store, deadline, None).await.unwrap(); // bo removed
+    buy(&w, "ada", "k-da", "2026-11-19T10:00:00Z").await;
+    buy(&w, "eve", "k-en", "2026-11-19T11:00:00Z").await;
+    app::set_next_period(
+        &w.store,
+        &caller(&w, "ada"),
+        Some(3),
+        &BTreeMap::new(),
+        at("2026-11-20T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    app::set_next_period(
+        &w.store,
+        &caller(&w, "eve"),
+        Some(2),
+        &BTreeMap::new(),
+        at("2026-11-20T11:00:00Z"),
+    )
+    .await
+    .unwrap();
+    sweep(&w.store, at("2026-12-01T02:00:00Z"), None)
+        .await
+        .unwrap(); // period change
+
+    let got = mails(&w.marker).await;
+    let ada = format!("ada@{}.dk", w.tenant);
+    let eve = format!("eve@{}.dk", w.tenant);
+    let bo = format!("bo@{}.dk", w.tenant);
+    let expect = |to: &str, subject: &str, figure: &str| {
+        let found = got
+            .iter()
+            .filter(|(t, s, b)| t == to && s == subject && b.contains(figure))
+            .count();
+        assert_eq!(
+            found,
+            1,
+            "one mail to {to} «{subject}» with «{figure}»; got {:#?}",
+            got.iter().map(|(t, s, _)| (t, s)).collect::<Vec<_>>()
+        );
+    };
+    expect(
+        &ada,
+        "En bruger mangler en licens inden 7 dage",
+        "2026-11-09 10:00 UTC",
+    );
+    expect(
+        &eve,
+        "A user needs a licence within 7 days",
+        "2026-11-09 10:00 UTC",
+    );
+    expect(
+        &ada,
+        "Påmindelse: en bruger deaktiveres i morgen",
+        "2026-11-09 10:00 UTC",
+    );
+    expect(
+        &eve,
+        "Reminder: a user will be deactivated tomorrow",
+        "2026-11-09 10:00 UTC",
+    );
+    expect(
+        &ada,
+        "En bruger er deaktiveret på grund af manglende licens",
+        "Bo &lt;script&gt;",
+    );
+    expect(
+        &eve,
+        "A user was deactivated for lack of a licence",
+        "Bo &lt;script&gt;",
+    );
+    expect(
+        &bo,
+        "A user was deactivated for lack of a licence",
+        "Bo &lt;script&gt;",
+    );
+    // 12 900 × 1 × 12 / 30 = 5 160 → 51.60 DKK, in the buyer's language.
+    expect(&ada, "Dit køb af licenser er bekræftet", "51.60 DKK");
+    expect(&eve, "Your licence purchase is confirmed", "51.60 DKK");
+    expect(
+        &ada,
+        "Dine licenser for næste periode er opdateret",
+        "4 → 3",
+    );
+    expect(
+        &eve,
+        "Your licences for the next period are updated",
+        "3 → 2",
+    );
+    // December: 2 licences × 129.00 + 1 CRM × 49.00 = 307.00 DKK.
+    expect(&ada, "Din nye abonnementsperiode er begyndt", "307.00 DKK");
+    expect(
+        &eve,
+        "Your new subscription period has started",
+        "307.00 DKK",
+    );
+    assert!(
+        got.iter().all(|(_, _, body)| !body.contains("<script>")),
+        "user data is escaped"
+    );
+
+    let seen = events(&w.queue_url, &w.tenant).await;
+    let types: BTreeSet<&str> = seen.iter().map(|(t, _)| t.as_str()).collect();
+    for expected in [
+        "LicencesPurchased",
+        "InvoiceIssued",
+        "NextPeriodChanged",
+        "PeriodRolledOver",
+        "SeatOverAllocated",
+        "SeatRemoved",
+        "UserActivated",
+        "UserDeactivated",
+    ] {
+        assert!(types.contains(expected), "{expected} in {types:?}");
+    }
+    let ids: BTreeSet<&str> = seen
+        .iter()
+        .map(|(_, d)| d["message_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), seen.len(), "each event once");
+    for (detail_type, detail) in &seen {
+        assert_event_schema(detail_type, detail);
+    }
+}
+
+/// The documented shape of each event (docs/events.md): every field named there is present
+/// with its JSON type.
+fn assert_event_schema(detail_type: &str, detail: &Value) {
+    let common = [
+        ("tenant_id", "string"),
+        ("at", "string"),
+        ("message_id", "string"),
+    ];
+    let specific: &[(&str, &str)] = match detail_type {
+        "LicencesPurchased" => &[
+            ("purchase_id", "string"),
+            ("quote_id", "string"),
+            ("invoice_id", "string"),
+            ("pools", "array"),
+            ("total", "number"),
+            ("approved_by", "string"),
+        ],
+        "InvoiceIssued" => &[("invoice", "object")],
+        "NextPeriodChanged" => &[("pools", "array"), ("effective_from", "string")],
+        "PeriodRolledOver" => &[("from", "object"), ("to", "object"), ("pools", "array")],
+        "SeatOverAllocated" | "SeatRemoved" => &[("seat", "object")],
+        "UserActivated" => &[("user_id", "string")],
+        "UserDeactivated" => &[("user_id", "string"), ("reason", "string")],
+        other => panic!("undocumented event {other}"),
+    };
+    for (field, kind) in common.iter().chain(specific) {
+        let value = &detail[*field];
+        let ok = match *kind {
+            "string" => value.is_string(),
+            "number" => value.is_number(),
+            "array" => value.is_array(),
+            _ => value.is_object(),
+        };
+        assert!(ok, "{detail_type}.{field} should be {kind}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_still_commits_and_is_delivered_later_exactly_once()
+ {
+    if !engines() {
+        return;
+    }
+    let good = world("licensing").await;
+    let sdk = sdk().await;
+    // The same table, but a bus that does not exist and a sender never verified.
+    let broken = Notifying {
+        store: good.store.store.clone(),
+        notifier: Notifier::new(&sdk, unique("missing-bus-"), "nobody@unverified.example"),
+    };
+    let c = caller(&good, "ada");
+    let now = at("2026-11-19T10:00:00Z");
+    let quote = app::create_quote(&broken, &c, Some(1), &BTreeMap::new(), now)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    let answer = app::approve_purchase(&broken, &c, Some("fault"), &body, &quote.quote_id, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status, 201,
+        "the purchase commits whatever the mail and bus do"
+    );
+    let pending = good.store.store.pending_outbox(&c.tenant).await.unwrap();
+    let waiting: usize = pending.iter().map(|b| b.messages.len()).sum();
+    assert!(
+        waiting >= 3,
+        "mail and events wait in the outbox: {waiting}"
+    );
+    assert!(pending.iter().all(|b| b.attempts == 1));
+    assert!(mails(&good.marker).await.is_empty());
+    // Not due again before its backoff.
+    let early = dispatch_due(&good.store.store, &good.store.notifier, now)
+        .await
+        .unwrap();
+    assert_eq!(early.batches, 0);
+    // The fault clears: the dispatcher delivers each message once.
+    let later = now + Duration::minutes(5);
+    let report = dispatch_due(&good.store.store, &good.store.notifier, later)
+        .await
+        .unwrap();
+    assert!(report.batches >= 1 && report.failed == 0, "{report:?}");
+    let again = dispatch_due(
+        &good.store.store,
+        &good.store.notifier,
+        later + Duration::minutes(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.batches, 0);
+    let sent = mails(&good.marker).await;
+    let confirmations = sent
+        .iter()
+        .filter(|(_, s, _)| s == "Dit køb af licenser er bekræftet")
+        .count();
+    assert_eq!(confirmations, 1);
+    let seen = events(&good.queue_url, &good.tenant).await;
+    assert_eq!(
+        seen.iter()
+            .filter(|(t, _)| t == "LicencesPurchased")
+            .count(),
+        1
+    );
+    assert!(
+        good.store
+            .store
+            .pending_outbox(&c.tenant)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
