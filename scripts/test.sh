@@ -18,6 +18,9 @@ export_aws_env "$DDB_PORT" "$MOTO_PORT"
 export LICENSING_JWT_SECRET="test-secret-$(date +%s)"
 export LICENSING_TEST_ENGINES=1
 
+log "cfn-lint infra/template.yaml"
+"$VENV/bin/cfn-lint" infra/template.yaml
+
 log "cargo fmt --check and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings

@@ -6,6 +6,8 @@ pub struct Config {
     pub table: String,
     pub event_bus: String,
     pub mail_from: String,
+    /// An SES configuration set for delivery events, when one is configured.
+    pub ses_configuration_set: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,9 @@ impl Config {
             event_bus: std::env::var("LICENSING_EVENT_BUS").unwrap_or_else(|_| "licensing".into()),
             mail_from: std::env::var("LICENSING_MAIL_FROM")
                 .unwrap_or_else(|_| "licensing@example.com".into()),
+            ses_configuration_set: std::env::var("LICENSING_SES_CONFIGURATION_SET")
+                .ok()
+                .filter(|v| !v.is_empty()),
         })
     }
 }
@@ -82,7 +87,8 @@ impl HttpDeps<crate::notify::dispatch::Notifying> {
                     &sdk,
                     config.event_bus.clone(),
                     config.mail_from.clone(),
-                ),
+                )
+                .with_configuration_set(config.ses_configuration_set.clone()),
             },
             clock: crate::ports::SystemClock,
             auth: crate::http::auth::AuthConfig::from_env(),

@@ -118,7 +118,7 @@ impl Api {
                 "/v1/tenants",
                 Some(&self.operator()),
                 Some(json!({
-                    "tenant_id": id, "name": "Acme ApS", "currency": "DKK",
+                    "tenant_id": id, "name": format!("Acme {id}"), "currency": "DKK",
                     "time_zone": "Europe/Copenhagen", "period_length": "monthly",
                     "period_start": start.to_string(),
                     "pools": [{"pool": "licences", "unit_price": 12900, "purchased": licences},
@@ -252,6 +252,37 @@ async fn a_customer_buys_downscales_and_manages_rights_through_the_api() {
     assert_eq!(purchase["account"]["licences"]["purchased"], 11);
     assert_eq!(purchase["account"]["licences"]["next_period"], 11);
     assert_eq!(purchase["account"]["licences"]["over_allocated"], json!([]));
+    // R20: the confirmation reached the approver, in Danish, with the amount (moto keeps it).
+    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
+    let data: Value = api
+        .http
+        .get(format!("{moto}/moto-api/data.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let marker = format!("Acme {tenant}");
+    let confirmation = data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| {
+            m["subject"] == "Dit køb af licenser er bekræftet"
+                && m["body"].as_str().is_some_and(|b| b.contains(&marker))
+        })
+        .expect("a purchase confirmation in moto");
+    assert_eq!(
+        confirmation["destinations"]["ToAddresses"][0],
+        "ada@acme.dk"
+    );
+    let amount = quote["total"].as_i64().unwrap();
+    let shown = format!("{}.{:02} DKK", amount / 100, amount % 100);
+    assert!(
+        confirmation["body"].as_str().unwrap().contains(&shown),
+        "{shown}"
+    );
     // R1: the very next read shows it.
     assert_eq!(api.account(&tenant).await["licences"]["purchased"], 11);
     let (_, replay) = api

@@ -15,7 +15,8 @@ async fn main() -> Result<(), Error> {
     let sdk = sdk_config().await;
     let store: &'static Notifying = Box::leak(Box::new(Notifying {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),
-        notifier: Notifier::new(&sdk, config.event_bus, config.mail_from),
+        notifier: Notifier::new(&sdk, config.event_bus, config.mail_from)
+            .with_configuration_set(config.ses_configuration_set),
     }));
     lambda_runtime::run(service_fn(move |event| handler::handle(store, event))).await
 }

@@ -27,6 +27,7 @@ pub struct Notifier {
     events: aws_sdk_eventbridge::Client,
     bus: String,
     from: String,
+    configuration_set: Option<String>,
 }
 
 impl Notifier {
@@ -40,7 +41,13 @@ impl Notifier {
             events: aws_sdk_eventbridge::Client::new(sdk),
             bus: bus.into(),
             from: from.into(),
+            configuration_set: None,
         }
+    }
+
+    pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
+        self.configuration_set = name;
+        self
     }
 
     async fn send_mail(
@@ -68,6 +75,7 @@ impl Notifier {
         self.ses
             .send_email()
             .from_email_address(&self.from)
+            .set_configuration_set_name(self.configuration_set.clone())
             .destination(Destination::builder().to_addresses(to).build())
             .content(EmailContent::builder().simple(message).build())
             .email_tags(

@@ -1,0 +1,145 @@
+//! The deployment description agrees with the code: the SAM template's table is
+//! `infra/table.json`, its routes are the watch router's, and its schedules parse
+//! (cfn-lint does not check cron fields).
+
+use std::collections::BTreeSet;
+
+const TEMPLATE: &str = include_str!("../../infra/template.yaml");
+const TABLE: &str = include_str!("../../infra/table.json");
+const CARGO: &str = include_str!("../../Cargo.toml");
+
+fn template_value(key: &str) -> serde_json::Value {
+    let line = TEMPLATE
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{key}: ")))
+        .unwrap_or_else(|| panic!("{key} in the template"));
+    let value = line.trim_start()[key.len() + 2..].trim();
+    serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_owned()))
+}
+
+#[test]
+fn the_templates_table_is_the_one_table_definition() {
+    let table: serde_json::Value = serde_json::from_str(TABLE).unwrap();
+    for key in [
+        "AttributeDefinitions",
+        "KeySchema",
+        "GlobalSecondaryIndexes",
+        "BillingMode",
+        "TimeToLiveSpecification",
+    ] {
+        assert_eq!(template_value(key), table[key], "{key}");
+    }
+}
+
+fn template_routes() -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    let mut path: Option<String> = None;
+    for line in TEMPLATE.lines() {
+        for part in line.split(',') {
+            let part = part.trim().trim_end_matches('}');
+            if let Some(p) = part.strip_prefix("Path: ") {
+                path = Some(p.trim_matches('"').to_owned());
+            }
+            if let Some(m) = part.strip_prefix("Method: ") {
+                routes.insert((m.to_owned(), path.take().expect("a Path before its Method")));
+            }
+        }
+    }
+    routes
+}
+
+fn router_routes() -> BTreeSet<(String, String)> {
+    let cargo: toml::Value = toml::from_str(CARGO).unwrap();
+    let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    router
+        .iter()
+        .flat_map(|(path, routes)| {
+            routes
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |r| (r["method"].as_str().unwrap().to_owned(), path.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_route_of_the_template_is_served_locally_and_the_other_way_round() {
+    let template = template_routes();
+    assert_eq!(template.len(), 15, "{template:?}");
+    assert_eq!(template, router_routes());
+}
+
+fn cron_field_ok(field: &str, min: u32, max: u32, names: &[&str]) -> bool {
+    field.split(',').all(|part| {
+        let (range, step) = part.split_once('/').unwrap_or((part, "1"));
+        let step_ok = step.parse::<u32>().is_ok_and(|s| s >= 1);
+        let value_ok = |v: &str| {
+            v.parse::<u32>().is_ok_and(|n| (min..=max).contains(&n)) || names.contains(&v)
+        };
+        let range_ok = match range {
+            "*" | "?" => true,
+            r => match r.split_once('-') {
+                Some((a, b)) => value_ok(a) && value_ok(b),
+                None => value_ok(r) || r == "L" || r.ends_with('W') || r.contains('#'),
+            },
+        };
+        step_ok && range_ok
+    })
+}
+
+/// EventBridge schedule expressions: `rate(n unit)` or a six-field `cron(...)`, where one of
+/// day-of-month and day-of-week must be `?`.
+fn schedule_ok(expr: &str) -> bool {
+    if let Some(rate) = expr.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
+        let mut parts = rate.split_whitespace();
+        let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        let Ok(n) = n.parse::<u32>() else {
+            return false;
+        };
+        let singular = ["minute", "hour", "day"].contains(&unit);
+        let plural = ["minutes", "hours", "days"].contains(&unit);
+        return n >= 1 && ((n == 1 && singular) || (n > 1 && plural));
+    }
+    let Some(cron) = expr.strip_prefix("cron(").and_then(|c| c.strip_suffix(')')) else {
+        return false;
+    };
+    let f: Vec<&str> = cron.split_whitespace().collect();
+    let days = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    let months = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    f.len() == 6
+        && cron_field_ok(f[0], 0, 59, &[])
+        && cron_field_ok(f[1], 0, 23, &[])
+        && cron_field_ok(f[2], 1, 31, &[])
+        && cron_field_ok(f[3], 1, 12, &months)
+        && cron_field_ok(f[4], 1, 7, &days)
+        && cron_field_ok(f[5], 1970, 2199, &[])
+        && (f[2] == "?") != (f[4] == "?")
+}
+
+#[test]
+fn every_schedule_expression_parses() {
+    let expressions: Vec<&str> = TEMPLATE
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("ScheduleExpression: "))
+        .collect();
+    assert_eq!(expressions.len(), 2);
+    for expr in expressions {
+        assert!(schedule_ok(expr), "{expr}");
+    }
+    for bad in [
+        "cron(0 1 * * * *)",
+        "cron(61 1 * * ? *)",
+        "rate(1 minutes)",
+        "rate(0 days)",
+        "cron(0 1 * *)",
+    ] {
+        assert!(!schedule_ok(bad), "{bad}");
+    }
+}
