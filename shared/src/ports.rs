@@ -133,11 +133,21 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+#[derive(Clone, Debug, Default)]
+pub struct ApprovalReads {
+    pub user: Option<User>,
+    pub idempotency: Option<IdempotencyRecord>,
+    pub quote: Option<StoredQuote>,
+}
+
 /// Work the sweep finds through the due index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DueWork {
+    /// A subscription whose period has ended, with the copy the index holds (eventually
+    /// consistent: good enough to try a version-checked commit with, never to trust blindly).
     Rollover {
         tenant: TenantId,
+        indexed: Box<crate::domain::account::Subscription>,
     },
     Seat {
         tenant: TenantId,
@@ -211,6 +221,29 @@ pub trait Store: Send + Sync {
         key_digest: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+
+    /// What an approval reads besides the account: the approver, the idempotency record and
+    /// the quote. The DynamoDB store reads the three in one `BatchGetItem`.
+    fn load_approval(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        key_digest: Option<&str>,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ApprovalReads, StoreError>> + Send {
+        async move {
+            let idempotency = match key_digest {
+                Some(digest) => self.get_idempotency(tenant, digest, now).await?,
+                None => None,
+            };
+            Ok(ApprovalReads {
+                user: self.load_user(tenant, user).await?,
+                idempotency,
+                quote: self.get_quote(tenant, quote_id, now).await?,
+            })
+        }
+    }
 
     fn commit(&self, change: Change) -> impl Future<Output = Result<(), StoreError>> + Send;
 

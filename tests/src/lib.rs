@@ -132,18 +132,19 @@ pub async fn provision_messaging(
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let ses = aws_sdk_sesv2::Client::new(sdk);
     let err = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
-    if events.describe_event_bus().name(bus).send().await.is_err() {
-        events
-            .create_event_bus()
-            .name(bus)
-            .send()
-            .await
-            .map_err(|e| {
-                err(
-                    "create bus",
-                    &aws_sdk_eventbridge::error::DisplayErrorContext(e),
-                )
-            })?;
+    if events.describe_event_bus().name(bus).send().await.is_err()
+        && let Err(e) = events.create_event_bus().name(bus).send().await
+    {
+        // Another provisioning (a parallel test) may have created it meanwhile.
+        let exists = e
+            .as_service_error()
+            .is_some_and(|s| s.is_resource_already_exists_exception());
+        if !exists {
+            return Err(err(
+                "create bus",
+                &aws_sdk_eventbridge::error::DisplayErrorContext(e),
+            ));
+        }
     }
     let queue_url = sqs
         .create_queue()

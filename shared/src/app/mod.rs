@@ -86,8 +86,18 @@ pub async fn authorize<S: Store>(
         store.load_account(&caller.tenant),
         store.load_user(&caller.tenant, &caller.user)
     );
-    let loaded = loaded?.ok_or(AppError::Unauthenticated)?;
-    let user = user?
+    check_right(loaded?, user?, right)
+}
+
+/// R17 on what was read: the tenant exists, the caller is an active user of it, and one of
+/// the caller's role's rights is `right`.
+fn check_right(
+    loaded: Option<Loaded>,
+    user: Option<User>,
+    right: Right,
+) -> Result<Authorized, AppError> {
+    let loaded = loaded.ok_or(AppError::Unauthenticated)?;
+    let user = user
         .filter(|u| u.active)
         .ok_or(AppError::Forbidden(right.as_str()))?;
     let rights = loaded.account.subscription.roles.rights_of(&user.role);
@@ -225,10 +235,27 @@ pub async fn approve_purchase<S: Store>(
         let key = key.clone();
         let print = print.clone();
         async move {
+            // Two reads: the account, and the approver, key and quote together.
+            let digest = key
+                .as_ref()
+                .ok()
+                .and_then(|k| k.as_ref())
+                .map(IdempotencyKey::digest);
+            let (loaded, reads) = futures::join!(
+                store.load_account(&caller.tenant),
+                store.load_approval(
+                    &caller.tenant,
+                    &caller.user,
+                    digest.as_deref(),
+                    quote_id,
+                    now
+                )
+            );
+            let reads = reads?;
             // Rights first: a caller without them learns nothing about the request's validity.
-            let auth = authorize(store, caller, Right::LicencesManage).await?;
+            let auth = check_right(loaded?, reads.user, Right::LicencesManage)?;
             let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
-            if let Some(record) = store.get_idempotency(&caller.tenant, &digest, now).await? {
+            if let Some(record) = reads.idempotency {
                 if record.fingerprint != print {
                     return Err(AppError::IdempotencyKeyReused);
                 }
@@ -238,10 +265,7 @@ pub async fn approve_purchase<S: Store>(
                     replayed: true,
                 });
             }
-            let stored = store
-                .get_quote(&caller.tenant, quote_id, now)
-                .await?
-                .ok_or(AppError::NotFound("quote"))?;
+            let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
             if stored.approved {
                 // Approved together with its idempotency record: if this key did it, replay.
                 return match store.get_idempotency(&caller.tenant, &digest, now).await? {

@@ -8,16 +8,17 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use super::{AppError, change, log_entry, retrying};
-use crate::domain::account::SeatInfo;
+use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::events::DomainEvent;
 use crate::domain::identity::{Actor, TenantId};
 use crate::domain::pool::PoolId;
 use crate::domain::{removal, rollover};
-use crate::ports::{DueWork, Store, UserWrite};
+use crate::ports::{DueWork, Loaded, Store, UserWrite};
 
 /// How many tenants one invocation works on at once.
 pub const TENANT_CONCURRENCY: usize = 8;
@@ -57,21 +58,26 @@ pub async fn sweep<S: Store>(
     budget_ends: Option<Instant>,
 ) -> Result<SweepReport, AppError> {
     let work = store.due_work(at).await?;
-    let tenants: BTreeSet<TenantId> = work
-        .into_iter()
-        .map(|w| match w {
-            DueWork::Rollover { tenant } | DueWork::Seat { tenant, .. } => tenant,
-        })
-        .collect();
+    let mut tenants: BTreeMap<TenantId, Option<Subscription>> = BTreeMap::new();
+    for item in work {
+        match item {
+            DueWork::Rollover { tenant, indexed } => {
+                tenants.insert(tenant, Some(*indexed));
+            }
+            DueWork::Seat { tenant, .. } => {
+                tenants.entry(tenant).or_insert(None);
+            }
+        }
+    }
     let results: Vec<Result<SweepReport, (TenantId, AppError)>> = futures::stream::iter(tenants)
-        .map(|tenant| async move {
+        .map(|(tenant, indexed)| async move {
             if budget_ends.is_some_and(|end| Instant::now() >= end) {
                 return Ok(SweepReport {
                     deferred_tenants: 1,
                     ..SweepReport::default()
                 });
             }
-            sweep_tenant(store, &tenant, at)
+            sweep_tenant(store, &tenant, at, indexed)
                 .await
                 .map_err(|e| (tenant, e))
         })
@@ -91,20 +97,67 @@ pub async fn sweep<S: Store>(
     Ok(report)
 }
 
+/// The state a tenant's sweep works on: what it last committed, else a fresh read. Carrying it
+/// from step to step keeps the reads proportional to the work (one item per due tenant when
+/// the index copy suffices); every commit is still version-checked, and a lost race drops the
+/// carried state for a strongly consistent read.
+struct Carried(Mutex<Option<Loaded>>);
+
+impl Carried {
+    fn take(&self) -> Option<Loaded> {
+        self.0.lock().map(|mut c| c.take()).unwrap_or(None)
+    }
+
+    fn keep(&self, mut account: Account) {
+        account.subscription.version += 1;
+        let red_records = account.all_reds().cloned().collect();
+        if let Ok(mut c) = self.0.lock() {
+            *c = Some(Loaded {
+                account,
+                red_records,
+            });
+        }
+    }
+
+    async fn current<S: Store>(
+        &self,
+        store: &S,
+        tenant: &TenantId,
+        attempt: u32,
+    ) -> Result<Option<Loaded>, AppError> {
+        match self.take() {
+            Some(loaded) if attempt == 0 => Ok(Some(loaded)),
+            _ => Ok(store.load_account(tenant).await?),
+        }
+    }
+}
+
 /// One tenant: catch up its rollovers, then remove the seats whose grace has ended, then send
 /// the reminders that are due, then tidy stale red-seat records.
 pub async fn sweep_tenant<S: Store>(
     store: &S,
     tenant: &TenantId,
     at: DateTime<Utc>,
+    indexed: Option<Subscription>,
 ) -> Result<SweepReport, AppError> {
     let mut report = SweepReport {
         tenants: 1,
         ..SweepReport::default()
     };
+    // The index's copy of the subscription can stand in for a read only when no pool has red
+    // seats (their records are not in the index).
+    let initial = indexed
+        .filter(|sub| sub.pools.iter().all(|p| p.over_allocated() == 0))
+        .map(|sub| Loaded {
+            account: Account::new(sub),
+            red_records: Vec::new(),
+        });
+    let carried = Carried(Mutex::new(initial));
+    let carried = &carried;
+
     // Rollovers (R14), period by period, in one change.
-    let rolled = retrying(|_| async move {
-        let Some(loaded) = store.load_account(tenant).await? else {
+    let rolled = retrying(|attempt| async move {
+        let Some(loaded) = carried.current(store, tenant, attempt).await? else {
             return Ok((0, 0));
         };
         let needed = rollover::seats_needed(&loaded.account, at);
@@ -115,6 +168,7 @@ pub async fn sweep_tenant<S: Store>(
         let mut account = loaded.account.clone();
         let (invoices, events) = rollover::roll_over(&mut account, at, &newest)?;
         if invoices.is_empty() {
+            carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
             return Ok((0, 0));
         }
         let periods: Vec<_> = invoices.iter().map(|i| i.period).collect();
@@ -125,22 +179,24 @@ pub async fn sweep_tenant<S: Store>(
             invoices.last().map_or(at, |i| i.issued_at),
         );
         let count = invoices.len();
-        let mut change = change(&loaded, account, Vec::new(), log, &events, Vec::new(), at);
+        let mut change = change(&loaded, account.clone(), Vec::new(), log, &events, Vec::new(), at);
         change.invoices = invoices;
         store.commit(change).await?;
+        carried.keep(account);
         Ok((periods.len(), count))
     })
     .await?;
     report.rollovers += rolled.0;
     report.invoices += rolled.1;
 
-    // Removals (R5): one transaction per seat, each re-checking the rule on a fresh read.
+    // Removals (R5): one transaction per seat, each re-checking the rule on current state.
     loop {
-        let removed = retrying(|_| async move {
-            let Some(loaded) = store.load_account(tenant).await? else {
+        let removed = retrying(|attempt| async move {
+            let Some(loaded) = carried.current(store, tenant, attempt).await? else {
                 return Ok(false);
             };
             let Some(red) = removal::due_removals(&loaded.account, at).into_iter().next() else {
+                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
                 return Ok(false);
             };
             let Some(before) = store.load_user(tenant, &red.seat.user_id).await? else {
@@ -158,7 +214,8 @@ pub async fn sweep_tenant<S: Store>(
                 account.subscription.clock,
             );
             let write = UserWrite { before: Some(before), after };
-            store.commit(change(&loaded, account, vec![write], log, &events, Vec::new(), at)).await?;
+            store.commit(change(&loaded, account.clone(), vec![write], log, &events, Vec::new(), at)).await?;
+            carried.keep(account);
             Ok(true)
         })
         .await?;
@@ -169,21 +226,17 @@ pub async fn sweep_tenant<S: Store>(
     }
 
     // Reminders one day before a deadline (R20), all of the tenant's in one change.
-    let reminded = retrying(|_| async move {
-        let Some(loaded) = store.load_account(tenant).await? else {
+    let reminded = retrying(|attempt| async move {
+        let Some(loaded) = carried.current(store, tenant, attempt).await? else {
             return Ok((0, 0));
         };
-        let stale = loaded.red_records.len() - loaded.account.all_reds().count();
+        let (_, stale) = Account::from_parts(loaded.account.subscription.clone(), loaded.red_records.clone());
         let due = removal::due_reminders(&loaded.account, at);
         if due.is_empty() {
-            if stale > 0 {
-                let (_, stale_records) = crate::domain::account::Account::from_parts(
-                    loaded.account.subscription.clone(),
-                    loaded.red_records.clone(),
-                );
-                store.delete_red_records(tenant, &stale_records).await?;
+            if !stale.is_empty() {
+                store.delete_red_records(tenant, &stale).await?;
             }
-            return Ok((0, stale));
+            return Ok((0, stale.len()));
         }
         let mut account = loaded.account.clone();
         let mut events = Vec::new();

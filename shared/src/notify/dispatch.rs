@@ -438,6 +438,16 @@ impl Store for Notifying {
     ) -> Result<Option<crate::ports::IdempotencyRecord>, StoreError> {
         self.store.get_idempotency(t, k, now).await
     }
+    async fn load_approval(
+        &self,
+        t: &TenantId,
+        u: &crate::domain::identity::UserId,
+        k: Option<&str>,
+        q: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::ports::ApprovalReads, StoreError> {
+        self.store.load_approval(t, u, k, q, now).await
+    }
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         self.store.commit(change.clone()).await?;
         self.after_commit(&change).await;

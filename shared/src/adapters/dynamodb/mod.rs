@@ -902,6 +902,81 @@ impl Store for DynamoStore {
             .map(|i| i.record))
     }
 
+    async fn load_approval(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        key_digest: Option<&str>,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::ports::ApprovalReads, StoreError> {
+        let pk = tenant_pk(tenant);
+        let mut keys = vec![key(pk.clone(), user_sk(user.as_str()))];
+        let quote_ok = !quote_id.is_empty() && quote_id.len() <= 64 && !quote_id.contains('#');
+        if quote_ok {
+            keys.push(key(pk.clone(), quote_sk(quote_id)));
+        }
+        if let Some(digest) = key_digest {
+            keys.push(key(pk.clone(), idempotency_sk(digest)));
+        }
+        let mut reads = crate::ports::ApprovalReads::default();
+        let mut pending = keys;
+        for round in 0..8 {
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(built)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(backend)?;
+            self.metrics.record(total(out.consumed_capacity()));
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let sk = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                if sk.starts_with("U#") {
+                    reads.user = Some(from_item::<UserItem>(item)?.user);
+                } else if sk.starts_with("Q#") {
+                    let q: QuoteItem = from_item(item)?;
+                    // TTL deletes late: an item past its TTL is treated as gone.
+                    if q.expires_at > now.timestamp() {
+                        reads.quote = Some(StoredQuote {
+                            quote: q.quote,
+                            approved: q.approved,
+                        });
+                    }
+                } else if sk.starts_with("K#") {
+                    let k: IdempotencyItem = from_item(item)?;
+                    if k.expires_at >= now.timestamp() {
+                        reads.idempotency = Some(k.record);
+                    }
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(reads);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
+        }
+        Err(StoreError::Throttled)
+    }
+
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         let tenant = change.account.subscription.tenant_id.clone();
         let plan = self.plan(&change)?;
@@ -1007,8 +1082,11 @@ impl Store for DynamoStore {
                     for item in out.items.unwrap_or_default() {
                         if kind == "ROLL" {
                             let sub: SubItem = from_item(item)?;
+                            let mut indexed = sub.sub;
+                            indexed.version = sub.version;
                             work.push(DueWork::Rollover {
-                                tenant: sub.sub.tenant_id,
+                                tenant: indexed.tenant_id.clone(),
+                                indexed: Box::new(indexed),
                             });
                         } else {
                             let red: RedItem = from_item(item)?;

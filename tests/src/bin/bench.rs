@@ -1,0 +1,267 @@
+//! Benchmarks against the local platform (DynamoDB Local; start it with the test or run
+//! command's engines, or any endpoint in `AWS_ENDPOINT_URL_DYNAMODB`).
+//!
+//! `bench api [iterations]`   DynamoDB calls, consumed capacity and latency per use case
+//! `bench sweep [tenants] [users_per_tenant] [due_percent]`   one sweep over a seeded table
+//!
+//! Figures and the commands that produced them are recorded in BENCHMARKS.md.
+
+use chrono::{Duration, NaiveDate};
+use futures::StreamExt;
+use licensing::adapters::dynamodb::DynamoStore;
+use licensing::app::{self, Caller};
+use licensing::domain::identity::{TenantId, UserId};
+use licensing::ports::{PageRequest, Store};
+use licensing_tests::*;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Instant;
+
+fn arg(n: usize, default: u64) -> u64 {
+    std::env::args()
+        .nth(n)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Stats {
+    name: &'static str,
+    calls: f64,
+    capacity: f64,
+    micros: Vec<u128>,
+}
+
+impl Stats {
+    fn print(&mut self) {
+        self.micros.sort_unstable();
+        let pct = |p: f64| {
+            self.micros[((self.micros.len() as f64 * p) as usize).min(self.micros.len() - 1)] as f64
+                / 1000.0
+        };
+        println!(
+            "| {} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            self.name,
+            self.calls,
+            self.capacity,
+            pct(0.5),
+            pct(0.99)
+        );
+    }
+}
+
+async fn measure<F, Fut>(store: &DynamoStore, name: &'static str, n: u64, mut op: F) -> Stats
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let before = store.usage();
+    let mut micros = Vec::new();
+    for i in 0..n {
+        let start = Instant::now();
+        op(i).await;
+        micros.push(start.elapsed().as_micros());
+    }
+    let after = store.usage();
+    Stats {
+        name,
+        calls: (after.calls - before.calls) as f64 / n as f64,
+        capacity: (after.capacity - before.capacity) / n as f64,
+        micros,
+    }
+}
+
+async fn api(n: u64) {
+    let store = fresh_store().await;
+    let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let now = at("2026-11-19T10:00:00Z");
+    app::create_tenant(
+        &store,
+        "bench",
+        acme("bench", start, 10, 2),
+        at("2026-11-01T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let tenant = TenantId::parse("bench").unwrap();
+    bulk_users(&store, &tenant, 20, at("2026-11-02T00:00:00Z")).await;
+    let caller = Caller {
+        tenant,
+        user: UserId::parse("ada").unwrap(),
+    };
+    println!(
+        "| use case | DynamoDB calls | capacity units | p50 ms | p99 ms |\n|---|---|---|---|---|"
+    );
+    let page = PageRequest {
+        cursor: None,
+        limit: 50,
+    };
+    measure(&store, "GET /v1/account (status)", n, |_| async {
+        app::account_status(&store, &caller).await.unwrap();
+    })
+    .await
+    .print();
+    measure(&store, "GET /v1/users (50)", n, |_| async {
+        app::list_users(&store, &caller, &page).await.unwrap();
+    })
+    .await
+    .print();
+    measure(&store, "POST /v1/purchases/quotes", n, |_| async {
+        app::create_quote(&store, &caller, Some(1), &BTreeMap::new(), now)
+            .await
+            .unwrap();
+    })
+    .await
+    .print();
+    let mut quotes = Vec::new();
+    for _ in 0..n {
+        quotes.push(
+            app::create_quote(&store, &caller, Some(1), &BTreeMap::new(), now)
+                .await
+                .unwrap()
+                .quote_id,
+        );
+    }
+    measure(&store, "POST /v1/purchases (approval)", n, |i| {
+        let quote = quotes[i as usize].clone();
+        let store = &store;
+        let caller = &caller;
+        async move {
+            let body = serde_json::json!({ "quote_id": quote });
+            app::approve_purchase(
+                store,
+                caller,
+                Some(&format!("bench-{i}")),
+                &body,
+                &quote,
+                now,
+            )
+            .await
+            .unwrap();
+        }
+    })
+    .await
+    .print();
+    let (s, c) = (&store, &caller);
+    measure(&store, "PUT /v1/next-period", n, |i| async move {
+        app::set_next_period(s, c, Some(5 + (i % 5) as u32), &BTreeMap::new(), now)
+            .await
+            .unwrap();
+    })
+    .await
+    .print();
+    measure(&store, "POST /v1/users", n, |i| async move {
+        let user = new_user(
+            &format!("n-{i}"),
+            "New User",
+            licensing::domain::identity::Language::En,
+            &[],
+        );
+        app::create_user(s, c, user, now + Duration::seconds(i as i64))
+            .await
+            .unwrap();
+    })
+    .await
+    .print();
+}
+
+async fn sweep_bench(tenants: u64, users: u64, due_percent: u64) {
+    let store = fresh_store().await;
+    let seed_start = Instant::now();
+    let due_every = (100 / due_percent.max(1)).max(1);
+    futures::stream::iter(0..tenants)
+        .map(|i| {
+            let store = store.clone();
+            async move {
+                let id = format!("t{i:06}");
+                // Every `due_every`-th tenant's period ended on 1 November: its rollover is due.
+                let start = if i % due_every == 0 {
+                    NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+                } else {
+                    NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+                };
+                app::create_tenant(
+                    &store,
+                    "bench",
+                    acme(&id, start, users as u32 + 5, 1),
+                    at("2026-10-01T08:00:00Z"),
+                )
+                .await
+                .unwrap();
+                bulk_users(
+                    &store,
+                    &TenantId::parse(&id).unwrap(),
+                    users as usize - 1,
+                    at("2026-10-02T00:00:00Z"),
+                )
+                .await;
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    println!(
+        "seeded {tenants} tenants × {users} users in {:.1} s",
+        seed_start.elapsed().as_secs_f64()
+    );
+
+    // The raw write rate of this engine, same run: single-item puts at 16 in flight.
+    let raw = 2000u64;
+    let client = store.client().clone();
+    let table = store.table().to_owned();
+    let started = Instant::now();
+    futures::stream::iter(0..raw)
+        .map(|i| {
+            let client = client.clone();
+            let table = table.clone();
+            async move {
+                client
+                    .put_item()
+                    .table_name(table)
+                    .item(
+                        "pk",
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("RAW#{i}")),
+                    )
+                    .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    let raw_rate = raw as f64 / started.elapsed().as_secs_f64();
+
+    let before = store.usage();
+    let started = Instant::now();
+    let report = app::sweep::sweep(&store, at("2026-11-15T00:00:00Z"), None)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = store.usage();
+    let due = report.rollovers as f64;
+    let calls = (after.calls - before.calls) as f64;
+    println!(
+        "| tenants | users | due | sweep s | DynamoDB calls | calls per due item | due items/s | raw puts/s | capacity units |"
+    );
+    println!(
+        "| {tenants} | {} | {} | {elapsed:.2} | {calls} | {:.2} | {:.0} | {raw_rate:.0} | {:.1} |",
+        tenants * users,
+        report.rollovers,
+        calls / due.max(1.0),
+        due / elapsed,
+        after.capacity - before.capacity
+    );
+    println!("{report:?}");
+}
+
+#[tokio::main]
+async fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("api") => api(arg(2, 200)).await,
+        Some("sweep") => sweep_bench(arg(2, 10_000), arg(3, 20), arg(4, 1)).await,
+        _ => eprintln!(
+            "usage: bench api [iterations] | bench sweep [tenants] [users_per_tenant] [due_percent]"
+        ),
+    }
+}
