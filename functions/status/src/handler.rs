@@ -4,7 +4,7 @@ use licensing::http::{HttpResult, auth, ok, page, record_tenant, route};
 use licensing::ports::Store;
 
 pub async fn handle<S: Store>(store: &S, auth: &auth::AuthConfig, request: Request) -> HttpResult {
-    route(request, |request| async move {
+    route(store, request, |request| async move {
         let caller = auth::caller(&request, auth)?;
         record_tenant(caller.tenant.as_str());
         match (request.method().as_str(), request.uri().path()) {

@@ -91,7 +91,7 @@ pub async fn handle<S: Store, C: Clock>(
     auth: &auth::AuthConfig,
     request: Request,
 ) -> HttpResult {
-    route(request, |request| async move {
+    route(store, request, |request| async move {
         let operator = auth::operator(&request, auth)?;
         let now = clock.now();
         let parts = segments(&request);

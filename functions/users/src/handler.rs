@@ -53,7 +53,7 @@ pub async fn handle<S: Store, C: Clock>(
     auth: &auth::AuthConfig,
     request: Request,
 ) -> HttpResult {
-    route(request, |request| async move {
+    route(store, request, |request| async move {
         let caller = auth::caller(&request, auth)?;
         record_tenant(caller.tenant.as_str());
         let now = clock.now();

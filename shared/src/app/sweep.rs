@@ -21,7 +21,7 @@ use crate::domain::{removal, rollover};
 use crate::ports::{DueWork, Loaded, Store, UserWrite};
 
 /// How many tenants one invocation works on at once.
-pub const TENANT_CONCURRENCY: usize = 8;
+pub const TENANT_CONCURRENCY: usize = 16;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {

@@ -134,13 +134,20 @@ pub fn ok<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>, AppErr
 }
 
 /// Runs one request's route inside a span carrying its request id (and, once known, its
-/// tenant), and answers its error as problem+json.
-pub async fn route<F, Fut>(request: Request, handler: F) -> HttpResult
+/// tenant), answers its error as problem+json, and logs one line per request with its status,
+/// the DynamoDB calls and capacity it cost, its duration and whether it was a cold start.
+pub async fn route<S, F, Fut>(store: &S, request: Request, handler: F) -> HttpResult
 where
+    S: crate::ports::Store,
     F: FnOnce(Request) -> Fut,
     Fut: std::future::Future<Output = Result<Response<Body>, AppError>>,
 {
+    use std::sync::atomic::{AtomicBool, Ordering};
     use tracing::Instrument;
+    static WARM: AtomicBool = AtomicBool::new(false);
+    let cold_start = !WARM.swap(true, Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    let before = store.usage();
     let rid = request_id(&request);
     let span = tracing::info_span!(
         "request",
@@ -149,8 +156,19 @@ where
         path = %request.uri().path(),
         tenant = tracing::field::Empty
     );
-    let result = handler(request).instrument(span).await;
-    respond(&rid, result)
+    let result = handler(request).instrument(span.clone()).await;
+    let response = respond(&rid, result);
+    let after = store.usage();
+    tracing::info!(
+        parent: &span,
+        status = response.as_ref().map(|r| r.status().as_u16()).unwrap_or(500),
+        dynamodb_calls = after.calls.saturating_sub(before.calls),
+        consumed_capacity = after.capacity - before.capacity,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        cold_start,
+        "request finished"
+    );
+    response
 }
 
 /// Notes the tenant on the current request's span.

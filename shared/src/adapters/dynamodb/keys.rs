@@ -14,6 +14,18 @@
 //! | outbox batch | `T#{tenant}` | `O#{change}` | `OUTBOX#{shard}`, next attempt |
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
+//!
+//! | access pattern | key condition | cost |
+//! |---|---|---|
+//! | status (R1) | `pk = T#t AND begins_with(sk, "A#")`, consistent | 1 Query; items = 1 + red seats, whatever the number of users |
+//! | caller's rights (R17) | GetItem `T#t`, `U#u`, consistent | 1 read |
+//! | users, paginated | `begins_with(sk, "U#")`, forward | 1 Query per page |
+//! | action log, newest first | `begins_with(sk, "L#")`, backward | 1 Query per page |
+//! | invoices, newest first | `begins_with(sk, "I#")`, backward | 1 Query per page |
+//! | newest seats of a pool (R12, R14) | `begins_with(sk, "S#{pool}#")`, backward, limit n | 1 Query, n items |
+//! | approval reads (R10) | BatchGetItem `U#u`, `K#key`, `Q#quote`, consistent | 1 call |
+//! | a change | TransactWriteItems, version-checked | 1 call |
+//! | due rollovers / seats / outbox | index `due`: `due_pk = ROLL#n / SEAT#n / OUTBOX#n AND due_at <= t` | 1 Query per shard; items = work due |
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};

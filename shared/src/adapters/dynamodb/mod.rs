@@ -219,6 +219,24 @@ impl DynamoStore {
         Ok(Page { items, next_cursor })
     }
 
+    /// One page of a tenant's items of one kind, each mapped to what the caller wants.
+    async fn list<I: DeserializeOwned, T>(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        page: &PageRequest,
+        forward: bool,
+        map: fn(I) -> T,
+    ) -> Result<Page<T>, StoreError> {
+        let got: Page<I> = self
+            .query_prefix(tenant_pk(tenant), prefix, page, forward)
+            .await?;
+        Ok(Page {
+            items: got.items.into_iter().map(map).collect(),
+            next_cursor: got.next_cursor,
+        })
+    }
+
     fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         if let Some(c) = condition {
@@ -809,13 +827,8 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<User>, StoreError> {
-        let got: Page<UserItem> = self
-            .query_prefix(tenant_pk(tenant), "U#", page, true)
-            .await?;
-        Ok(Page {
-            items: got.items.into_iter().map(|i| i.user).collect(),
-            next_cursor: got.next_cursor,
-        })
+        self.list(tenant, "U#", page, true, |i: UserItem| i.user)
+            .await
     }
 
     async fn list_log(
@@ -823,13 +836,8 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<LogEntry>, StoreError> {
-        let got: Page<LogItem> = self
-            .query_prefix(tenant_pk(tenant), "L#", page, false)
-            .await?;
-        Ok(Page {
-            items: got.items.into_iter().map(|i| i.entry).collect(),
-            next_cursor: got.next_cursor,
-        })
+        self.list(tenant, "L#", page, false, |i: LogItem| i.entry)
+            .await
     }
 
     async fn list_invoices(
@@ -837,13 +845,8 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Invoice>, StoreError> {
-        let got: Page<InvoiceItem> = self
-            .query_prefix(tenant_pk(tenant), "I#", page, false)
-            .await?;
-        Ok(Page {
-            items: got.items.into_iter().map(|i| i.invoice).collect(),
-            next_cursor: got.next_cursor,
-        })
+        self.list(tenant, "I#", page, false, |i: InvoiceItem| i.invoice)
+            .await
     }
 
     async fn put_quote(&self, quote: &Quote) -> Result<(), StoreError> {
