@@ -411,3 +411,82 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_still_commits
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_dispatcher_that_dies_after_sending_causes_at_most_one_duplicate_with_the_same_id() {
+    if !engines() {
+        return;
+    }
+    let w = world("licensing").await;
+    let store = w.store.store.clone();
+    let c = caller(&w, "ada");
+    let now = at("2026-11-19T10:00:00Z");
+    // Committed without delivery, so the outbox holds the purchase's messages.
+    let quote = app::create_quote(&store, &c, Some(1), &BTreeMap::new(), now)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    app::approve_purchase(&store, &c, Some("crash"), &body, &quote.quote_id, now)
+        .await
+        .unwrap();
+    let batches = store.pending_outbox(&c.tenant).await.unwrap();
+    assert!(!batches.is_empty());
+    // A dispatcher sends everything, then "dies" before recording it: the batches are back as
+    // they were when it had claimed them (lease held, attempts unchanged).
+    let t1 = now + Duration::minutes(1);
+    let report = dispatch_due(&store, &w.store.notifier, t1).await.unwrap();
+    assert_eq!(report.failed, 0);
+    for batch in &batches {
+        let mut claimed = batch.clone();
+        claimed.lease_until = Some(t1.timestamp() + 60);
+        let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+            serde_dynamo::to_item(&claimed).unwrap();
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    // While the dead dispatcher's lease holds, nobody sends; after it, one redelivery.
+    let held = dispatch_due(&store, &w.store.notifier, t1 + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(held.batches, 0);
+    let redo = dispatch_due(&store, &w.store.notifier, t1 + Duration::seconds(90))
+        .await
+        .unwrap();
+    assert_eq!(redo.batches, batches.len());
+    let after = dispatch_due(&store, &w.store.notifier, t1 + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(after.batches, 0);
+    let seen = events(&w.queue_url, &w.tenant).await;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, detail) in &seen {
+        *counts
+            .entry(detail["message_id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    let purchased: Vec<&(String, Value)> = seen
+        .iter()
+        .filter(|(t, _)| t == "LicencesPurchased")
+        .collect();
+    assert_eq!(purchased.len(), 2, "one duplicate");
+    assert_eq!(
+        purchased[0].1["message_id"], purchased[1].1["message_id"],
+        "with the same id"
+    );
+    assert!(
+        counts.values().all(|n| *n <= 2),
+        "at most one duplicate each: {counts:?}"
+    );
+    let confirmations = mails(&w.marker)
+        .await
+        .into_iter()
+        .filter(|(_, s, _)| s == "Dit køb af licenser er bekræftet")
+        .count();
+    assert_eq!(confirmations, 2);
+}

@@ -3,6 +3,7 @@
 //!
 //! `bench api [iterations]`   DynamoDB calls, consumed capacity and latency per use case
 //! `bench sweep [tenants] [users_per_tenant] [due_percent]`   one sweep over a seeded table
+//! `bench notify [purchases]`   commit-to-sent latency and dispatcher throughput (moto)
 //!
 //! Figures and the commands that produced them are recorded in BENCHMARKS.md.
 
@@ -255,11 +256,96 @@ async fn sweep_bench(tenants: u64, users: u64, due_percent: u64) {
     println!("{report:?}");
 }
 
+/// Delivery after commit (latency) and the scheduled dispatcher (throughput), against moto.
+async fn notify(n: u64) {
+    use licensing::notify::dispatch::{Notifier, Notifying, dispatch_due};
+    let sdk = sdk().await;
+    provision_messaging(&sdk, "licensing", "bench-events", "licensing@example.com")
+        .await
+        .unwrap();
+    let notifier = Notifier::new(&sdk, "licensing", "licensing@example.com");
+    let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let now = at("2026-11-19T10:00:00Z");
+    let caller = Caller {
+        tenant: TenantId::parse("bench").unwrap(),
+        user: UserId::parse("ada").unwrap(),
+    };
+    // The same purchases with and without delivery after commit: the difference is the
+    // commit-to-sent latency.
+    let mut timings = Vec::new();
+    for deliver in [false, true] {
+        let plain = fresh_store().await;
+        app::create_tenant(
+            &plain,
+            "bench",
+            acme("bench", start, 10, 2),
+            at("2026-11-01T08:00:00Z"),
+        )
+        .await
+        .unwrap();
+        let notifying = Notifying {
+            store: plain.clone(),
+            notifier: notifier.clone(),
+        };
+        let mut micros = Vec::new();
+        for i in 0..n {
+            let quote = app::create_quote(&plain, &caller, Some(1), &BTreeMap::new(), now)
+                .await
+                .unwrap();
+            let body = serde_json::json!({ "quote_id": quote.quote_id });
+            let key = format!("k-{i}");
+            let started = Instant::now();
+            if deliver {
+                app::approve_purchase(&notifying, &caller, Some(&key), &body, &quote.quote_id, now)
+                    .await
+                    .unwrap();
+            } else {
+                app::approve_purchase(&plain, &caller, Some(&key), &body, &quote.quote_id, now)
+                    .await
+                    .unwrap();
+            }
+            micros.push(started.elapsed().as_micros() as f64 / 1000.0);
+        }
+        micros.sort_by(f64::total_cmp);
+        timings.push((micros[micros.len() / 2], micros[micros.len() * 99 / 100]));
+        if !deliver {
+            // What the plain run left in the outbox: the dispatcher's throughput.
+            let pending: usize = plain
+                .pending_outbox(&caller.tenant)
+                .await
+                .unwrap()
+                .iter()
+                .map(|b| b.messages.len())
+                .sum();
+            let started = Instant::now();
+            let report = dispatch_due(&plain, &notifier, now + Duration::minutes(1))
+                .await
+                .unwrap();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "dispatcher: {pending} messages ({} mails, {} events) in {secs:.2} s = {:.0} messages/s",
+                report.mails,
+                report.events,
+                (report.mails + report.events) as f64 / secs
+            );
+        }
+    }
+    println!(
+        "approval p50/p99 ms without delivery {:.2}/{:.2}, with delivery after commit {:.2}/{:.2}: commit-to-sent ≈ {:.2} ms (p50)",
+        timings[0].0,
+        timings[0].1,
+        timings[1].0,
+        timings[1].1,
+        timings[1].0 - timings[0].0
+    );
+}
+
 #[tokio::main]
 async fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("api") => api(arg(2, 200)).await,
         Some("sweep") => sweep_bench(arg(2, 10_000), arg(3, 20), arg(4, 1)).await,
+        Some("notify") => notify(arg(2, 100)).await,
         _ => eprintln!(
             "usage: bench api [iterations] | bench sweep [tenants] [users_per_tenant] [due_percent]"
         ),
