@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 const TEMPLATE: &str = include_str!("../../infra/template.yaml");
 const TABLE: &str = include_str!("../../infra/table.json");
 const CARGO: &str = include_str!("../../Cargo.toml");
+const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 fn template_value(key: &str) -> serde_json::Value {
     let line = TEMPLATE
@@ -141,5 +142,43 @@ fn every_schedule_expression_parses() {
         "cron(0 1 * *)",
     ] {
         assert!(!schedule_ok(bad), "{bad}");
+    }
+}
+
+/// The OpenAPI document's paths and methods (two-space paths, four-space methods).
+fn openapi_routes() -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    let mut in_paths = false;
+    let mut path = String::new();
+    for line in OPENAPI.lines() {
+        if line == "paths:" {
+            in_paths = true;
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        if let Some(p) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) {
+            path = format!("/{p}");
+        } else if let Some(m) = line.strip_prefix("    ").and_then(|m| m.strip_suffix(':'))
+            && ["get", "post", "put", "delete", "patch"].contains(&m)
+        {
+            routes.insert((m.to_uppercase(), path.clone()));
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_openapi_document_describes_exactly_the_served_routes_and_every_error_code() {
+    assert_eq!(openapi_routes(), template_routes());
+    for code in [
+        "next_period_below_one",
+        "next_period_above_purchased",
+        "quote_expired",
+        "idempotency_key_reused",
+        "body_too_large",
+    ] {
+        assert!(OPENAPI.contains(code), "{code}");
     }
 }
