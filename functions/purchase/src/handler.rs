@@ -1,6 +1,6 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, json_body, json_value, ok, record_tenant, route};
+use licensing::http::{HttpResult, auth, json_body, ok, record_tenant, route};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ pub async fn handle<S: Store, C: Clock>(
                 )
             }
             ("POST", "/v1/purchases") => {
-                let value = json_value(&request)?;
+                let value: serde_json::Value = json_body(&request)?;
                 let body: ApproveBody = serde_json::from_value(value.clone())
                     .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
                 let key = request

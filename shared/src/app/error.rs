@@ -27,8 +27,6 @@ pub enum AppError {
     BadRequest(String),
     #[error("request body too large")]
     TooLarge,
-    #[error("method not allowed")]
-    MethodNotAllowed,
     #[error(transparent)]
     Store(StoreError),
     #[error("internal: {0}")]
@@ -52,7 +50,6 @@ impl AppError {
         match self {
             Self::Domain(e) => match e.kind() {
                 ErrorKind::InvalidInput => 400,
-                ErrorKind::NotFound => 404,
                 ErrorKind::Refused => 422,
                 ErrorKind::Conflict => 409,
                 ErrorKind::Gone => 410,
@@ -64,7 +61,6 @@ impl AppError {
             Self::IdempotencyKeyReused => 422,
             Self::IdempotencyInProgress | Self::QuoteUsed | Self::Contention => 409,
             Self::TooLarge => 413,
-            Self::MethodNotAllowed => 405,
             Self::Store(StoreError::Throttled) => 503,
             Self::Store(StoreError::AlreadyExists("tenant")) => 409,
             Self::Store(StoreError::AlreadyExists("user")) => 409,
@@ -85,7 +81,6 @@ impl AppError {
             Self::Contention => "concurrent_change",
             Self::BadRequest(_) => "bad_request",
             Self::TooLarge => "body_too_large",
-            Self::MethodNotAllowed => "method_not_allowed",
             Self::Store(StoreError::Throttled) => "throttled",
             Self::Store(StoreError::AlreadyExists("tenant")) => "tenant_exists",
             Self::Store(StoreError::AlreadyExists("user")) => "user_exists",

@@ -7,8 +7,6 @@ use thiserror::Error;
 pub enum ErrorKind {
     /// The input cannot be a valid request (400).
     InvalidInput,
-    /// The thing asked for does not exist for this caller (404).
-    NotFound,
     /// The request is well formed but a rule refuses it (422).
     Refused,
     /// The request conflicts with the current state (409).

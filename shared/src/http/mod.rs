@@ -44,11 +44,6 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
     serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("body: {e}")))
 }
 
-/// The body as a JSON value (for fingerprints), with the same limits.
-pub fn json_value(request: &Request) -> Result<serde_json::Value, AppError> {
-    json_body(request)
-}
-
 pub fn page(request: &Request) -> Result<PageRequest, AppError> {
     let query = request.query_string_parameters();
     let limit = match query.first("limit") {

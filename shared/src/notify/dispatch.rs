@@ -155,34 +155,64 @@ struct Recipients {
     tenant_name: String,
 }
 
-async fn recipients(store: &DynamoStore, tenant: &TenantId) -> Result<Recipients, StoreError> {
-    let account = store.load_account(tenant).await?;
-    let users = store.all_users(tenant).await?;
-    let (roles, tenant_name) = match &account {
-        Some(loaded) => (
-            Some(loaded.account.subscription.roles.clone()),
-            loaded.account.subscription.name.to_string(),
-        ),
-        None => (None, tenant.to_string()),
+/// Reads only what the batches' mail needs: nothing for events alone, the named users for
+/// personal mail, and the tenant's users only when some mail goes to the managers. (Every
+/// change has events; reading all users after each commit would cost a tenant-sized Query.)
+async fn recipients(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    batches: &[OutboxItem],
+) -> Result<Recipients, StoreError> {
+    let mut people = Recipients {
+        users: BTreeMap::new(),
+        managers: Vec::new(),
+        tenant_name: tenant.to_string(),
     };
-    let managers = users
+    let mails: Vec<&Recipient> = batches
         .iter()
-        .filter(|u| {
-            u.active
-                && roles
-                    .as_ref()
-                    .is_some_and(|r| r.rights_of(&u.role).contains(&Right::LicencesManage))
+        .flat_map(|b| &b.messages)
+        .filter_map(|m| match &m.payload {
+            Payload::Mail { to, .. } => Some(to),
+            Payload::Event { .. } => None,
         })
-        .cloned()
         .collect();
-    Ok(Recipients {
-        users: users
+    if mails.is_empty() {
+        return Ok(people);
+    }
+    let roles = match store.load_account(tenant).await? {
+        Some(loaded) => {
+            people.tenant_name = loaded.account.subscription.name.to_string();
+            Some(loaded.account.subscription.roles)
+        }
+        None => None,
+    };
+    if mails.iter().any(|to| matches!(to, Recipient::Managers)) {
+        let users = store.all_users(tenant).await?;
+        people.managers = users
+            .iter()
+            .filter(|u| {
+                u.active
+                    && roles
+                        .as_ref()
+                        .is_some_and(|r| r.rights_of(&u.role).contains(&Right::LicencesManage))
+            })
+            .cloned()
+            .collect();
+        people.users = users
             .into_iter()
             .map(|u| (u.user_id.to_string(), u))
-            .collect(),
-        managers,
-        tenant_name,
-    })
+            .collect();
+    } else {
+        for to in mails {
+            if let Recipient::User { user_id } = to
+                && !people.users.contains_key(user_id.as_str())
+                && let Some(user) = store.load_user(tenant, user_id).await?
+            {
+                people.users.insert(user_id.to_string(), user);
+            }
+        }
+    }
+    Ok(people)
 }
 
 /// Delivers one batch that this dispatcher has claimed; returns the messages still undelivered.
@@ -300,7 +330,7 @@ pub async fn deliver(
     }
     for (tenant, batches) in by_tenant {
         let tenant_id = TenantId::parse(&tenant).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let people = recipients(store, &tenant_id).await?;
+        let people = recipients(store, &tenant_id, &batches).await?;
         let mut mail_budget = MAIL_CAP_PER_RUN;
         for batch in batches {
             if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
