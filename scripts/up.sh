@@ -22,6 +22,7 @@ export LICENSING_JWT_SECRET="${LICENSING_JWT_SECRET:-local-dev-secret}"
 log "provisioning and seeding the demo tenant"
 cargo run --quiet -p licensing-tests --bin provision -- --table "$LICENSING_TABLE" \
   --bus "$LICENSING_EVENT_BUS" --queue licensing-events --from "$LICENSING_MAIL_FROM" --seed
+build_web
 log "building the functions and starting the local API (first build takes a few minutes)"
 start_api "$API_PORT" "$LOGDIR"
 
@@ -31,6 +32,8 @@ API="http://127.0.0.1:$API_PORT"
 cat <<MSG
 
 The licensing service is running (logs in target/run-logs/).
+  Web page       $API/#token=$ADMIN
+                 (signed in as the demo administrator Ada; the token leaves the address bar at once)
   API            $API
   DynamoDB Local http://127.0.0.1:$DDB_PORT   (table $LICENSING_TABLE)
   moto           http://127.0.0.1:$MOTO_PORT   (mail: http://127.0.0.1:$MOTO_PORT/moto-api/data.json)

@@ -1,0 +1,180 @@
+// The licensing API as the page uses it: typed answers, and problem+json turned into ApiError.
+
+export type Right = "account.view" | "licences.manage" | "users.manage";
+
+export interface Red {
+  user_id: string;
+  name: string;
+  since: string;
+  deadline: string;
+}
+
+export interface Pool {
+  module_id?: string;
+  name?: string;
+  purchased: number;
+  in_use: number;
+  available: number;
+  next_period: number;
+  unit_price: number;
+  over_allocated: Red[];
+}
+
+export interface Period {
+  start: string;
+  end: string;
+  length: "monthly" | "quarterly" | "annual";
+}
+
+export interface Account {
+  tenant_id: string;
+  name: string;
+  currency: string;
+  time_zone: string;
+  period: Period;
+  status: "active" | "terminated";
+  licences: Pool;
+  modules: Pool[];
+  rights: Right[];
+  version: number;
+}
+
+export interface QuoteLine {
+  pool: string;
+  name: string;
+  quantity: number;
+  unit_price: number;
+  days_remaining: number;
+  days_in_period: number;
+  amount: number;
+}
+
+export interface Quote {
+  quote_id: string;
+  currency: string;
+  created_at: string;
+  expires_at: string;
+  period: Period;
+  lines: QuoteLine[];
+  total: number;
+  next_period_total: number;
+}
+
+export interface Purchase {
+  purchase_id: string;
+  invoice_id: string;
+  quote_id: string;
+  currency: string;
+  total: number;
+  account: Account;
+}
+
+export interface SeatToRemove {
+  pool: string;
+  user_id: string;
+  name: string;
+}
+
+export interface NextPeriod {
+  effective_from: string;
+  licences: number;
+  modules: Record<string, number>;
+  seats_to_remove: SeatToRemove[];
+  account: Account;
+}
+
+export interface Invoice {
+  invoice_id: string;
+  kind: "purchase" | "period";
+  issued_at: string;
+  currency: string;
+  total: number;
+  lines: { pool: string; name: string; quantity: number; amount: number }[];
+}
+
+export interface LogEntry {
+  entry_id: string;
+  at: string;
+  actor: unknown;
+  action: string;
+  details: unknown;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** Counts per pool: `licences` and module ids. */
+export interface PoolCounts {
+  licences?: number;
+  modules?: Record<string, number>;
+}
+
+/** An answer that is not a success: the API's problem, or `network` when there was none. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly requestId: string,
+  ) {
+    super(`${status} ${code}: ${detail}`);
+  }
+}
+
+export class Api {
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  account(): Promise<Account> {
+    return this.call("GET", "/v1/account");
+  }
+  invoices(): Promise<Page<Invoice>> {
+    return this.call("GET", "/v1/invoices?limit=20");
+  }
+  actionLog(): Promise<Page<LogEntry>> {
+    return this.call("GET", "/v1/action-log?limit=20");
+  }
+  quote(counts: PoolCounts): Promise<Quote> {
+    return this.call("POST", "/v1/purchases/quotes", counts);
+  }
+  /** The key makes a retried or repeated approval buy once (R10). */
+  approve(quoteId: string, idempotencyKey: string): Promise<Purchase> {
+    return this.call("POST", "/v1/purchases", { quote_id: quoteId }, { "Idempotency-Key": idempotencyKey });
+  }
+  setNextPeriod(counts: PoolCounts): Promise<NextPeriod> {
+    return this.call("PUT", "/v1/next-period", counts);
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers: {
+          Authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, "network", "", "");
+    }
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const problem = (parsed ?? {}) as { code?: string; detail?: string; request_id?: string };
+      throw new ApiError(response.status, problem.code ?? "internal", problem.detail ?? text, problem.request_id ?? "");
+    }
+    return parsed as T;
+  }
+}

@@ -1,0 +1,56 @@
+// Money is integer minor units: shown by splitting the integer, never through a float.
+
+import type { Lang } from "./i18n";
+
+const locale = (lang: Lang) => (lang === "da" ? "da-DK" : "en-GB");
+
+function fractionDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+export function money(minor: number, currency: string, lang: Lang): string {
+  const digits = fractionDigits(currency);
+  const scale = 10 ** digits;
+  const sign = minor < 0 ? "-" : "";
+  const abs = Math.abs(minor);
+  const major = Math.trunc(abs / scale);
+  const cents = String(abs % scale).padStart(digits, "0");
+  const whole = new Intl.NumberFormat(locale(lang), { maximumFractionDigits: 0 }).format(major);
+  const decimal = lang === "da" ? "," : ".";
+  return `${sign}${whole}${digits > 0 ? decimal + cents : ""} ${currency}`;
+}
+
+export function count(n: number, lang: Lang): string {
+  return new Intl.NumberFormat(locale(lang)).format(n);
+}
+
+/** A calendar date (YYYY-MM-DD), shown as it is: no time zone may move it. */
+export function date(iso: string, lang: Lang): string {
+  const [y, m, d] = iso.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale(lang), { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(
+    new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1)),
+  );
+}
+
+/** The day before a date: periods end exclusively, people read the last day. */
+export function dayBefore(iso: string): string {
+  const [y, m, d] = iso.split("-").map(Number);
+  return new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) - 1)).toISOString().slice(0, 10);
+}
+
+/** An instant in the subscription's time zone, which is the one its deadlines are about. */
+export function instant(iso: string, timeZone: string, lang: Lang): string {
+  return new Intl.DateTimeFormat(locale(lang), {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone,
+    timeZoneName: "short",
+  }).format(new Date(iso));
+}

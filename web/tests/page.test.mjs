@@ -1,0 +1,230 @@
+// Browser tests of the licences page: Debian's Chromium driven by playwright-core, against the
+// local platform the test command starts (the page served by the `web` function on the API's
+// origin). Each run makes its own tenant shaped like the demo, so runs never meet.
+//
+// Needs LICENSING_API_URL, LICENSING_JWT_SECRET and CHROMIUM. Screenshots go to
+// target/browser-tests/.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const API = process.env.LICENSING_API_URL;
+const SECRET = process.env.LICENSING_JWT_SECRET;
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+if (!API || !SECRET) throw new Error("LICENSING_API_URL and LICENSING_JWT_SECRET must be set");
+const SHOTS = fileURLToPath(new URL("../../target/browser-tests/", import.meta.url));
+mkdirSync(SHOTS, { recursive: true });
+
+const b64 = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+function token(sub, tenant, scope) {
+  const claims = { sub, exp: Math.floor(Date.now() / 1000) + 3600, ...(tenant ? { tenant_id: tenant } : {}), ...(scope ? { scope } : {}) };
+  const unsigned = `${b64({ typ: "JWT", alg: "HS256" })}.${b64(claims)}`;
+  return `${unsigned}.${createHmac("sha256", SECRET).update(unsigned).digest("base64url")}`;
+}
+
+async function call(bearer, method, path, body) {
+  const response = await fetch(API + path, {
+    method,
+    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** The same rule as the page (and the mails): integer minor units split, never a float. */
+function dkk(minor) {
+  const whole = new Intl.NumberFormat("en-GB").format(Math.trunc(minor / 100));
+  return `${whole}.${String(minor % 100).padStart(2, "0")} DKK`;
+}
+
+const TENANT = `web-${Date.now().toString(36)}`;
+const NAMES = ["Bo Berg", "Cecilie Dahl", "Dan Eriksen", "Ebba Fog", "Frej Gram", "Gry Holm", "Hans Iversen", "Ida Juul", "Jens Krogh", "Karen Lund"];
+const admin = token("ada", TENANT);
+let browser;
+
+before(async () => {
+  // The first day of this month in Copenhagen, the subscription's zone.
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Copenhagen" }).format(new Date());
+  await call(token("operator-1", undefined, "licensing/operator"), "POST", "/v1/tenants", {
+    tenant_id: TENANT,
+    name: "Acme ApS",
+    currency: "DKK",
+    time_zone: "Europe/Copenhagen",
+    period_length: "monthly",
+    period_start: `${today.slice(0, 8)}01`,
+    pools: [
+      { pool: "licences", name: "Licences", unit_price: 12900, purchased: 10 },
+      { pool: "crm", name: "CRM", unit_price: 4900, purchased: 2 },
+    ],
+    administrator: { user_id: "ada", name: "Ada Admin", email: "ada@example.com", language: "da" },
+  });
+  // Like the demo: ten more users, in order, so the tenth has no licence.
+  for (const [i, name] of NAMES.entries()) {
+    const id = `u-${String(i + 1).padStart(2, "0")}`;
+    await call(admin, "POST", "/v1/users", { user_id: id, name, email: `${id}@example.com`, language: i % 2 ? "en" : "da", modules: i < 2 ? ["crm"] : [] });
+  }
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function open(bearer, name) {
+  const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const failures = [];
+  page.on("pageerror", (e) => failures.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && failures.push(m.text()));
+  await page.goto(`${API}/#token=${bearer}`);
+  await page.locator("#licences-table").waitFor();
+  page.shot = (step) => page.screenshot({ path: `${SHOTS}${name}-${step}.png`, fullPage: true });
+  page.failures = failures;
+  return page;
+}
+
+const cell = (page, pool, column) => page.locator(`main tr[data-pool="${pool}"] > :nth-child(${column})`);
+
+test("the demo administrator sees the licences, the modules and one red user with a deadline", async () => {
+  const page = await open(admin, "1-administrator");
+  assert.ok(!page.url().includes("token="), "the token leaves the address bar");
+  assert.equal(await page.locator("h1").textContent(), "Licences – Acme ApS");
+  assert.equal(await cell(page, "licences", 2).textContent(), "10");
+  assert.match(await cell(page, "licences", 3).textContent(), /^11\s*1 without a licence$/);
+  assert.equal(await cell(page, "licences", 4).textContent(), "0");
+  assert.equal(await cell(page, "crm", 2).textContent(), "2");
+  const reds = page.locator("#reds tbody tr");
+  assert.equal(await reds.count(), 1);
+  assert.equal(await reds.locator("th").textContent(), "Karen Lund");
+  const account = await call(admin, "GET", "/v1/account");
+  const deadline = new Date(account.licences.over_allocated[0].deadline);
+  const shown = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Copenhagen", timeZoneName: "short" }).format(deadline);
+  assert.equal(await reds.locator(".deadline").textContent(), shown);
+  await page.shot("overview");
+  assert.deepEqual(page.failures, []);
+  await page.context().close();
+});
+
+test("buying 1 licence shows the API's quoted cost, and the red user is licensed at once", async () => {
+  const page = await open(admin, "2-purchase");
+  await page.getByLabel("Number of Licences to buy").fill("1");
+  const quoted = page.waitForResponse((r) => r.url().endsWith("/v1/purchases/quotes"));
+  await page.getByRole("button", { name: "Purchase more licences" }).click();
+  const quote = await (await quoted).json();
+  const dialog = page.getByRole("dialog", { name: "Approve the extra cost" });
+  await dialog.waitFor();
+  const line = quote.lines[0];
+  assert.equal(line.quantity, 1);
+  assert.equal(await dialog.locator('tr[data-pool="licences"] td').last().textContent(), dkk(line.amount));
+  assert.equal(await page.locator("#quote-total").textContent(), dkk(quote.total));
+  assert.match(await page.locator("#next-total").textContent(), new RegExp(dkk(quote.next_period_total).replace(".", "\\.")));
+  await page.shot("confirmation");
+  const approved = page.waitForResponse((r) => r.url().endsWith("/v1/purchases"));
+  await page.getByRole("button", { name: "Approve purchase" }).click();
+  const purchase = await (await approved).json();
+  assert.equal(purchase.total, quote.total);
+  await page.locator("#notice").waitFor();
+  assert.match(await page.locator("#notice").textContent(), new RegExp(`Purchase approved: ${dkk(quote.total).replace(".", "\\.")}`));
+  assert.equal(await cell(page, "licences", 2).textContent(), "11");
+  assert.equal(await cell(page, "licences", 3).textContent(), "11");
+  assert.equal(await page.locator("#reds tbody tr").count(), 0);
+  assert.equal(await page.locator("#reds p").textContent(), "Every active user has a licence.");
+  await page.locator("#invoices-table tbody tr").first().waitFor();
+  assert.equal(await page.locator("#invoices-table tbody tr").first().locator("th").textContent(), purchase.invoice_id);
+  await page.shot("bought");
+  assert.deepEqual(page.failures, []);
+  await page.context().close();
+});
+
+test("a double click on Approve buys once", async () => {
+  const before = await call(admin, "GET", "/v1/account");
+  const invoicesBefore = (await call(admin, "GET", "/v1/invoices?limit=100")).items.length;
+  const page = await open(admin, "3-double-click");
+  const keys = [];
+  page.on("request", (r) => r.method() === "POST" && r.url().endsWith("/v1/purchases") && keys.push(r.headers()["idempotency-key"]));
+  await page.getByLabel("Number of CRM to buy").fill("1");
+  await page.getByRole("button", { name: "Purchase more licences" }).click();
+  await page.getByRole("dialog").waitFor();
+  // Two clicks in one task, before the first's answer can arrive.
+  await page.locator("#approve").evaluate((button) => {
+    button.click();
+    button.click();
+  });
+  await page.locator("#notice").waitFor();
+  await page.locator("#approve").dblclick({ timeout: 500 }).catch(() => {});
+  const after = await call(admin, "GET", "/v1/account");
+  assert.equal(after.modules[0].purchased, before.modules[0].purchased + 1);
+  assert.equal((await call(admin, "GET", "/v1/invoices?limit=100")).items.length, invoicesBefore + 1);
+  assert.ok(keys.length >= 1 && keys.every((k) => k && k === keys[0]), `one key for the quote: ${keys}`);
+  assert.equal(await cell(page, "crm", 2).textContent(), "3");
+  await page.context().close();
+});
+
+test("next period below the users in use warns, then lists who would lose their licence", async () => {
+  const page = await open(admin, "4-next-period");
+  // Keyboard only: the pencil, a number, Enter.
+  await page.locator("#edit-licences").focus();
+  await page.keyboard.press("Enter");
+  const input = page.getByLabel("Licences from the next period");
+  assert.equal(await input.evaluate((el) => el === document.activeElement), true);
+  await input.fill("0");
+  await page.keyboard.press("Enter");
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /at least 1 licence.*contact support to terminate your subscription/);
+  await input.fill("9");
+  assert.match(await page.locator("#next-licences-warning").textContent(), /^2 users in use would have no licence from/);
+  await page.shot("warning");
+  const saved = page.waitForResponse((r) => r.url().endsWith("/v1/next-period"));
+  await page.keyboard.press("Enter");
+  const answer = await (await saved).json();
+  assert.deepEqual(answer.seats_to_remove.map((s) => s.name), ["Jens Krogh", "Karen Lund"]);
+  await page.locator("#notice li").first().waitFor();
+  assert.match(await page.locator("#notice p").textContent(), /these users will have no licence/);
+  assert.deepEqual(await page.locator("#notice li").allTextContents(), ["Jens Krogh", "Karen Lund"]);
+  assert.equal(await cell(page, "licences", 5).locator(".value").textContent(), "9");
+  await page.shot("removed-list");
+  // Back to what was bought, so the account is as the other tests expect.
+  await call(admin, "PUT", "/v1/next-period", { licences: 11 });
+  await page.context().close();
+});
+
+test("a user whose role lacks licences.manage sees the numbers but no Buy column and no pencil", async () => {
+  await call(admin, "PUT", "/v1/roles/viewer", { rights: ["account.view"] });
+  await call(admin, "PUT", "/v1/users/u-01", { role: "viewer" });
+  const page = await open(token("u-01", TENANT), "5-viewer");
+  assert.equal(await cell(page, "licences", 2).textContent(), "11");
+  assert.deepEqual(await page.locator("#licences-table thead th").allTextContents(), ["Item", "Bought", "In use", "Available", "Next period"]);
+  assert.equal(await page.locator(".buy-col").count(), 0);
+  assert.equal(await page.locator("button.pencil").count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Purchase more licences" }).count(), 0);
+  await page.shot("no-buy-column");
+  await page.context().close();
+});
+
+test("the page speaks Danish, every input has a label and focus is visible", async () => {
+  const page = await open(admin, "6-danish");
+  await page.getByLabel("Language").selectOption("da");
+  assert.equal(await page.locator("h1").textContent(), "Licenser – Acme ApS");
+  assert.equal(await page.locator("html").getAttribute("lang"), "da");
+  assert.deepEqual(await page.locator("#licences-table thead th").allTextContents(), ["Type", "Købt", "I brug", "Ledige", "Næste periode", "Køb"]);
+  assert.match(await page.locator("#invoices-table tbody td.num").first().textContent(), /^\d[\d.]*,\d\d DKK$/);
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input, select")].filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label")).map((el) => el.id),
+  );
+  assert.deepEqual(unlabelled, []);
+  await page.locator("#edit-licences").focus();
+  await page.keyboard.press("Tab");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, "none");
+  await page.shot("danish");
+  await page.context().close();
+});
