@@ -10,4 +10,5 @@ pub mod http;
 pub mod notify;
 pub mod outbox;
 pub mod ports;
+pub mod telemetry;
 pub mod time;

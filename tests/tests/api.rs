@@ -2,6 +2,8 @@
 //! routes, against DynamoDB Local and moto (issue: the HTTP API). The test command starts the
 //! API and sets `LICENSING_API_URL`.
 
+mod openapi;
+
 use chrono::{Datelike, NaiveDate, Utc};
 use futures::StreamExt;
 use licensing_tests::token;
@@ -82,6 +84,7 @@ impl Api {
         body: Option<String>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
+        let method_name = method.as_str().to_owned();
         let mut request = self.http.request(method, format!("{}{path}", self.url));
         if let Some(t) = bearer {
             request = request.bearer_auth(t);
@@ -105,6 +108,7 @@ impl Api {
             assert_eq!(content_type, "application/problem+json", "{status} {text}");
         }
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        openapi::check(&method_name, path, status.as_u16(), &content_type, &value);
         (status, value)
     }
 

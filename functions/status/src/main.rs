@@ -8,7 +8,7 @@ use licensing::config::HttpDeps;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    licensing::telemetry::init("status");
     // Built once per process and kept for its life, as Lambda reuses the process.
     let deps: &'static HttpDeps<DynamoStore> = Box::leak(Box::new(HttpDeps::from_env().await?));
     lambda_http::run(service_fn(move |request| {

@@ -50,8 +50,25 @@ pub async fn handle(
         events = outbox.events,
         outbox_failed = outbox.failed,
         outbox_dead = outbox.dead,
+        outbox_oldest_age_secs = outbox.oldest_age_secs,
         "sweep finished"
     );
+    let n = |v: usize| v as u64;
+    licensing::telemetry::sweep(&licensing::telemetry::SweepFigures {
+        rollovers: n(report.rollovers),
+        invoices: n(report.invoices),
+        removals: n(report.removals),
+        reminders: n(report.reminders),
+        failed_tenants: n(report.failed_tenants),
+        deferred_tenants: n(report.deferred_tenants),
+        outbox_due: n(outbox.batches),
+        outbox_oldest_age_secs: outbox.oldest_age_secs,
+        outbox_delivered: n(outbox.batches.saturating_sub(outbox.failed + outbox.dead)),
+        outbox_failed: n(outbox.failed),
+        outbox_dead: n(outbox.dead),
+        consumed_capacity: store.usage().capacity - usage_before.capacity,
+    });
+    licensing::telemetry::flush(&event.context.request_id);
     Ok(Outcome {
         sweep: report,
         outbox,

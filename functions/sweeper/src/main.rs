@@ -10,7 +10,7 @@ use licensing::notify::dispatch::{Notifier, Notifying};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    licensing::telemetry::init("sweeper");
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
     let store: &'static Notifying = Box::leak(Box::new(Notifying {

@@ -8,7 +8,7 @@ use licensing::notify::dispatch::Notifying;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    licensing::telemetry::init("tenants");
     // Built once per process and kept for its life, as Lambda reuses the process.
     let deps: &'static HttpDeps<Notifying> =
         Box::leak(Box::new(HttpDeps::notifying_from_env().await?));

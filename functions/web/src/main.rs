@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
     let root: &'static Path = Box::leak(
         PathBuf::from(std::env::var("LICENSING_WEB_ROOT").unwrap_or_else(|_| "web/dist".into()))
             .into_boxed_path(),

@@ -332,12 +332,19 @@ pub async fn approve_purchase<S: Store>(
                 created_at: now,
                 expires_at: now + idempotency_window(),
             });
+            let (currency, total) = (
+                purchase.invoice.currency.to_string(),
+                purchase.invoice.total.minor(),
+            );
             match store.commit(change).await {
-                Ok(()) => Ok(Replayable {
-                    status: 201,
-                    body,
-                    replayed: false,
-                }),
+                Ok(()) => {
+                    crate::telemetry::purchase(&currency, total);
+                    Ok(Replayable {
+                        status: 201,
+                        body,
+                        replayed: false,
+                    })
+                }
                 // Another request with this key, or for this quote, committed first: the next
                 // attempt answers with its result (or says the quote is used).
                 Err(StoreError::IdempotencyRace | StoreError::QuoteUsed) => {

@@ -1,8 +1,13 @@
 //! R16: who is calling. In AWS the HTTP API's JWT authorizer has validated the token and the
 //! claims arrive in the request context; locally (no authorizer) the function verifies an
 //! HS256 bearer token with `LICENSING_JWT_SECRET`. With neither, every request is refused.
+//!
+//! The local check is HMAC-SHA256 over `hmac` and `sha2`, which the SDK's request signing
+//! links anyway: a JWT library would add size to every function for a local-only path.
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::Deserialize;
@@ -16,7 +21,7 @@ pub const OPERATOR_SCOPE: &str = "licensing/operator";
 /// How tokens are checked when no authorizer did it.
 #[derive(Clone)]
 pub struct AuthConfig {
-    local_key: Option<DecodingKey>,
+    local_key: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -32,7 +37,7 @@ impl AuthConfig {
         Self {
             local_key: secret
                 .filter(|s| !s.is_empty())
-                .map(|s| DecodingKey::from_secret(s.as_bytes())),
+                .map(|s| s.as_bytes().to_vec()),
         }
     }
 
@@ -55,8 +60,41 @@ struct TokenClaims {
     tenant_id: Option<String>,
     #[serde(default)]
     scope: Option<String>,
-    #[allow(dead_code)]
-    exp: u64,
+    exp: i64,
+}
+
+#[derive(Deserialize)]
+struct TokenHeader {
+    alg: String,
+}
+
+/// Seconds a token may be past its `exp` (clock skew between the issuer and us).
+const LEEWAY_SECS: i64 = 5;
+
+/// The claims of a compact JWS signed with HS256 under `secret` and not expired at `now`
+/// (Unix seconds); None for anything else (`alg: none`, another algorithm, a bad signature,
+/// a missing `exp` or `sub`, extra segments).
+fn verify_hs256(token: &str, secret: &[u8], now: i64) -> Option<TokenClaims> {
+    let mut parts = token.split('.');
+    let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let decoded: TokenHeader =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    if decoded.alg != "HS256" {
+        return None;
+    }
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).ok()?;
+    mac.update(header.as_bytes());
+    mac.update(b".");
+    mac.update(payload.as_bytes());
+    // Constant-time comparison.
+    mac.verify_slice(&URL_SAFE_NO_PAD.decode(signature).ok()?)
+        .ok()?;
+    let claims: TokenClaims =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    (claims.exp.saturating_add(LEEWAY_SECS) >= now).then_some(claims)
 }
 
 fn from_authorizer(request: &Request) -> Option<Claims> {
@@ -79,20 +117,21 @@ fn from_authorizer(request: &Request) -> Option<Claims> {
     })
 }
 
-fn from_bearer(request: &Request, key: &DecodingKey) -> Option<Claims> {
+fn from_bearer(request: &Request, key: &[u8]) -> Option<Claims> {
     let header = request.headers().get("authorization")?.to_str().ok()?;
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))?;
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_required_spec_claims(&["exp", "sub"]);
-    validation.leeway = 5;
-    let data = decode::<TokenClaims>(token.trim(), key, &validation).ok()?;
+    // The request's arrival is the edge: this is where the wall clock is read.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    let claims = verify_hs256(token.trim(), key, now)?;
     Some(Claims {
-        sub: data.claims.sub,
-        tenant_id: data.claims.tenant_id,
-        scopes: data
-            .claims
+        sub: claims.sub,
+        tenant_id: claims.tenant_id,
+        scopes: claims
             .scope
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default(),
@@ -129,5 +168,58 @@ pub fn operator(request: &Request, config: &AuthConfig) -> Result<String, AppErr
         Ok(claims.sub)
     } else {
         Err(AppError::Forbidden(OPERATOR_SCOPE))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"local-secret";
+
+    fn sign(header: &str, claims: &str, secret: &[u8]) -> String {
+        let unsigned = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+        mac.update(unsigned.as_bytes());
+        format!(
+            "{unsigned}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    }
+
+    const HS256: &str = r#"{"typ":"JWT","alg":"HS256"}"#;
+    const CLAIMS: &str = r#"{"sub":"ada","tenant_id":"acme","exp":1000}"#;
+
+    #[test]
+    fn a_signed_unexpired_token_gives_its_claims() {
+        let claims = verify_hs256(&sign(HS256, CLAIMS, SECRET), SECRET, 1000).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.tenant_id.as_deref()),
+            ("ada", Some("acme"))
+        );
+        assert!(verify_hs256(&sign(HS256, CLAIMS, SECRET), SECRET, 1000 + LEEWAY_SECS).is_some());
+    }
+
+    #[test]
+    fn expired_forged_unsigned_or_malformed_tokens_are_refused() {
+        let good = sign(HS256, CLAIMS, SECRET);
+        assert!(verify_hs256(&good, SECRET, 1000 + LEEWAY_SECS + 1).is_none());
+        assert!(verify_hs256(&good, b"another secret", 1000).is_none());
+        assert!(verify_hs256(&sign(r#"{"alg":"none"}"#, CLAIMS, SECRET), SECRET, 1000).is_none());
+        assert!(verify_hs256(&sign(r#"{"alg":"HS512"}"#, CLAIMS, SECRET), SECRET, 1000).is_none());
+        assert!(verify_hs256(&sign(HS256, r#"{"sub":"ada"}"#, SECRET), SECRET, 0).is_none());
+        assert!(verify_hs256(&sign(HS256, r#"{"exp":1000}"#, SECRET), SECRET, 0).is_none());
+        let mut parts: Vec<&str> = good.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(r#"{"sub":"ada","tenant_id":"other","exp":1000}"#);
+        parts[1] = &forged;
+        assert!(verify_hs256(&parts.join("."), SECRET, 1000).is_none());
+        assert!(verify_hs256(&format!("{good}.x"), SECRET, 1000).is_none());
+        for garbage in ["", "a.b", "a.b.c", "...", "é.é.é"] {
+            assert!(verify_hs256(garbage, SECRET, 0).is_none(), "{garbage}");
+        }
     }
 }

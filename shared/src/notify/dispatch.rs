@@ -147,6 +147,9 @@ pub struct DispatchReport {
     pub failed: usize,
     pub dead: usize,
     pub capped: usize,
+    /// Age of the oldest message that was due when the dispatcher looked (0 when none):
+    /// a growing age means delivery keeps failing (metric `OutboxOldestAgeSeconds`).
+    pub oldest_age_secs: u64,
 }
 
 struct Recipients {
@@ -377,7 +380,14 @@ pub async fn dispatch_due(
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
     let due = store.due_outbox(now, 100).await?;
-    deliver(store, notifier, due, now).await
+    let oldest = due
+        .iter()
+        .flat_map(|batch| batch.messages.iter())
+        .map(|m| m.created_at)
+        .min();
+    let mut report = deliver(store, notifier, due, now).await?;
+    report.oldest_age_secs = oldest.map_or(0, |at| (now - at).num_seconds().max(0) as u64);
+    Ok(report)
 }
 
 /// A store that delivers each change's outbox right after it commits. A failure to deliver
