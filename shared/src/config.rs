@@ -1,5 +1,6 @@
 //! Configuration from the environment, read once in `main`. Endpoints are not configuration
-//! of ours: the SDK reads `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, … itself.
+//! of ours: the SDK's standard settings `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, …
+//! decide where AWS is.
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -35,12 +36,53 @@ impl Config {
     }
 }
 
-/// The SDK's shared configuration: region, credentials and endpoints, all standard settings.
+/// The SDK's shared configuration from the standard environment settings: `AWS_REGION` (or
+/// `AWS_DEFAULT_REGION`) and the credentials `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, which Lambda sets for the life of the execution environment.
+///
+/// Not `aws-config`: its provider chain (profiles, SSO, IMDS, ECS, STS web identity, with a
+/// whole STS client) would add ~0.4 MB to every bootstrap for sources a function never uses.
+/// The endpoint settings are applied per client (`dynamodb_client`, the notifier's).
 #[cfg(any(feature = "dynamodb", feature = "notify"))]
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+pub fn sdk_config() -> Result<aws_types::SdkConfig, MissingVariable> {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let region = var("AWS_REGION").or_else(|_| var("AWS_DEFAULT_REGION"))?;
+    let credentials = Credentials::new(
+        var("AWS_ACCESS_KEY_ID")?,
+        var("AWS_SECRET_ACCESS_KEY")?,
+        std::env::var("AWS_SESSION_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+        None,
+        "Environment",
+    );
+    Ok(aws_types::SdkConfig::builder()
+        .behavior_version(
+            aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
+        )
+        .region(aws_types::region::Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build())
+}
+
+/// The standard endpoint setting for one service (`AWS_ENDPOINT_URL_<SERVICE>`, else
+/// `AWS_ENDPOINT_URL`); None means AWS itself.
+#[cfg(any(feature = "dynamodb", feature = "notify"))]
+pub fn endpoint_url(service: &str) -> Option<String> {
+    std::env::var(format!("AWS_ENDPOINT_URL_{service}"))
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+#[cfg(feature = "dynamodb")]
+pub fn dynamodb_client(sdk: &aws_types::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(url) = endpoint_url("DYNAMODB") {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
 /// What every HTTP function needs, built once per process.
@@ -57,10 +99,10 @@ impl HttpDeps<crate::adapters::dynamodb::DynamoStore> {
     /// For read-only functions: DynamoDB only.
     pub async fn from_env() -> Result<Self, MissingVariable> {
         let config = Config::from_env()?;
-        let sdk = sdk_config().await;
+        let sdk = sdk_config()?;
         Ok(Self {
             store: crate::adapters::dynamodb::DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
+                dynamodb_client(&sdk),
                 config.table.clone(),
             ),
             clock: crate::ports::SystemClock,
@@ -76,11 +118,11 @@ impl HttpDeps<crate::notify::dispatch::Notifying> {
     /// commits.
     pub async fn notifying_from_env() -> Result<Self, MissingVariable> {
         let config = Config::from_env()?;
-        let sdk = sdk_config().await;
+        let sdk = sdk_config()?;
         Ok(Self {
             store: crate::notify::dispatch::Notifying {
                 store: crate::adapters::dynamodb::DynamoStore::new(
-                    aws_sdk_dynamodb::Client::new(&sdk),
+                    dynamodb_client(&sdk),
                     config.table.clone(),
                 ),
                 notifier: crate::notify::dispatch::Notifier::new(

@@ -24,8 +24,12 @@ pub fn engines() -> bool {
     on
 }
 
+/// The tools' SDK configuration: the full `aws-config` chain (the functions build theirs
+/// from the environment alone).
 pub async fn sdk() -> SdkConfig {
-    licensing::config::sdk_config().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// A new, uniquely named table with the production definition, so tests run in parallel.

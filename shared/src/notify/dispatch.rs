@@ -32,13 +32,22 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn new(
-        sdk: &aws_config::SdkConfig,
+        sdk: &aws_types::SdkConfig,
         bus: impl Into<String>,
         from: impl Into<String>,
     ) -> Self {
+        use crate::config::endpoint_url;
+        let mut ses = aws_sdk_sesv2::config::Builder::from(sdk);
+        if let Some(url) = endpoint_url("SESV2") {
+            ses = ses.endpoint_url(url);
+        }
+        let mut events = aws_sdk_eventbridge::config::Builder::from(sdk);
+        if let Some(url) = endpoint_url("EVENTBRIDGE") {
+            events = events.endpoint_url(url);
+        }
         Self {
-            ses: aws_sdk_sesv2::Client::new(sdk),
-            events: aws_sdk_eventbridge::Client::new(sdk),
+            ses: aws_sdk_sesv2::Client::from_conf(ses.build()),
+            events: aws_sdk_eventbridge::Client::from_conf(events.build()),
             bus: bus.into(),
             from: from.into(),
             configuration_set: None,
