@@ -41,7 +41,7 @@ impl Config {
 /// `AWS_SESSION_TOKEN`, which Lambda sets for the life of the execution environment.
 ///
 /// Not `aws-config`: its provider chain (profiles, SSO, IMDS, ECS, STS web identity, with a
-/// whole STS client) would add ~0.4 MB to every bootstrap for sources a function never uses.
+/// whole STS client) added ~0.6 MB to every bootstrap for sources a function never uses.
 /// The endpoint settings are applied per client (`dynamodb_client`, the notifier's).
 #[cfg(any(feature = "dynamodb", feature = "notify"))]
 pub fn sdk_config() -> Result<aws_types::SdkConfig, MissingVariable> {
