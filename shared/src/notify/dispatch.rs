@@ -325,6 +325,10 @@ async fn deliver_batch(
     remaining
 }
 
+/// Tenants whose batches are delivered at once. Each tenant's batches stay in order; tenants
+/// are independent, so one slow or failing tenant does not hold up the others.
+const TENANT_CONCURRENCY: usize = 8;
+
 /// Claims, delivers and settles batches. A batch another dispatcher holds is left to it.
 pub async fn deliver(
     store: &DynamoStore,
@@ -332,7 +336,7 @@ pub async fn deliver(
     batches: Vec<OutboxItem>,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
-    let mut report = DispatchReport::default();
+    use futures::StreamExt;
     let mut by_tenant: BTreeMap<String, Vec<OutboxItem>> = BTreeMap::new();
     for batch in batches {
         by_tenant
@@ -340,44 +344,68 @@ pub async fn deliver(
             .or_default()
             .push(batch);
     }
-    for (tenant, batches) in by_tenant {
-        let tenant_id = TenantId::parse(&tenant).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let people = recipients(store, &tenant_id, &batches).await?;
-        let mut mail_budget = MAIL_CAP_PER_RUN;
-        for batch in batches {
-            if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
-                continue;
-            }
-            report.batches += 1;
-            let remaining = deliver_batch(
-                notifier,
-                &people,
-                batch.messages.clone(),
-                &mut mail_budget,
-                &mut report,
-            )
-            .await;
-            let dead = !remaining.is_empty() && batch.attempts + 1 >= MAX_ATTEMPTS;
-            if !remaining.is_empty() {
-                report.failed += remaining.len();
-                let error = remaining
-                    .iter()
-                    .find_map(|m| m.last_error.clone())
-                    .unwrap_or_default();
-                if dead {
-                    report.dead += remaining.len();
-                    tracing::error!(tenant = %tenant, batch = %batch.sk, attempts = batch.attempts + 1, error = %error, metric = "OutboxDeadLetter", "outbox messages dead-lettered");
-                } else {
-                    tracing::warn!(tenant = %tenant, batch = %batch.sk, attempts = batch.attempts + 1, error = %error, "outbox delivery failed; will retry");
-                }
-            }
-            if mail_budget == 0 {
-                tracing::warn!(tenant = %tenant, cap = MAIL_CAP_PER_RUN, "per-tenant mail cap reached in this run");
-            }
-            store
-                .settle_outbox(&batch, remaining, now + backoff(batch.attempts), dead)
-                .await?;
+    let results: Vec<Result<DispatchReport, StoreError>> = futures::stream::iter(by_tenant)
+        .map(|(tenant, batches)| deliver_tenant(store, notifier, tenant, batches, now))
+        .buffer_unordered(TENANT_CONCURRENCY)
+        .collect()
+        .await;
+    let mut report = DispatchReport::default();
+    for result in results {
+        let one = result?;
+        report.batches += one.batches;
+        report.mails += one.mails;
+        report.events += one.events;
+        report.failed += one.failed;
+        report.dead += one.dead;
+        report.capped += one.capped;
+    }
+    Ok(report)
+}
+
+async fn deliver_tenant(
+    store: &DynamoStore,
+    notifier: &Notifier,
+    tenant: String,
+    batches: Vec<OutboxItem>,
+    now: DateTime<Utc>,
+) -> Result<DispatchReport, StoreError> {
+    let mut report = DispatchReport::default();
+    let tenant_id = TenantId::parse(&tenant).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let people = recipients(store, &tenant_id, &batches).await?;
+    let mut mail_budget = MAIL_CAP_PER_RUN;
+    for batch in batches {
+        if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
+            continue;
         }
+        report.batches += 1;
+        let remaining = deliver_batch(
+            notifier,
+            &people,
+            batch.messages.clone(),
+            &mut mail_budget,
+            &mut report,
+        )
+        .await;
+        let dead = !remaining.is_empty() && batch.attempts + 1 >= MAX_ATTEMPTS;
+        if !remaining.is_empty() {
+            report.failed += remaining.len();
+            let error = remaining
+                .iter()
+                .find_map(|m| m.last_error.clone())
+                .unwrap_or_default();
+            if dead {
+                report.dead += remaining.len();
+                tracing::error!(tenant = %tenant, batch = %batch.sk, attempts = batch.attempts + 1, error = %error, metric = "OutboxDeadLetter", "outbox messages dead-lettered");
+            } else {
+                tracing::warn!(tenant = %tenant, batch = %batch.sk, attempts = batch.attempts + 1, error = %error, "outbox delivery failed; will retry");
+            }
+        }
+        if mail_budget == 0 {
+            tracing::warn!(tenant = %tenant, cap = MAIL_CAP_PER_RUN, "per-tenant mail cap reached in this run");
+        }
+        store
+            .settle_outbox(&batch, remaining, now + backoff(batch.attempts), dead)
+            .await?;
     }
     Ok(report)
 }

@@ -340,6 +340,47 @@ async fn notify(n: u64) {
         timings[1].1,
         timings[1].0 - timings[0].0
     );
+    // The dispatcher across tenants: the same number of purchases spread over 10 tenants,
+    // whose batches are delivered concurrently.
+    let store = fresh_store().await;
+    let tenants = 10;
+    for t in 0..tenants {
+        let id = format!("bench-{t}");
+        app::create_tenant(
+            &store,
+            "bench",
+            acme(&id, start, 10, 2),
+            at("2026-11-01T08:00:00Z"),
+        )
+        .await
+        .unwrap();
+        let caller = Caller {
+            tenant: TenantId::parse(&id).unwrap(),
+            user: UserId::parse("ada").unwrap(),
+        };
+        for i in 0..n / tenants {
+            let quote = app::create_quote(&store, &caller, Some(1), &BTreeMap::new(), now)
+                .await
+                .unwrap();
+            let body = serde_json::json!({ "quote_id": quote.quote_id });
+            let key = format!("k-{i}");
+            app::approve_purchase(&store, &caller, Some(&key), &body, &quote.quote_id, now)
+                .await
+                .unwrap();
+        }
+    }
+    let started = Instant::now();
+    let report = dispatch_due(&store, &notifier, now + Duration::minutes(1))
+        .await
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "dispatcher over {tenants} tenants: {} batches ({} mails, {} events) in {secs:.2} s = {:.0} messages/s",
+        report.batches,
+        report.mails,
+        report.events,
+        (report.mails + report.events) as f64 / secs
+    );
 }
 
 /// Starts `bootstrap` `runs` times against a stub Runtime API on loopback and measures the
