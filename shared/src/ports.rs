@@ -163,6 +163,16 @@ pub struct StoreUsage {
     pub capacity: f64,
 }
 
+impl StoreUsage {
+    /// What was used between `before` and this reading.
+    pub fn since(self, before: StoreUsage) -> StoreUsage {
+        StoreUsage {
+            calls: self.calls.saturating_sub(before.calls),
+            capacity: self.capacity - before.capacity,
+        }
+    }
+}
+
 pub trait Store: Send + Sync {
     fn usage(&self) -> StoreUsage {
         StoreUsage::default()

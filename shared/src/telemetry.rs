@@ -44,13 +44,12 @@ fn init_logging() {
         .without_time()
         .with_ansi(false);
     // Lambda stamps every line itself; a second clock would only disagree.
-    let installed = if json {
+    // An error means a subscriber is already installed (a test harness's): keep that one.
+    let _ = if json {
         builder.json().with_current_span(true).try_init()
     } else {
         builder.try_init()
     };
-    // Already installed (a test harness did it): keep that one.
-    drop(installed);
 }
 
 /// Writes what was recorded since the last flush as one EMF document, with the request id
@@ -93,36 +92,28 @@ pub fn purchase(currency: &str, total_minor: i64) {
         .increment(u64::try_from(total_minor).unwrap_or(0));
 }
 
-/// One sweep: rollovers, invoices, removals, reminders, and the outbox it delivered.
-pub fn sweep(report: &SweepFigures) {
-    metrics::counter!("Rollovers").increment(report.rollovers);
-    metrics::counter!("PeriodInvoices").increment(report.invoices);
-    metrics::counter!("SeatsRemoved").increment(report.removals);
-    metrics::counter!("DeadlineReminders").increment(report.reminders);
-    metrics::counter!("FailedTenants").increment(report.failed_tenants);
-    metrics::counter!("DeferredTenants").increment(report.deferred_tenants);
-    metrics::gauge!("OutboxDepth").set(report.outbox_due as f64);
-    metrics::gauge!("OutboxOldestAgeSeconds").set(report.outbox_oldest_age_secs as f64);
-    metrics::counter!("OutboxDelivered").increment(report.outbox_delivered);
-    metrics::counter!("OutboxFailed").increment(report.outbox_failed);
-    metrics::counter!("OutboxDeadLetters").increment(report.outbox_dead);
-    metrics::histogram!("DynamoDbConsumedCapacity").record(report.consumed_capacity);
-}
-
-/// What a sweep did, as the metrics see it.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct SweepFigures {
-    pub rollovers: u64,
-    pub invoices: u64,
-    pub removals: u64,
-    pub reminders: u64,
-    pub failed_tenants: u64,
-    pub deferred_tenants: u64,
-    /// Outbox batches that were due when the sweep looked (delivered or not).
-    pub outbox_due: u64,
-    pub outbox_oldest_age_secs: u64,
-    pub outbox_delivered: u64,
-    pub outbox_failed: u64,
-    pub outbox_dead: u64,
-    pub consumed_capacity: f64,
+/// One sweep: rollovers, invoices, removals, reminders, the outbox it delivered, and the
+/// DynamoDB capacity it consumed.
+#[cfg(all(feature = "dynamodb", feature = "notify"))]
+pub fn sweep(
+    sweep: &crate::app::sweep::SweepReport,
+    outbox: &crate::notify::dispatch::DispatchReport,
+    consumed_capacity: f64,
+) {
+    let n = |v: usize| v as u64;
+    metrics::counter!("Rollovers").increment(n(sweep.rollovers));
+    metrics::counter!("PeriodInvoices").increment(n(sweep.invoices));
+    metrics::counter!("SeatsRemoved").increment(n(sweep.removals));
+    metrics::counter!("DeadlineReminders").increment(n(sweep.reminders));
+    metrics::counter!("FailedTenants").increment(n(sweep.failed_tenants));
+    metrics::counter!("DeferredTenants").increment(n(sweep.deferred_tenants));
+    // Batches that were due when the dispatcher looked, delivered or not.
+    metrics::gauge!("OutboxDepth").set(outbox.batches as f64);
+    metrics::gauge!("OutboxOldestAgeSeconds").set(outbox.oldest_age_secs as f64);
+    metrics::counter!("OutboxDelivered").increment(n(outbox
+        .batches
+        .saturating_sub(outbox.failed + outbox.dead)));
+    metrics::counter!("OutboxFailed").increment(n(outbox.failed));
+    metrics::counter!("OutboxDeadLetters").increment(n(outbox.dead));
+    metrics::histogram!("DynamoDbConsumedCapacity").record(consumed_capacity);
 }

@@ -264,3 +264,25 @@ pub async fn bulk_users(store: &DynamoStore, tenant: &TenantId, n: usize, from: 
             .expect("commit");
     }
 }
+
+/// One licence bought as a client buys it: a quote, then its approval under `key`.
+pub async fn buy_one_licence<S: licensing::ports::Store>(
+    store: &S,
+    caller: &licensing::app::Caller,
+    key: &str,
+    now: DateTime<Utc>,
+) -> licensing::app::Replayable {
+    let quote = licensing::app::create_quote(
+        store,
+        caller,
+        Some(1),
+        &std::collections::BTreeMap::new(),
+        now,
+    )
+    .await
+    .expect("quote");
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    licensing::app::approve_purchase(store, caller, Some(key), &body, &quote.quote_id, now)
+        .await
+        .expect("approval")
+}

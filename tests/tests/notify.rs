@@ -135,14 +135,7 @@ async fn add(w: &World, id: &str, name: &str, language: Language, admin: bool, w
 }
 
 async fn buy(w: &World, who: &str, key: &str, when: &str) {
-    let c = caller(w, who);
-    let quote = app::create_quote(&w.store, &c, Some(1), &BTreeMap::new(), at(when))
-        .await
-        .unwrap();
-    let body = serde_json::json!({ "quote_id": quote.quote_id });
-    app::approve_purchase(&w.store, &c, Some(key), &body, &quote.quote_id, at(when))
-        .await
-        .unwrap();
+    buy_one_licence(&w.store, &caller(w, who), key, at(when)).await;
 }
 
 #[tokio::test]
@@ -351,13 +344,7 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_still_commits
     };
     let c = caller(&good, "ada");
     let now = at("2026-11-19T10:00:00Z");
-    let quote = app::create_quote(&broken, &c, Some(1), &BTreeMap::new(), now)
-        .await
-        .unwrap();
-    let body = serde_json::json!({ "quote_id": quote.quote_id });
-    let answer = app::approve_purchase(&broken, &c, Some("fault"), &body, &quote.quote_id, now)
-        .await
-        .unwrap();
+    let answer = buy_one_licence(&broken, &c, "fault", now).await;
     assert_eq!(
         answer.status, 201,
         "the purchase commits whatever the mail and bus do"
@@ -422,13 +409,7 @@ async fn a_dispatcher_that_dies_after_sending_causes_at_most_one_duplicate_with_
     let c = caller(&w, "ada");
     let now = at("2026-11-19T10:00:00Z");
     // Committed without delivery, so the outbox holds the purchase's messages.
-    let quote = app::create_quote(&store, &c, Some(1), &BTreeMap::new(), now)
-        .await
-        .unwrap();
-    let body = serde_json::json!({ "quote_id": quote.quote_id });
-    app::approve_purchase(&store, &c, Some("crash"), &body, &quote.quote_id, now)
-        .await
-        .unwrap();
+    buy_one_licence(&store, &c, "crash", now).await;
     let batches = store.pending_outbox(&c.tenant).await.unwrap();
     assert!(!batches.is_empty());
     // A dispatcher sends everything, then "dies" before recording it: the batches are back as

@@ -127,26 +127,7 @@ async fn r5_a_purchase_or_an_older_users_deactivation_before_the_deadline_saves_
     let store = fresh_store().await;
     let t = at("2026-11-02T10:00:00Z");
     let buyer = tenant(&store, "saved-a", 10).await;
-    let quote = app::create_quote(
-        &store,
-        &buyer,
-        Some(1),
-        &BTreeMap::new(),
-        t + Duration::days(6),
-    )
-    .await
-    .unwrap();
-    let body = serde_json::json!({ "quote_id": quote.quote_id });
-    app::approve_purchase(
-        &store,
-        &buyer,
-        Some("k"),
-        &body,
-        &quote.quote_id,
-        t + Duration::days(6),
-    )
-    .await
-    .unwrap();
+    buy_one_licence(&store, &buyer, "k", t + Duration::days(6)).await;
     let leaver = tenant(&store, "saved-b", 10).await;
     app::set_active(
         &store,

@@ -85,16 +85,15 @@ export function explain(error: unknown): string {
 async function load(): Promise<void> {
   if (!state.api) return;
   try {
-    const account = await state.api.account();
-    state.account = account;
+    state.account = await state.api.account();
     state.loadError = null;
-    const [invoices, log] = await Promise.all([state.api.invoices(), state.api.actionLog()]);
-    state.invoices = invoices.items;
-    state.log = log.items;
   } catch (error) {
     state.loadError = error instanceof ApiError ? error : new ApiError(0, "network", "", "");
+    render();
+    return;
   }
   render();
+  await refreshHistory();
 }
 
 async function refreshHistory(): Promise<void> {
@@ -188,11 +187,11 @@ function section(id: string, title: string, pools: Pool[]): HTMLElement {
   const headRow = h(
     "tr",
     {},
-    h("th", { scope: "col" }, t().item),
-    h("th", { scope: "col", class: "num" }, t().bought),
-    h("th", { scope: "col", class: "num" }, t().inUse),
-    h("th", { scope: "col", class: "num" }, t().available),
-    h("th", { scope: "col", class: "num" }, t().nextPeriod),
+    col(t().item),
+    col(t().bought, true),
+    col(t().inUse, true),
+    col(t().available, true),
+    col(t().nextPeriod, true),
     manage && h("th", { scope: "col", class: "num buy-col" }, t().buy),
   );
   const end = fmt.date(state.account?.period.end ?? "", state.lang);
@@ -344,7 +343,7 @@ function reds(a: Account): HTMLElement {
           "div",
           {},
           h("p", {}, t().redsIntro),
-          h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t().user), h("th", { scope: "col" }, t().pool), h("th", { scope: "col" }, t().since), h("th", { scope: "col" }, t().deadline))), h("tbody", {}, ...rows)),
+          h("table", {}, h("thead", {}, h("tr", {}, col(t().user), col(t().pool), col(t().since), col(t().deadline))), h("tbody", {}, ...rows)),
           canManage() &&
             h(
               "p",
@@ -362,26 +361,26 @@ function fill(key: string, n: number): void {
   if (input) input.value = String(n);
 }
 
-function invoices(a: Account): HTMLElement {
+/** A column header; `num` right-aligns it over numbers. */
+function col(text: string, num = false): HTMLTableCellElement {
+  return h("th", { scope: "col", class: num ? "num" : undefined }, text);
+}
+
+/** A titled section holding a table, or a sentence when there are no rows. */
+function listSection(id: string, title: string, empty: string, head: Child[], rows: HTMLTableRowElement[]): HTMLElement {
   return h(
     "section",
-    { "aria-labelledby": "invoices-h" },
-    h("h2", { id: "invoices-h" }, t().invoices),
-    state.invoices.length === 0
-      ? h("p", {}, t().noInvoices)
-      : h(
-          "table",
-          { id: "invoices-table" },
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t().invoice), h("th", { scope: "col" }, t().issued), h("th", { scope: "col" }, t().kind), h("th", { scope: "col", class: "num" }, t().amount))),
-          h(
-            "tbody",
-            {},
-            ...state.invoices.map((i) =>
-              h("tr", {}, h("th", { scope: "row" }, i.invoice_id), h("td", {}, fmt.instant(i.issued_at, a.time_zone, state.lang)), h("td", {}, t().kinds[i.kind] ?? i.kind), h("td", { class: "num" }, fmt.money(i.total, i.currency, state.lang))),
-            ),
-          ),
-        ),
+    { "aria-labelledby": `${id}-h` },
+    h("h2", { id: `${id}-h` }, title),
+    rows.length === 0 ? h("p", {}, empty) : h("table", { id: `${id}-table` }, h("thead", {}, h("tr", {}, ...head)), h("tbody", {}, ...rows)),
   );
+}
+
+function invoices(a: Account): HTMLElement {
+  const rows = state.invoices.map((i) =>
+    h("tr", {}, h("th", { scope: "row" }, i.invoice_id), h("td", {}, fmt.instant(i.issued_at, a.time_zone, state.lang)), h("td", {}, t().kinds[i.kind] ?? i.kind), h("td", { class: "num" }, fmt.money(i.total, i.currency, state.lang))),
+  );
+  return listSection("invoices", t().invoices, t().noInvoices, [col(t().invoice), col(t().issued), col(t().kind), col(t().amount, true)], rows);
 }
 
 function actor(entry: LogEntry): string {
@@ -390,27 +389,12 @@ function actor(entry: LogEntry): string {
 }
 
 function actionLog(a: Account): HTMLElement {
-  return h(
-    "section",
-    { "aria-labelledby": "log-h" },
-    h("h2", { id: "log-h" }, t().log),
-    state.log.length === 0
-      ? h("p", {}, t().noLog)
-      : h(
-          "table",
-          { id: "log-table" },
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t().when), h("th", { scope: "col" }, t().who), h("th", { scope: "col" }, t().what))),
-          h(
-            "tbody",
-            {},
-            ...state.log.map((e) => {
-              const subject = (e.details as { user_id?: string } | null)?.user_id;
-              const what = (t().actions[e.action] ?? e.action) + (subject ? ` (${subject})` : "");
-              return h("tr", {}, h("td", {}, fmt.instant(e.at, a.time_zone, state.lang)), h("td", {}, actor(e)), h("td", {}, what));
-            }),
-          ),
-        ),
-  );
+  const rows = state.log.map((e) => {
+    const subject = (e.details as { user_id?: string } | null)?.user_id;
+    const what = (t().actions[e.action] ?? e.action) + (subject ? ` (${subject})` : "");
+    return h("tr", {}, h("td", {}, fmt.instant(e.at, a.time_zone, state.lang)), h("td", {}, actor(e)), h("td", {}, what));
+  });
+  return listSection("log", t().log, t().noLog, [col(t().when), col(t().who), col(t().what)], rows);
 }
 
 // ---- Purchase: quantities → quote → confirmation → approval
@@ -493,7 +477,7 @@ function showConfirmation(why?: string, error?: string): void {
     h(
       "table",
       { id: "quote-table" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t().item), h("th", { scope: "col", class: "num" }, t().quantity), h("th", { scope: "col", class: "num" }, t().unitPrice), h("th", { scope: "col", class: "num" }, t().days), h("th", { scope: "col", class: "num" }, t().amount))),
+      h("thead", {}, h("tr", {}, col(t().item), col(t().quantity, true), col(t().unitPrice, true), col(t().days, true), col(t().amount, true))),
       h(
         "tbody",
         {},

@@ -32,6 +32,7 @@ pub async fn handle(
     let usage_before = store.usage();
     let report = sweep(store, at, budget_ends).await?;
     let outbox = dispatch_due(&store.store, &store.notifier, at).await?;
+    let used = store.usage().since(usage_before);
     tracing::info!(
         at = %at,
         tenants = report.tenants,
@@ -43,8 +44,8 @@ pub async fn handle(
         failed_tenants = report.failed_tenants,
         deferred_tenants = report.deferred_tenants,
         duration_ms = started.elapsed().as_millis() as u64,
-        dynamodb_calls = store.usage().calls - usage_before.calls,
-        consumed_capacity = store.usage().capacity - usage_before.capacity,
+        dynamodb_calls = used.calls,
+        consumed_capacity = used.capacity,
         outbox_batches = outbox.batches,
         mails = outbox.mails,
         events = outbox.events,
@@ -53,21 +54,7 @@ pub async fn handle(
         outbox_oldest_age_secs = outbox.oldest_age_secs,
         "sweep finished"
     );
-    let n = |v: usize| v as u64;
-    licensing::telemetry::sweep(&licensing::telemetry::SweepFigures {
-        rollovers: n(report.rollovers),
-        invoices: n(report.invoices),
-        removals: n(report.removals),
-        reminders: n(report.reminders),
-        failed_tenants: n(report.failed_tenants),
-        deferred_tenants: n(report.deferred_tenants),
-        outbox_due: n(outbox.batches),
-        outbox_oldest_age_secs: outbox.oldest_age_secs,
-        outbox_delivered: n(outbox.batches.saturating_sub(outbox.failed + outbox.dead)),
-        outbox_failed: n(outbox.failed),
-        outbox_dead: n(outbox.dead),
-        consumed_capacity: store.usage().capacity - usage_before.capacity,
-    });
+    licensing::telemetry::sweep(&report, &outbox, used.capacity);
     licensing::telemetry::flush(&event.context.request_id);
     Ok(Outcome {
         sweep: report,

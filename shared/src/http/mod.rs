@@ -153,23 +153,21 @@ where
     );
     let result = handler(request).instrument(span.clone()).await;
     let response = respond(&rid, result);
-    let after = store.usage();
+    let used = store.usage().since(before);
     let status = response
         .as_ref()
         .map(|r| r.status().as_u16())
         .unwrap_or(500);
-    let calls = after.calls.saturating_sub(before.calls);
-    let capacity = after.capacity - before.capacity;
     tracing::info!(
         parent: &span,
         status,
-        dynamodb_calls = calls,
-        consumed_capacity = capacity,
+        dynamodb_calls = used.calls,
+        consumed_capacity = used.capacity,
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         cold_start,
         "request finished"
     );
-    crate::telemetry::request(status, calls, capacity, cold_start);
+    crate::telemetry::request(status, used.calls, used.capacity, cold_start);
     crate::telemetry::flush(&rid);
     response
 }

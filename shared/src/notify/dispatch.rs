@@ -161,6 +161,18 @@ pub struct DispatchReport {
     pub oldest_age_secs: u64,
 }
 
+impl DispatchReport {
+    fn add(&mut self, other: &DispatchReport) {
+        self.batches += other.batches;
+        self.mails += other.mails;
+        self.events += other.events;
+        self.failed += other.failed;
+        self.dead += other.dead;
+        self.capped += other.capped;
+        self.oldest_age_secs = self.oldest_age_secs.max(other.oldest_age_secs);
+    }
+}
+
 struct Recipients {
     users: BTreeMap<String, User>,
     managers: Vec<User>,
@@ -351,13 +363,7 @@ pub async fn deliver(
         .await;
     let mut report = DispatchReport::default();
     for result in results {
-        let one = result?;
-        report.batches += one.batches;
-        report.mails += one.mails;
-        report.events += one.events;
-        report.failed += one.failed;
-        report.dead += one.dead;
-        report.capped += one.capped;
+        report.add(&result?);
     }
     Ok(report)
 }

@@ -64,11 +64,11 @@ where
         op(i).await;
         micros.push(start.elapsed().as_micros());
     }
-    let after = store.usage();
+    let used = store.usage().since(before);
     Stats {
         name,
-        calls: (after.calls - before.calls) as f64 / n as f64,
-        capacity: (after.capacity - before.capacity) / n as f64,
+        calls: used.calls as f64 / n as f64,
+        capacity: used.capacity / n as f64,
         micros,
     }
 }
@@ -241,9 +241,9 @@ async fn sweep_bench(tenants: u64, users: u64, due_percent: u64) {
         .await
         .unwrap();
     let elapsed = started.elapsed().as_secs_f64();
-    let after = store.usage();
+    let used = store.usage().since(before);
     let due = report.rollovers as f64;
-    let calls = (after.calls - before.calls) as f64;
+    let calls = used.calls as f64;
     println!(
         "| tenants | users | due | sweep s | DynamoDB calls | calls per due item | due items/s | raw puts/s | capacity units |"
     );
@@ -253,14 +253,14 @@ async fn sweep_bench(tenants: u64, users: u64, due_percent: u64) {
         report.rollovers,
         calls / due.max(1.0),
         due / elapsed,
-        after.capacity - before.capacity
+        used.capacity
     );
     println!("{report:?}");
 }
 
 /// Delivery after commit (latency) and the scheduled dispatcher (throughput), against moto.
 async fn notify(n: u64) {
-    use licensing::notify::dispatch::{Notifier, Notifying, dispatch_due};
+    use licensing::notify::dispatch::{Notifier, Notifying};
     let sdk = sdk().await;
     provision_messaging(&sdk, "licensing", "bench-events", "licensing@example.com")
         .await
@@ -312,24 +312,7 @@ async fn notify(n: u64) {
         timings.push((micros[micros.len() / 2], micros[micros.len() * 99 / 100]));
         if !deliver {
             // What the plain run left in the outbox: the dispatcher's throughput.
-            let pending: usize = plain
-                .pending_outbox(&caller.tenant)
-                .await
-                .unwrap()
-                .iter()
-                .map(|b| b.messages.len())
-                .sum();
-            let started = Instant::now();
-            let report = dispatch_due(&plain, &notifier, now + Duration::minutes(1))
-                .await
-                .unwrap();
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "dispatcher: {pending} messages ({} mails, {} events) in {secs:.2} s = {:.0} messages/s",
-                report.mails,
-                report.events,
-                (report.mails + report.events) as f64 / secs
-            );
+            timed_dispatch(&plain, &notifier, now + Duration::minutes(1), "dispatcher").await;
         }
     }
     println!(
@@ -359,27 +342,37 @@ async fn notify(n: u64) {
             user: UserId::parse("ada").unwrap(),
         };
         for i in 0..n / tenants {
-            let quote = app::create_quote(&store, &caller, Some(1), &BTreeMap::new(), now)
-                .await
-                .unwrap();
-            let body = serde_json::json!({ "quote_id": quote.quote_id });
-            let key = format!("k-{i}");
-            app::approve_purchase(&store, &caller, Some(&key), &body, &quote.quote_id, now)
-                .await
-                .unwrap();
+            buy_one_licence(&store, &caller, &format!("k-{i}"), now).await;
         }
     }
+    timed_dispatch(
+        &store,
+        &notifier,
+        now + Duration::minutes(1),
+        &format!("dispatcher over {tenants} tenants"),
+    )
+    .await;
+}
+
+/// One scheduled dispatch of everything due at `at`, timed.
+async fn timed_dispatch(
+    store: &DynamoStore,
+    notifier: &licensing::notify::dispatch::Notifier,
+    at: chrono::DateTime<chrono::Utc>,
+    label: &str,
+) {
     let started = Instant::now();
-    let report = dispatch_due(&store, &notifier, now + Duration::minutes(1))
+    let report = licensing::notify::dispatch::dispatch_due(store, notifier, at)
         .await
         .unwrap();
     let secs = started.elapsed().as_secs_f64();
+    let messages = report.mails + report.events;
     println!(
-        "dispatcher over {tenants} tenants: {} batches ({} mails, {} events) in {secs:.2} s = {:.0} messages/s",
+        "{label}: {} batches, {messages} messages ({} mails, {} events) in {secs:.2} s = {:.0} messages/s",
         report.batches,
         report.mails,
         report.events,
-        (report.mails + report.events) as f64 / secs
+        messages as f64 / secs
     );
 }
 

@@ -84,28 +84,28 @@ pub fn check(method: &str, path: &str, status: u16, content_type: &str, body: &V
     } else {
         code
     };
-    let mut response = &operation["responses"][&response_key];
-    if let Some(target) = response["$ref"].as_str() {
-        response = c.document.pointer(&target[1..]).expect("response $ref");
-    }
+    // The response object, inline or behind a `$ref`, and the URI of its place.
+    let inline = &operation["responses"][&response_key];
+    let (response, at) = match inline["$ref"].as_str() {
+        Some(target) => (
+            c.document.pointer(&target[1..]).expect("response $ref"),
+            target.to_owned(),
+        ),
+        None => (
+            inline,
+            format!(
+                "#/paths/{}/{}/responses/{response_key}",
+                escape(template),
+                method.to_lowercase()
+            ),
+        ),
+    };
     let media = content_type.split(';').next().unwrap_or("").trim();
     assert!(
         !response["content"][media].is_null(),
         "{method} {path} {status}: content type {media:?} is not documented"
     );
-    let pointer = if response_key == "default" {
-        let target = operation["responses"]["default"]["$ref"]
-            .as_str()
-            .expect("default is a $ref");
-        format!("{target}/content/{}/schema", escape(media))
-    } else {
-        format!(
-            "#/paths/{}/{}/responses/{response_key}/content/{}/schema",
-            escape(template),
-            method.to_lowercase(),
-            escape(media)
-        )
-    };
+    let pointer = format!("{at}/content/{}/schema", escape(media));
     let validator = {
         // A failed check panics while others run: the cache stays usable.
         let mut cache = c.validators.lock().unwrap_or_else(|e| e.into_inner());
