@@ -21,6 +21,8 @@ interface State {
   editing: string | null;
   /** What was typed into the next-period field, kept across re-renders. */
   draft: string;
+  /** What was typed into the Buy column, by pool, kept across re-renders. */
+  buy: Record<string, string>;
   loadError: ApiError | null;
 }
 
@@ -34,6 +36,7 @@ const state: State = {
   notice: null,
   editing: null,
   draft: "",
+  buy: {},
   loadError: null,
 };
 
@@ -102,7 +105,7 @@ async function refreshHistory(): Promise<void> {
     const [invoices, log] = await Promise.all([state.api.invoices(), state.api.actionLog()]);
     state.invoices = invoices.items;
     state.log = log.items;
-    render();
+    renderHistory();
   } catch {
     // The numbers that matter are already shown; the lists catch up on the next load.
   }
@@ -121,6 +124,16 @@ function render(): void {
   root.replaceChildren(header(), h("main", { id: "main", tabindex: -1 }, ...body()));
   // Keeps the keyboard where it was across a re-render.
   if (focused) document.getElementById(focused)?.focus();
+}
+
+/**
+ * The lists arrive after the numbers; swapping in only their two sections leaves what the
+ * user is typing, the focus and an open editor alone.
+ */
+function renderHistory(): void {
+  const a = state.account;
+  if (!a) return;
+  for (const fresh of [invoices(a), actionLog(a)]) document.getElementById(fresh.id)?.replaceWith(fresh);
 }
 
 function header(): HTMLElement {
@@ -223,7 +236,22 @@ function poolRow(pool: Pool, manage: boolean): HTMLTableRowElement {
         "td",
         { class: "num buy-col" },
         h("label", { class: "visually-hidden", for: `buy-${key}` }, t().buyLabel(name)),
-        h("input", { id: `buy-${key}`, name: key, form: "buy-form", type: "number", inputmode: "numeric", min: 0, max: 10000, step: 1, placeholder: "0", class: "qty" }),
+        h("input", {
+          id: `buy-${key}`,
+          name: key,
+          form: "buy-form",
+          type: "number",
+          inputmode: "numeric",
+          min: 0,
+          max: 10000,
+          step: 1,
+          placeholder: "0",
+          class: "qty",
+          value: state.buy[key] ?? "",
+          oninput: (e: Event) => {
+            state.buy[key] = (e.target as HTMLInputElement).value;
+          },
+        }),
       ),
   );
 }
@@ -357,8 +385,9 @@ function reds(a: Account): HTMLElement {
 }
 
 function fill(key: string, n: number): void {
+  state.buy[key] = String(n);
   const input = document.getElementById(`buy-${key}`) as HTMLInputElement | null;
-  if (input) input.value = String(n);
+  if (input) input.value = state.buy[key];
 }
 
 /** A column header; `num` right-aligns it over numbers. */
@@ -370,7 +399,7 @@ function col(text: string, num = false): HTMLTableCellElement {
 function listSection(id: string, title: string, empty: string, head: Child[], rows: HTMLTableRowElement[]): HTMLElement {
   return h(
     "section",
-    { "aria-labelledby": `${id}-h` },
+    { "aria-labelledby": `${id}-h`, id: `${id}-section` },
     h("h2", { id: `${id}-h` }, title),
     rows.length === 0 ? h("p", {}, empty) : h("table", { id: `${id}-table` }, h("thead", {}, h("tr", {}, ...head)), h("tbody", {}, ...rows)),
   );
@@ -522,6 +551,7 @@ async function approveQuote(): Promise<void> {
     state.account = bought.account;
     state.notice = { kind: "ok", text: t().bought_ok(fmt.money(bought.total, bought.currency, state.lang), bought.invoice_id) };
     pending = null;
+    state.buy = {};
     dialog.close();
     render();
     document.getElementById("notice")?.focus();

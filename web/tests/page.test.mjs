@@ -79,14 +79,27 @@ after(async () => {
   await browser?.close();
 });
 
-async function open(bearer, name) {
+/** Opens the page for `t`; its browser context is closed when `t` ends, passed or failed. */
+async function open(t, bearer, name, prepare) {
   const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1100, height: 900 } });
+  t.after(() => context.close());
   const page = await context.newPage();
+  await prepare?.(page);
   const failures = [];
   page.on("pageerror", (e) => failures.push(String(e)));
   page.on("console", (m) => m.type() === "error" && failures.push(m.text()));
+  // What has not answered yet, named if the page does not come up.
+  const waiting = new Set();
+  page.on("request", (r) => waiting.add(r));
+  page.on("requestfinished", (r) => waiting.delete(r));
+  page.on("requestfailed", (r) => waiting.delete(r) && failures.push(`${r.url()}: ${r.failure()?.errorText}`));
   await page.goto(`${API}/#token=${bearer}`);
-  await page.locator("#licences-table").waitFor();
+  try {
+    await page.locator("#licences-table").waitFor();
+  } catch (error) {
+    const pending = [...waiting].map((r) => `${r.method()} ${r.url().replace(/#.*/, "")}`);
+    throw new Error(`the page did not come up; no answer yet to [${pending.join(", ")}]; errors [${failures.join(", ")}]`, { cause: error });
+  }
   page.shot = (step) => page.screenshot({ path: `${SHOTS}${name}-${step}.png`, fullPage: true });
   page.failures = failures;
   return page;
@@ -94,8 +107,8 @@ async function open(bearer, name) {
 
 const cell = (page, pool, column) => page.locator(`main tr[data-pool="${pool}"] > :nth-child(${column})`);
 
-test("the demo administrator sees the licences, the modules and one red user with a deadline", async () => {
-  const page = await open(admin, "1-administrator");
+test("the demo administrator sees the licences, the modules and one red user with a deadline", async (t) => {
+  const page = await open(t, admin, "1-administrator");
   assert.ok(!page.url().includes("token="), "the token leaves the address bar");
   assert.equal(await page.locator("h1").textContent(), "Licences – Acme ApS");
   assert.equal(await cell(page, "licences", 2).textContent(), "10");
@@ -111,11 +124,10 @@ test("the demo administrator sees the licences, the modules and one red user wit
   assert.equal(await reds.locator(".deadline").textContent(), shown);
   await page.shot("overview");
   assert.deepEqual(page.failures, []);
-  await page.context().close();
 });
 
-test("buying 1 licence shows the API's quoted cost, and the red user is licensed at once", async () => {
-  const page = await open(admin, "2-purchase");
+test("buying 1 licence shows the API's quoted cost, and the red user is licensed at once", async (t) => {
+  const page = await open(t, admin, "2-purchase");
   await page.getByLabel("Number of Licences to buy").fill("1");
   const quoted = page.waitForResponse((r) => r.url().endsWith("/v1/purchases/quotes"));
   await page.getByRole("button", { name: "Purchase more licences" }).click();
@@ -142,13 +154,12 @@ test("buying 1 licence shows the API's quoted cost, and the red user is licensed
   assert.equal(await page.locator("#invoices-table tbody tr").first().locator("th").textContent(), purchase.invoice_id);
   await page.shot("bought");
   assert.deepEqual(page.failures, []);
-  await page.context().close();
 });
 
-test("a double click on Approve buys once", async () => {
+test("a double click on Approve buys once", async (t) => {
   const before = await call(admin, "GET", "/v1/account");
   const invoicesBefore = (await call(admin, "GET", "/v1/invoices?limit=100")).items.length;
-  const page = await open(admin, "3-double-click");
+  const page = await open(t, admin, "3-double-click");
   const keys = [];
   page.on("request", (r) => r.method() === "POST" && r.url().endsWith("/v1/purchases") && keys.push(r.headers()["idempotency-key"]));
   const buyOneCrm = async () => {
@@ -175,11 +186,44 @@ test("a double click on Approve buys once", async () => {
   assert.equal(new Set(keys).size, 2, `one key per quote: ${keys}`);
   assert.equal(await cell(page, "crm", 2).textContent(), String(before.modules[0].purchased + 2));
   assert.deepEqual(page.failures, []);
-  await page.context().close();
 });
 
-test("next period below the users in use warns, then lists who would lose their licence", async () => {
-  const page = await open(admin, "4-next-period");
+test("what is typed while the invoices and the log are still loading is kept, focus included", async (t) => {
+  // The lists come after the numbers. Held back here until the user has typed, so their
+  // arrival cannot be mistaken for a page that rebuilds itself under the user's hands.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const page = await open(t, admin, "3b-typing-while-loading", (p) =>
+    p.route(/\/v1\/invoices/, async (route) => {
+      await held;
+      await route.continue();
+    }),
+  );
+  await page.getByLabel("Number of CRM to buy").fill("1");
+  await page.locator("#edit-licences").click();
+  const next = page.getByLabel("Licences from the next period");
+  await next.fill("12");
+  release();
+  await page.locator("#invoices-table tbody tr").first().waitFor();
+  assert.equal(await page.getByLabel("Number of CRM to buy").inputValue(), "1");
+  assert.equal(await next.inputValue(), "12");
+  assert.equal(await next.evaluate((el) => el === document.activeElement), true, "the focus stays in the field being typed in");
+  await page.keyboard.press("Escape");
+  const quoted = page.waitForResponse((r) => r.url().endsWith("/v1/purchases/quotes"));
+  await page.getByRole("button", { name: "Purchase more licences" }).click();
+  const quote = await (await quoted).json();
+  assert.deepEqual(quote.lines.map((l) => [l.pool, l.quantity]), [["crm", 1]]);
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await dialog.waitFor({ state: "hidden" });
+  assert.deepEqual(page.failures, []);
+});
+
+test("next period below the users in use warns, then lists who would lose their licence", async (t) => {
+  const page = await open(t, admin, "4-next-period");
+  // Back to what was bought afterwards, so the account is as the other tests expect.
+  t.after(() => call(admin, "PUT", "/v1/next-period", { licences: 11 }));
   // Keyboard only: the pencil, a number, Enter.
   await page.locator("#edit-licences").focus();
   await page.keyboard.press("Enter");
@@ -201,26 +245,22 @@ test("next period below the users in use warns, then lists who would lose their 
   assert.deepEqual(await page.locator("#notice li").allTextContents(), ["Jens Krogh", "Karen Lund"]);
   assert.equal(await cell(page, "licences", 5).locator(".value").textContent(), "9");
   await page.shot("removed-list");
-  // Back to what was bought, so the account is as the other tests expect.
-  await call(admin, "PUT", "/v1/next-period", { licences: 11 });
-  await page.context().close();
 });
 
-test("a user whose role lacks licences.manage sees the numbers but no Buy column and no pencil", async () => {
+test("a user whose role lacks licences.manage sees the numbers but no Buy column and no pencil", async (t) => {
   await call(admin, "PUT", "/v1/roles/viewer", { rights: ["account.view"] });
   await call(admin, "PUT", "/v1/users/u-01", { role: "viewer" });
-  const page = await open(token("u-01", TENANT), "5-viewer");
+  const page = await open(t, token("u-01", TENANT), "5-viewer");
   assert.equal(await cell(page, "licences", 2).textContent(), "11");
   assert.deepEqual(await page.locator("#licences-table thead th").allTextContents(), ["Item", "Bought", "In use", "Available", "Next period"]);
   assert.equal(await page.locator(".buy-col").count(), 0);
   assert.equal(await page.locator("button.pencil").count(), 0);
   assert.equal(await page.getByRole("button", { name: "Purchase more licences" }).count(), 0);
   await page.shot("no-buy-column");
-  await page.context().close();
 });
 
-test("the page speaks Danish, every input has a label and focus is visible", async () => {
-  const page = await open(admin, "6-danish");
+test("the page speaks Danish, every input has a label and focus is visible", async (t) => {
+  const page = await open(t, admin, "6-danish");
   await page.getByLabel("Language").selectOption("da");
   assert.equal(await page.locator("h1").textContent(), "Licenser – Acme ApS");
   assert.equal(await page.locator("html").getAttribute("lang"), "da");
@@ -235,5 +275,4 @@ test("the page speaks Danish, every input has a label and focus is visible", asy
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert.notEqual(outline, "none");
   await page.shot("danish");
-  await page.context().close();
 });
