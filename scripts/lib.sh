@@ -137,15 +137,15 @@ export_aws_env() {
   export LICENSING_MAIL_FROM="${LICENSING_MAIL_FROM:-licensing@example.com}"
 }
 
-# Builds the HTTP functions (one feature set, so `cargo lambda watch` finds them fresh) and
-# serves them on the production routes.
+# Builds the functions as `cargo lambda watch` will run them and serves them on the
+# production routes.
 start_api() {
   local port="$1" logdir="$2"
-  # status links DynamoDB only; the others also SES and EventBridge: built apart, as watch
-  # builds each on its own.
-  cargo build --quiet -p status
-  cargo build --quiet -p purchase -p downscale -p users -p tenants
-  cargo build --quiet -p web
+  # watch starts each function with `cargo run --bin <name>` from the workspace root, where
+  # cargo resolves the features of every member at once (unlike `-p`). Built any other way,
+  # a function compiles on its first request, and on a fresh clone that first request (the
+  # page's script, say) outlives watch's wait and fails.
+  cargo build --quiet --bins
   start_bg "cargo lambda watch on :$port" "$logdir/watch.log" \
     "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --concurrency 4 -A 127.0.0.1 -P "$port"
   wait_for "the local API" "http://127.0.0.1:$port/v1/account"
