@@ -196,3 +196,54 @@ fn the_openapi_document_describes_exactly_the_served_routes_and_every_error_code
         assert!(OPENAPI.contains(code), "{code}");
     }
 }
+
+/// `sam build` runs `cargo lambda build --bin <Binary>` in each function's `CodeUri`. From
+/// the workspace root cargo resolves the features of every member at once (status would be
+/// built with the mail and events features it does not use); from the function's own crate
+/// it resolves that crate's features only — what `scripts/build-arm64.sh` (`-p`) measures.
+#[test]
+fn every_function_is_built_from_its_own_crate() {
+    let template: serde_yaml::Value = serde_yaml::from_str(TEMPLATE).unwrap();
+    assert!(template["Globals"]["Function"].get("CodeUri").is_none());
+    let mut binaries = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{name:?}"
+        );
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name:?} names its binary"));
+        let crate_dir = format!("../functions/{binary}");
+        assert_eq!(
+            resource["Properties"]["CodeUri"],
+            crate_dir.as_str(),
+            "{name:?}"
+        );
+        let manifest = format!(
+            "{}/../functions/{binary}/Cargo.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let manifest =
+            std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{manifest}: {e}"));
+        assert!(
+            manifest.contains(&format!("name = \"{binary}\"")),
+            "{manifest}"
+        );
+        binaries.insert(binary.to_owned());
+    }
+    let deployed: BTreeSet<String> = [
+        "status",
+        "purchase",
+        "downscale",
+        "users",
+        "tenants",
+        "sweeper",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(binaries, deployed);
+}
