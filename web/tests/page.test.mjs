@@ -105,6 +105,52 @@ async function open(t, bearer, name, prepare) {
   return page;
 }
 
+/**
+ * WCAG 2.1 contrast of every visible text on the page against the background it is drawn on:
+ * 4.5:1, or 3:1 for large text (≥ 24 px, or ≥ 18.66 px bold). Disabled controls are exempt.
+ */
+async function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgba = (css) => {
+      const [r, g, b, a = 1] = (css.match(/[\d.]+/g) ?? []).map(Number);
+      return { r, g, b, a };
+    };
+    const over = (top, under) => ({
+      r: top.r * top.a + under.r * (1 - top.a),
+      g: top.g * top.a + under.g * (1 - top.a),
+      b: top.b * top.a + under.b * (1 - top.a),
+      a: 1,
+    });
+    const background = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c.a > 0) layers.push(c);
+        if (c.a === 1) break;
+      }
+      return layers.reduceRight((under, top) => over(top, under), { r: 255, g: 255, b: 255, a: 1 });
+    };
+    const luminance = ({ r, g, b }) => {
+      const lin = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    };
+    const found = [];
+    for (const el of document.querySelectorAll("body *")) {
+      const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent.trim()).join("");
+      if (!own || el.closest("[disabled], .visually-hidden, .skip") || !el.checkVisibility({ visibilityProperty: true })) continue;
+      const style = getComputedStyle(el);
+      const bg = background(el);
+      const fg = over(rgba(style.color), bg);
+      const [hi, lo] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) found.push(`"${own.slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+    }
+    return found;
+  });
+}
+
 const cell = (page, pool, column) => page.locator(`main tr[data-pool="${pool}"] > :nth-child(${column})`);
 
 test("the demo administrator sees the licences, the modules and one red user with a deadline", async (t) => {
@@ -123,6 +169,7 @@ test("the demo administrator sees the licences, the modules and one red user wit
   const shown = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Copenhagen", timeZoneName: "short" }).format(deadline);
   assert.equal(await reds.locator(".deadline").textContent(), shown);
   await page.shot("overview");
+  assert.deepEqual(await lowContrast(page), [], "red users and badges are readable");
   assert.deepEqual(page.failures, []);
 });
 
@@ -140,6 +187,7 @@ test("buying 1 licence shows the API's quoted cost, and the red user is licensed
   assert.equal(await page.locator("#quote-total").textContent(), dkk(quote.total));
   assert.match(await page.locator("#next-total").textContent(), new RegExp(dkk(quote.next_period_total).replace(".", "\\.")));
   await page.shot("confirmation");
+  assert.deepEqual(await lowContrast(page), [], "the confirmation is readable");
   const approved = page.waitForResponse((r) => r.url().endsWith("/v1/purchases"));
   await page.getByRole("button", { name: "Approve purchase" }).click();
   const purchase = await (await approved).json();
@@ -153,6 +201,7 @@ test("buying 1 licence shows the API's quoted cost, and the red user is licensed
   await page.locator("#invoices-table tbody tr").first().waitFor();
   assert.equal(await page.locator("#invoices-table tbody tr").first().locator("th").textContent(), purchase.invoice_id);
   await page.shot("bought");
+  assert.deepEqual(await lowContrast(page), [], "the approval notice is readable");
   assert.deepEqual(page.failures, []);
 });
 
@@ -233,9 +282,11 @@ test("next period below the users in use warns, then lists who would lose their 
   await page.keyboard.press("Enter");
   await page.getByRole("alert").waitFor();
   assert.match(await page.getByRole("alert").textContent(), /at least 1 licence.*contact support to terminate your subscription/);
+  assert.deepEqual(await lowContrast(page), [], "the error is readable");
   await input.fill("9");
   assert.match(await page.locator("#next-licences-warning").textContent(), /^2 users in use would have no licence from/);
   await page.shot("warning");
+  assert.deepEqual(await lowContrast(page), [], "the warning is readable");
   const saved = page.waitForResponse((r) => r.url().endsWith("/v1/next-period"));
   await page.keyboard.press("Enter");
   const answer = await (await saved).json();
