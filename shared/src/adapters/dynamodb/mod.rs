@@ -7,6 +7,7 @@ pub mod schema;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, DeleteRequest, Put, PutRequest,
     ReturnConsumedCapacity, TransactWriteItem, Update, WriteRequest,
@@ -731,25 +732,13 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// One shard of the sparse due index (`kind` is `ROLL` or `SEAT`), every page, up to
-    /// `upper` (a sortable instant).
-    async fn due_shard(
-        &self,
-        kind: &'static str,
-        shard: u32,
-        upper: &str,
-    ) -> Result<Vec<DueWork>, StoreError> {
-        let mut work = Vec::new();
+    /// Every item `query` matches, page after page, each page's consumed capacity recorded.
+    async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(schema::DUE_INDEX)
-                .key_condition_expression("due_pk = :p AND due_at <= :t")
-                .expression_attribute_values(":p", s(format!("{kind}#{shard}")))
-                .expression_attribute_values(":t", s(upper.to_owned()))
+            let out = query
+                .clone()
                 .set_exclusive_start_key(start.take())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
@@ -757,31 +746,54 @@ impl DynamoStore {
                 .map_err(backend)?;
             self.metrics
                 .record(out.consumed_capacity().and_then(|c| c.capacity_units()));
-            start = out.last_evaluated_key.clone();
-            for item in out.items.unwrap_or_default() {
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// One shard of the sparse due index (`kind` is `ROLL` or `SEAT`) up to `upper` (a
+    /// sortable instant).
+    async fn due_shard(
+        &self,
+        kind: &'static str,
+        shard: u32,
+        upper: &str,
+    ) -> Result<Vec<DueWork>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::DUE_INDEX)
+            .key_condition_expression("due_pk = :p AND due_at <= :t")
+            .expression_attribute_values(":p", s(format!("{kind}#{shard}")))
+            .expression_attribute_values(":t", s(upper.to_owned()));
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| {
                 if kind == "ROLL" {
                     let sub: SubItem = from_item(item)?;
                     let mut indexed = sub.sub;
                     indexed.version = sub.version;
-                    work.push(DueWork::Rollover {
+                    Ok(DueWork::Rollover {
                         tenant: indexed.tenant_id.clone(),
                         indexed: Box::new(indexed),
-                    });
+                    })
                 } else {
                     let red: RedItem = from_item(item)?;
                     let tenant = TenantId::parse(&red.tenant_id)
                         .map_err(|e| StoreError::Backend(e.to_string()))?;
-                    work.push(DueWork::Seat {
+                    Ok(DueWork::Seat {
                         tenant,
                         pool: red.red.pool,
                         user: red.red.seat.user_id,
-                    });
+                    })
                 }
-            }
-            if start.is_none() {
-                return Ok(work);
-            }
-        }
+            })
+            .collect()
     }
 }
 
@@ -794,40 +806,25 @@ impl Store for DynamoStore {
     }
 
     async fn load_account(&self, tenant: &TenantId) -> Result<Option<Loaded>, StoreError> {
-        let pk = tenant_pk(tenant);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :a)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":a", s(ACCOUNT_PREFIX))
+            .consistent_read(true);
         let mut sub: Option<SubItem> = None;
         let mut reds = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :a)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":a", s(ACCOUNT_PREFIX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(backend)?;
-            self.metrics
-                .record(out.consumed_capacity().and_then(|c| c.capacity_units()));
-            start = out.last_evaluated_key.clone();
-            for item in out.items.unwrap_or_default() {
-                let is_sub = item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|sk| sk == SUB_SK);
-                if is_sub {
-                    sub = Some(from_item(item)?);
-                } else {
-                    reds.push(from_item::<RedItem>(item)?.red);
-                }
-            }
-            if start.is_none() {
-                break;
+        for item in self.query_all(query).await? {
+            let is_sub = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk == SUB_SK);
+            if is_sub {
+                sub = Some(from_item(item)?);
+            } else {
+                reds.push(from_item::<RedItem>(item)?.red);
             }
         }
         Ok(sub.map(|item| {
