@@ -7,6 +7,7 @@ pub mod schema;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, DeleteRequest, Put, PutRequest,
@@ -197,15 +198,12 @@ impl DynamoStore {
             .expression_attribute_values(":prefix", s(prefix))
             .scan_index_forward(forward)
             .consistent_read(true)
-            .limit(page.limit.clamp(1, 1000) as i32)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .limit(page.limit.clamp(1, 1000) as i32);
         if let Some(cursor) = &page.cursor {
             let sk = decode_cursor(cursor, prefix)?;
             request = request.set_exclusive_start_key(Some(key(pk, sk)));
         }
-        let out = request.send().await.map_err(backend)?;
-        self.metrics
-            .record(out.consumed_capacity().and_then(|c| c.capacity_units()));
+        let out = self.query_page(request).await?;
         let next_cursor = out
             .last_evaluated_key()
             .and_then(|k| k.get("sk"))
@@ -349,28 +347,18 @@ impl DynamoStore {
         at: DateTime<Utc>,
         limit: i32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let mut found = Vec::new();
-        for shard in 0..DUE_SHARDS {
+        let shards = (0..DUE_SHARDS).map(|shard| async move {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(schema::DUE_INDEX)
-                .key_condition_expression("due_pk = :p AND due_at <= :t")
-                .expression_attribute_values(":p", s(format!("OUTBOX#{shard}")))
-                .expression_attribute_values(":t", s(format!("{}~", crate::time::sortable(at))))
-                .limit(limit)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(backend)?;
-            self.metrics
-                .record(out.consumed_capacity().and_then(|c| c.capacity_units()));
-            for item in out.items.unwrap_or_default() {
-                found.push(from_item::<OutboxItem>(item)?);
-            }
-        }
-        Ok(found)
+                .query_page(self.due_query("OUTBOX", shard, at).limit(limit))
+                .await?;
+            out.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(from_item::<OutboxItem>)
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let found = futures::future::try_join_all(shards).await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// Takes a batch for delivery: only one dispatcher at a time sends it (a lease of
@@ -732,20 +720,26 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
-    /// Every item `query` matches, page after page, each page's consumed capacity recorded.
+    /// One Query call, its consumed capacity recorded.
+    async fn query_page(&self, query: QueryFluentBuilder) -> Result<QueryOutput, StoreError> {
+        let out = query
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(backend)?;
+        self.metrics
+            .record(out.consumed_capacity().and_then(|c| c.capacity_units()));
+        Ok(out)
+    }
+
+    /// Every item `query` matches, page after page.
     async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let out = query
-                .clone()
-                .set_exclusive_start_key(start.take())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(backend)?;
-            self.metrics
-                .record(out.consumed_capacity().and_then(|c| c.capacity_units()));
+            let out = self
+                .query_page(query.clone().set_exclusive_start_key(start.take()))
+                .await?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(key) => start = Some(key),
@@ -754,23 +748,26 @@ impl DynamoStore {
         }
     }
 
-    /// One shard of the sparse due index (`kind` is `ROLL` or `SEAT`) up to `upper` (a
-    /// sortable instant).
-    async fn due_shard(
-        &self,
-        kind: &'static str,
-        shard: u32,
-        upper: &str,
-    ) -> Result<Vec<DueWork>, StoreError> {
-        let query = self
-            .client
+    /// One shard of the sparse due index: the items of `kind` (`ROLL`, `SEAT`, `OUTBOX`)
+    /// due at `at`.
+    fn due_query(&self, kind: &str, shard: u32, at: DateTime<Utc>) -> QueryFluentBuilder {
+        self.client
             .query()
             .table_name(&self.table)
             .index_name(schema::DUE_INDEX)
             .key_condition_expression("due_pk = :p AND due_at <= :t")
             .expression_attribute_values(":p", s(format!("{kind}#{shard}")))
-            .expression_attribute_values(":t", s(upper.to_owned()));
-        self.query_all(query)
+            .expression_attribute_values(":t", s(format!("{}~", crate::time::sortable(at))))
+    }
+
+    /// The due rollovers (`ROLL`) or red seats (`SEAT`) of one shard.
+    async fn due_shard(
+        &self,
+        kind: &'static str,
+        shard: u32,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<DueWork>, StoreError> {
+        self.query_all(self.due_query(kind, shard, at))
             .await?
             .into_iter()
             .map(|item| {
@@ -1112,13 +1109,12 @@ impl Store for DynamoStore {
     }
 
     async fn due_work(&self, at: DateTime<Utc>) -> Result<Vec<DueWork>, StoreError> {
-        let upper = format!("{}~", crate::time::sortable(at));
         // The shards are read at once: one after the other they put 16 round trips in front
         // of the first rollover of every invocation.
         let shards = ["ROLL", "SEAT"]
             .into_iter()
             .flat_map(|kind| (0..DUE_SHARDS).map(move |shard| (kind, shard)))
-            .map(|(kind, shard)| self.due_shard(kind, shard, &upper));
+            .map(|(kind, shard)| self.due_shard(kind, shard, at));
         let pages = futures::future::try_join_all(shards).await?;
         Ok(pages.into_iter().flatten().collect())
     }
