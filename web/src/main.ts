@@ -444,19 +444,19 @@ let approving = false;
 function wanted(): PoolCounts | null {
   const result: PoolCounts = {};
   let any = false;
-  for (const input of document.querySelectorAll<HTMLInputElement>("input.qty[form=buy-form]")) {
-    if (input.value.trim() === "") continue;
-    const n = Number(input.value);
+  for (const [key, typed] of Object.entries(state.buy)) {
+    if (typed.trim() === "") continue;
+    const n = Number(typed);
     if (!Number.isInteger(n) || n < 0 || n > 10000) {
       state.notice = { kind: "error", text: t().errors.quantity_out_of_range ?? "" };
       render();
-      document.getElementById(input.id)?.focus();
+      document.getElementById(`buy-${key}`)?.focus();
       return null;
     }
     if (n === 0) continue;
     any = true;
-    if (input.name === "licences") result.licences = n;
-    else result.modules = { ...(result.modules ?? {}), [input.name]: n };
+    if (key === "licences") result.licences = n;
+    else result.modules = { ...(result.modules ?? {}), [key]: n };
   }
   if (!any) {
     state.notice = { kind: "warn", text: t().enterQuantities };
