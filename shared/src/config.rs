@@ -9,6 +9,8 @@ pub struct Config {
     pub mail_from: String,
     /// An SES configuration set for delivery events, when one is configured.
     pub ses_configuration_set: Option<String>,
+    /// Where customers write to terminate a subscription (R29): a deployment setting.
+    pub support_email: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,10 @@ impl Config {
             ses_configuration_set: std::env::var("LICENSING_SES_CONFIGURATION_SET")
                 .ok()
                 .filter(|v| !v.is_empty()),
+            support_email: std::env::var("LICENSING_SUPPORT_EMAIL")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "support@example.com".into()),
         })
     }
 }
@@ -82,6 +88,9 @@ pub fn dynamodb_client(sdk: &aws_types::SdkConfig) -> aws_sdk_dynamodb::Client {
     if let Some(url) = endpoint_url("DYNAMODB") {
         config = config.endpoint_url(url);
     }
+    if let Some(calls) = crate::adapters::aws_calls::AwsCalls::from_env("dynamodb") {
+        config = config.interceptor(calls);
+    }
     aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
@@ -99,6 +108,7 @@ impl HttpDeps<crate::adapters::dynamodb::DynamoStore> {
     /// For read-only functions: DynamoDB only.
     pub async fn from_env() -> Result<Self, MissingVariable> {
         let config = Config::from_env()?;
+        crate::http::set_support_contact(&config.support_email);
         let sdk = sdk_config()?;
         Ok(Self {
             store: crate::adapters::dynamodb::DynamoStore::new(
@@ -118,6 +128,7 @@ impl HttpDeps<crate::notify::dispatch::Notifying> {
     /// commits.
     pub async fn notifying_from_env() -> Result<Self, MissingVariable> {
         let config = Config::from_env()?;
+        crate::http::set_support_contact(&config.support_email);
         let sdk = sdk_config()?;
         Ok(Self {
             store: crate::notify::dispatch::Notifying {

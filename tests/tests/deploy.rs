@@ -78,7 +78,7 @@ fn router_routes_of(keep: impl Fn(&str) -> bool) -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_of_the_template_is_served_locally_and_the_other_way_round() {
     let template = template_routes();
-    assert_eq!(template.len(), 15, "{template:?}");
+    assert_eq!(template.len(), 16, "{template:?}");
     assert_eq!(template, router_routes());
     let page: Vec<_> = router_routes_of(|f| f == LOCAL_ONLY_FUNCTION)
         .into_iter()
@@ -246,4 +246,137 @@ fn every_function_is_built_from_its_own_crate() {
     .map(String::from)
     .into();
     assert_eq!(binaries, deployed);
+}
+
+/// What a policy statement's `Resource` names, in the recorder's terms: the table, an index
+/// of it, or anything (`*`, the bus).
+fn resource_kinds(resource: &serde_yaml::Value) -> Vec<String> {
+    match resource {
+        serde_yaml::Value::Sequence(items) => items.iter().flat_map(resource_kinds).collect(),
+        serde_yaml::Value::Tagged(tagged) => {
+            let text = tagged.value.as_str().unwrap_or_default();
+            match text.split_once("/index/") {
+                Some((_, index)) => vec![format!("index/{index}")],
+                None if text.starts_with("Table.Arn") => vec!["table".to_owned()],
+                None => vec!["*".to_owned()],
+            }
+        }
+        _ => vec!["*".to_owned()],
+    }
+}
+
+/// Each deployed function's allowed `(action, resource)` pairs, from its inline policies.
+fn template_permissions() -> std::collections::BTreeMap<String, BTreeSet<(String, String)>> {
+    let template: serde_yaml::Value = serde_yaml::from_str(TEMPLATE).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut allowed = BTreeSet::new();
+        for policy in resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                assert_eq!(statement["Effect"], "Allow", "{binary}");
+                let kinds = resource_kinds(&statement["Resource"]);
+                for action in statement["Action"].as_sequence().unwrap() {
+                    let action = action.as_str().unwrap();
+                    for kind in &kinds {
+                        // SES and EventBridge actions are recorded without a resource.
+                        let kind = if action.starts_with("dynamodb:") {
+                            kind
+                        } else {
+                            "*"
+                        };
+                        allowed.insert((action.to_owned(), kind.to_owned()));
+                    }
+                }
+            }
+        }
+        out.insert(binary, allowed);
+    }
+    out
+}
+
+/// Least privilege checked against behaviour: the test command runs the functions (end to
+/// end, through `cargo lambda watch`, the sweeper through its own event) with
+/// `LICENSING_RECORD_AWS_CALLS` set, so each records the IAM actions of the AWS calls it
+/// made; then it runs this with `LICENSING_CHECK_AWS_CALLS=1`. A call the policy does not
+/// allow would fail on AWS (AccessDenied), which no local engine checks; an allowed action no
+/// function path calls is privilege to remove.
+#[test]
+fn each_functions_policy_allows_exactly_the_aws_calls_it_makes() {
+    if std::env::var("LICENSING_CHECK_AWS_CALLS").as_deref() != Ok("1") {
+        eprintln!(
+            "LICENSING_CHECK_AWS_CALLS not set: ./scripts/test.sh runs this after the end-to-end suites"
+        );
+        return;
+    }
+    let folder = std::env::var("LICENSING_RECORD_AWS_CALLS").expect("the record's folder");
+    let mut problems = Vec::new();
+    for (function, allowed) in template_permissions() {
+        let file = format!("{folder}/{function}.calls");
+        let recorded: BTreeSet<(String, String)> = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{file}: {e} (did the suite run {function}?)"))
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(a, r)| (a.to_owned(), r.to_owned()))
+            .collect();
+        for call in recorded.difference(&allowed) {
+            problems.push(format!(
+                "{function} calls {} on {} but its policy does not allow it",
+                call.0, call.1
+            ));
+        }
+        for grant in allowed.difference(&recorded) {
+            problems.push(format!(
+                "{function} is allowed {} on {} but never calls it",
+                grant.0, grant.1
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// 5xx answers are not Lambda errors, so the API's failures are alarmed on the functions'
+/// own `ServerErrors` metric (every HTTP function's), and the sweep's on `FailedTenants`.
+#[test]
+fn alarms_see_server_errors_and_failed_tenants() {
+    let template: serde_yaml::Value = serde_yaml::from_str(TEMPLATE).unwrap();
+    let alarms: Vec<&serde_yaml::Value> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    let watched = |metric: &str| -> BTreeSet<String> {
+        let mut functions = BTreeSet::new();
+        for alarm in &alarms {
+            let p = &alarm["Properties"];
+            let mut stats: Vec<&serde_yaml::Value> = vec![p];
+            for m in p["Metrics"].as_sequence().into_iter().flatten() {
+                stats.push(&m["MetricStat"]["Metric"]);
+            }
+            for s in stats {
+                if s["Namespace"] == "Licensing" && s["MetricName"] == metric {
+                    for d in s["Dimensions"].as_sequence().into_iter().flatten() {
+                        functions.insert(d["Value"].as_str().unwrap().to_owned());
+                    }
+                }
+            }
+        }
+        functions
+    };
+    let http: BTreeSet<String> = ["status", "purchase", "downscale", "users", "tenants"]
+        .map(String::from)
+        .into();
+    assert_eq!(watched("ServerErrors"), http);
+    assert_eq!(watched("FailedTenants"), ["sweeper".to_owned()].into());
 }

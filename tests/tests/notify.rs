@@ -129,9 +129,16 @@ async fn add(w: &World, id: &str, name: &str, language: Language, admin: bool, w
     if admin {
         user.role = administrator();
     }
-    app::create_user(&w.store, &caller(w, "ada"), user, at(when))
-        .await
-        .unwrap();
+    app::create_user(
+        &w.store,
+        &caller(w, "ada"),
+        user.into(),
+        None,
+        &serde_json::Value::Null,
+        at(when),
+    )
+    .await
+    .unwrap();
 }
 
 async fn buy(w: &World, who: &str, key: &str, when: &str) {

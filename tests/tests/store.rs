@@ -59,7 +59,9 @@ async fn status_of_a_tenant_with_2000_users_is_one_strongly_consistent_query() {
     );
     // The whole account view (what GET /v1/account answers) costs that Query and the caller.
     let before = store.metrics().calls();
-    let view = app::account_status(&store, &ada("big")).await.unwrap();
+    let view = app::account_status(&store, &ada("big"), at("2026-11-20T00:00:00Z"))
+        .await
+        .unwrap();
     assert_eq!(
         store.metrics().calls() - before,
         2,
@@ -86,7 +88,9 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
         app::create_user(
             &store,
             &caller,
-            user,
+            user.into(),
+            None,
+            &serde_json::Value::Null,
             at("2026-11-03T00:00:00Z") + Duration::minutes(i),
         )
         .await
@@ -99,7 +103,9 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
     };
     let mut pages = 0;
     loop {
-        let got = app::list_users(&store, &caller, &page).await.unwrap();
+        let got = app::list_users(&store, &caller, &page, at("2026-11-20T00:00:00Z"))
+            .await
+            .unwrap();
         pages += 1;
         seen.extend(got.items.iter().map(|u| u.user_id.clone()));
         match got.next_cursor {
@@ -118,6 +124,7 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
             cursor: None,
             limit: 100,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await
     .unwrap()
@@ -135,7 +142,9 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
         limit: 6,
     };
     loop {
-        let got = app::list_action_log(&store, &caller, &page).await.unwrap();
+        let got = app::list_action_log(&store, &caller, &page, at("2026-11-20T00:00:00Z"))
+            .await
+            .unwrap();
         log.extend(got.items);
         match got.next_cursor {
             Some(c) => page.cursor = Some(c),
@@ -154,6 +163,7 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
             cursor: None,
             limit: 1,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await
     .unwrap()
@@ -166,6 +176,7 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
             cursor: Some(users_cursor),
             limit: 5,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await;
     assert!(matches!(err, Err(AppError::BadRequest(_))));
@@ -231,6 +242,7 @@ async fn thirty_two_racing_purchases_and_downscales_each_count_exactly_once() {
             cursor: None,
             limit: 100,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await
     .unwrap();
@@ -242,6 +254,7 @@ async fn thirty_two_racing_purchases_and_downscales_each_count_exactly_once() {
             cursor: None,
             limit: 100,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await
     .unwrap();
@@ -299,6 +312,7 @@ async fn one_idempotency_key_replayed_fifty_times_concurrently_buys_once() {
             cursor: None,
             limit: 10,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await
     .unwrap();

@@ -53,7 +53,9 @@ async fn tenant(store: &DynamoStore, id: &str, users: usize) -> Caller {
         app::create_user(
             store,
             &caller,
-            user,
+            user.into(),
+            None,
+            &serde_json::Value::Null,
             at("2026-11-02T00:00:00Z") + Duration::hours(i as i64),
         )
         .await
@@ -110,6 +112,7 @@ async fn r5_a_red_seat_is_kept_until_its_deadline_and_removed_at_the_first_sweep
             cursor: None,
             limit: 1,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await
     .unwrap();
@@ -178,6 +181,7 @@ async fn r14_downscale_below_in_use_then_rollover_reds_the_newest_and_removes_th
             cursor: None,
             limit: 10,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await
     .unwrap();
@@ -209,6 +213,7 @@ async fn r14_a_tenant_missed_for_three_periods_is_rolled_three_times_with_three_
             cursor: None,
             limit: 10,
         },
+        at("2026-11-20T00:00:00Z"),
     )
     .await
     .unwrap();

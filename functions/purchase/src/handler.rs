@@ -1,6 +1,8 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, json_body, ok, record_tenant, route};
+use licensing::http::{
+    HttpResult, auth, idempotency_key, json_body, ok, record_tenant, replayable, route,
+};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -41,26 +43,10 @@ pub async fn handle<S: Store, C: Clock>(
                 let value: serde_json::Value = json_body(&request)?;
                 let body: ApproveBody = serde_json::from_value(value.clone())
                     .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
-                let key = request
-                    .headers()
-                    .get("idempotency-key")
-                    .map(|v| {
-                        v.to_str().map_err(|_| {
-                            AppError::BadRequest("Idempotency-Key must be printable ASCII".into())
-                        })
-                    })
-                    .transpose()?;
-                let answer =
-                    app::approve_purchase(store, &caller, key, &value, &body.quote_id, now).await?;
-                let mut response = licensing::http::raw_json(answer.status, answer.body)
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-                if answer.replayed {
-                    response.headers_mut().insert(
-                        "idempotent-replayed",
-                        lambda_http::http::HeaderValue::from_static("true"),
-                    );
-                }
-                Ok(response)
+                let key = idempotency_key(&request)?;
+                replayable(
+                    app::approve_purchase(store, &caller, key, &value, &body.quote_id, now).await?,
+                )
             }
             _ => Err(AppError::NotFound("route")),
         }

@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     // Built once per process and kept for its life, as Lambda reuses the process.
     let deps: &'static HttpDeps<DynamoStore> = Box::leak(Box::new(HttpDeps::from_env().await?));
     lambda_http::run(service_fn(move |request| {
-        handler::handle(&deps.store, &deps.auth, request)
+        handler::handle(&deps.store, &deps.clock, &deps.auth, request)
     }))
     .await
 }

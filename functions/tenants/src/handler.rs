@@ -73,16 +73,22 @@ fn new_tenant(body: TenantBody) -> Result<NewTenant, AppError> {
         period_length: body.period_length,
         period_start: body.period_start,
         pools,
-        administrator: NewUser {
-            user_id: body.administrator.user_id,
-            name: body.administrator.name,
-            email: body.administrator.email,
-            language: body.administrator.language,
+        administrator: body.administrator.into(),
+    })
+}
+
+impl From<AdministratorBody> for NewUser {
+    fn from(body: AdministratorBody) -> Self {
+        NewUser {
+            user_id: body.user_id,
+            name: body.name,
+            email: body.email,
+            language: body.language,
             role: administrator(),
             modules: Default::default(),
             active: true,
-        },
-    })
+        }
+    }
 }
 
 pub async fn handle<S: Store, C: Clock>(
@@ -113,8 +119,57 @@ pub async fn handle<S: Store, C: Clock>(
                     &app::terminate_tenant(store, &operator, &tenant, now).await?,
                 )
             }
+            ("POST", ["tenants", id, "administrator"]) => {
+                let tenant = TenantId::parse(id).map_err(|_| AppError::NotFound("tenant"))?;
+                record_tenant(tenant.as_str());
+                let body: AdministratorBody = json_body(&request)?;
+                ok(
+                    200,
+                    &app::restore_administrator(store, &operator, &tenant, body.into(), now)
+                        .await?,
+                )
+            }
             _ => Err(AppError::NotFound("route")),
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use licensing::adapters::dynamodb::DynamoStore;
+    use licensing::ports::FixedClock;
+
+    /// Locally the router answers a body that is not UTF-8 itself (text/plain 500) before any
+    /// function runs; on AWS the function gets the event, base64 body and all, and must
+    /// answer 400 problem+json. The store is never reached, so a client with no endpoint will do.
+    #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_a_400_problem() {
+        let request = lambda_http::request::from_str(include_str!(
+            "../../../shared/src/http/fixtures/operator-claims-in-context.json"
+        ))
+        .unwrap();
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version_latest()
+                .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+                .build(),
+        );
+        let store = DynamoStore::new(client, "unused");
+        let clock = FixedClock("2026-11-29T10:00:00Z".parse().unwrap());
+        // As on AWS: no local key, the authorizer's claims (an operator) count.
+        let auth = auth::AuthConfig::from_secret(None);
+        let response = handle(&store, &clock, &auth, request).await.unwrap();
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: serde_json::Value = match response.body() {
+            lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(body["code"], "bad_request");
+    }
 }

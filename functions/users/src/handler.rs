@@ -1,10 +1,12 @@
 use lambda_http::Request;
-use licensing::app::{self, Activation, AppError, UserPatch};
+use licensing::app::{self, Activation, AppError, CreateUser, UserPatch};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, RoleName, UserId};
 use licensing::domain::pool::PoolId;
-use licensing::domain::rights::{Right, plain_user};
-use licensing::domain::user::NewUser;
-use licensing::http::{HttpResult, auth, json_body, ok, page, record_tenant, route, segments};
+use licensing::domain::rights::Right;
+use licensing::http::{
+    HttpResult, auth, idempotency_key, json_body, ok, page, record_tenant, replayable, route,
+    segments,
+};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -62,26 +64,23 @@ pub async fn handle<S: Store, C: Clock>(
         match (request.method().as_str(), parts.as_slice()) {
             ("GET", ["users"]) => ok(
                 200,
-                &app::list_users(store, &caller, &page(&request)?).await?,
+                &app::list_users(store, &caller, &page(&request)?, now).await?,
             ),
             ("POST", ["users"]) => {
-                let body: CreateUserBody = json_body(&request)?;
-                let new = NewUser {
-                    user_id: match body.user_id {
-                        Some(id) => id,
-                        None => UserId::parse(&format!(
-                            "u-{}",
-                            &uuid::Uuid::new_v4().simple().to_string()[..12]
-                        ))?,
-                    },
+                let value: serde_json::Value = json_body(&request)?;
+                let body: CreateUserBody = serde_json::from_value(value.clone())
+                    .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
+                let new = CreateUser {
+                    user_id: body.user_id,
                     name: body.name,
                     email: body.email,
                     language: body.language,
-                    role: body.role.unwrap_or_else(plain_user),
+                    role: body.role,
                     modules: body.modules,
                     active: body.active,
                 };
-                ok(201, &app::create_user(store, &caller, new, now).await?)
+                let key = idempotency_key(&request)?;
+                replayable(app::create_user(store, &caller, new, key, &value, now).await?)
             }
             ("POST", ["users", id, "activate"]) => ok(
                 200,
@@ -106,7 +105,7 @@ pub async fn handle<S: Store, C: Clock>(
             }
             ("GET", ["roles", role]) => {
                 let role = RoleName::parse(role).map_err(|_| AppError::NotFound("role"))?;
-                ok(200, &app::get_role(store, &caller, &role).await?)
+                ok(200, &app::get_role(store, &caller, &role, now).await?)
             }
             ("PUT", ["roles", role]) => {
                 let role = RoleName::parse(role)?;

@@ -53,6 +53,7 @@ impl AppError {
                 ErrorKind::Refused => 422,
                 ErrorKind::Conflict => 409,
                 ErrorKind::Gone => 410,
+                ErrorKind::Forbidden => 403,
             },
             Self::Unauthenticated => 401,
             Self::Forbidden(_) => 403,

@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod sweep;
+pub mod tenants;
+pub mod users;
 pub mod views;
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,20 +15,21 @@ use std::future::Future;
 use crate::domain::account::SeatInfo;
 use crate::domain::events::DomainEvent;
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
-use crate::domain::identity::{Actor, Language, RoleName, TenantId, UserId};
+use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::next_period::{self, NextPeriodRequest};
 use crate::domain::pool::PoolId;
 use crate::domain::purchase;
 use crate::domain::quote::{PurchaseRequest, prepare_quote};
-use crate::domain::rights::{ADMINISTRATOR, Right};
-use crate::domain::tenant::{self, NewTenant};
-use crate::domain::user::{self, NewUser, User};
+use crate::domain::rights::Right;
+use crate::domain::user::User;
 use crate::outbox::{MailKind, OutboxMessage, Payload, Recipient, event_payloads, manager_mails};
 use crate::ports::{
     Change, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError, UserWrite,
 };
 pub use error::AppError;
+pub use tenants::*;
+pub use users::*;
 use views::*;
 
 /// The authenticated caller of a tenant route (R16): the tenant comes only from the token.
@@ -76,17 +79,27 @@ pub struct Authorized {
 }
 
 /// R16/R17: the caller's account and user, read fresh (so a revoked right takes effect on the
-/// next request), and the right checked. The two reads run concurrently.
+/// next request), and the right checked. The two reads run concurrently. R22: a period that
+/// ended without the sweep is rolled over first, so the request acts on the period running.
 pub async fn authorize<S: Store>(
     store: &S,
     caller: &Caller,
     right: Right,
+    now: DateTime<Utc>,
 ) -> Result<Authorized, AppError> {
     let (loaded, user) = futures::join!(
         store.load_account(&caller.tenant),
         store.load_user(&caller.tenant, &caller.user)
     );
-    check_right(loaded?, user?, right)
+    let mut loaded = loaded?;
+    if loaded
+        .as_ref()
+        .is_some_and(|l| sweep::rollover_pending(l, now))
+    {
+        sweep::catch_up(store, &caller.tenant, now).await?;
+        loaded = store.load_account(&caller.tenant).await?;
+    }
+    check_right(loaded, user?, right)
 }
 
 /// R17 on what was read: the tenant exists, the caller is an active user of it, and one of
@@ -170,8 +183,12 @@ fn change(
 
 // ---- status -------------------------------------------------------------------------------
 
-pub async fn account_status<S: Store>(store: &S, caller: &Caller) -> Result<AccountView, AppError> {
-    let auth = authorize(store, caller, Right::AccountView).await?;
+pub async fn account_status<S: Store>(
+    store: &S,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<AccountView, AppError> {
+    let auth = authorize(store, caller, Right::AccountView, now).await?;
     Ok(AccountView::new(&auth.loaded.account, &auth.rights))
 }
 
@@ -179,8 +196,9 @@ pub async fn list_invoices<S: Store>(
     store: &S,
     caller: &Caller,
     page: &PageRequest,
+    now: DateTime<Utc>,
 ) -> Result<PageView<Invoice>, AppError> {
-    authorize(store, caller, Right::AccountView).await?;
+    authorize(store, caller, Right::AccountView, now).await?;
     let Page { items, next_cursor } = store.list_invoices(&caller.tenant, page).await?;
     Ok(PageView { items, next_cursor })
 }
@@ -189,8 +207,9 @@ pub async fn list_action_log<S: Store>(
     store: &S,
     caller: &Caller,
     page: &PageRequest,
+    now: DateTime<Utc>,
 ) -> Result<PageView<LogEntry>, AppError> {
-    authorize(store, caller, Right::AccountView).await?;
+    authorize(store, caller, Right::AccountView, now).await?;
     let Page { items, next_cursor } = store.list_log(&caller.tenant, page).await?;
     Ok(PageView { items, next_cursor })
 }
@@ -205,7 +224,7 @@ pub async fn create_quote<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<QuoteView, AppError> {
     let request = PurchaseRequest::parse(licences, modules)?;
-    let auth = authorize(store, caller, Right::LicencesManage).await?;
+    let auth = authorize(store, caller, Right::LicencesManage, now).await?;
     let quote_id = format!("q-{}", uuid::Uuid::new_v4().simple());
     let quote = prepare_quote(&auth.loaded.account.subscription, &request, now, quote_id)?;
     store.put_quote(&quote).await?;
@@ -252,8 +271,17 @@ pub async fn approve_purchase<S: Store>(
                 )
             );
             let reads = reads?;
+            let loaded = loaded?;
+            if loaded
+                .as_ref()
+                .is_some_and(|l| sweep::rollover_pending(l, now))
+            {
+                // R22: roll the ended period over, then read again (the retry).
+                sweep::catch_up(store, &caller.tenant, now).await?;
+                return Err(AppError::Contention);
+            }
             // Rights first: a caller without them learns nothing about the request's validity.
-            let auth = check_right(loaded?, reads.user, Right::LicencesManage)?;
+            let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
             let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
             if let Some(record) = reads.idempotency {
                 if record.fingerprint != print {
@@ -370,7 +398,7 @@ pub async fn set_next_period<S: Store>(
     retrying(|_| {
         let request = request.clone();
         async move {
-            let auth = authorize(store, caller, Right::LicencesManage).await?;
+            let auth = authorize(store, caller, Right::LicencesManage, now).await?;
             let loaded = auth.loaded;
             let mut account = loaded.account.clone();
             let plan = next_period::plan(&account.subscription, &request)?;
@@ -433,300 +461,6 @@ pub async fn set_next_period<S: Store>(
                 .await?;
             Ok(view)
         }
-    })
-    .await
-}
-
-// ---- users and roles ------------------------------------------------------------------------
-
-pub async fn list_users<S: Store>(
-    store: &S,
-    caller: &Caller,
-    page: &PageRequest,
-) -> Result<PageView<UserView>, AppError> {
-    let auth = authorize(store, caller, Right::UsersManage).await?;
-    let Page { items, next_cursor } = store.list_users(&caller.tenant, page).await?;
-    Ok(PageView {
-        items: items
-            .iter()
-            .map(|u| UserView::new(u, &auth.loaded.account))
-            .collect(),
-        next_cursor,
-    })
-}
-
-/// What `POST /v1/users` and `PUT /v1/users/{id}` may set.
-#[derive(Clone, Debug, Default)]
-pub struct UserPatch {
-    pub role: Option<RoleName>,
-    pub modules: Option<BTreeSet<PoolId>>,
-    pub language: Option<Language>,
-}
-
-pub async fn create_user<S: Store>(
-    store: &S,
-    caller: &Caller,
-    new: NewUser,
-    now: DateTime<Utc>,
-) -> Result<UserView, AppError> {
-    retrying(|_| {
-        let new = new.clone();
-        async move {
-            let auth = authorize(store, caller, Right::UsersManage).await?;
-            if store.load_user(&caller.tenant, &new.user_id).await?.is_some() {
-                return Err(crate::domain::DomainError::UserExists.into());
-            }
-            let loaded = auth.loaded;
-            let mut account = loaded.account.clone();
-            let (created, events) = user::create_user(&mut account, new, now)?;
-            let view = UserView::new(&created, &account);
-            let log = log_entry(
-                Actor::User(caller.user.clone()),
-                "user.created",
-                json!({ "user_id": created.user_id, "active": created.active, "role": created.role, "modules": view.modules, "licence_state": view.licence_state }),
-                account.subscription.clock,
-            );
-            let write = UserWrite { before: None, after: created };
-            store.commit(change(&loaded, account, vec![write], log, &events, Vec::new(), now)).await?;
-            Ok(view)
-        }
-    })
-    .await
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    Activate,
-    Deactivate,
-}
-
-pub async fn set_active<S: Store>(
-    store: &S,
-    caller: &Caller,
-    user_id: &UserId,
-    what: Activation,
-    now: DateTime<Utc>,
-) -> Result<UserView, AppError> {
-    retrying(|_| async move {
-        let auth = authorize(store, caller, Right::UsersManage).await?;
-        let before = store
-            .load_user(&caller.tenant, user_id)
-            .await?
-            .ok_or(AppError::NotFound("user"))?;
-        let loaded = auth.loaded;
-        let mut account = loaded.account.clone();
-        let mut after = before.clone();
-        let (events, action) = match what {
-            Activation::Activate => (user::activate(&mut account, &mut after, now)?, "user.activated"),
-            Activation::Deactivate => {
-                account.subscription.ensure_active()?;
-                (user::deactivate(&mut account, &mut after, now, "manual")?, "user.deactivated")
-            }
-        };
-        let view = UserView::new(&after, &account);
-        let log = log_entry(
-            Actor::User(caller.user.clone()),
-            action,
-            json!({ "user_id": user_id, "licence_state": view.licence_state, "deadline": view.deadline }),
-            account.subscription.clock,
-        );
-        let write = UserWrite { before: Some(before), after };
-        store.commit(change(&loaded, account, vec![write], log, &events, Vec::new(), now)).await?;
-        Ok(view)
-    })
-    .await
-}
-
-pub async fn update_user<S: Store>(
-    store: &S,
-    caller: &Caller,
-    user_id: &UserId,
-    patch: UserPatch,
-    now: DateTime<Utc>,
-) -> Result<UserView, AppError> {
-    retrying(|_| {
-        let patch = patch.clone();
-        async move {
-            let auth = authorize(store, caller, Right::UsersManage).await?;
-            let before = store
-                .load_user(&caller.tenant, user_id)
-                .await?
-                .ok_or(AppError::NotFound("user"))?;
-            let loaded = auth.loaded;
-            let mut account = loaded.account.clone();
-            account.subscription.ensure_active()?;
-            let mut after = before.clone();
-            let mut events = Vec::new();
-            if let Some(role) = patch.role.clone() {
-                user::set_role(&account, &mut after, role)?;
-            }
-            if let Some(modules) = patch.modules.clone() {
-                events = user::set_modules(&mut account, &mut after, modules, now)?;
-            }
-            if let Some(language) = patch.language {
-                after.language = language;
-            }
-            let at = account.subscription.tick(now);
-            let view = UserView::new(&after, &account);
-            let log = log_entry(
-                Actor::User(caller.user.clone()),
-                "user.updated",
-                json!({ "user_id": user_id, "role": after.role, "modules": view.modules, "language": after.language }),
-                at,
-            );
-            let write = UserWrite { before: Some(before), after };
-            store.commit(change(&loaded, account, vec![write], log, &events, Vec::new(), now)).await?;
-            Ok(view)
-        }
-    })
-    .await
-}
-
-fn role_view(role: &RoleName, rights: &BTreeSet<Right>) -> RoleView {
-    RoleView {
-        role: role.to_string(),
-        rights: rights.iter().map(|r| r.as_str()).collect(),
-        built_in: role.as_str() == ADMINISTRATOR,
-    }
-}
-
-pub async fn get_role<S: Store>(
-    store: &S,
-    caller: &Caller,
-    role: &RoleName,
-) -> Result<RoleView, AppError> {
-    let auth = authorize(store, caller, Right::UsersManage).await?;
-    let roles = &auth.loaded.account.subscription.roles;
-    if !roles.exists(role) {
-        return Err(AppError::NotFound("role"));
-    }
-    Ok(role_view(role, &roles.rights_of(role)))
-}
-
-pub async fn put_role<S: Store>(
-    store: &S,
-    caller: &Caller,
-    role: &RoleName,
-    rights: BTreeSet<Right>,
-    now: DateTime<Utc>,
-) -> Result<RoleView, AppError> {
-    retrying(|_| {
-        let rights = rights.clone();
-        async move {
-            let auth = authorize(store, caller, Right::UsersManage).await?;
-            let loaded = auth.loaded;
-            let mut account = loaded.account.clone();
-            account.subscription.ensure_active()?;
-            account
-                .subscription
-                .roles
-                .set(role.clone(), rights.clone())?;
-            let at = account.subscription.tick(now);
-            let log = log_entry(
-                Actor::User(caller.user.clone()),
-                "role.updated",
-                json!({ "role": role, "rights": rights }),
-                at,
-            );
-            store
-                .commit(change(
-                    &loaded,
-                    account,
-                    Vec::new(),
-                    log,
-                    &[],
-                    Vec::new(),
-                    now,
-                ))
-                .await?;
-            Ok(role_view(role, &rights))
-        }
-    })
-    .await
-}
-
-// ---- tenants (operators) --------------------------------------------------------------------
-
-#[derive(serde::Serialize, Debug, Clone)]
-pub struct TenantCreatedView {
-    pub account: AccountView,
-    pub administrator: UserView,
-}
-
-pub async fn create_tenant<S: Store>(
-    store: &S,
-    operator: &str,
-    new: NewTenant,
-    now: DateTime<Utc>,
-) -> Result<TenantCreatedView, AppError> {
-    let (account, admin, events) = tenant::create_tenant(new, now)?;
-    let tenant_id = account.subscription.tenant_id.clone();
-    let rights = account.subscription.roles.rights_of(&admin.role);
-    let view = TenantCreatedView {
-        account: AccountView::new(&account, &rights),
-        administrator: UserView::new(&admin, &account),
-    };
-    let log = log_entry(
-        Actor::Operator(operator.to_owned()),
-        "tenant.created",
-        json!({ "tenant_id": tenant_id, "pools": account.subscription.pools, "period": account.subscription.period, "administrator": admin.user_id }),
-        now,
-    );
-    let outbox = outbox(&tenant_id, &log.entry_id, now, &events, Vec::new());
-    let mut view = view;
-    view.account.version = 1;
-    store
-        .commit(Change {
-            expected_version: None,
-            reds_before: Vec::new(),
-            account,
-            users: vec![UserWrite {
-                before: None,
-                after: admin,
-            }],
-            log,
-            invoices: Vec::new(),
-            outbox,
-            approve_quote: None,
-            idempotency: None,
-            now,
-        })
-        .await?;
-    Ok(view)
-}
-
-pub async fn terminate_tenant<S: Store>(
-    store: &S,
-    operator: &str,
-    tenant_id: &TenantId,
-    now: DateTime<Utc>,
-) -> Result<AccountView, AppError> {
-    retrying(|_| async move {
-        let loaded = store
-            .load_account(tenant_id)
-            .await?
-            .ok_or(AppError::NotFound("tenant"))?;
-        let mut account = loaded.account.clone();
-        tenant::terminate(&mut account, now)?;
-        let log = log_entry(
-            Actor::Operator(operator.to_owned()),
-            "tenant.terminated",
-            json!({ "tenant_id": tenant_id }),
-            account.subscription.clock,
-        );
-        let view = AccountView::new(&account, &BTreeSet::new());
-        store
-            .commit(change(
-                &loaded,
-                account,
-                Vec::new(),
-                log,
-                &[],
-                Vec::new(),
-                now,
-            ))
-            .await?;
-        Ok(view)
     })
     .await
 }

@@ -8,14 +8,14 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use super::{AppError, change, log_entry, retrying};
 use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::events::DomainEvent;
-use crate::domain::identity::{Actor, TenantId};
+use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::{removal, rollover};
 use crate::ports::{DueWork, Loaded, Store, UserWrite};
@@ -132,6 +132,84 @@ impl Carried {
     }
 }
 
+/// What one step of the removal loop did.
+enum Removal {
+    Removed,
+    Skipped(PoolId, UserId),
+    Done,
+}
+
+/// One attempt at R14 on what was read: every period ended by `at`, in one version-checked
+/// change. `None` when nothing was due. Returns the account as committed and the number of
+/// periods and invoices.
+async fn roll_over_loaded<S: Store>(
+    store: &S,
+    loaded: &Loaded,
+    at: DateTime<Utc>,
+) -> Result<Option<(Account, (usize, usize))>, AppError> {
+    let tenant = &loaded.account.subscription.tenant_id;
+    let needed = rollover::seats_needed(&loaded.account, at);
+    let mut newest: BTreeMap<PoolId, Vec<SeatInfo>> = BTreeMap::new();
+    for (pool, count) in &needed {
+        newest.insert(
+            pool.clone(),
+            store.newest_seats(tenant, pool, *count).await?,
+        );
+    }
+    let mut account = loaded.account.clone();
+    let (invoices, events) = rollover::roll_over(&mut account, at, &newest)?;
+    if invoices.is_empty() {
+        return Ok(None);
+    }
+    let periods: Vec<_> = invoices.iter().map(|i| i.period).collect();
+    let log = log_entry(
+        Actor::System,
+        "period.rolled_over",
+        json!({ "periods": periods, "invoices": invoices.iter().map(|i| &i.invoice_id).collect::<Vec<_>>(), "pools": account.subscription.pools }),
+        invoices.last().map_or(at, |i| i.issued_at),
+    );
+    let count = invoices.len();
+    let mut change = change(
+        loaded,
+        account.clone(),
+        Vec::new(),
+        log,
+        &events,
+        Vec::new(),
+        at,
+    );
+    change.invoices = invoices;
+    store.commit(change).await?;
+    Ok(Some((account, (periods.len(), count))))
+}
+
+/// R22: a request that finds its tenant's period ended before the sweep got there rolls the
+/// tenant forward first, exactly as the sweep would: the same rollover at each period's end
+/// instant, the same invoice ids, and exactly once (a racing sweep or request loses the
+/// version check, re-reads, and finds nothing left to do).
+pub async fn catch_up<S: Store>(
+    store: &S,
+    tenant: &TenantId,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    retrying(|_| async move {
+        let Some(loaded) = store.load_account(tenant).await? else {
+            return Ok(());
+        };
+        roll_over_loaded(store, &loaded, at).await.map(|_| ())
+    })
+    .await
+}
+
+/// True when `loaded`'s period has ended by `now` and no sweep has rolled it over yet.
+pub fn rollover_pending(loaded: &Loaded, now: DateTime<Utc>) -> bool {
+    loaded
+        .account
+        .subscription
+        .rollover_due()
+        .is_some_and(|due| due <= now)
+}
+
 /// One tenant: catch up its rollovers, then remove the seats whose grace has ended, then send
 /// the reminders that are due, then tidy stale red-seat records.
 pub async fn sweep_tenant<S: Store>(
@@ -160,53 +238,71 @@ pub async fn sweep_tenant<S: Store>(
         let Some(loaded) = carried.current(store, tenant, attempt).await? else {
             return Ok((0, 0));
         };
-        let needed = rollover::seats_needed(&loaded.account, at);
-        let mut newest: BTreeMap<PoolId, Vec<SeatInfo>> = BTreeMap::new();
-        for (pool, count) in &needed {
-            newest.insert(pool.clone(), store.newest_seats(tenant, pool, *count).await?);
+        match roll_over_loaded(store, &loaded, at).await? {
+            Some((account, counts)) => {
+                carried.keep(account);
+                Ok(counts)
+            }
+            None => {
+                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                Ok((0, 0))
+            }
         }
-        let mut account = loaded.account.clone();
-        let (invoices, events) = rollover::roll_over(&mut account, at, &newest)?;
-        if invoices.is_empty() {
-            carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
-            return Ok((0, 0));
-        }
-        let periods: Vec<_> = invoices.iter().map(|i| i.period).collect();
-        let log = log_entry(
-            Actor::System,
-            "period.rolled_over",
-            json!({ "periods": periods, "invoices": invoices.iter().map(|i| &i.invoice_id).collect::<Vec<_>>(), "pools": account.subscription.pools }),
-            invoices.last().map_or(at, |i| i.issued_at),
-        );
-        let count = invoices.len();
-        let mut change = change(&loaded, account.clone(), Vec::new(), log, &events, Vec::new(), at);
-        change.invoices = invoices;
-        store.commit(change).await?;
-        carried.keep(account);
-        Ok((periods.len(), count))
     })
     .await?;
     report.rollovers += rolled.0;
     report.invoices += rolled.1;
 
-    // Removals (R5): one transaction per seat, each re-checking the rule on current state.
+    // R23: a terminated subscription is left alone: no removals, no reminders, no mail.
+    let terminated = match carried.current(store, tenant, 0).await? {
+        Some(loaded) => {
+            let terminated = loaded.account.subscription.is_terminated();
+            carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+            terminated
+        }
+        None => true,
+    };
+    if terminated {
+        return Ok(report);
+    }
+
+    // Removals (R5): one transaction per seat, each re-checking the rule on current state. A
+    // seat that cannot be removed (R23's last administrator, a user record gone) is skipped,
+    // never a reason to stop the others.
+    let mut skipped: BTreeSet<(PoolId, UserId)> = BTreeSet::new();
     loop {
-        let removed = retrying(|attempt| async move {
+        let skipped_now = &skipped;
+        let outcome = retrying(|attempt| async move {
             let Some(loaded) = carried.current(store, tenant, attempt).await? else {
-                return Ok(false);
+                return Ok(Removal::Done);
             };
-            let Some(red) = removal::due_removals(&loaded.account, at).into_iter().next() else {
+            let Some(red) = removal::due_removals(&loaded.account, at)
+                .into_iter()
+                .find(|r| !skipped_now.contains(&(r.pool.clone(), r.seat.user_id.clone())))
+            else {
                 carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
-                return Ok(false);
+                return Ok(Removal::Done);
             };
+            let skip = Removal::Skipped(red.pool.clone(), red.seat.user_id.clone());
             let Some(before) = store.load_user(tenant, &red.seat.user_id).await? else {
-                return Ok(false);
+                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                return Ok(skip);
             };
             let mut account = loaded.account.clone();
             let mut after = before.clone();
             let Some(events) = removal::remove(&mut account, &mut after, &red.pool, at)? else {
-                return Ok(false);
+                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                return Ok(skip);
             };
+            if account
+                .subscription
+                .ensure_administrator_kept(&loaded.account.subscription)
+                .is_err()
+            {
+                tracing::warn!(tenant = %tenant, user = %red.seat.user_id, "seat not removed: its user is the last active administrator");
+                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                return Ok(skip);
+            }
             let log = log_entry(
                 Actor::System,
                 "seat.removed",
@@ -216,13 +312,16 @@ pub async fn sweep_tenant<S: Store>(
             let write = UserWrite { before: Some(before), after };
             store.commit(change(&loaded, account.clone(), vec![write], log, &events, Vec::new(), at)).await?;
             carried.keep(account);
-            Ok(true)
+            Ok(Removal::Removed)
         })
         .await?;
-        if !removed {
-            break;
+        match outcome {
+            Removal::Removed => report.removals += 1,
+            Removal::Skipped(pool, user) => {
+                skipped.insert((pool, user));
+            }
+            Removal::Done => break,
         }
-        report.removals += 1;
     }
 
     // Reminders one day before a deadline (R20), all of the tenant's in one change.

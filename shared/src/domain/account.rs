@@ -14,11 +14,12 @@ use std::collections::BTreeMap;
 use super::allocation::{Flag, RedSeat, SeatKey};
 use super::error::DomainError;
 use super::events::DomainEvent;
+use super::identity::RoleName;
 use super::identity::{DisplayName, TenantId};
 use super::money::Currency;
 use super::period::Period;
 use super::pool::{Pool, PoolId};
-use super::rights::Roles;
+use super::rights::{Right, Roles};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
@@ -37,6 +38,10 @@ pub struct Subscription {
     /// The instant of the last change. The tenant's clock never goes back, so R3's order is
     /// the order changes were committed in, whatever the callers' clocks say.
     pub clock: DateTime<Utc>,
+    /// Active users per role, kept by every activation, deactivation and role change, so that
+    /// R23 ("always one active administrator") is checked without reading the users.
+    #[serde(default)]
+    pub active_by_role: BTreeMap<RoleName, u32>,
 }
 
 impl Subscription {
@@ -74,6 +79,38 @@ impl Subscription {
         let at = now.max(self.clock + Duration::microseconds(1));
         self.clock = at;
         at
+    }
+
+    /// Active users whose role holds every right (R23).
+    pub fn administrators(&self) -> u32 {
+        self.active_by_role
+            .iter()
+            .filter(|(role, _)| self.roles.rights_of(role).len() == Right::ALL.len())
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// R23: a change may not take the last active administrator away. `before` is the
+    /// subscription as read; a tenant that had none (an operator restores one) is not held.
+    pub fn ensure_administrator_kept(&self, before: &Subscription) -> Result<(), DomainError> {
+        if before.administrators() > 0 && self.administrators() == 0 {
+            Err(DomainError::LastAdministrator)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Counts a user entering (`+1`) or leaving (`-1`) active use in a role.
+    pub fn count_active(&mut self, role: &RoleName, entering: bool) {
+        let n = self.active_by_role.entry(role.clone()).or_insert(0);
+        *n = if entering {
+            n.saturating_add(1)
+        } else {
+            n.saturating_sub(1)
+        };
+        if *n == 0 {
+            self.active_by_role.remove(role);
+        }
     }
 
     /// When the sweep must roll this subscription over (R14); none once terminated.

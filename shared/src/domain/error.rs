@@ -13,6 +13,8 @@ pub enum ErrorKind {
     Conflict,
     /// The thing existed but is no longer usable (410).
     Gone,
+    /// The caller may not do this, whatever the input (403).
+    Forbidden,
 }
 
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -59,6 +61,18 @@ pub enum DomainError {
     AdministratorRoleFixed,
     #[error("the period start must be before its end")]
     InvalidPeriod,
+    #[error(
+        "the period starting then has already ended; start the subscription in a period still running"
+    )]
+    PeriodEnded,
+    #[error(
+        "this would leave the tenant without an active user holding every right; make another user an administrator first"
+    )]
+    LastAdministrator,
+    #[error(
+        "a caller can grant only rights it holds, and cannot change its own role or its own role's rights"
+    )]
+    Escalation,
 }
 
 impl DomainError {
@@ -84,6 +98,9 @@ impl DomainError {
             Self::UnknownRole(_) => "unknown_role",
             Self::AdministratorRoleFixed => "administrator_role_fixed",
             Self::InvalidPeriod => "invalid_period",
+            Self::PeriodEnded => "period_ended",
+            Self::LastAdministrator => "last_administrator",
+            Self::Escalation => "escalation",
         }
     }
 
@@ -101,12 +118,15 @@ impl DomainError {
             | Self::NextPeriodAbovePurchased { .. }
             | Self::SubscriptionTerminated
             | Self::AdministratorRoleFixed
-            | Self::QuoteStale => ErrorKind::Refused,
+            | Self::QuoteStale
+            | Self::PeriodEnded => ErrorKind::Refused,
             Self::QuoteExpired | Self::QuoteOtherPeriod => ErrorKind::Gone,
             Self::UserAlreadyActive
             | Self::UserAlreadyInactive
             | Self::UserExists
-            | Self::TenantExists => ErrorKind::Conflict,
+            | Self::TenantExists
+            | Self::LastAdministrator => ErrorKind::Conflict,
+            Self::Escalation => ErrorKind::Forbidden,
         }
     }
 

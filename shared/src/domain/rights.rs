@@ -87,6 +87,18 @@ impl Roles {
     }
 }
 
+/// R23: a caller grants only rights it holds: `granted` must be among `held`.
+pub fn ensure_grantable(
+    held: &BTreeSet<Right>,
+    granted: &BTreeSet<Right>,
+) -> Result<(), DomainError> {
+    if granted.is_subset(held) {
+        Ok(())
+    } else {
+        Err(DomainError::Escalation)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

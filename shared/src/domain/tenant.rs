@@ -83,7 +83,12 @@ pub fn create_tenant(
         terminated_at: None,
         version: 0,
         clock: now - chrono::Duration::microseconds(1),
+        active_by_role: Default::default(),
     };
+    // R22: a subscription starts in a period still running, never in one already over.
+    if subscription.period.end_instant(subscription.time_zone) <= now {
+        return Err(DomainError::PeriodEnded);
+    }
     let mut account = Account::new(subscription);
     let admin = NewUser {
         role: administrator(),

@@ -140,6 +140,7 @@ fn enter(
 ) -> Result<(), DomainError> {
     user.active = true;
     user.activated_at = Some(at);
+    account.subscription.count_active(&user.role, true);
     events.push(DomainEvent::UserActivated {
         user_id: user.user_id.clone(),
     });
@@ -180,6 +181,7 @@ pub fn deactivate(
         account.remove_seat(&pool, &key, &mut events)?;
     }
     user.active = false;
+    account.subscription.count_active(&user.role, false);
     events.push(DomainEvent::UserDeactivated {
         user_id: user.user_id.clone(),
         reason: reason.to_owned(),
@@ -214,9 +216,13 @@ pub fn set_modules(
     Ok(events)
 }
 
-pub fn set_role(account: &Account, user: &mut User, role: RoleName) -> Result<(), DomainError> {
+pub fn set_role(account: &mut Account, user: &mut User, role: RoleName) -> Result<(), DomainError> {
     account.subscription.ensure_active()?;
     check_role(account, &role)?;
+    if user.active {
+        account.subscription.count_active(&user.role, false);
+        account.subscription.count_active(&role, true);
+    }
     user.role = role;
     Ok(())
 }

@@ -138,15 +138,16 @@ fn from_bearer(request: &Request, key: &[u8]) -> Option<Claims> {
     })
 }
 
+/// The caller's claims. With a local key (no authorizer in front), only the HS256 token
+/// counts: the authorizer context of a request is whatever its sender wrote, and locally
+/// anyone who reaches the port can send a whole API Gateway event. Without one, only the
+/// authorizer's claims count (AWS, where API Gateway validated the token).
 pub fn claims(request: &Request, config: &AuthConfig) -> Result<Claims, AppError> {
-    if let Some(claims) = from_authorizer(request) {
-        return Ok(claims);
+    match &config.local_key {
+        Some(key) => from_bearer(request, key),
+        None => from_authorizer(request),
     }
-    config
-        .local_key
-        .as_ref()
-        .and_then(|key| from_bearer(request, key))
-        .ok_or(AppError::Unauthenticated)
+    .ok_or(AppError::Unauthenticated)
 }
 
 /// A tenant route's caller: the tenant and user come from the token only.
@@ -193,6 +194,23 @@ mod tests {
 
     const HS256: &str = r#"{"typ":"JWT","alg":"HS256"}"#;
     const CLAIMS: &str = r#"{"sub":"ada","tenant_id":"acme","exp":1000}"#;
+
+    /// An API Gateway event whose authorizer context claims an operator (its body is not
+    /// UTF-8, for the handlers' own test).
+    const FORGED_CONTEXT: &str = include_str!("fixtures/operator-claims-in-context.json");
+
+    #[test]
+    fn with_a_local_key_only_the_token_counts_never_the_events_authorizer_context() {
+        let request = lambda_http::request::from_str(FORGED_CONTEXT).unwrap();
+        let local = AuthConfig::from_secret(Some("local-secret"));
+        assert!(matches!(
+            operator(&request, &local),
+            Err(AppError::Unauthenticated)
+        ));
+        // In AWS (no local key) the authorizer validated the token: its claims count.
+        let aws = AuthConfig::from_secret(None);
+        assert_eq!(operator(&request, &aws).unwrap(), "mallory");
+    }
 
     #[test]
     fn a_signed_unexpired_token_gives_its_claims() {

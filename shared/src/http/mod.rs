@@ -18,6 +18,16 @@ pub const MAX_PAGE: u32 = 100;
 
 pub type HttpResult = Result<Response<Body>, lambda_http::Error>;
 
+static SUPPORT_CONTACT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// R29: the support contact the answers name (`LICENSING_SUPPORT_EMAIL`), set once at start.
+pub fn set_support_contact(email: &str) {
+    let _ = SUPPORT_CONTACT.set(email.to_owned());
+}
+
+/// Codes whose answer tells the customer to write to support.
+const SUPPORT_CODES: [&str; 1] = ["next_period_below_one"];
+
 pub fn request_id(request: &Request) -> String {
     request
         .lambda_context_ref()
@@ -94,7 +104,7 @@ pub fn problem(err: &AppError, request_id: &str) -> HttpResult {
             "request refused"
         );
     }
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "type": format!("https://licensing.example/problems/{}", err.code()),
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
@@ -102,6 +112,12 @@ pub fn problem(err: &AppError, request_id: &str) -> HttpResult {
         "detail": err.public_detail(),
         "request_id": request_id,
     });
+    if SUPPORT_CODES.contains(&err.code())
+        && let Some(email) = SUPPORT_CONTACT.get()
+    {
+        body["detail"] = format!("{} ({email})", err.public_detail()).into();
+        body["support_email"] = email.clone().into();
+    }
     let mut response = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/problem+json")
@@ -111,6 +127,31 @@ pub fn problem(err: &AppError, request_id: &str) -> HttpResult {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    Ok(response)
+}
+
+/// The `Idempotency-Key` header, if sent (R10, and `POST /v1/users`).
+pub fn idempotency_key(request: &Request) -> Result<Option<&str>, AppError> {
+    request
+        .headers()
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| AppError::BadRequest("Idempotency-Key must be printable ASCII".into()))
+        })
+        .transpose()
+}
+
+/// An answer that may be a replay: its stored status and exact body, marked
+/// `Idempotent-Replayed: true` when replayed.
+pub fn replayable(answer: crate::app::Replayable) -> Result<Response<Body>, AppError> {
+    let mut response =
+        raw_json(answer.status, answer.body).map_err(|e| AppError::Internal(e.to_string()))?;
+    if answer.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
 }

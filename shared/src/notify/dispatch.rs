@@ -28,6 +28,7 @@ pub struct Notifier {
     bus: String,
     from: String,
     configuration_set: Option<String>,
+    mail_cap: usize,
 }
 
 impl Notifier {
@@ -45,13 +46,27 @@ impl Notifier {
         if let Some(url) = endpoint_url("EVENTBRIDGE") {
             events = events.endpoint_url(url);
         }
+        use crate::adapters::aws_calls::AwsCalls;
+        if let Some(calls) = AwsCalls::from_env("ses") {
+            ses = ses.interceptor(calls);
+        }
+        if let Some(calls) = AwsCalls::from_env("events") {
+            events = events.interceptor(calls);
+        }
         Self {
             ses: aws_sdk_sesv2::Client::from_conf(ses.build()),
             events: aws_sdk_eventbridge::Client::from_conf(events.build()),
             bus: bus.into(),
             from: from.into(),
             configuration_set: None,
+            mail_cap: MAIL_CAP_PER_RUN,
         }
+    }
+
+    /// Mails one tenant may send in one delivery run (default [`MAIL_CAP_PER_RUN`]).
+    pub fn with_mail_cap(mut self, cap: usize) -> Self {
+        self.mail_cap = cap;
+        self
     }
 
     pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
@@ -239,15 +254,23 @@ async fn recipients(
     Ok(people)
 }
 
-/// Delivers one batch that this dispatcher has claimed; returns the messages still undelivered.
+/// What one delivery attempt of a batch left: the undelivered messages, and whether any of
+/// them failed (rather than only waiting for the next run's mail cap).
+struct Left {
+    messages: Vec<OutboxMessage>,
+    failed: bool,
+}
+
+/// Delivers one batch that this dispatcher has claimed.
 async fn deliver_batch(
     notifier: &Notifier,
     people: &Recipients,
     messages: Vec<OutboxMessage>,
     mail_budget: &mut usize,
     report: &mut DispatchReport,
-) -> Vec<OutboxMessage> {
+) -> Left {
     let mut remaining = Vec::new();
+    let mut any_failed = false;
     let event_entries: Vec<(&str, &str, String)> = messages
         .iter()
         .filter_map(|m| match &m.payload {
@@ -279,6 +302,7 @@ async fn deliver_batch(
             Payload::Event { .. } => {
                 if !accepted.contains(&message.message_id) {
                     message.last_error = event_error.clone();
+                    any_failed = true;
                     remaining.push(message);
                 }
             }
@@ -295,6 +319,7 @@ async fn deliver_batch(
                     Recipient::Managers => people.managers.iter().collect(),
                 };
                 let mut failed = None;
+                let mut capped = false;
                 for user in targets {
                     let address = user.email.to_string();
                     if message.delivered_to.contains(&address) {
@@ -302,8 +327,7 @@ async fn deliver_batch(
                     }
                     if *mail_budget == 0 {
                         report.capped += 1;
-                        failed =
-                            Some("per-tenant mail cap reached; sent in a later run".to_owned());
+                        capped = true;
                         break;
                     }
                     let lang: Language = match to {
@@ -329,12 +353,18 @@ async fn deliver_batch(
                 }
                 if let Some(error) = failed {
                     message.last_error = Some(error);
+                    any_failed = true;
+                    remaining.push(message);
+                } else if capped {
                     remaining.push(message);
                 }
             }
         }
     }
-    remaining
+    Left {
+        messages: remaining,
+        failed: any_failed,
+    }
 }
 
 /// Tenants whose batches are delivered at once. Each tenant's batches stay in order; tenants
@@ -378,13 +408,13 @@ async fn deliver_tenant(
     let mut report = DispatchReport::default();
     let tenant_id = TenantId::parse(&tenant).map_err(|e| StoreError::Backend(e.to_string()))?;
     let people = recipients(store, &tenant_id, &batches).await?;
-    let mut mail_budget = MAIL_CAP_PER_RUN;
+    let mut mail_budget = notifier.mail_cap;
     for batch in batches {
         if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
             continue;
         }
         report.batches += 1;
-        let remaining = deliver_batch(
+        let left = deliver_batch(
             notifier,
             &people,
             batch.messages.clone(),
@@ -392,8 +422,11 @@ async fn deliver_tenant(
             &mut report,
         )
         .await;
-        let dead = !remaining.is_empty() && batch.attempts + 1 >= MAX_ATTEMPTS;
-        if !remaining.is_empty() {
+        let remaining = left.messages;
+        // Mail held back by the cap waits for the next run without counting as an attempt:
+        // only real failures lead to the dead letter, so a large tenant never loses mail.
+        let dead = left.failed && batch.attempts + 1 >= MAX_ATTEMPTS;
+        if left.failed {
             report.failed += remaining.len();
             let error = remaining
                 .iter()
@@ -407,10 +440,15 @@ async fn deliver_tenant(
             }
         }
         if mail_budget == 0 {
-            tracing::warn!(tenant = %tenant, cap = MAIL_CAP_PER_RUN, "per-tenant mail cap reached in this run");
+            tracing::warn!(tenant = %tenant, cap = notifier.mail_cap, "per-tenant mail cap reached in this run");
         }
+        let next = if left.failed {
+            now + backoff(batch.attempts)
+        } else {
+            now
+        };
         store
-            .settle_outbox(&batch, remaining, now + backoff(batch.attempts), dead)
+            .settle_outbox(&batch, remaining, next, dead, left.failed)
             .await?;
     }
     Ok(report)

@@ -99,12 +99,12 @@ async fn api(n: u64) {
         limit: 50,
     };
     measure(&store, "GET /v1/account (status)", n, |_| async {
-        app::account_status(&store, &caller).await.unwrap();
+        app::account_status(&store, &caller, now).await.unwrap();
     })
     .await
     .print();
     measure(&store, "GET /v1/users (50)", n, |_| async {
-        app::list_users(&store, &caller, &page).await.unwrap();
+        app::list_users(&store, &caller, &page, now).await.unwrap();
     })
     .await
     .print();
@@ -159,9 +159,16 @@ async fn api(n: u64) {
             licensing::domain::identity::Language::En,
             &[],
         );
-        app::create_user(s, c, user, now + Duration::seconds(i as i64))
-            .await
-            .unwrap();
+        app::create_user(
+            s,
+            c,
+            user.into(),
+            None,
+            &serde_json::Value::Null,
+            now + Duration::seconds(i as i64),
+        )
+        .await
+        .unwrap();
     })
     .await
     .print();

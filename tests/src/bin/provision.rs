@@ -74,7 +74,15 @@ async fn seed(store: &DynamoStore) -> Result<(), Box<dyn std::error::Error>> {
             Language::En
         };
         let user = new_user(&format!("u-{:02}", i + 1), name, language, modules);
-        licensing::app::create_user(store, &admin, user, chrono::Utc::now()).await?;
+        licensing::app::create_user(
+            store,
+            &admin,
+            user.into(),
+            None,
+            &serde_json::Value::Null,
+            chrono::Utc::now(),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -419,14 +419,17 @@ impl DynamoStore {
     }
 
     /// Writes a batch back after a delivery attempt: gone when everything was delivered,
-    /// otherwise with the undelivered messages, the attempt count and the next attempt time.
-    /// Conditional on the attempt count read, so two dispatchers never both record an attempt.
+    /// otherwise with the undelivered messages, the attempt count (raised only when
+    /// `failed`: mail that only waits for the next run's cap has not failed) and the next
+    /// attempt time. Conditional on the attempt count read, so two dispatchers never both
+    /// record an attempt.
     pub async fn settle_outbox(
         &self,
         batch: &OutboxItem,
         remaining: Vec<OutboxMessage>,
         next_attempt: DateTime<Utc>,
         dead: bool,
+        failed: bool,
     ) -> Result<bool, StoreError> {
         let tenant_id =
             TenantId::parse(&batch.tenant_id).map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -444,7 +447,7 @@ impl DynamoStore {
         } else {
             let mut updated = batch.clone();
             updated.messages = remaining;
-            updated.attempts += 1;
+            updated.attempts += u32::from(failed);
             updated.lease_until = None;
             if dead {
                 updated.state = "dead".into();

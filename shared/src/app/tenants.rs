@@ -1,0 +1,166 @@
+//! Operators' routes (R18, R23): create a tenant, terminate its subscription, and restore an
+//! administrator to a tenant that has lost its own.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+use super::views::{AccountView, UserView};
+use super::{AppError, change, log_entry, outbox, retrying, sweep};
+use crate::domain::identity::{Actor, TenantId};
+use crate::domain::rights::administrator;
+use crate::domain::tenant::{self, NewTenant};
+use crate::domain::user::{self, NewUser};
+use crate::ports::{Change, Store, UserWrite};
+
+#[derive(serde::Serialize, Debug, Clone)]
+pub struct TenantCreatedView {
+    pub account: AccountView,
+    pub administrator: UserView,
+}
+
+pub async fn create_tenant<S: Store>(
+    store: &S,
+    operator: &str,
+    new: NewTenant,
+    now: DateTime<Utc>,
+) -> Result<TenantCreatedView, AppError> {
+    let (account, admin, events) = tenant::create_tenant(new, now)?;
+    let tenant_id = account.subscription.tenant_id.clone();
+    let rights = account.subscription.roles.rights_of(&admin.role);
+    let view = TenantCreatedView {
+        account: AccountView::new(&account, &rights),
+        administrator: UserView::new(&admin, &account),
+    };
+    let log = log_entry(
+        Actor::Operator(operator.to_owned()),
+        "tenant.created",
+        json!({ "tenant_id": tenant_id, "pools": account.subscription.pools, "period": account.subscription.period, "administrator": admin.user_id }),
+        now,
+    );
+    let outbox = outbox(&tenant_id, &log.entry_id, now, &events, Vec::new());
+    let mut view = view;
+    view.account.version = 1;
+    store
+        .commit(Change {
+            expected_version: None,
+            reds_before: Vec::new(),
+            account,
+            users: vec![UserWrite {
+                before: None,
+                after: admin,
+            }],
+            log,
+            invoices: Vec::new(),
+            outbox,
+            approve_quote: None,
+            idempotency: None,
+            now,
+        })
+        .await?;
+    Ok(view)
+}
+
+pub async fn terminate_tenant<S: Store>(
+    store: &S,
+    operator: &str,
+    tenant_id: &TenantId,
+    now: DateTime<Utc>,
+) -> Result<AccountView, AppError> {
+    sweep::catch_up(store, tenant_id, now).await?;
+    retrying(|_| async move {
+        let loaded = store
+            .load_account(tenant_id)
+            .await?
+            .ok_or(AppError::NotFound("tenant"))?;
+        let mut account = loaded.account.clone();
+        tenant::terminate(&mut account, now)?;
+        let log = log_entry(
+            Actor::Operator(operator.to_owned()),
+            "tenant.terminated",
+            json!({ "tenant_id": tenant_id }),
+            account.subscription.clock,
+        );
+        let view = AccountView::new(&account, &BTreeSet::new());
+        store
+            .commit(change(
+                &loaded,
+                account,
+                Vec::new(),
+                log,
+                &[],
+                Vec::new(),
+                now,
+            ))
+            .await?;
+        Ok(view)
+    })
+    .await
+}
+
+/// R23: an operator gives a tenant an active administrator again: the named user, created if
+/// it does not exist, gets the built-in `administrator` role and is activated if inactive.
+pub async fn restore_administrator<S: Store>(
+    store: &S,
+    operator: &str,
+    tenant_id: &TenantId,
+    wanted: NewUser,
+    now: DateTime<Utc>,
+) -> Result<UserView, AppError> {
+    sweep::catch_up(store, tenant_id, now).await?;
+    retrying(|_| {
+        let wanted = wanted.clone();
+        async move {
+            let loaded = store
+                .load_account(tenant_id)
+                .await?
+                .ok_or(AppError::NotFound("tenant"))?;
+            let mut account = loaded.account.clone();
+            account.subscription.ensure_active()?;
+            let before = store.load_user(tenant_id, &wanted.user_id).await?;
+            let (after, events) = match &before {
+                Some(existing) => {
+                    let mut after = existing.clone();
+                    user::set_role(&mut account, &mut after, administrator())?;
+                    let events = if after.active {
+                        Vec::new()
+                    } else {
+                        user::activate(&mut account, &mut after, now)?
+                    };
+                    (after, events)
+                }
+                None => user::create_user(
+                    &mut account,
+                    NewUser {
+                        role: administrator(),
+                        active: true,
+                        ..wanted
+                    },
+                    now,
+                )?,
+            };
+            let at = account.subscription.tick(now);
+            let view = UserView::new(&after, &account);
+            let log = log_entry(
+                Actor::Operator(operator.to_owned()),
+                "administrator.restored",
+                json!({ "user_id": after.user_id, "created": before.is_none() }),
+                at,
+            );
+            let write = UserWrite { before, after };
+            store
+                .commit(change(
+                    &loaded,
+                    account,
+                    vec![write],
+                    log,
+                    &events,
+                    Vec::new(),
+                    now,
+                ))
+                .await?;
+            Ok(view)
+        }
+    })
+    .await
+}

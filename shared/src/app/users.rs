@@ -1,0 +1,366 @@
+//! Users and roles (R2, R3, R17, R23): list, create, activate, deactivate, re-role, and the
+//! roles' rights. Every change keeps one active administrator and grants only rights the
+//! caller holds.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+use super::views::{PageView, RoleView, UserView};
+use super::{
+    AppError, Authorized, Caller, Replayable, authorize, change, idempotency_window, log_entry,
+    retrying,
+};
+use crate::domain::DomainError;
+use crate::domain::idempotency::{IdempotencyKey, fingerprint};
+use crate::domain::identity::{Actor, DisplayName, EmailAddress, Language, RoleName, UserId};
+use crate::domain::pool::PoolId;
+use crate::domain::rights::{self, ADMINISTRATOR, Right, plain_user};
+use crate::domain::user::{self, NewUser};
+use crate::ports::{IdempotencyRecord, Page, PageRequest, Store, StoreError, UserWrite};
+
+/// R23: a caller acts on a user only within its own rights: it may not create, activate,
+/// deactivate or re-role a user whose role holds a right the caller lacks.
+fn ensure_within_rights(auth: &Authorized, role: &RoleName) -> Result<(), AppError> {
+    let roles = &auth.loaded.account.subscription.roles;
+    rights::ensure_grantable(&auth.rights, &roles.rights_of(role))?;
+    Ok(())
+}
+
+pub async fn list_users<S: Store>(
+    store: &S,
+    caller: &Caller,
+    page: &PageRequest,
+    now: DateTime<Utc>,
+) -> Result<PageView<UserView>, AppError> {
+    let auth = authorize(store, caller, Right::UsersManage, now).await?;
+    let Page { items, next_cursor } = store.list_users(&caller.tenant, page).await?;
+    Ok(PageView {
+        items: items
+            .iter()
+            .map(|u| UserView::new(u, &auth.loaded.account))
+            .collect(),
+        next_cursor,
+    })
+}
+
+/// What `PUT /v1/users/{id}` may set.
+#[derive(Clone, Debug, Default)]
+pub struct UserPatch {
+    pub role: Option<RoleName>,
+    pub modules: Option<BTreeSet<PoolId>>,
+    pub language: Option<Language>,
+}
+
+/// `POST /v1/users`: a user id is minted when none is given; the role defaults to `user`.
+#[derive(Clone, Debug)]
+pub struct CreateUser {
+    pub user_id: Option<UserId>,
+    pub name: DisplayName,
+    pub email: EmailAddress,
+    pub language: Language,
+    pub role: Option<RoleName>,
+    pub modules: BTreeSet<PoolId>,
+    pub active: bool,
+}
+
+impl From<NewUser> for CreateUser {
+    fn from(user: NewUser) -> Self {
+        Self {
+            user_id: Some(user.user_id),
+            name: user.name,
+            email: user.email,
+            language: user.language,
+            role: Some(user.role),
+            modules: user.modules,
+            active: user.active,
+        }
+    }
+}
+
+fn mint_user_id() -> Result<UserId, DomainError> {
+    UserId::parse(&format!(
+        "u-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    ))
+}
+
+/// An earlier answer under this key, if the key was used: the same body replays it, another
+/// body is refused (R10's rule, for every route that takes an `Idempotency-Key`).
+async fn replay<S: Store>(
+    store: &S,
+    caller: &Caller,
+    digest: &str,
+    print: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Replayable>, AppError> {
+    match store.get_idempotency(&caller.tenant, digest, now).await? {
+        Some(record) if record.fingerprint == print => Ok(Some(Replayable {
+            status: record.status,
+            body: record.body,
+            replayed: true,
+        })),
+        Some(_) => Err(AppError::IdempotencyKeyReused),
+        None => Ok(None),
+    }
+}
+
+/// Creates (and by default activates) a user (R2). With an `Idempotency-Key`, a retry of the
+/// same request answers the first result, the same user, instead of creating a second one
+/// (the minted id is in the first answer); `request` is the body as sent, its fingerprint.
+pub async fn create_user<S: Store>(
+    store: &S,
+    caller: &Caller,
+    new: CreateUser,
+    idempotency_key: Option<&str>,
+    request: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<Replayable, AppError> {
+    let digest = idempotency_key
+        .map(|k| IdempotencyKey::parse(k).map(|k| k.digest()))
+        .transpose()?;
+    let print = fingerprint(request);
+    // Minted once, so every retry of a lost race creates the same user.
+    let user_id = match new.user_id.clone() {
+        Some(id) => id,
+        None => mint_user_id()?,
+    };
+    retrying(|_| {
+        let new = new.clone();
+        let (digest, print, user_id) = (digest.clone(), print.clone(), user_id.clone());
+        async move {
+            let auth = authorize(store, caller, Right::UsersManage, now).await?;
+            if let Some(digest) = &digest
+                && let Some(answer) = replay(store, caller, digest, &print, now).await?
+            {
+                return Ok(answer);
+            }
+            let role = new.role.clone().unwrap_or_else(plain_user);
+            ensure_within_rights(&auth, &role)?;
+            if store.load_user(&caller.tenant, &user_id).await?.is_some() {
+                return Err(DomainError::UserExists.into());
+            }
+            let loaded = auth.loaded;
+            let mut account = loaded.account.clone();
+            let to_create = NewUser {
+                user_id,
+                name: new.name,
+                email: new.email,
+                language: new.language,
+                role,
+                modules: new.modules,
+                active: new.active,
+            };
+            let (created, events) = user::create_user(&mut account, to_create, now)?;
+            let view = UserView::new(&created, &account);
+            let body =
+                serde_json::to_string(&view).map_err(|e| AppError::Internal(e.to_string()))?;
+            let log = log_entry(
+                Actor::User(caller.user.clone()),
+                "user.created",
+                json!({ "user_id": created.user_id, "active": created.active, "role": created.role, "modules": view.modules, "licence_state": view.licence_state }),
+                account.subscription.clock,
+            );
+            let write = UserWrite { before: None, after: created };
+            let mut change = change(&loaded, account, vec![write], log, &events, Vec::new(), now);
+            change.idempotency = digest.map(|key_digest| IdempotencyRecord {
+                key_digest,
+                fingerprint: print.clone(),
+                status: 201,
+                body: body.clone(),
+                created_at: now,
+                expires_at: now + idempotency_window(),
+            });
+            match store.commit(change).await {
+                Ok(()) => Ok(Replayable {
+                    status: 201,
+                    body,
+                    replayed: false,
+                }),
+                // The same key committed first: the next attempt replays its answer.
+                Err(StoreError::IdempotencyRace) => Err(AppError::Contention),
+                Err(e) => Err(e.into()),
+            }
+        }
+    })
+    .await
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Activate,
+    Deactivate,
+}
+
+pub async fn set_active<S: Store>(
+    store: &S,
+    caller: &Caller,
+    user_id: &UserId,
+    what: Activation,
+    now: DateTime<Utc>,
+) -> Result<UserView, AppError> {
+    retrying(|_| async move {
+        let auth = authorize(store, caller, Right::UsersManage, now).await?;
+        let before = store
+            .load_user(&caller.tenant, user_id)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        ensure_within_rights(&auth, &before.role)?;
+        let loaded = auth.loaded;
+        let mut account = loaded.account.clone();
+        let mut after = before.clone();
+        let (events, action) = match what {
+            Activation::Activate => (user::activate(&mut account, &mut after, now)?, "user.activated"),
+            Activation::Deactivate => {
+                account.subscription.ensure_active()?;
+                (user::deactivate(&mut account, &mut after, now, "manual")?, "user.deactivated")
+            }
+        };
+        account
+            .subscription
+            .ensure_administrator_kept(&loaded.account.subscription)?;
+        let view = UserView::new(&after, &account);
+        let log = log_entry(
+            Actor::User(caller.user.clone()),
+            action,
+            json!({ "user_id": user_id, "licence_state": view.licence_state, "deadline": view.deadline }),
+            account.subscription.clock,
+        );
+        let write = UserWrite { before: Some(before), after };
+        store.commit(change(&loaded, account, vec![write], log, &events, Vec::new(), now)).await?;
+        Ok(view)
+    })
+    .await
+}
+
+pub async fn update_user<S: Store>(
+    store: &S,
+    caller: &Caller,
+    user_id: &UserId,
+    patch: UserPatch,
+    now: DateTime<Utc>,
+) -> Result<UserView, AppError> {
+    retrying(|_| {
+        let patch = patch.clone();
+        async move {
+            let auth = authorize(store, caller, Right::UsersManage, now).await?;
+            let before = store
+                .load_user(&caller.tenant, user_id)
+                .await?
+                .ok_or(AppError::NotFound("user"))?;
+            if let Some(role) = &patch.role
+                && role != &before.role
+            {
+                // R23: nobody changes their own role, nor gives or takes rights they lack.
+                if user_id == &caller.user {
+                    return Err(DomainError::Escalation.into());
+                }
+                ensure_within_rights(&auth, &before.role)?;
+                ensure_within_rights(&auth, role)?;
+            }
+            let loaded = auth.loaded;
+            let mut account = loaded.account.clone();
+            account.subscription.ensure_active()?;
+            let mut after = before.clone();
+            let mut events = Vec::new();
+            if let Some(role) = patch.role.clone() {
+                user::set_role(&mut account, &mut after, role)?;
+            }
+            if let Some(modules) = patch.modules.clone() {
+                events = user::set_modules(&mut account, &mut after, modules, now)?;
+            }
+            if let Some(language) = patch.language {
+                after.language = language;
+            }
+            account
+                .subscription
+                .ensure_administrator_kept(&loaded.account.subscription)?;
+            let at = account.subscription.tick(now);
+            let view = UserView::new(&after, &account);
+            let log = log_entry(
+                Actor::User(caller.user.clone()),
+                "user.updated",
+                json!({ "user_id": user_id, "role": after.role, "modules": view.modules, "language": after.language }),
+                at,
+            );
+            let write = UserWrite { before: Some(before), after };
+            store.commit(change(&loaded, account, vec![write], log, &events, Vec::new(), now)).await?;
+            Ok(view)
+        }
+    })
+    .await
+}
+
+fn role_view(role: &RoleName, rights: &BTreeSet<Right>) -> RoleView {
+    RoleView {
+        role: role.to_string(),
+        rights: rights.iter().map(|r| r.as_str()).collect(),
+        built_in: role.as_str() == ADMINISTRATOR,
+    }
+}
+
+pub async fn get_role<S: Store>(
+    store: &S,
+    caller: &Caller,
+    role: &RoleName,
+    now: DateTime<Utc>,
+) -> Result<RoleView, AppError> {
+    let auth = authorize(store, caller, Right::UsersManage, now).await?;
+    let roles = &auth.loaded.account.subscription.roles;
+    if !roles.exists(role) {
+        return Err(AppError::NotFound("role"));
+    }
+    Ok(role_view(role, &roles.rights_of(role)))
+}
+
+pub async fn put_role<S: Store>(
+    store: &S,
+    caller: &Caller,
+    role: &RoleName,
+    rights: BTreeSet<Right>,
+    now: DateTime<Utc>,
+) -> Result<RoleView, AppError> {
+    retrying(|_| {
+        let rights = rights.clone();
+        async move {
+            let auth = authorize(store, caller, Right::UsersManage, now).await?;
+            // R23: not one's own role, and only rights one holds (also those taken away:
+            // a role may hold rights its editor lacks, and only a holder may remove them).
+            if &auth.user.role == role {
+                return Err(DomainError::Escalation.into());
+            }
+            rights::ensure_grantable(&auth.rights, &rights)?;
+            ensure_within_rights(&auth, role)?;
+            let loaded = auth.loaded;
+            let mut account = loaded.account.clone();
+            account.subscription.ensure_active()?;
+            account
+                .subscription
+                .roles
+                .set(role.clone(), rights.clone())?;
+            account
+                .subscription
+                .ensure_administrator_kept(&loaded.account.subscription)?;
+            let at = account.subscription.tick(now);
+            let log = log_entry(
+                Actor::User(caller.user.clone()),
+                "role.updated",
+                json!({ "role": role, "rights": rights }),
+                at,
+            );
+            store
+                .commit(change(
+                    &loaded,
+                    account,
+                    Vec::new(),
+                    log,
+                    &[],
+                    Vec::new(),
+                    now,
+                ))
+                .await?;
+            Ok(role_view(role, &rights))
+        }
+    })
+    .await
+}
