@@ -125,7 +125,7 @@ start_moto() {
   wait_for "moto" "http://127.0.0.1:$port/moto-api/"
 }
 
-# The environment the functions, tests and tools read (SPEC section 4).
+# The environment the functions, tests and tools read (README, "Configuration").
 export_aws_env() {
   local ddb_port="$1" moto_port="$2"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
@@ -135,6 +135,7 @@ export_aws_env() {
   export AWS_EC2_METADATA_DISABLED=true
   export LICENSING_EVENT_BUS="${LICENSING_EVENT_BUS:-licensing}"
   export LICENSING_MAIL_FROM="${LICENSING_MAIL_FROM:-licensing@example.com}"
+  export LICENSING_SUPPORT_EMAIL="${LICENSING_SUPPORT_EMAIL:-support@example.com}"
 }
 
 # Builds the functions as `cargo lambda watch` will run them and serves them on the

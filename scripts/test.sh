@@ -38,11 +38,25 @@ export LICENSING_TABLE="e2e-$(date +%s)"
 cargo run --quiet -p licensing-tests --bin provision -- --table "$LICENSING_TABLE" \
   --bus "$LICENSING_EVENT_BUS" --queue licensing-events --from "$LICENSING_MAIL_FROM"
 API_PORT=$(free_port)
+# The functions record the IAM actions of their AWS calls (checked against the template
+# below); only the functions under watch, not the test binaries.
+export LICENSING_RECORD_AWS_CALLS="$LOGDIR/aws-calls"
+rm -rf "$LICENSING_RECORD_AWS_CALLS"
 start_api "$API_PORT" "$LOGDIR"
+unset LICENSING_RECORD_AWS_CALLS
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
 
 log "cargo test"
 cargo test --workspace --quiet "$@"
+
+# The scheduled job through its own function and event: it sweeps the whole end-to-end table
+# (every tenant rolls into its next period), so it runs after the other end-to-end tests.
+log "the sweeper function end to end"
+LICENSING_SWEEP_E2E=1 cargo test --quiet -p licensing-tests --test api the_sweeper_function
+
+log "least privilege: each function's policy against the AWS calls it made"
+LICENSING_CHECK_AWS_CALLS=1 LICENSING_RECORD_AWS_CALLS="$LOGDIR/aws-calls" \
+  cargo test --quiet -p licensing-tests --test deploy each_functions_policy
 
 log "browser tests of the web page (Chromium, screenshots in target/browser-tests/)"
 (cd web && npm test --silent)

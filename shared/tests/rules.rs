@@ -1,4 +1,4 @@
-//! One test per rule of SPEC section 2, named after it, asserting exact values.
+//! One test per rule of docs/rules.md, named after it, asserting exact values.
 
 mod fixture;
 

@@ -53,7 +53,7 @@ struct TokenClaims<'a> {
     exp: i64,
 }
 
-/// An HS256 token as the local API accepts them (SPEC section 4).
+/// An HS256 token as the local API accepts them (R16).
 pub fn token(
     secret: &str,
     sub: &str,
@@ -90,7 +90,7 @@ pub fn new_user(id: &str, name: &str, language: Language, modules: &[&str]) -> N
     }
 }
 
-/// A tenant like the SPEC's example: DKK, Copenhagen, monthly, licences at 12 900, CRM at 4 900.
+/// A tenant like the example in docs/rules.md: DKK, Copenhagen, monthly, licences at 12 900, CRM at 4 900.
 pub fn acme(tenant: &str, start: NaiveDate, licences: u32, crm: u32) -> NewTenant {
     NewTenant {
         tenant_id: TenantId::parse(tenant).expect("tenant id"),

@@ -2,6 +2,7 @@
 //! routes, against DynamoDB Local and moto (issue: the HTTP API). The test command starts the
 //! API and sets `LICENSING_API_URL`.
 
+mod guard_rails;
 mod openapi;
 
 use chrono::{Datelike, NaiveDate, Utc};
@@ -326,6 +327,10 @@ async fn a_customer_buys_downscales_and_manages_rights_through_the_api() {
         )
     );
     assert!(body["detail"].as_str().unwrap().contains("contact support"));
+    // R29: the support contact is the deployment's setting, named in the refusal.
+    let support = std::env::var("LICENSING_SUPPORT_EMAIL").expect("the test command sets it");
+    assert_eq!(body["support_email"], support.as_str());
+    assert!(body["detail"].as_str().unwrap().contains(&support));
     let (status, body) = api
         .call(
             Method::PUT,

@@ -478,3 +478,74 @@ async fn a_dispatcher_that_dies_after_sending_causes_at_most_one_duplicate_with_
         .count();
     assert_eq!(confirmations, 2);
 }
+
+/// Mail held back by the per-run cap waits for the next run without counting as a failed
+/// attempt: however many runs it takes, it is delivered, never dead-lettered.
+#[tokio::test]
+async fn mail_over_the_per_run_cap_waits_without_an_attempt_and_is_never_dead_lettered() {
+    if !engines() {
+        return;
+    }
+    let w = world("licensing").await;
+    let sdk = sdk().await;
+    let capped = Notifying {
+        store: w.store.store.clone(),
+        notifier: Notifier::new(&sdk, "licensing", "licensing@example.com").with_mail_cap(1),
+    };
+    add(
+        &w,
+        "b1",
+        "Bo One",
+        Language::En,
+        true,
+        "2026-11-02T08:00:00Z",
+    )
+    .await;
+    // The third seat on two licences is red: the managers (ada, b1 and b2) are each told.
+    let mut user = new_user("b2", "Bo Two", Language::En, &[]);
+    user.email = EmailAddress::parse(&format!("b2@{}.dk", w.tenant)).unwrap();
+    user.role = administrator();
+    app::create_user(
+        &capped,
+        &caller(&w, "ada"),
+        user.into(),
+        None,
+        &Value::Null,
+        at("2026-11-03T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let tenant = TenantId::parse(&w.tenant).unwrap();
+    let pending = w.store.store.pending_outbox(&tenant).await.unwrap();
+    assert!(!pending.is_empty(), "the cap held mail back");
+    let attempts: Vec<u32> = pending.iter().map(|b| b.attempts).collect();
+    assert!(attempts.iter().all(|a| *a == 0), "{attempts:?}");
+    // More runs than the dead letter allows attempts; one mail a run.
+    let mut now = at("2026-11-03T08:01:00Z");
+    for _ in 0..licensing::outbox::MAX_ATTEMPTS + 2 {
+        let report = dispatch_due(&capped.store, &capped.notifier, now)
+            .await
+            .unwrap();
+        assert_eq!((report.dead, report.failed), (0, 0), "{report:?}");
+        now += Duration::minutes(1);
+    }
+    assert!(
+        w.store
+            .store
+            .pending_outbox(&tenant)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let told: BTreeSet<String> = mails(&w.marker)
+        .await
+        .into_iter()
+        .map(|(to, _, _)| to)
+        .collect();
+    for who in ["ada", "b1", "b2"] {
+        assert!(
+            told.contains(&format!("{who}@{}.dk", w.tenant)),
+            "{who}: {told:?}"
+        );
+    }
+}

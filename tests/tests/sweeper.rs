@@ -419,3 +419,74 @@ async fn r15_a_sweep_killed_after_any_number_of_writes_and_restarted_ends_as_a_c
         );
     }
 }
+
+/// R22: requests that find the period ended race the sweep for the same rollover: each ended
+/// period is rolled over exactly once, with the invoice ids the sweep alone would give.
+#[tokio::test]
+async fn r22_requests_racing_the_sweep_roll_each_ended_period_over_exactly_once() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    let sept = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+    app::create_tenant(
+        &store,
+        "op",
+        acme("late", sept, 10, 2),
+        at("2026-09-01T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let caller = ada("late");
+    let now = at("2026-11-20T10:00:00Z");
+    let no_modules = BTreeMap::new();
+    let (swept, status, next) = tokio::join!(
+        sweep(&store, now, None),
+        app::account_status(&store, &caller, now),
+        app::set_next_period(&store, &caller, Some(9), &no_modules, now),
+    );
+    swept.unwrap();
+    let status = status.unwrap();
+    let next = next.unwrap();
+    assert_eq!(status.period.start, nov());
+    assert_eq!(
+        next.effective_from,
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    );
+    // A sweep afterwards finds nothing left to roll.
+    assert_eq!(sweep(&store, now, None).await.unwrap().rollovers, 0);
+    let page = PageRequest {
+        cursor: None,
+        limit: 100,
+    };
+    let invoices = app::list_invoices(&store, &caller, &page, now)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = invoices
+        .items
+        .iter()
+        .map(|i| i.invoice_id.as_str())
+        .collect();
+    let tenant = TenantId::parse("late").unwrap();
+    let expected: Vec<String> = [nov(), NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()]
+        .iter()
+        .map(|start| {
+            let period = licensing::domain::period::Period::first(
+                *start,
+                licensing::domain::period::PeriodLength::Monthly,
+            )
+            .unwrap();
+            licensing::domain::invoice::period_invoice_id(&tenant, &period)
+        })
+        .collect();
+    assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    let log = app::list_action_log(&store, &caller, &page, now)
+        .await
+        .unwrap();
+    let rollovers = log
+        .items
+        .iter()
+        .filter(|e| e.action == "period.rolled_over")
+        .count();
+    assert_eq!(rollovers, 1);
+}

@@ -13,6 +13,8 @@ export interface Oidc {
 export interface Config {
   api_base: string;
   oidc: Oidc | null;
+  /** Only the local run command's config.json says true; deployed configs never do. */
+  local?: boolean;
 }
 
 const KEY = "licensing.token";
@@ -44,7 +46,11 @@ export async function currentToken(config: Config): Promise<string | null> {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const handed = fragment.get("token");
   if (handed) {
-    sessionStorage.setItem(KEY, handed);
+    // A token in a link is a local convenience only: deployed, a crafted link must not sign
+    // a person in as someone else. Either way it leaves the address bar at once.
+    if (config.local === true) {
+      sessionStorage.setItem(KEY, handed);
+    }
     history.replaceState(null, "", here() + location.search);
   }
   const query = new URLSearchParams(location.search);

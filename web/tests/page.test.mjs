@@ -327,3 +327,15 @@ test("the page speaks Danish, every input has a label and focus is visible", asy
   assert.notEqual(outline, "none");
   await page.shot("danish");
 });
+
+test("a token in the link is taken only when config.json says local", async (t) => {
+  const context = await browser.newContext({ locale: "en-GB" });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  // As deployed: the stack's config.json has no `local`.
+  await page.route("**/config.json", (route) => route.fulfill({ contentType: "application/json", body: JSON.stringify({ api_base: "", oidc: null }) }));
+  await page.goto(`${API}/#token=${admin}`);
+  await page.getByText("You are not signed in.").waitFor();
+  assert.equal(await page.locator("#licences-table").count(), 0);
+  assert.ok(!page.url().includes("token="), "the token leaves the address bar");
+});

@@ -8,7 +8,7 @@
 //! `<folder>/<executable name>.calls`.
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use std::collections::BTreeSet;
@@ -122,9 +122,12 @@ impl Intercept for AwsCalls {
         "AwsCalls"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: a client's interceptors run that before the operation's
+    // configuration (and its `Metadata`, the operation's name) is in the bag.
+    fn read_before_serialization(
         &self,
         context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(operation) = cfg.load::<Metadata>().map(|m| m.name().to_owned()) else {
@@ -139,5 +142,77 @@ impl Intercept for AwsCalls {
             self.note(&action, &resource);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The record is written before the request is sent, so a client with nothing behind its
+    /// endpoint shows what would have been called.
+    #[tokio::test]
+    async fn a_transaction_is_recorded_as_its_item_actions_and_an_index_query_against_the_index() {
+        let folder = std::env::temp_dir().join(format!("aws-calls-{}", uuid::Uuid::new_v4()));
+        // SAFETY: set before any client of this test process reads it; no other test reads it.
+        unsafe { std::env::set_var(RECORD_VARIABLE, &folder) };
+        let calls = AwsCalls::from_env("dynamodb").unwrap();
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version_latest()
+                .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+                .endpoint_url("http://127.0.0.1:1")
+                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                    "local", "local", None, None, "test",
+                ))
+                .interceptor(calls)
+                .build(),
+        );
+        use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+        let key = |k: &str| (k.to_owned(), AttributeValue::S("x".into()));
+        let put = Put::builder()
+            .table_name("t")
+            .item("pk", AttributeValue::S("x".into()))
+            .build()
+            .unwrap();
+        let delete = Delete::builder()
+            .table_name("t")
+            .set_key(Some([key("pk"), key("sk")].into()))
+            .build()
+            .unwrap();
+        let _ = client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        let _ = client
+            .query()
+            .table_name("t")
+            .index_name("due")
+            .send()
+            .await;
+        let _ = client.get_item().table_name("t").send().await;
+        let file = std::fs::read_dir(&folder)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut lines: Vec<String> = std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            [
+                "dynamodb:DeleteItem\ttable",
+                "dynamodb:GetItem\ttable",
+                "dynamodb:PutItem\ttable",
+                "dynamodb:Query\tindex/due",
+            ]
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The HTTP contract's shapes (SPEC section 3), built from domain values.
+//! The HTTP contract's shapes (docs/rules.md and openapi.yaml), built from domain values.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

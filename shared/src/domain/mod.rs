@@ -1,4 +1,4 @@
-//! The licensing rules (SPEC R1–R17) as pure functions over plain data: no I/O, no clock.
+//! The licensing rules (docs/rules.md, R1–R23) as pure functions over plain data: no I/O, no clock.
 
 pub mod account;
 pub mod allocation;

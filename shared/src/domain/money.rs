@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn scaled_is_exact_on_the_worked_example() {
-        // 12 900 × 3 × 12 / 30 = 15 480 (SPEC R7 worked example).
+        // 12 900 × 3 × 12 / 30 = 15 480 (R7's worked example in docs/rules.md).
         let line = Amount::new(12_900).unwrap().times(3).unwrap();
         assert_eq!(line.scaled(12, 30).unwrap().minor(), 15_480);
     }
