@@ -32,7 +32,9 @@ async fn r23_a_tenant_cannot_lock_itself_out_and_nobody_grants_rights_they_lack(
         None => return,
     };
     let t = unique("r23");
-    api.tenant(&t, 5).await;
+    // Three licences: the restored administrator below takes a red seat, whose warning the
+    // tenants function mails (so the least-privilege check sees it send).
+    api.tenant(&t, 3).await;
 
     // The only administrator can neither deactivate nor demote herself.
     let (status, body) = api
@@ -399,6 +401,18 @@ async fn buying_for_more_red_seats_than_one_transaction_holds() {
     let account = api.account(&t).await;
     assert_eq!(account["licences"]["purchased"], 111);
     assert_eq!(account["licences"]["over_allocated"], json!([]));
+    // Next period back to one: at the rollover (the sweeper's end-to-end run) 110 seats turn
+    // red at once, more than one transaction holds.
+    let (status, next) = api
+        .call(
+            Method::PUT,
+            "/v1/next-period",
+            Some(&admin),
+            Some(json!({"licences": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    assert_eq!(next["seats_to_remove"].as_array().unwrap().len(), 110);
 }
 
 /// The sweeper function, invoked as EventBridge does (through the local invoke path), acting
