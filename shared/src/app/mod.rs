@@ -296,15 +296,9 @@ pub async fn approve_purchase<S: Store>(
             let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
             if stored.approved {
                 // Approved together with its idempotency record: if this key did it, replay.
-                return match store.get_idempotency(&caller.tenant, &digest, now).await? {
-                    Some(record) if record.fingerprint == print => Ok(Replayable {
-                        status: record.status,
-                        body: record.body,
-                        replayed: true,
-                    }),
-                    Some(_) => Err(AppError::IdempotencyKeyReused),
-                    None => Err(AppError::QuoteUsed),
-                };
+                return users::replay(store, caller, &digest, &print, now)
+                    .await?
+                    .ok_or(AppError::QuoteUsed);
             }
             let loaded = auth.loaded;
             let mut account = loaded.account.clone();

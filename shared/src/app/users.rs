@@ -87,7 +87,7 @@ fn mint_user_id() -> Result<UserId, DomainError> {
 
 /// An earlier answer under this key, if the key was used: the same body replays it, another
 /// body is refused (R10's rule, for every route that takes an `Idempotency-Key`).
-async fn replay<S: Store>(
+pub(super) async fn replay<S: Store>(
     store: &S,
     caller: &Caller,
     digest: &str,
