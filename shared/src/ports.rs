@@ -121,6 +121,19 @@ pub struct Loaded {
     pub red_records: Vec<RedSeat>,
 }
 
+impl Loaded {
+    /// What a committed change left, without reading it back: the account as committed (its
+    /// version one past the one read) and its red seats as the records now stored.
+    pub fn committed(mut account: Account) -> Self {
+        account.subscription.version += 1;
+        let red_records = account.all_reds().cloned().collect();
+        Self {
+            account,
+            red_records,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageRequest {
     pub cursor: Option<String>,

@@ -91,15 +91,19 @@ pub async fn authorize<S: Store>(
         store.load_account(&caller.tenant),
         store.load_user(&caller.tenant, &caller.user)
     );
-    let mut loaded = loaded?;
-    if loaded
-        .as_ref()
-        .is_some_and(|l| sweep::rollover_pending(l, now))
-    {
-        sweep::catch_up(store, &caller.tenant, now).await?;
-        loaded = store.load_account(&caller.tenant).await?;
+    check_right(in_current_period(store, loaded?, now).await?, user?, right)
+}
+
+/// R22 on a tenant read that may not exist (see `sweep::in_current_period`).
+async fn in_current_period<S: Store>(
+    store: &S,
+    loaded: Option<Loaded>,
+    now: DateTime<Utc>,
+) -> Result<Option<Loaded>, AppError> {
+    match loaded {
+        Some(loaded) => Ok(Some(sweep::in_current_period(store, loaded, now).await?)),
+        None => Ok(None),
     }
-    check_right(loaded, user?, right)
 }
 
 /// R17 on what was read: the tenant exists, the caller is an active user of it, and one of
@@ -231,13 +235,28 @@ pub async fn create_quote<S: Store>(
     Ok(QuoteView::new(&quote))
 }
 
-/// The answer to an approval: a status and the exact bytes of the body, replayed for the
-/// same key and body (R10).
+/// The answer to a request with an `Idempotency-Key`: a status and the exact bytes of the
+/// body, replayed for the same key and body (R10).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Replayable {
     pub status: u16,
     pub body: String,
     pub replayed: bool,
+}
+
+impl Replayable {
+    /// R10 for a key already used: the same request (`print`) replays the first answer,
+    /// another request is refused.
+    fn replay(record: IdempotencyRecord, print: &str) -> Result<Self, AppError> {
+        if record.fingerprint != print {
+            return Err(AppError::IdempotencyKeyReused);
+        }
+        Ok(Self {
+            status: record.status,
+            body: record.body,
+            replayed: true,
+        })
+    }
 }
 
 pub async fn approve_purchase<S: Store>(
@@ -271,34 +290,20 @@ pub async fn approve_purchase<S: Store>(
                 )
             );
             let reads = reads?;
-            let loaded = loaded?;
-            if loaded
-                .as_ref()
-                .is_some_and(|l| sweep::rollover_pending(l, now))
-            {
-                // R22: roll the ended period over, then read again (the retry).
-                sweep::catch_up(store, &caller.tenant, now).await?;
-                return Err(AppError::Contention);
-            }
+            let loaded = in_current_period(store, loaded?, now).await?;
             // Rights first: a caller without them learns nothing about the request's validity.
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
             let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
             if let Some(record) = reads.idempotency {
-                if record.fingerprint != print {
-                    return Err(AppError::IdempotencyKeyReused);
-                }
-                return Ok(Replayable {
-                    status: record.status,
-                    body: record.body,
-                    replayed: true,
-                });
+                return Replayable::replay(record, &print);
             }
             let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
             if stored.approved {
                 // Approved together with its idempotency record: if this key did it, replay.
-                return users::replay(store, caller, &digest, &print, now)
-                    .await?
-                    .ok_or(AppError::QuoteUsed);
+                return match store.get_idempotency(&caller.tenant, &digest, now).await? {
+                    Some(record) => Replayable::replay(record, &print),
+                    None => Err(AppError::QuoteUsed),
+                };
             }
             let loaded = auth.loaded;
             let mut account = loaded.account.clone();

@@ -108,14 +108,15 @@ impl Carried {
         self.0.lock().map(|mut c| c.take()).unwrap_or(None)
     }
 
-    fn keep(&self, mut account: Account) {
-        account.subscription.version += 1;
-        let red_records = account.all_reds().cloned().collect();
+    /// The state a commit of `account` left, for the next step.
+    fn keep(&self, account: Account) {
+        self.put_back(Loaded::committed(account));
+    }
+
+    /// A state read and not changed, for the next step.
+    fn put_back(&self, loaded: Loaded) {
         if let Ok(mut c) = self.0.lock() {
-            *c = Some(Loaded {
-                account,
-                red_records,
-            });
+            *c = Some(loaded);
         }
     }
 
@@ -183,31 +184,34 @@ async fn roll_over_loaded<S: Store>(
     Ok(Some((account, (periods.len(), count))))
 }
 
-/// R22: a request that finds its tenant's period ended before the sweep got there rolls the
-/// tenant forward first, exactly as the sweep would: the same rollover at each period's end
-/// instant, the same invoice ids, and exactly once (a racing sweep or request loses the
-/// version check, re-reads, and finds nothing left to do).
-pub async fn catch_up<S: Store>(
+/// R22: the state a request acts on. When the period it read has ended before the sweep got
+/// there, the tenant is first rolled forward exactly as the sweep would (the same rollover at
+/// each period's end instant, the same invoice ids) and the committed state is returned;
+/// otherwise the read itself. A racing sweep or request loses the version check, re-reads and
+/// finds nothing left to do, so each rollover happens once.
+pub async fn in_current_period<S: Store>(
     store: &S,
-    tenant: &TenantId,
-    at: DateTime<Utc>,
-) -> Result<(), AppError> {
-    retrying(|_| async move {
-        let Some(loaded) = store.load_account(tenant).await? else {
-            return Ok(());
-        };
-        roll_over_loaded(store, &loaded, at).await.map(|_| ())
+    loaded: Loaded,
+    now: DateTime<Utc>,
+) -> Result<Loaded, AppError> {
+    let due = loaded.account.subscription.rollover_due();
+    if due.is_none_or(|due| due > now) {
+        return Ok(loaded);
+    }
+    let tenant = loaded.account.subscription.tenant_id.clone();
+    let carried = Carried(Mutex::new(Some(loaded)));
+    let (carried, tenant) = (&carried, &tenant);
+    retrying(|attempt| async move {
+        let loaded = carried
+            .current(store, tenant, attempt)
+            .await?
+            .ok_or(AppError::NotFound("tenant"))?;
+        match roll_over_loaded(store, &loaded, now).await? {
+            Some((account, _)) => Ok(Loaded::committed(account)),
+            None => Ok(loaded),
+        }
     })
     .await
-}
-
-/// True when `loaded`'s period has ended by `now` and no sweep has rolled it over yet.
-pub fn rollover_pending(loaded: &Loaded, now: DateTime<Utc>) -> bool {
-    loaded
-        .account
-        .subscription
-        .rollover_due()
-        .is_some_and(|due| due <= now)
 }
 
 /// One tenant: catch up its rollovers, then remove the seats whose grace has ended, then send
@@ -244,7 +248,7 @@ pub async fn sweep_tenant<S: Store>(
                 Ok(counts)
             }
             None => {
-                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                carried.put_back(loaded);
                 Ok((0, 0))
             }
         }
@@ -257,7 +261,7 @@ pub async fn sweep_tenant<S: Store>(
     let terminated = match carried.current(store, tenant, 0).await? {
         Some(loaded) => {
             let terminated = loaded.account.subscription.is_terminated();
-            carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+            carried.put_back(loaded);
             terminated
         }
         None => true,
@@ -280,18 +284,18 @@ pub async fn sweep_tenant<S: Store>(
                 .into_iter()
                 .find(|r| !skipped_now.contains(&(r.pool.clone(), r.seat.user_id.clone())))
             else {
-                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                carried.put_back(loaded);
                 return Ok(Removal::Done);
             };
             let skip = Removal::Skipped(red.pool.clone(), red.seat.user_id.clone());
             let Some(before) = store.load_user(tenant, &red.seat.user_id).await? else {
-                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                carried.put_back(loaded);
                 return Ok(skip);
             };
             let mut account = loaded.account.clone();
             let mut after = before.clone();
             let Some(events) = removal::remove(&mut account, &mut after, &red.pool, at)? else {
-                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                carried.put_back(loaded);
                 return Ok(skip);
             };
             if account
@@ -300,7 +304,7 @@ pub async fn sweep_tenant<S: Store>(
                 .is_err()
             {
                 tracing::warn!(tenant = %tenant, user = %red.seat.user_id, "seat not removed: its user is the last active administrator");
-                carried.0.lock().map(|mut c| *c = Some(loaded)).ok();
+                carried.put_back(loaded);
                 return Ok(skip);
             }
             let log = log_entry(

@@ -11,7 +11,7 @@ use crate::domain::identity::{Actor, TenantId};
 use crate::domain::rights::administrator;
 use crate::domain::tenant::{self, NewTenant};
 use crate::domain::user::{self, NewUser};
-use crate::ports::{Change, Store, UserWrite};
+use crate::ports::{Change, Loaded, Store, UserWrite};
 
 #[derive(serde::Serialize, Debug, Clone)]
 pub struct TenantCreatedView {
@@ -61,18 +61,24 @@ pub async fn create_tenant<S: Store>(
     Ok(view)
 }
 
+/// The tenant an operator acts on, in its running period (R22).
+async fn operated<S: Store>(
+    store: &S,
+    loaded: Option<Loaded>,
+    now: DateTime<Utc>,
+) -> Result<Loaded, AppError> {
+    let loaded = loaded.ok_or(AppError::NotFound("tenant"))?;
+    sweep::in_current_period(store, loaded, now).await
+}
+
 pub async fn terminate_tenant<S: Store>(
     store: &S,
     operator: &str,
     tenant_id: &TenantId,
     now: DateTime<Utc>,
 ) -> Result<AccountView, AppError> {
-    sweep::catch_up(store, tenant_id, now).await?;
     retrying(|_| async move {
-        let loaded = store
-            .load_account(tenant_id)
-            .await?
-            .ok_or(AppError::NotFound("tenant"))?;
+        let loaded = operated(store, store.load_account(tenant_id).await?, now).await?;
         let mut account = loaded.account.clone();
         tenant::terminate(&mut account, now)?;
         let log = log_entry(
@@ -107,17 +113,17 @@ pub async fn restore_administrator<S: Store>(
     wanted: NewUser,
     now: DateTime<Utc>,
 ) -> Result<UserView, AppError> {
-    sweep::catch_up(store, tenant_id, now).await?;
     retrying(|_| {
         let wanted = wanted.clone();
         async move {
-            let loaded = store
-                .load_account(tenant_id)
-                .await?
-                .ok_or(AppError::NotFound("tenant"))?;
+            let (loaded, before) = futures::join!(
+                store.load_account(tenant_id),
+                store.load_user(tenant_id, &wanted.user_id)
+            );
+            let loaded = operated(store, loaded?, now).await?;
+            let before = before?;
             let mut account = loaded.account.clone();
             account.subscription.ensure_active()?;
-            let before = store.load_user(tenant_id, &wanted.user_id).await?;
             let (after, events) = match &before {
                 Some(existing) => {
                     let mut after = existing.clone();

@@ -85,26 +85,6 @@ fn mint_user_id() -> Result<UserId, DomainError> {
     ))
 }
 
-/// An earlier answer under this key, if the key was used: the same body replays it, another
-/// body is refused (R10's rule, for every route that takes an `Idempotency-Key`).
-pub(super) async fn replay<S: Store>(
-    store: &S,
-    caller: &Caller,
-    digest: &str,
-    print: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Replayable>, AppError> {
-    match store.get_idempotency(&caller.tenant, digest, now).await? {
-        Some(record) if record.fingerprint == print => Ok(Some(Replayable {
-            status: record.status,
-            body: record.body,
-            replayed: true,
-        })),
-        Some(_) => Err(AppError::IdempotencyKeyReused),
-        None => Ok(None),
-    }
-}
-
 /// Creates (and by default activates) a user (R2). With an `Idempotency-Key`, a retry of the
 /// same request answers the first result, the same user, instead of creating a second one
 /// (the minted id is in the first answer); `request` is the body as sent, its fingerprint.
@@ -130,14 +110,21 @@ pub async fn create_user<S: Store>(
         let (digest, print, user_id) = (digest.clone(), print.clone(), user_id.clone());
         async move {
             let auth = authorize(store, caller, Right::UsersManage, now).await?;
-            if let Some(digest) = &digest
-                && let Some(answer) = replay(store, caller, digest, &print, now).await?
-            {
-                return Ok(answer);
+            // An earlier answer under this key, and whether the user exists, read at once.
+            let earlier = async {
+                match &digest {
+                    Some(d) => store.get_idempotency(&caller.tenant, d, now).await,
+                    None => Ok(None),
+                }
+            };
+            let (earlier, existing) =
+                futures::join!(earlier, store.load_user(&caller.tenant, &user_id));
+            if let Some(record) = earlier? {
+                return Replayable::replay(record, &print);
             }
             let role = new.role.clone().unwrap_or_else(plain_user);
             ensure_within_rights(&auth, &role)?;
-            if store.load_user(&caller.tenant, &user_id).await?.is_some() {
+            if existing?.is_some() {
                 return Err(DomainError::UserExists.into());
             }
             let loaded = auth.loaded;
