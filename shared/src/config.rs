@@ -104,20 +104,30 @@ pub struct HttpDeps<S> {
 }
 
 #[cfg(all(feature = "dynamodb", feature = "http"))]
-impl HttpDeps<crate::adapters::dynamodb::DynamoStore> {
-    /// For read-only functions: DynamoDB only.
-    pub async fn from_env() -> Result<Self, MissingVariable> {
+impl<S> HttpDeps<S> {
+    /// Every HTTP function's start: its configuration, the support contact its answers name
+    /// (R29), and the store built from the SDK configuration by `store`.
+    fn build(
+        store: impl FnOnce(&Config, &aws_types::SdkConfig) -> S,
+    ) -> Result<Self, MissingVariable> {
         let config = Config::from_env()?;
         crate::http::set_support_contact(&config.support_email);
         let sdk = sdk_config()?;
         Ok(Self {
-            store: crate::adapters::dynamodb::DynamoStore::new(
-                dynamodb_client(&sdk),
-                config.table.clone(),
-            ),
+            store: store(&config, &sdk),
             clock: crate::ports::SystemClock,
             auth: crate::http::auth::AuthConfig::from_env(),
             config,
+        })
+    }
+}
+
+#[cfg(all(feature = "dynamodb", feature = "http"))]
+impl HttpDeps<crate::adapters::dynamodb::DynamoStore> {
+    /// For functions that reach only DynamoDB.
+    pub async fn from_env() -> Result<Self, MissingVariable> {
+        Self::build(|config, sdk| {
+            crate::adapters::dynamodb::DynamoStore::new(dynamodb_client(sdk), config.table.clone())
         })
     }
 }
@@ -127,25 +137,17 @@ impl HttpDeps<crate::notify::dispatch::Notifying> {
     /// For functions that change state: each change's mail and events go out right after it
     /// commits.
     pub async fn notifying_from_env() -> Result<Self, MissingVariable> {
-        let config = Config::from_env()?;
-        crate::http::set_support_contact(&config.support_email);
-        let sdk = sdk_config()?;
-        Ok(Self {
-            store: crate::notify::dispatch::Notifying {
-                store: crate::adapters::dynamodb::DynamoStore::new(
-                    dynamodb_client(&sdk),
-                    config.table.clone(),
-                ),
-                notifier: crate::notify::dispatch::Notifier::new(
-                    &sdk,
-                    config.event_bus.clone(),
-                    config.mail_from.clone(),
-                )
-                .with_configuration_set(config.ses_configuration_set.clone()),
-            },
-            clock: crate::ports::SystemClock,
-            auth: crate::http::auth::AuthConfig::from_env(),
-            config,
+        Self::build(|config, sdk| crate::notify::dispatch::Notifying {
+            store: crate::adapters::dynamodb::DynamoStore::new(
+                dynamodb_client(sdk),
+                config.table.clone(),
+            ),
+            notifier: crate::notify::dispatch::Notifier::new(
+                sdk,
+                config.event_bus.clone(),
+                config.mail_from.clone(),
+            )
+            .with_configuration_set(config.ses_configuration_set.clone()),
         })
     }
 }

@@ -1,6 +1,6 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, json_body, ok, record_tenant, route};
+use licensing::http::{HttpResult, auth, json_body, ok, tenant_route};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -19,26 +19,24 @@ pub async fn handle<S: Store, C: Clock>(
     auth: &auth::AuthConfig,
     request: Request,
 ) -> HttpResult {
-    route(store, request, |request| async move {
-        let caller = auth::caller(&request, auth)?;
-        record_tenant(caller.tenant.as_str());
-        match (request.method().as_str(), request.uri().path()) {
-            ("PUT", "/v1/next-period") => {
-                let body: NextPeriodBody = json_body(&request)?;
-                ok(
-                    200,
-                    &app::set_next_period(
-                        store,
-                        &caller,
-                        body.licences,
-                        &body.modules,
-                        clock.now(),
+    tenant_route(
+        store,
+        clock,
+        auth,
+        request,
+        |request, caller, now| async move {
+            match (request.method().as_str(), request.uri().path()) {
+                ("PUT", "/v1/next-period") => {
+                    let body: NextPeriodBody = json_body(&request)?;
+                    ok(
+                        200,
+                        &app::set_next_period(store, &caller, body.licences, &body.modules, now)
+                            .await?,
                     )
-                    .await?,
-                )
+                }
+                _ => Err(AppError::NotFound("route")),
             }
-            _ => Err(AppError::NotFound("route")),
-        }
-    })
+        },
+    )
     .await
 }

@@ -1,6 +1,6 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, ok, page, record_tenant, route};
+use licensing::http::{HttpResult, auth, ok, page, tenant_route};
 use licensing::ports::{Clock, Store};
 
 pub async fn handle<S: Store, C: Clock>(
@@ -9,22 +9,25 @@ pub async fn handle<S: Store, C: Clock>(
     auth: &auth::AuthConfig,
     request: Request,
 ) -> HttpResult {
-    route(store, request, |request| async move {
-        let caller = auth::caller(&request, auth)?;
-        record_tenant(caller.tenant.as_str());
-        let now = clock.now();
-        match (request.method().as_str(), request.uri().path()) {
-            ("GET", "/v1/account") => ok(200, &app::account_status(store, &caller, now).await?),
-            ("GET", "/v1/invoices") => ok(
-                200,
-                &app::list_invoices(store, &caller, &page(&request)?, now).await?,
-            ),
-            ("GET", "/v1/action-log") => ok(
-                200,
-                &app::list_action_log(store, &caller, &page(&request)?, now).await?,
-            ),
-            _ => Err(AppError::NotFound("route")),
-        }
-    })
+    tenant_route(
+        store,
+        clock,
+        auth,
+        request,
+        |request, caller, now| async move {
+            match (request.method().as_str(), request.uri().path()) {
+                ("GET", "/v1/account") => ok(200, &app::account_status(store, &caller, now).await?),
+                ("GET", "/v1/invoices") => ok(
+                    200,
+                    &app::list_invoices(store, &caller, &page(&request)?, now).await?,
+                ),
+                ("GET", "/v1/action-log") => ok(
+                    200,
+                    &app::list_action_log(store, &caller, &page(&request)?, now).await?,
+                ),
+                _ => Err(AppError::NotFound("route")),
+            }
+        },
+    )
     .await
 }

@@ -4,8 +4,7 @@ use licensing::domain::identity::{DisplayName, EmailAddress, Language, RoleName,
 use licensing::domain::pool::PoolId;
 use licensing::domain::rights::Right;
 use licensing::http::{
-    HttpResult, auth, idempotency_key, json_body, ok, page, record_tenant, replayable, route,
-    segments,
+    HttpResult, auth, idempotency_key, json_body, ok, page, replayable, segments, tenant_route,
 };
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
@@ -55,68 +54,72 @@ pub async fn handle<S: Store, C: Clock>(
     auth: &auth::AuthConfig,
     request: Request,
 ) -> HttpResult {
-    route(store, request, |request| async move {
-        let caller = auth::caller(&request, auth)?;
-        record_tenant(caller.tenant.as_str());
-        let now = clock.now();
-        let parts = segments(&request);
-        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        match (request.method().as_str(), parts.as_slice()) {
-            ("GET", ["users"]) => ok(
-                200,
-                &app::list_users(store, &caller, &page(&request)?, now).await?,
-            ),
-            ("POST", ["users"]) => {
-                let value: serde_json::Value = json_body(&request)?;
-                let body: CreateUserBody = serde_json::from_value(value.clone())
-                    .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
-                let new = CreateUser {
-                    user_id: body.user_id,
-                    name: body.name,
-                    email: body.email,
-                    language: body.language,
-                    role: body.role,
-                    modules: body.modules,
-                    active: body.active,
-                };
-                let key = idempotency_key(&request)?;
-                replayable(app::create_user(store, &caller, new, key, &value, now).await?)
-            }
-            ("POST", ["users", id, "activate"]) => ok(
-                200,
-                &app::set_active(store, &caller, &user_id(id)?, Activation::Activate, now).await?,
-            ),
-            ("POST", ["users", id, "deactivate"]) => ok(
-                200,
-                &app::set_active(store, &caller, &user_id(id)?, Activation::Deactivate, now)
-                    .await?,
-            ),
-            ("PUT", ["users", id]) => {
-                let body: UpdateUserBody = json_body(&request)?;
-                let patch = UserPatch {
-                    role: body.role,
-                    modules: body.modules,
-                    language: body.language,
-                };
-                ok(
+    tenant_route(
+        store,
+        clock,
+        auth,
+        request,
+        |request, caller, now| async move {
+            let parts = segments(&request);
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            match (request.method().as_str(), parts.as_slice()) {
+                ("GET", ["users"]) => ok(
                     200,
-                    &app::update_user(store, &caller, &user_id(id)?, patch, now).await?,
-                )
-            }
-            ("GET", ["roles", role]) => {
-                let role = RoleName::parse(role).map_err(|_| AppError::NotFound("role"))?;
-                ok(200, &app::get_role(store, &caller, &role, now).await?)
-            }
-            ("PUT", ["roles", role]) => {
-                let role = RoleName::parse(role)?;
-                let body: RoleBody = json_body(&request)?;
-                ok(
+                    &app::list_users(store, &caller, &page(&request)?, now).await?,
+                ),
+                ("POST", ["users"]) => {
+                    let value: serde_json::Value = json_body(&request)?;
+                    let body: CreateUserBody = serde_json::from_value(value.clone())
+                        .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
+                    let new = CreateUser {
+                        user_id: body.user_id,
+                        name: body.name,
+                        email: body.email,
+                        language: body.language,
+                        role: body.role,
+                        modules: body.modules,
+                        active: body.active,
+                    };
+                    let key = idempotency_key(&request)?;
+                    replayable(app::create_user(store, &caller, new, key, &value, now).await?)
+                }
+                ("POST", ["users", id, "activate"]) => ok(
                     200,
-                    &app::put_role(store, &caller, &role, body.rights, now).await?,
-                )
+                    &app::set_active(store, &caller, &user_id(id)?, Activation::Activate, now)
+                        .await?,
+                ),
+                ("POST", ["users", id, "deactivate"]) => ok(
+                    200,
+                    &app::set_active(store, &caller, &user_id(id)?, Activation::Deactivate, now)
+                        .await?,
+                ),
+                ("PUT", ["users", id]) => {
+                    let body: UpdateUserBody = json_body(&request)?;
+                    let patch = UserPatch {
+                        role: body.role,
+                        modules: body.modules,
+                        language: body.language,
+                    };
+                    ok(
+                        200,
+                        &app::update_user(store, &caller, &user_id(id)?, patch, now).await?,
+                    )
+                }
+                ("GET", ["roles", role]) => {
+                    let role = RoleName::parse(role).map_err(|_| AppError::NotFound("role"))?;
+                    ok(200, &app::get_role(store, &caller, &role, now).await?)
+                }
+                ("PUT", ["roles", role]) => {
+                    let role = RoleName::parse(role)?;
+                    let body: RoleBody = json_body(&request)?;
+                    ok(
+                        200,
+                        &app::put_role(store, &caller, &role, body.rights, now).await?,
+                    )
+                }
+                _ => Err(AppError::NotFound("route")),
             }
-            _ => Err(AppError::NotFound("route")),
-        }
-    })
+        },
+    )
     .await
 }

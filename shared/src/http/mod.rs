@@ -213,6 +213,29 @@ where
     response
 }
 
+/// `route` for a tenant's route (R16): the caller from the token, the tenant on the span, and
+/// the request's instant read once, at the edge.
+pub async fn tenant_route<S, C, F, Fut>(
+    store: &S,
+    clock: &C,
+    auth: &auth::AuthConfig,
+    request: Request,
+    handler: F,
+) -> HttpResult
+where
+    S: crate::ports::Store,
+    C: crate::ports::Clock,
+    F: FnOnce(Request, crate::app::Caller, chrono::DateTime<chrono::Utc>) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>, AppError>>,
+{
+    route(store, request, |request| async move {
+        let caller = auth::caller(&request, auth)?;
+        record_tenant(caller.tenant.as_str());
+        handler(request, caller, clock.now()).await
+    })
+    .await
+}
+
 /// Notes the tenant on the current request's span.
 pub fn record_tenant(tenant: &str) {
     tracing::Span::current().record("tenant", tenant);
