@@ -192,7 +192,11 @@ where
         path = %request.uri().path(),
         tenant = tracing::field::Empty
     );
-    let result = handler(request).instrument(span.clone()).await;
+    // Boxed: a use case's future nests its reads, retries, commit and delivery; inline, one
+    // more level of nesting overflows the compiler's layout depth on a clean build of a
+    // function (`queries overflow the depth limit`). One allocation per request buys the
+    // headroom.
+    let result = Box::pin(handler(request)).instrument(span.clone()).await;
     let response = respond(&rid, result);
     let used = store.usage().since(before);
     let status = response
