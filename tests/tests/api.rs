@@ -96,15 +96,7 @@ impl Api {
         if let Some(b) = body {
             request = request.header("content-type", "application/json").body(b);
         }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = response.text().await.expect("body");
+        let (status, content_type, text) = send_past_router_race(&method_name, request).await;
         if status.is_client_error() || status.is_server_error() {
             assert_eq!(content_type, "application/problem+json", "{status} {text}");
         }
@@ -159,6 +151,40 @@ impl Api {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
+    }
+}
+
+/// Sends a request; a GET that meets the local router's own failure is sent again (at most
+/// twice). `cargo lambda watch` 1.9.2 now and then answers a function's *successful* answer
+/// of some kilobytes with its own `text/plain` 500 (`https://httpstatuses.com/500`) while the
+/// function logs 200: measured 3 in 4 600 GETs of a 25 KB body at 16 in flight, 0 in 2 000 of
+/// a small one (README, Known limits). Only that answer, and only for a GET, is retried: the
+/// service itself never answers text/plain, and everything else is asserted as it comes.
+async fn send_past_router_race(
+    method: &str,
+    request: reqwest::RequestBuilder,
+) -> (StatusCode, String, String) {
+    let mut attempt = 0;
+    loop {
+        let again = request.try_clone().expect("a request with a plain body");
+        let response = again.send().await.expect("request");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = response.text().await.expect("body");
+        let router_failure = status == StatusCode::INTERNAL_SERVER_ERROR
+            && content_type.starts_with("text/plain")
+            && text.contains("httpstatuses.com/500");
+        if method == "GET" && router_failure && attempt < 2 {
+            attempt += 1;
+            eprintln!("the local router's own 500 for a GET; sending it again ({attempt})");
+            continue;
+        }
+        return (status, content_type, text);
     }
 }
 
