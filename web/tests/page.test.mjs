@@ -97,11 +97,15 @@ async function open(t, bearer, name, prepare) {
   // answer of some kilobytes, the page's script say, with its own 500 (README, Known limits):
   // a load that failed on such a 500 is tried once more; anything else fails at once.
   let routerFailures = 0;
+  let retried = [];
   page.on("response", (r) => r.status() === 500 && (r.headers()["content-type"] ?? "").startsWith("text/plain") && routerFailures++);
   for (let attempt = 0; ; attempt++) {
     const seen = failures.length;
     const before = routerFailures;
     const routerFailed = () => routerFailures > before;
+    // A second load must be a real one: from the page itself, a link that differs only in its
+    // fragment would not load anything.
+    if (attempt > 0) await page.goto("about:blank");
     await page.goto(`${API}/#token=${bearer}`);
     try {
       // A script that failed to load never draws the table: no need to wait the full time.
@@ -109,11 +113,11 @@ async function open(t, bearer, name, prepare) {
       break;
     } catch (error) {
       if (attempt === 0 && routerFailed()) {
-        failures.length = seen;
+        retried = failures.splice(seen);
         continue;
       }
       const pending = [...waiting].map((r) => `${r.method()} ${r.url().replace(/#.*/, "")}`);
-      throw new Error(`the page did not come up; no answer yet to [${pending.join(", ")}]; errors [${failures.join(", ")}]`, { cause: error });
+      throw new Error(`the page did not come up; no answer yet to [${pending.join(", ")}]; errors [${failures.join(", ")}]; on the load before the retry [${retried.join(", ")}]`, { cause: error });
     }
   }
   page.shot = (step) => page.screenshot({ path: `${SHOTS}${name}-${step}.png`, fullPage: true });
