@@ -4,6 +4,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+# A CI run builds once: incremental caches would add ~4 GB of target/ for nothing.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
 install_tools
 install_browser
@@ -35,7 +37,7 @@ build_web
 
 log "provisioning the end-to-end table and starting the local API"
 export LICENSING_TABLE="e2e-$(date +%s)"
-cargo run --quiet -p licensing-tests --bin provision -- --table "$LICENSING_TABLE" \
+cargo run --quiet --bin provision -- --table "$LICENSING_TABLE" \
   --bus "$LICENSING_EVENT_BUS" --queue licensing-events --from "$LICENSING_MAIL_FROM"
 API_PORT=$(free_port)
 # The functions record the IAM actions of their AWS calls (checked against the template
@@ -52,11 +54,13 @@ cargo test --workspace --quiet "$@"
 # The scheduled job through its own function and event: it sweeps the whole end-to-end table
 # (every tenant rolls into its next period), so it runs after the other end-to-end tests.
 log "the sweeper function end to end"
-LICENSING_SWEEP_E2E=1 cargo test --quiet -p licensing-tests --test api the_sweeper_function
+LICENSING_SWEEP_E2E=1 cargo test --workspace --quiet --test api the_sweeper_function
 
 log "least privilege: each function's policy against the AWS calls it made"
 LICENSING_CHECK_AWS_CALLS=1 LICENSING_RECORD_AWS_CALLS="$LOGDIR/aws-calls" \
-  cargo test --quiet -p licensing-tests --test deploy each_functions_policy
+  cargo test --workspace --quiet --test deploy each_functions_policy
 
 log "browser tests of the web page (Chromium, screenshots in target/browser-tests/)"
 (cd web && npm test --silent)
+
+log "done; target/ holds $(du -sh target 2>/dev/null | cut -f1)"

@@ -20,14 +20,14 @@ export LICENSING_TABLE="${LICENSING_TABLE:-licensing}"
 export LICENSING_JWT_SECRET="${LICENSING_JWT_SECRET:-local-dev-secret}"
 
 log "provisioning and seeding the demo tenant"
-cargo run --quiet -p licensing-tests --bin provision -- --table "$LICENSING_TABLE" \
+cargo run --quiet --bin provision -- --table "$LICENSING_TABLE" \
   --bus "$LICENSING_EVENT_BUS" --queue licensing-events --from "$LICENSING_MAIL_FROM" --seed
 build_web
 log "building the functions and starting the local API (first build takes a few minutes)"
 start_api "$API_PORT" "$LOGDIR"
 
-ADMIN=$(cargo run --quiet -p licensing-tests --bin token -- "$LICENSING_JWT_SECRET" ada acme)
-OPERATOR=$(cargo run --quiet -p licensing-tests --bin token -- "$LICENSING_JWT_SECRET" operator-1 --operator)
+ADMIN=$(cargo run --quiet --bin token -- "$LICENSING_JWT_SECRET" ada acme)
+OPERATOR=$(cargo run --quiet --bin token -- "$LICENSING_JWT_SECRET" operator-1 --operator)
 API="http://127.0.0.1:$API_PORT"
 cat <<MSG
 
