@@ -51,6 +51,9 @@ export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
 log "cargo test"
 cargo test --workspace --quiet "$@"
 
+log "the contract fuzzed: schemathesis against openapi.yaml and the local API"
+fuzz_contract "$LICENSING_API_URL" "$LICENSING_JWT_SECRET" "$LOGDIR"
+
 # The scheduled job through its own function and event: it sweeps the whole end-to-end table
 # (every tenant rolls into its next period), so it runs after the other end-to-end tests.
 log "the sweeper function end to end"

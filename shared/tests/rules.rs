@@ -342,6 +342,29 @@ fn r8_approval_buys_at_once_licenses_the_oldest_red_and_invoices_the_prorated_am
 }
 
 #[test]
+fn r8_a_pool_holds_at_most_a_million_licences_a_refusal_of_the_state_not_the_request() {
+    let mut tenant = Tenant::november(999_999);
+    let now = t("2026-11-19T10:00:00Z");
+    let quote = prepare_quote(
+        &tenant.account.subscription,
+        &buy(Some(2), None),
+        now,
+        "q".into(),
+    )
+    .unwrap();
+    let refused = approve(&mut tenant.account, &quote, &uid("ada"), now, "p1".into());
+    assert!(matches!(
+        refused,
+        Err(DomainError::PoolFull { max: 1_000_000 })
+    ));
+    assert_eq!(
+        DomainError::PoolFull { max: 1 }.kind(),
+        licensing::domain::ErrorKind::Refused
+    );
+    assert_eq!(tenant.purchased("licences"), 999_999);
+}
+
+#[test]
 fn r9_buying_after_a_downscale_resets_the_next_period_to_purchased() {
     let mut tenant = Tenant::november(10);
     let plan = next_period::plan(&tenant.account.subscription, &next(Some(6), None)).unwrap();
@@ -576,4 +599,34 @@ fn r18_a_terminated_subscription_refuses_changes() {
     );
     assert_eq!(err.unwrap_err(), DomainError::SubscriptionTerminated);
     assert!(tenant.account.subscription.rollover_due().is_none());
+}
+
+#[test]
+fn r14_a_tenant_whose_period_invoice_could_not_be_issued_is_refused_at_creation() {
+    use licensing::domain::identity::{DisplayName, TenantId};
+    use licensing::domain::money::{Amount, Currency, MAX_AMOUNT};
+    use licensing::domain::tenant::{NewPool, NewTenant, create_tenant};
+    let tenant = |unit_price: i64, purchased: u32| NewTenant {
+        tenant_id: TenantId::parse("big").unwrap(),
+        name: DisplayName::parse("Big ApS").unwrap(),
+        currency: Currency::parse("DKK").unwrap(),
+        time_zone: "UTC".parse().unwrap(),
+        period_length: PeriodLength::Monthly,
+        period_start: d(2026, 11, 1),
+        pools: vec![NewPool {
+            pool: pool("licences"),
+            name: "Licences".into(),
+            unit_price: Amount::new(unit_price).unwrap(),
+            purchased,
+        }],
+        administrator: new_user("ada", &[]),
+    };
+    let now = t("2026-11-19T10:00:00Z");
+    assert!(create_tenant(tenant(MAX_AMOUNT, 1), now).is_ok());
+    let refused = create_tenant(tenant(MAX_AMOUNT, 2), now);
+    assert!(matches!(refused, Err(DomainError::AmountOutOfRange)));
+    assert_eq!(
+        DomainError::AmountOutOfRange.kind(),
+        licensing::domain::ErrorKind::Refused
+    );
 }

@@ -118,8 +118,8 @@ impl Api {
                     "tenant_id": id, "name": format!("Acme {id}"), "currency": "DKK",
                     "time_zone": "Europe/Copenhagen", "period_length": "monthly",
                     "period_start": start.to_string(),
-                    "pools": [{"pool": "licences", "unit_price": 12900, "purchased": licences},
-                              {"pool": "crm", "name": "CRM", "unit_price": 4900, "purchased": 2}],
+                    "pools": {"licences": {"unit_price": 12900, "purchased": licences},
+                              "crm": {"name": "CRM", "unit_price": 4900, "purchased": 2}},
                     "administrator": {"user_id": "ada", "name": "Ada", "email": "ada@acme.dk", "language": "da"}
                 })),
             )
@@ -690,7 +690,7 @@ async fn bad_input_is_a_4xx_problem_and_stores_nothing() {
             Some(&admin),
             Some(format!(
                 r#"{{"licences": 1, "pad": "{}"}}"#,
-                "x".repeat(20_000)
+                "x".repeat(300_000)
             )),
             &[],
         )

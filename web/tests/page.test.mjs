@@ -58,10 +58,10 @@ before(async () => {
     time_zone: "Europe/Copenhagen",
     period_length: "monthly",
     period_start: `${today.slice(0, 8)}01`,
-    pools: [
-      { pool: "licences", name: "Licences", unit_price: 12900, purchased: 10 },
-      { pool: "crm", name: "CRM", unit_price: 4900, purchased: 2 },
-    ],
+    pools: {
+      licences: { name: "Licences", unit_price: 12900, purchased: 10 },
+      crm: { name: "CRM", unit_price: 4900, purchased: 2 },
+    },
     administrator: { user_id: "ada", name: "Ada Admin", email: "ada@example.com", language: "da" },
   });
   // Like the demo: ten more users, in order, so the tenth has no licence.

@@ -1,6 +1,6 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, json_body, ok, tenant_route};
+use licensing::http::{HttpResult, auth, json_body, ok, present, tenant_route};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NextPeriodBody {
+    #[serde(default, deserialize_with = "present")]
     licences: Option<u32>,
     #[serde(default)]
     modules: BTreeMap<String, u32>,
@@ -39,4 +40,31 @@ pub async fn handle<S: Store, C: Clock>(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use licensing::http::testing::{event_with_a_body_not_utf8, problem, unreachable_store};
+    use licensing::ports::FixedClock;
+
+    /// On AWS a body that is not UTF-8 reaches the function base64 encoded (locally the router
+    /// answers it first): a 400 problem+json, before anything is read.
+    #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_a_400_problem() {
+        let clock = FixedClock("2026-11-29T10:00:00Z".parse().unwrap());
+        let auth = auth::AuthConfig::from_secret(None);
+        const ROUTES: [(&str, &str); 1] = [("PUT", "/v1/next-period")];
+        for (method, path) in ROUTES {
+            let request = event_with_a_body_not_utf8(method, path);
+            let response = handle(&unreachable_store(), &clock, &auth, request)
+                .await
+                .unwrap();
+            assert_eq!(
+                problem(&response),
+                (400, "application/problem+json".into(), "bad_request".into()),
+                "{method} {path}"
+            );
+        }
+    }
 }

@@ -1,6 +1,8 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, idempotency_key, json_body, ok, replayable, tenant_route};
+use licensing::http::{
+    HttpResult, auth, idempotency_key, json_body, ok, present, replayable, tenant_route,
+};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -8,6 +10,7 @@ use std::collections::BTreeMap;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct QuoteBody {
+    #[serde(default, deserialize_with = "present")]
     licences: Option<u32>,
     #[serde(default)]
     modules: BTreeMap<String, u32>,
@@ -16,7 +19,9 @@ struct QuoteBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ApproveBody {
-    quote_id: String,
+    /// The id a quote was given: the contract's `Id` shape, so that no other string reaches a
+    /// key (a sort key above 1 KB would be DynamoDB's error, not the caller's).
+    quote_id: licensing::domain::identity::QuoteId,
 }
 
 pub async fn handle<S: Store, C: Clock>(
@@ -46,8 +51,15 @@ pub async fn handle<S: Store, C: Clock>(
                         .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
                     let key = idempotency_key(&request)?;
                     replayable(
-                        app::approve_purchase(store, &caller, key, &value, &body.quote_id, now)
-                            .await?,
+                        app::approve_purchase(
+                            store,
+                            &caller,
+                            key,
+                            &value,
+                            body.quote_id.as_str(),
+                            now,
+                        )
+                        .await?,
                     )
                 }
                 _ => Err(AppError::NotFound("route")),
@@ -55,4 +67,32 @@ pub async fn handle<S: Store, C: Clock>(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use licensing::http::testing::{event_with_a_body_not_utf8, problem, unreachable_store};
+    use licensing::ports::FixedClock;
+
+    /// On AWS a body that is not UTF-8 reaches the function base64 encoded (locally the router
+    /// answers it first): a 400 problem+json, before anything is read.
+    #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_a_400_problem() {
+        let clock = FixedClock("2026-11-29T10:00:00Z".parse().unwrap());
+        let auth = auth::AuthConfig::from_secret(None);
+        const ROUTES: [(&str, &str); 2] =
+            [("POST", "/v1/purchases/quotes"), ("POST", "/v1/purchases")];
+        for (method, path) in ROUTES {
+            let request = event_with_a_body_not_utf8(method, path);
+            let response = handle(&unreachable_store(), &clock, &auth, request)
+                .await
+                .unwrap();
+            assert_eq!(
+                problem(&response),
+                (400, "application/problem+json".into(), "bad_request".into()),
+                "{method} {path}"
+            );
+        }
+    }
 }

@@ -8,14 +8,15 @@ use licensing::domain::pool::PoolId;
 use licensing::domain::rights::administrator;
 use licensing::domain::tenant::{NewPool, NewTenant};
 use licensing::domain::user::NewUser;
-use licensing::http::{HttpResult, auth, json_body, ok, record_tenant, route, segments};
+use licensing::http::{HttpResult, auth, json_body, ok, present, record_tenant, route, segments};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PoolBody {
-    pool: PoolId,
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
     unit_price: Amount,
     purchased: u32,
@@ -39,9 +40,28 @@ struct TenantBody {
     currency: Currency,
     time_zone: String,
     period_length: PeriodLength,
-    period_start: NaiveDate,
-    pools: Vec<PoolBody>,
+    period_start: String,
+    /// Keyed by pool id, so that a pool cannot be listed twice (the contract says so in its
+    /// schema, which cannot say "unique by a field" of an array's items).
+    pools: BTreeMap<PoolId, PoolBody>,
     administrator: AdministratorBody,
+}
+
+/// `YYYY-MM-DD` exactly (RFC 3339 full-date, the contract's `format: date`); chrono alone
+/// would also take `2026-1-5`.
+fn full_date(value: &str) -> Result<NaiveDate, AppError> {
+    let shaped = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(value, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| AppError::BadRequest("period_start must be a date YYYY-MM-DD".into()))
 }
 
 fn new_tenant(body: TenantBody) -> Result<NewTenant, AppError> {
@@ -51,14 +71,14 @@ fn new_tenant(body: TenantBody) -> Result<NewTenant, AppError> {
     let pools = body
         .pools
         .into_iter()
-        .map(|p| {
+        .map(|(pool, p)| {
             let name = match p.name {
                 Some(n) => DisplayName::parse(&n)?.to_string(),
-                None if p.pool.is_licences() => "Licences".to_owned(),
-                None => p.pool.to_string(),
+                None if pool.is_licences() => "Licences".to_owned(),
+                None => pool.to_string(),
             };
             Ok(NewPool {
-                pool: p.pool,
+                pool,
                 name,
                 unit_price: p.unit_price,
                 purchased: p.purchased,
@@ -71,7 +91,7 @@ fn new_tenant(body: TenantBody) -> Result<NewTenant, AppError> {
         currency: body.currency,
         time_zone: parse_time_zone(&body.time_zone)?,
         period_length: body.period_length,
-        period_start: body.period_start,
+        period_start: full_date(&body.period_start)?,
         pools,
         administrator: body.administrator.into(),
     })
@@ -138,38 +158,27 @@ pub async fn handle<S: Store, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use licensing::adapters::dynamodb::DynamoStore;
+    use licensing::http::testing::{event_with_a_body_not_utf8, problem, unreachable_store};
     use licensing::ports::FixedClock;
 
     /// Locally the router answers a body that is not UTF-8 itself (text/plain 500) before any
     /// function runs; on AWS the function gets the event, base64 body and all, and must
-    /// answer 400 problem+json. The store is never reached, so a client with no endpoint will do.
+    /// answer 400 problem+json, before it reads anything.
     #[tokio::test]
     async fn a_body_that_is_not_utf8_is_a_400_problem() {
-        let request = lambda_http::request::from_str(include_str!(
-            "../../../shared/src/http/fixtures/operator-claims-in-context.json"
-        ))
-        .unwrap();
-        let client = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::Config::builder()
-                .behavior_version_latest()
-                .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-                .build(),
-        );
-        let store = DynamoStore::new(client, "unused");
         let clock = FixedClock("2026-11-29T10:00:00Z".parse().unwrap());
         // As on AWS: no local key, the authorizer's claims (an operator) count.
         let auth = auth::AuthConfig::from_secret(None);
-        let response = handle(&store, &clock, &auth, request).await.unwrap();
-        assert_eq!(response.status(), 400);
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
-        let body: serde_json::Value = match response.body() {
-            lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(body["code"], "bad_request");
+        for path in ["/v1/tenants", "/v1/tenants/acme/administrator"] {
+            let request = event_with_a_body_not_utf8("POST", path);
+            let response = handle(&unreachable_store(), &clock, &auth, request)
+                .await
+                .unwrap();
+            assert_eq!(
+                problem(&response),
+                (400, "application/problem+json".into(), "bad_request".into()),
+                "{path}"
+            );
+        }
     }
 }

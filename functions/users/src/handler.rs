@@ -4,7 +4,8 @@ use licensing::domain::identity::{DisplayName, EmailAddress, Language, RoleName,
 use licensing::domain::pool::PoolId;
 use licensing::domain::rights::Right;
 use licensing::http::{
-    HttpResult, auth, idempotency_key, json_body, ok, page, replayable, segments, tenant_route,
+    HttpResult, auth, idempotency_key, json_body, ok, page, present, replayable, segments,
+    tenant_route,
 };
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
@@ -13,11 +14,13 @@ use std::collections::BTreeSet;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateUserBody {
+    #[serde(default, deserialize_with = "present")]
     user_id: Option<UserId>,
     name: DisplayName,
     email: EmailAddress,
     #[serde(default)]
     language: Language,
+    #[serde(default, deserialize_with = "present")]
     role: Option<RoleName>,
     #[serde(default)]
     modules: BTreeSet<PoolId>,
@@ -32,8 +35,11 @@ fn yes() -> bool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateUserBody {
+    #[serde(default, deserialize_with = "present")]
     role: Option<RoleName>,
+    #[serde(default, deserialize_with = "present")]
     modules: Option<BTreeSet<PoolId>>,
+    #[serde(default, deserialize_with = "present")]
     language: Option<Language>,
 }
 
@@ -122,4 +128,35 @@ pub async fn handle<S: Store, C: Clock>(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use licensing::http::testing::{event_with_a_body_not_utf8, problem, unreachable_store};
+    use licensing::ports::FixedClock;
+
+    /// On AWS a body that is not UTF-8 reaches the function base64 encoded (locally the router
+    /// answers it first): a 400 problem+json, before anything is read.
+    #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_a_400_problem() {
+        let clock = FixedClock("2026-11-29T10:00:00Z".parse().unwrap());
+        let auth = auth::AuthConfig::from_secret(None);
+        const ROUTES: [(&str, &str); 3] = [
+            ("POST", "/v1/users"),
+            ("PUT", "/v1/users/u-1"),
+            ("PUT", "/v1/roles/viewer"),
+        ];
+        for (method, path) in ROUTES {
+            let request = event_with_a_body_not_utf8(method, path);
+            let response = handle(&unreachable_store(), &clock, &auth, request)
+                .await
+                .unwrap();
+            assert_eq!(
+                problem(&response),
+                (400, "application/problem+json".into(), "bad_request".into()),
+                "{method} {path}"
+            );
+        }
+    }
 }

@@ -27,6 +27,8 @@ pub enum DomainError {
     QuantityOutOfRange,
     #[error("a purchase must name at least one pool")]
     EmptyPurchase,
+    #[error("a pool holds at most {max} licences")]
+    PoolFull { max: u32 },
     #[error("no pool {0} in this subscription")]
     UnknownPool(String),
     #[error("no module {0} in this subscription")]
@@ -83,6 +85,7 @@ impl DomainError {
             Self::AmountOutOfRange => "amount_out_of_range",
             Self::QuantityOutOfRange => "quantity_out_of_range",
             Self::EmptyPurchase => "empty_purchase",
+            Self::PoolFull { .. } => "pool_full",
             Self::UnknownPool(_) => "unknown_pool",
             Self::UnknownModule(_) => "unknown_module",
             Self::NextPeriodBelowOne => "next_period_below_one",
@@ -109,8 +112,10 @@ impl DomainError {
             Self::InvalidInput { .. }
             | Self::QuantityOutOfRange
             | Self::EmptyPurchase
-            | Self::InvalidPeriod
-            | Self::AmountOutOfRange => ErrorKind::InvalidInput,
+            | Self::InvalidPeriod => ErrorKind::InvalidInput,
+            // An amount out of range is computed (price × count × days), never sent: the
+            // request is well formed and the state it meets makes the total too large.
+            Self::AmountOutOfRange => ErrorKind::Refused,
             Self::UnknownPool(_) | Self::UnknownModule(_) | Self::UnknownRole(_) => {
                 ErrorKind::Refused
             }
@@ -119,6 +124,7 @@ impl DomainError {
             | Self::SubscriptionTerminated
             | Self::AdministratorRoleFixed
             | Self::QuoteStale
+            | Self::PoolFull { .. }
             | Self::PeriodEnded => ErrorKind::Refused,
             Self::QuoteExpired | Self::QuoteOtherPeriod => ErrorKind::Gone,
             Self::UserAlreadyActive

@@ -69,9 +69,12 @@ macro_rules! id_type {
 id_type!(TenantId, "tenant_id", 64);
 id_type!(UserId, "user_id", 64);
 id_type!(RoleName, "role", 64);
+id_type!(QuoteId, "quote_id", 64);
 
-/// A person's or a company's name as shown in mail headers and pages: 1–200 characters, no
-/// control characters (so no CR/LF header injection, no NUL).
+/// A person's or a company's name as shown in mail headers and pages: at most 200 characters
+/// as sent, at least one that is not white space, no control characters (so no CR/LF header
+/// injection, no NUL); kept without its surrounding white space. The limit counts what was
+/// sent, so that the contract's `maxLength` says exactly what is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DisplayName(String);
@@ -79,10 +82,10 @@ pub struct DisplayName(String);
 impl DisplayName {
     pub fn parse(value: &str) -> Result<Self, DomainError> {
         let trimmed = value.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > 200 {
+        if trimmed.is_empty() || value.chars().count() > 200 {
             return Err(DomainError::invalid("name", "must be 1-200 characters"));
         }
-        if trimmed.chars().any(char::is_control) {
+        if value.chars().any(char::is_control) {
             return Err(DomainError::invalid(
                 "name",
                 "must not contain control characters",

@@ -42,7 +42,8 @@ pub fn approve(
         let after = before
             .checked_add(line.quantity.get())
             .filter(|n| *n <= MAX_POOL_SIZE)
-            .ok_or(DomainError::QuantityOutOfRange)?;
+            // A refusal of the state, not of the request's shape (which is in range): 422.
+            .ok_or(DomainError::PoolFull { max: MAX_POOL_SIZE })?;
         pool.purchased = after;
         pool.next_period = after;
         counts.push(PoolCount {

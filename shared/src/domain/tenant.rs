@@ -63,6 +63,14 @@ pub fn create_tenant(
             in_use: 0,
         });
     }
+    // Every period invoice must be payable in range: refused now rather than at the first
+    // rollover, which could never succeed.
+    Amount::sum(
+        pools
+            .iter()
+            .map(|p| p.unit_price.times(p.purchased))
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
     if !seen.contains(&PoolId::licences()) {
         return Err(DomainError::invalid(
             "pools",

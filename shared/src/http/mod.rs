@@ -2,6 +2,8 @@
 //! parsing, JSON answers.
 
 pub mod auth;
+#[cfg(all(feature = "test-fixtures", feature = "dynamodb"))]
+pub mod testing;
 
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -11,8 +13,10 @@ use serde::de::DeserializeOwned;
 use crate::app::AppError;
 use crate::ports::PageRequest;
 
-/// Larger bodies are refused before parsing (413).
-pub const MAX_BODY: usize = 16 * 1024;
+/// Larger bodies are refused before parsing (413). Above the largest body the contract allows
+/// (a tenant with 50 pools and every name 200 characters outside the BMP, each escaped as
+/// `\uXXXX\uXXXX`: about 130 KB), far below what API Gateway and Lambda take.
+pub const MAX_BODY: usize = 256 * 1024;
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 100;
 
@@ -45,13 +49,46 @@ fn body_bytes(request: &Request) -> &[u8] {
     }
 }
 
-/// Parses a JSON body into `T` (whose fields deny unknowns); 413 when too large.
+/// For an optional body field: absent is `None`, a value is `Some`, and `null` is refused
+/// (400) as the contract says, rather than read as absent. Use with `#[serde(default)]`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// Parses a JSON body into `T` (whose fields deny unknowns); 413 when too large. A number
+/// with no fraction is an integer, as JSON Schema says (`142.0` is the `integer` 142).
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
     let bytes = body_bytes(request);
     if bytes.len() > MAX_BODY {
         return Err(AppError::TooLarge);
     }
-    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("body: {e}")))
+    let bad = |e: serde_json::Error| AppError::BadRequest(format!("body: {e}"));
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(bad)?;
+    integral_numbers(&mut value);
+    serde_json::from_value(value).map_err(bad)
+}
+
+/// Writes every float without a fraction as the integer it is (exactly representable ones
+/// only, so nothing is rounded into range).
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                // Exact: |f| < 2^53, and the cast of a whole f64 in range does not round.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 pub fn page(request: &Request) -> Result<PageRequest, AppError> {
@@ -68,7 +105,8 @@ pub fn page(request: &Request) -> Result<PageRequest, AppError> {
         .first("cursor")
         .map(str::to_owned)
         .filter(|c| !c.is_empty());
-    if cursor.as_ref().is_some_and(|c| c.len() > 1024) {
+    // At most 256 bytes of sort key (the longest is far shorter): the contract's bound.
+    if cursor.as_ref().is_some_and(|c| c.len() > 512) {
         return Err(AppError::BadRequest("the cursor is not valid".into()));
     }
     Ok(PageRequest { cursor, limit })
@@ -255,4 +293,36 @@ pub fn segments(request: &Request) -> Vec<String> {
         .skip(1)
         .map(str::to_owned)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: &str) -> Request {
+        Request::new(Body::from(body))
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Counts {
+        #[serde(default, deserialize_with = "present")]
+        licences: Option<u32>,
+    }
+
+    #[test]
+    fn a_whole_float_is_the_integer_json_schema_says_it_is() {
+        let counts: Counts = json_body(&request(r#"{"licences": 142.0}"#)).unwrap();
+        assert_eq!(counts.licences, Some(142));
+        assert!(json_body::<Counts>(&request(r#"{"licences": 142.5}"#)).is_err());
+        assert!(json_body::<Counts>(&request(r#"{"licences": 1e300}"#)).is_err());
+        assert!(json_body::<Counts>(&request(r#"{"licences": -1.0}"#)).is_err());
+    }
+
+    #[test]
+    fn an_optional_field_may_be_absent_but_not_null() {
+        let counts: Counts = json_body(&request("{}")).unwrap();
+        assert_eq!(counts.licences, None);
+        assert!(json_body::<Counts>(&request(r#"{"licences": null}"#)).is_err());
+    }
 }

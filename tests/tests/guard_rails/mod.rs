@@ -213,7 +213,7 @@ async fn r22_a_request_on_an_ended_period_first_rolls_the_tenant_over() {
     let mut body = json!({
         "tenant_id": t, "name": "Late ApS", "currency": "DKK", "time_zone": "Europe/Copenhagen",
         "period_length": "monthly", "period_start": month_start(2).to_string(),
-        "pools": [{"pool": "licences", "unit_price": 12900, "purchased": 3}],
+        "pools": {"licences": {"unit_price": 12900, "purchased": 3}},
         "administrator": {"user_id": "ada", "name": "Ada", "email": "ada@late.dk"}
     });
     let (status, answer) = api

@@ -183,3 +183,26 @@ fn a_wrong_answer_fails_the_check() {
             "detail": "d", "request_id": "r"}),
     );
 }
+
+/// The contract's time zones are the ones the service parses (chrono-tz's IANA database), so
+/// that a schema-valid `time_zone` is never refused and an invalid one never taken.
+#[test]
+fn the_contracts_time_zones_are_the_services() {
+    let listed: std::collections::BTreeSet<String> =
+        contract().document["components"]["schemas"]["TimeZone"]["enum"]
+            .as_array()
+            .expect("TimeZone is an enum")
+            .iter()
+            .map(|v| v.as_str().expect("a name").to_owned())
+            .collect();
+    let parsed: std::collections::BTreeSet<String> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name().to_owned())
+        .collect();
+    let missing: Vec<_> = parsed.difference(&listed).collect();
+    let extra: Vec<_> = listed.difference(&parsed).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "openapi.yaml's TimeZone differs from chrono-tz: missing {missing:?}, not parsed {extra:?}"
+    );
+}

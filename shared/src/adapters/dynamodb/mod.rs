@@ -121,9 +121,14 @@ fn key(pk: String, sk: String) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
-fn encode_cursor(sk: &str) -> String {
+/// A cursor is the hex of the last item's sort key after the listing's prefix: a position in
+/// the caller's own listing, never a key of another partition or kind. Any hex string is a
+/// position (bytes that are not UTF-8 are read lossily), so every cursor the contract allows
+/// (`^([0-9A-Fa-f]{2}){0,256}$`) is answered with a page, and anything else is refused.
+fn encode_cursor(sk: &str, prefix: &str) -> String {
     use std::fmt::Write;
-    sk.bytes().fold(String::new(), |mut out, b| {
+    let suffix = sk.strip_prefix(prefix).unwrap_or(sk);
+    suffix.bytes().fold(String::new(), |mut out, b| {
         let _ = write!(out, "{b:02x}");
         out
     })
@@ -131,13 +136,7 @@ fn encode_cursor(sk: &str) -> String {
 
 fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, StoreError> {
     let bytes = hex::decode(cursor).map_err(|_| StoreError::BadCursor)?;
-    let sk = String::from_utf8(bytes).map_err(|_| StoreError::BadCursor)?;
-    // A cursor only ever continues a listing of the caller's own partition and kind.
-    if sk.starts_with(prefix) {
-        Ok(sk)
-    } else {
-        Err(StoreError::BadCursor)
-    }
+    Ok(format!("{prefix}{}", String::from_utf8_lossy(&bytes)))
 }
 
 impl DynamoStore {
@@ -208,7 +207,7 @@ impl DynamoStore {
             .last_evaluated_key()
             .and_then(|k| k.get("sk"))
             .and_then(|v| v.as_s().ok())
-            .map(|sk| encode_cursor(sk));
+            .map(|sk| encode_cursor(sk, prefix));
         let items = out
             .items
             .unwrap_or_default()
