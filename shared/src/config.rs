@@ -1,6 +1,7 @@
-//! Configuration from the environment, read once in `main`. Endpoints are not configuration
-//! of ours: the SDK's standard settings `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, …
-//! decide where AWS is.
+//! Configuration from the environment, read once at start (`startup`). Endpoints are not
+//! configuration of ours: the SDK's standard settings `AWS_ENDPOINT_URL`,
+//! `AWS_ENDPOINT_URL_DYNAMODB`, … decide where AWS is. A leaf: it uses nothing else of the
+//! crate, so every module may read it.
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -48,7 +49,7 @@ impl Config {
 ///
 /// Not `aws-config`: its provider chain (profiles, SSO, IMDS, ECS, STS web identity, with a
 /// whole STS client) added ~0.6 MB to every bootstrap for sources a function never uses.
-/// The endpoint settings are applied per client (`dynamodb_client`, the notifier's).
+/// The endpoint settings are applied per client (`startup::dynamodb_client`, the notifier's).
 #[cfg(any(feature = "dynamodb", feature = "notify"))]
 pub fn sdk_config() -> Result<aws_types::SdkConfig, MissingVariable> {
     use aws_credential_types::Credentials;
@@ -80,74 +81,4 @@ pub fn endpoint_url(service: &str) -> Option<String> {
         .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
         .ok()
         .filter(|url| !url.is_empty())
-}
-
-#[cfg(feature = "dynamodb")]
-pub fn dynamodb_client(sdk: &aws_types::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
-    if let Some(url) = endpoint_url("DYNAMODB") {
-        config = config.endpoint_url(url);
-    }
-    if let Some(calls) = crate::adapters::aws_calls::AwsCalls::from_env("dynamodb") {
-        config = config.interceptor(calls);
-    }
-    aws_sdk_dynamodb::Client::from_conf(config.build())
-}
-
-/// What every HTTP function needs, built once per process.
-#[cfg(all(feature = "dynamodb", feature = "http"))]
-pub struct HttpDeps<S> {
-    pub store: S,
-    pub clock: crate::ports::SystemClock,
-    pub auth: crate::http::auth::AuthConfig,
-    pub config: Config,
-}
-
-#[cfg(all(feature = "dynamodb", feature = "http"))]
-impl<S> HttpDeps<S> {
-    /// Every HTTP function's start: its configuration, the support contact its answers name
-    /// (R29), and the store built from the SDK configuration by `store`.
-    fn build(
-        store: impl FnOnce(&Config, &aws_types::SdkConfig) -> S,
-    ) -> Result<Self, MissingVariable> {
-        let config = Config::from_env()?;
-        crate::http::set_support_contact(&config.support_email);
-        let sdk = sdk_config()?;
-        Ok(Self {
-            store: store(&config, &sdk),
-            clock: crate::ports::SystemClock,
-            auth: crate::http::auth::AuthConfig::from_env(),
-            config,
-        })
-    }
-}
-
-#[cfg(all(feature = "dynamodb", feature = "http"))]
-impl HttpDeps<crate::adapters::dynamodb::DynamoStore> {
-    /// For functions that reach only DynamoDB.
-    pub async fn from_env() -> Result<Self, MissingVariable> {
-        Self::build(|config, sdk| {
-            crate::adapters::dynamodb::DynamoStore::new(dynamodb_client(sdk), config.table.clone())
-        })
-    }
-}
-
-#[cfg(all(feature = "dynamodb", feature = "http", feature = "notify"))]
-impl HttpDeps<crate::notify::dispatch::Notifying> {
-    /// For functions that change state: each change's mail and events go out right after it
-    /// commits.
-    pub async fn notifying_from_env() -> Result<Self, MissingVariable> {
-        Self::build(|config, sdk| crate::notify::dispatch::Notifying {
-            store: crate::adapters::dynamodb::DynamoStore::new(
-                dynamodb_client(sdk),
-                config.table.clone(),
-            ),
-            notifier: crate::notify::dispatch::Notifier::new(
-                sdk,
-                config.event_bus.clone(),
-                config.mail_from.clone(),
-            )
-            .with_configuration_set(config.ses_configuration_set.clone()),
-        })
-    }
 }

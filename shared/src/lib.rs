@@ -10,5 +10,7 @@ pub mod http;
 pub mod notify;
 pub mod outbox;
 pub mod ports;
+#[cfg(feature = "dynamodb")]
+pub mod startup;
 pub mod telemetry;
 pub mod time;

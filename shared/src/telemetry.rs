@@ -92,28 +92,41 @@ pub fn purchase(currency: &str, total_minor: i64) {
         .increment(u64::try_from(total_minor).unwrap_or(0));
 }
 
+/// One sweep's figures, as the sweeper reads them off its reports (this module knows no use
+/// case, so that everything may depend on it).
+#[derive(Clone, Debug, Default)]
+pub struct SweepFigures {
+    pub rollovers: usize,
+    pub invoices: usize,
+    pub removals: usize,
+    pub reminders: usize,
+    pub failed_tenants: usize,
+    pub deferred_tenants: usize,
+    /// Outbox batches that were due when the dispatcher looked, delivered or not.
+    pub outbox_batches: usize,
+    pub outbox_failed: usize,
+    pub outbox_dead: usize,
+    pub outbox_oldest_age_secs: u64,
+    pub consumed_capacity: f64,
+}
+
 /// One sweep: rollovers, invoices, removals, reminders, the outbox it delivered, and the
 /// DynamoDB capacity it consumed.
-#[cfg(all(feature = "dynamodb", feature = "notify"))]
-pub fn sweep(
-    sweep: &crate::app::sweep::SweepReport,
-    outbox: &crate::notify::dispatch::DispatchReport,
-    consumed_capacity: f64,
-) {
+pub fn sweep(figures: &SweepFigures) {
     let n = |v: usize| v as u64;
-    metrics::counter!("Rollovers").increment(n(sweep.rollovers));
-    metrics::counter!("PeriodInvoices").increment(n(sweep.invoices));
-    metrics::counter!("SeatsRemoved").increment(n(sweep.removals));
-    metrics::counter!("DeadlineReminders").increment(n(sweep.reminders));
-    metrics::counter!("FailedTenants").increment(n(sweep.failed_tenants));
-    metrics::counter!("DeferredTenants").increment(n(sweep.deferred_tenants));
-    // Batches that were due when the dispatcher looked, delivered or not.
-    metrics::gauge!("OutboxDepth").set(outbox.batches as f64);
-    metrics::gauge!("OutboxOldestAgeSeconds").set(outbox.oldest_age_secs as f64);
-    metrics::counter!("OutboxDelivered").increment(n(outbox
-        .batches
-        .saturating_sub(outbox.failed + outbox.dead)));
-    metrics::counter!("OutboxFailed").increment(n(outbox.failed));
-    metrics::counter!("OutboxDeadLetters").increment(n(outbox.dead));
-    metrics::histogram!("DynamoDbConsumedCapacity").record(consumed_capacity);
+    let f = figures;
+    metrics::counter!("Rollovers").increment(n(f.rollovers));
+    metrics::counter!("PeriodInvoices").increment(n(f.invoices));
+    metrics::counter!("SeatsRemoved").increment(n(f.removals));
+    metrics::counter!("DeadlineReminders").increment(n(f.reminders));
+    metrics::counter!("FailedTenants").increment(n(f.failed_tenants));
+    metrics::counter!("DeferredTenants").increment(n(f.deferred_tenants));
+    metrics::gauge!("OutboxDepth").set(f.outbox_batches as f64);
+    metrics::gauge!("OutboxOldestAgeSeconds").set(f.outbox_oldest_age_secs as f64);
+    metrics::counter!("OutboxDelivered").increment(n(f
+        .outbox_batches
+        .saturating_sub(f.outbox_failed + f.outbox_dead)));
+    metrics::counter!("OutboxFailed").increment(n(f.outbox_failed));
+    metrics::counter!("OutboxDeadLetters").increment(n(f.outbox_dead));
+    metrics::histogram!("DynamoDbConsumedCapacity").record(f.consumed_capacity);
 }

@@ -3,6 +3,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
 use licensing::notify::dispatch::{DispatchReport, Notifying, dispatch_due};
 use licensing::ports::Store;
+use licensing::telemetry::SweepFigures;
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -54,7 +55,19 @@ pub async fn handle(
         outbox_oldest_age_secs = outbox.oldest_age_secs,
         "sweep finished"
     );
-    licensing::telemetry::sweep(&report, &outbox, used.capacity);
+    licensing::telemetry::sweep(&SweepFigures {
+        rollovers: report.rollovers,
+        invoices: report.invoices,
+        removals: report.removals,
+        reminders: report.reminders,
+        failed_tenants: report.failed_tenants,
+        deferred_tenants: report.deferred_tenants,
+        outbox_batches: outbox.batches,
+        outbox_failed: outbox.failed,
+        outbox_dead: outbox.dead,
+        outbox_oldest_age_secs: outbox.oldest_age_secs,
+        consumed_capacity: used.capacity,
+    });
     licensing::telemetry::flush(&event.context.request_id);
     Ok(Outcome {
         sweep: report,

@@ -1,0 +1,95 @@
+//! Each function's start: its configuration, the SDK clients, its dependencies built once per
+//! process (Lambda reuses the process), and the loop that serves its handler. The only module
+//! that depends on everything; nothing depends on it but the functions' `main`.
+
+use crate::adapters::dynamodb::DynamoStore;
+use crate::config::{Config, MissingVariable, endpoint_url, sdk_config};
+
+/// The DynamoDB client from the SDK configuration and the standard endpoint settings, with
+/// the test-only recorder of IAM actions when `LICENSING_RECORD_AWS_CALLS` is set.
+pub fn dynamodb_client(sdk: &aws_types::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+    if let Some(url) = endpoint_url("DYNAMODB") {
+        config = config.endpoint_url(url);
+    }
+    if let Some(calls) = crate::adapters::aws_calls::AwsCalls::from_env("dynamodb") {
+        config = config.interceptor(calls);
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// A store a function is served with, built from the configuration.
+pub trait FromConfig: Sized {
+    fn from_config(config: &Config, sdk: &aws_types::SdkConfig) -> Self;
+}
+
+impl FromConfig for DynamoStore {
+    /// For functions that reach only DynamoDB.
+    fn from_config(config: &Config, sdk: &aws_types::SdkConfig) -> Self {
+        DynamoStore::new(dynamodb_client(sdk), config.table.clone())
+    }
+}
+
+#[cfg(feature = "notify")]
+impl FromConfig for crate::notify::dispatch::Notifying {
+    /// For functions that change state: each change's mail and events go out right after it
+    /// commits.
+    fn from_config(config: &Config, sdk: &aws_types::SdkConfig) -> Self {
+        crate::notify::dispatch::Notifying {
+            store: DynamoStore::from_config(config, sdk),
+            notifier: crate::notify::dispatch::Notifier::new(
+                sdk,
+                config.event_bus.clone(),
+                config.mail_from.clone(),
+            )
+            .with_configuration_set(config.ses_configuration_set.clone()),
+        }
+    }
+}
+
+/// A function's store, built once and kept for the life of the process.
+pub fn store<S: FromConfig>() -> Result<&'static S, MissingVariable> {
+    let config = Config::from_env()?;
+    let sdk = sdk_config()?;
+    Ok(Box::leak(Box::new(S::from_config(&config, &sdk))))
+}
+
+/// What every HTTP function needs, built once per process.
+#[cfg(feature = "http")]
+pub struct HttpDeps<S: 'static> {
+    pub store: &'static S,
+    pub clock: crate::ports::SystemClock,
+    pub auth: crate::http::auth::AuthConfig,
+}
+
+/// Serves an HTTP function: telemetry under its name, the support contact its answers name
+/// (R29), its store, the system clock and the token check, then `handler` for every request.
+#[cfg(feature = "http")]
+pub async fn serve_http<S, H, Fut>(name: &'static str, handler: H) -> Result<(), lambda_http::Error>
+where
+    S: FromConfig + Sync + 'static,
+    H: Fn(
+            &'static S,
+            &'static crate::ports::SystemClock,
+            &'static crate::http::auth::AuthConfig,
+            lambda_http::Request,
+        ) -> Fut
+        + Copy
+        + Send
+        + 'static,
+    Fut: std::future::Future<Output = crate::http::HttpResult> + Send + 'static,
+{
+    crate::telemetry::init(name);
+    let config = Config::from_env()?;
+    crate::http::set_support_contact(&config.support_email);
+    let sdk = sdk_config()?;
+    let deps: &'static HttpDeps<S> = Box::leak(Box::new(HttpDeps {
+        store: Box::leak(Box::new(S::from_config(&config, &sdk))),
+        clock: crate::ports::SystemClock,
+        auth: crate::http::auth::AuthConfig::from_env(),
+    }));
+    lambda_http::run(lambda_http::service_fn(move |request| {
+        handler(deps.store, &deps.clock, &deps.auth, request)
+    }))
+    .await
+}
