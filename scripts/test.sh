@@ -57,11 +57,11 @@ fuzz_contract "$LICENSING_API_URL" "$LICENSING_JWT_SECRET" "$LOGDIR"
 # The scheduled job through its own function and event: it sweeps the whole end-to-end table
 # (every tenant rolls into its next period), so it runs after the other end-to-end tests.
 log "the sweeper function end to end"
-LICENSING_SWEEP_E2E=1 cargo test --workspace --quiet --test api the_sweeper_function
+LICENSING_SWEEP_E2E=1 cargo test --workspace --quiet --test main the_sweeper_function
 
 log "least privilege: each function's policy against the AWS calls it made"
 LICENSING_CHECK_AWS_CALLS=1 LICENSING_RECORD_AWS_CALLS="$LOGDIR/aws-calls" \
-  cargo test --workspace --quiet --test deploy each_functions_policy
+  cargo test --workspace --quiet --test main each_functions_policy
 
 log "browser tests of the web page (Chromium, screenshots in target/browser-tests/)"
 (cd web && npm test --silent)

@@ -1,0 +1,387 @@
+//! Writes: the items of a change, planned as one `TransactWriteItems` (with the red-seat
+//! writes kept out of it when the change is larger), and batched writes.
+
+use super::*;
+
+impl DynamoStore {
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some(c) = condition {
+            put = put.condition_expression(c);
+        }
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(built)?)
+            .build())
+    }
+
+    pub(super) fn delete(&self, pk: String, sk: String) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .delete(
+                Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, sk)))
+                    .build()
+                    .map_err(built)?,
+            )
+            .build())
+    }
+
+    pub(super) fn red_item(tenant: &TenantId, red: &RedSeat) -> Result<Item, StoreError> {
+        let next = if red.flag.reminded {
+            red.flag.deadline
+        } else {
+            red.flag.remind_at()
+        };
+        to_item(&RedItem {
+            pk: tenant_pk(tenant),
+            sk: red_sk(&red.pool, &red.seat),
+            tenant_id: tenant.to_string(),
+            red: red.clone(),
+            due_pk: seat_due_pk(tenant),
+            due_at: due_at(next, &format!("{tenant}#{}#{}", red.pool, red.seat.user_id)),
+        })
+    }
+
+    pub(super) fn sub_item(account: &Account, version: u64) -> Result<Item, StoreError> {
+        let sub = &account.subscription;
+        let due = sub.rollover_due();
+        let mut stored = sub.clone();
+        stored.version = version;
+        to_item(&SubItem {
+            pk: tenant_pk(&sub.tenant_id),
+            sk: SUB_SK.to_owned(),
+            version,
+            sub: stored,
+            due_pk: due.map(|_| roll_due_pk(&sub.tenant_id)),
+            due_at: due.map(|at| due_at(at, sub.tenant_id.as_str())),
+        })
+    }
+
+    pub(super) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk.to_vec();
+            let mut rounds = 0;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending.clone())
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                self.metrics.record(total(out.consumed_capacity()));
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                rounds += 1;
+                if rounds > 8 {
+                    return Err(StoreError::Throttled);
+                }
+                if !pending.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << rounds)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
+        Ok(WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(built)?,
+            )
+            .build())
+    }
+
+    pub(super) fn delete_request(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
+        Ok(WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder()
+                    .set_key(Some(key(pk, sk)))
+                    .build()
+                    .map_err(built)?,
+            )
+            .build())
+    }
+}
+
+/// The transaction's actions, and the red-seat writes that are kept out of it when the change
+/// is larger than one transaction (see `Account::from_parts` for why that is safe).
+pub(super) struct Plan {
+    actions: Vec<(TransactWriteItem, Guard)>,
+    pre: Vec<WriteRequest>,
+    post: Vec<WriteRequest>,
+}
+
+pub(super) const MAX_TRANSACTION: usize = 100;
+
+impl DynamoStore {
+    pub(super) fn plan(&self, change: &Change) -> Result<Plan, StoreError> {
+        let account = &change.account;
+        let tenant = &account.subscription.tenant_id;
+        let pk = tenant_pk(tenant);
+        let mut actions = Vec::new();
+        let version = change.expected_version.map_or(1, |v| v + 1);
+        let sub = Self::sub_item(account, version)?;
+        match change.expected_version {
+            Some(v) => actions.push((
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(sub))
+                            .condition_expression("version = :v")
+                            .expression_attribute_values(":v", AttributeValue::N(v.to_string()))
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .build(),
+                Guard::Version,
+            )),
+            None => actions.push((
+                self.put(sub, Some("attribute_not_exists(pk)"))?,
+                Guard::NewTenant,
+            )),
+        }
+        for write in &change.users {
+            let user = &write.after;
+            let item = to_item(&UserItem {
+                pk: pk.clone(),
+                sk: user_sk(user.user_id.as_str()),
+                user: user.clone(),
+            })?;
+            let (condition, guard) = if write.before.is_none() {
+                (Some("attribute_not_exists(pk)"), Guard::NewUser)
+            } else {
+                (None, Guard::None)
+            };
+            actions.push((self.put(item, condition)?, guard));
+            let before: BTreeMap<PoolId, _> = write
+                .before
+                .as_ref()
+                .map(|u| u.seats().into_iter().collect())
+                .unwrap_or_default();
+            let after: BTreeMap<PoolId, _> = user.seats().into_iter().collect();
+            for (pool, seat) in &before {
+                if after.get(pool) != Some(seat) {
+                    actions.push((self.delete(pk.clone(), seat_sk(pool, seat))?, Guard::None));
+                }
+            }
+            for (pool, seat) in &after {
+                if before.get(pool) != Some(seat) {
+                    let item = to_item(&SeatItem {
+                        pk: pk.clone(),
+                        sk: seat_sk(pool, seat),
+                        seat: SeatInfo {
+                            pool: pool.clone(),
+                            seat: seat.clone(),
+                            name: user.name.to_string(),
+                        },
+                    })?;
+                    actions.push((self.put(item, None)?, Guard::None));
+                }
+            }
+        }
+        let log = &change.log;
+        actions.push((
+            self.put(
+                to_item(&LogItem {
+                    pk: pk.clone(),
+                    sk: log_sk(log.at, &log.entry_id),
+                    entry: log.clone(),
+                })?,
+                None,
+            )?,
+            Guard::None,
+        ));
+        for invoice in &change.invoices {
+            let item = to_item(&InvoiceItem {
+                pk: pk.clone(),
+                sk: invoice_sk(invoice.issued_at, &invoice.invoice_id),
+                invoice: invoice.clone(),
+            })?;
+            actions.push((
+                self.put(item, Some("attribute_not_exists(pk)"))?,
+                Guard::NewInvoice,
+            ));
+        }
+        for batch in outbox_batches(tenant, &change.outbox) {
+            actions.push((self.put(to_item(&batch)?, None)?, Guard::None));
+        }
+        if let Some(quote_id) = &change.approve_quote {
+            actions.push((
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(pk.clone(), quote_sk(quote_id))))
+                            .update_expression("SET approved = :t")
+                            .condition_expression("approved = :f")
+                            .expression_attribute_values(":t", AttributeValue::Bool(true))
+                            .expression_attribute_values(":f", AttributeValue::Bool(false))
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .build(),
+                Guard::Quote,
+            ));
+        }
+        if let Some(record) = &change.idempotency {
+            let item = to_item(&IdempotencyItem {
+                pk: pk.clone(),
+                sk: idempotency_sk(&record.key_digest),
+                record: record.clone(),
+                expires_at: record.expires_at.timestamp(),
+            })?;
+            actions.push((
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item))
+                            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+                            .expression_attribute_values(
+                                ":now",
+                                AttributeValue::N(change.now.timestamp().to_string()),
+                            )
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .build(),
+                Guard::Idempotency,
+            ));
+        }
+
+        // Red seats: the difference between what was read and what the command left.
+        let after: BTreeMap<String, &RedSeat> = account
+            .all_reds()
+            .map(|r| (red_sk(&r.pool, &r.seat), r))
+            .collect();
+        let before: BTreeMap<String, &RedSeat> = change
+            .reds_before
+            .iter()
+            .map(|r| (red_sk(&r.pool, &r.seat), r))
+            .collect();
+        let mut puts = Vec::new();
+        let mut deletes = Vec::new();
+        for (sk, red) in &after {
+            if before.get(sk).is_none_or(|b| b != red) {
+                puts.push(Self::red_item(tenant, red)?);
+            }
+        }
+        for sk in before.keys() {
+            if !after.contains_key(sk) {
+                deletes.push(sk.clone());
+            }
+        }
+        let mut pre = Vec::new();
+        let mut post = Vec::new();
+        let room = MAX_TRANSACTION.saturating_sub(actions.len());
+        if actions.len() > MAX_TRANSACTION {
+            return Err(StoreError::Backend(
+                "change too large for one transaction".into(),
+            ));
+        }
+        let (put_now, put_early) = if puts.len() + deletes.len() <= room {
+            (puts.len(), 0)
+        } else {
+            let n = puts.len().min(room / 2);
+            (n, puts.len() - n)
+        };
+        for item in puts.drain(..put_now) {
+            actions.push((self.put(item, None)?, Guard::None));
+        }
+        for item in puts.into_iter().take(put_early) {
+            pre.push(Self::put_request(item)?);
+        }
+        let room = MAX_TRANSACTION.saturating_sub(actions.len());
+        let delete_now = deletes.len().min(room);
+        for sk in deletes.drain(..delete_now) {
+            actions.push((self.delete(pk.clone(), sk)?, Guard::None));
+        }
+        for sk in deletes {
+            post.push(Self::delete_request(pk.clone(), sk)?);
+        }
+        Ok(Plan { actions, pre, post })
+    }
+}
+
+impl DynamoStore {
+    /// Commits a change: the planned transaction, its failed conditions read back as what
+    /// they mean (by each action's guard), and the red-seat writes kept out of it.
+    pub(super) async fn commit_change(&self, change: Change) -> Result<(), StoreError> {
+        let tenant = change.account.subscription.tenant_id.clone();
+        let plan = self.plan(&change)?;
+        if !plan.pre.is_empty() {
+            self.batch_write(plan.pre).await?;
+        }
+        let guards: Vec<Guard> = plan.actions.iter().map(|(_, g)| *g).collect();
+        let items: Vec<TransactWriteItem> = plan.actions.into_iter().map(|(a, _)| a).collect();
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.metrics.record(total(out.consumed_capacity()));
+            }
+            Err(err) => {
+                self.metrics.record(None);
+                let service = err.as_service_error();
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) = service {
+                    let reasons = e.cancellation_reasons();
+                    let failed = |guard: Guard| {
+                        reasons.iter().zip(&guards).any(|(r, g)| {
+                            *g == guard && r.code() == Some("ConditionalCheckFailed")
+                        })
+                    };
+                    if failed(Guard::Idempotency) {
+                        return Err(StoreError::IdempotencyRace);
+                    }
+                    if failed(Guard::NewTenant) {
+                        return Err(StoreError::AlreadyExists("tenant"));
+                    }
+                    if failed(Guard::Version) {
+                        return Err(StoreError::Conflict);
+                    }
+                    if failed(Guard::Quote) {
+                        return Err(StoreError::QuoteUsed);
+                    }
+                    if failed(Guard::NewUser) {
+                        return Err(StoreError::AlreadyExists("user"));
+                    }
+                    if failed(Guard::NewInvoice) {
+                        return Err(StoreError::AlreadyExists("invoice"));
+                    }
+                    if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+                if service.and_then(|e| e.code()) == Some("TransactionConflictException") {
+                    return Err(StoreError::Conflict);
+                }
+                return Err(backend(err));
+            }
+        }
+        if !plan.post.is_empty() {
+            // The commit stands; a failure here only leaves stale red records, which reads
+            // ignore and the sweep removes.
+            if let Err(err) = self.batch_write(plan.post).await {
+                tracing::warn!(tenant = %tenant, error = %err, "deferred red-seat cleanup failed");
+            }
+        }
+        Ok(())
+    }
+}

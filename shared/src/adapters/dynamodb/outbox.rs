@@ -1,0 +1,167 @@
+//! The outbox as stored: batches written with a change, found through the due index,
+//! leased for delivery and settled after it.
+
+use super::*;
+
+impl DynamoStore {
+    /// Outbox batches due at `at`, from every shard of the due index (each shard's oldest
+    /// first, at most `limit` from each).
+    pub async fn due_outbox(
+        &self,
+        at: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let shards = (0..DUE_SHARDS).map(|shard| async move {
+            let out = self
+                .query_page(self.due_query("OUTBOX", shard, at).limit(limit))
+                .await?;
+            out.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(from_item::<OutboxItem>)
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let found = futures::future::try_join_all(shards).await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Takes a batch for delivery: only one dispatcher at a time sends it (a lease of
+    /// `lease_secs`), so the normal path never sends a message twice.
+    pub async fn claim_outbox(
+        &self,
+        batch: &OutboxItem,
+        now: DateTime<Utc>,
+        lease_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(batch.pk.clone(), batch.sk.clone())))
+            .update_expression("SET lease_until = :l")
+            .condition_expression(
+                "attempts = :a AND #state = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":l", AttributeValue::N((now.timestamp() + lease_secs).to_string()))
+            .expression_attribute_values(":a", AttributeValue::N(batch.attempts.to_string()))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .send()
+            .await;
+        self.metrics.record(None);
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err.as_service_error().and_then(|e| e.code())
+                    == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    /// The tenant's undelivered outbox batches (dead-lettered ones excluded).
+    pub async fn pending_outbox(&self, tenant: &TenantId) -> Result<Vec<OutboxItem>, StoreError> {
+        let page: Page<OutboxItem> = self
+            .query_prefix(
+                tenant_pk(tenant),
+                "O#",
+                &PageRequest {
+                    cursor: None,
+                    limit: 100,
+                },
+                true,
+            )
+            .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter(|b| b.state == "pending")
+            .collect())
+    }
+
+    /// Writes a batch back after a delivery attempt: gone when everything was delivered,
+    /// otherwise with the undelivered messages, the attempt count (raised only when
+    /// `failed`: mail that only waits for the next run's cap has not failed) and the next
+    /// attempt time. Conditional on the attempt count read, so two dispatchers never both
+    /// record an attempt.
+    pub async fn settle_outbox(
+        &self,
+        batch: &OutboxItem,
+        remaining: Vec<OutboxMessage>,
+        next_attempt: DateTime<Utc>,
+        dead: bool,
+        failed: bool,
+    ) -> Result<bool, StoreError> {
+        let tenant_id =
+            TenantId::parse(&batch.tenant_id).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let result = if remaining.is_empty() {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(batch.pk.clone(), batch.sk.clone())))
+                .condition_expression("attempts = :a")
+                .expression_attribute_values(":a", AttributeValue::N(batch.attempts.to_string()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.into_service_error().meta().code().map(str::to_owned))
+        } else {
+            let mut updated = batch.clone();
+            updated.messages = remaining;
+            updated.attempts += u32::from(failed);
+            updated.lease_until = None;
+            if dead {
+                updated.state = "dead".into();
+                updated.due_pk = None;
+                updated.due_at = None;
+            } else {
+                updated.due_pk = Some(outbox_due_pk(&tenant_id));
+                updated.due_at = Some(due_at(next_attempt, &batch.sk));
+            }
+            let item = to_item(&updated)?;
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attempts = :a")
+                .expression_attribute_values(":a", AttributeValue::N(batch.attempts.to_string()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.into_service_error().meta().code().map(str::to_owned))
+        };
+        self.metrics.record(None);
+        match result {
+            Ok(()) => Ok(true),
+            Err(Some(code)) if code == "ConditionalCheckFailedException" => Ok(false),
+            Err(code) => Err(StoreError::Backend(format!("settle outbox: {code:?}"))),
+        }
+    }
+}
+
+/// A change's outbox as stored: batches of up to [`OUTBOX_BATCH`] messages, due at once.
+pub fn outbox_batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxItem> {
+    messages
+        .chunks(OUTBOX_BATCH)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let first = &chunk[0];
+            let sk = outbox_sk(&format!("{}#{n}", first.message_id));
+            OutboxItem {
+                pk: tenant_pk(tenant),
+                sk: sk.clone(),
+                tenant_id: tenant.to_string(),
+                messages: chunk.to_vec(),
+                attempts: 0,
+                state: "pending".into(),
+                due_pk: Some(outbox_due_pk(tenant)),
+                due_at: Some(due_at(first.next_attempt_at, &sk)),
+                expires_at: None,
+                lease_until: None,
+            }
+        })
+        .collect()
+}

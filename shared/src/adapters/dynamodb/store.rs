@@ -1,0 +1,267 @@
+//! The `Store` port implemented on the table: each method one or two requests, built from
+//! the reads, writes and plans of the sibling modules.
+
+use super::*;
+
+impl Store for DynamoStore {
+    fn usage(&self) -> crate::ports::StoreUsage {
+        crate::ports::StoreUsage {
+            calls: self.metrics.calls(),
+            capacity: self.metrics.capacity(),
+        }
+    }
+
+    async fn load_account(&self, tenant: &TenantId) -> Result<Option<Loaded>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :a)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":a", s(ACCOUNT_PREFIX))
+            .consistent_read(true);
+        let mut sub: Option<SubItem> = None;
+        let mut reds = Vec::new();
+        for item in self.query_all(query).await? {
+            let is_sub = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk == SUB_SK);
+            if is_sub {
+                sub = Some(from_item(item)?);
+            } else {
+                reds.push(from_item::<RedItem>(item)?.red);
+            }
+        }
+        Ok(sub.map(|item| {
+            let mut subscription = item.sub;
+            subscription.version = item.version;
+            let (account, _) = Account::from_parts(subscription, reds.clone());
+            Loaded {
+                account,
+                red_records: reds,
+            }
+        }))
+    }
+
+    async fn load_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .get::<UserItem>(tenant_pk(tenant), user_sk(user.as_str()))
+            .await?
+            .map(|i| i.user))
+    }
+
+    async fn newest_seats(
+        &self,
+        tenant: &TenantId,
+        pool: &PoolId,
+        limit: u32,
+    ) -> Result<Vec<SeatInfo>, StoreError> {
+        let mut seats = Vec::new();
+        let mut page = PageRequest {
+            cursor: None,
+            limit: limit.min(1000),
+        };
+        while seats.len() < limit as usize {
+            let got: Page<SeatItem> = self
+                .query_prefix(tenant_pk(tenant), &seat_prefix(pool), &page, false)
+                .await?;
+            seats.extend(got.items.into_iter().map(|i| i.seat));
+            match got.next_cursor {
+                Some(c) => page.cursor = Some(c),
+                None => break,
+            }
+        }
+        seats.truncate(limit as usize);
+        Ok(seats)
+    }
+
+    async fn list_users(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError> {
+        self.list(tenant, "U#", page, true, |i: UserItem| i.user)
+            .await
+    }
+
+    async fn list_log(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<LogEntry>, StoreError> {
+        self.list(tenant, "L#", page, false, |i: LogItem| i.entry)
+            .await
+    }
+
+    async fn list_invoices(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Invoice>, StoreError> {
+        self.list(tenant, "I#", page, false, |i: InvoiceItem| i.invoice)
+            .await
+    }
+
+    async fn put_quote(&self, quote: &Quote) -> Result<(), StoreError> {
+        let item = to_item(&QuoteItem {
+            pk: tenant_pk(&quote.tenant_id),
+            sk: quote_sk(&quote.quote_id),
+            quote: quote.clone(),
+            approved: false,
+            expires_at: quote.expires_at.timestamp() + 24 * 3600,
+        })?;
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(backend)?;
+        self.metrics
+            .record(out.consumed_capacity().and_then(|c| c.capacity_units()));
+        Ok(())
+    }
+
+    async fn get_quote(
+        &self,
+        tenant: &TenantId,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredQuote>, StoreError> {
+        if quote_id.is_empty() || quote_id.len() > 64 || quote_id.contains('#') {
+            return Ok(None);
+        }
+        let item: Option<QuoteItem> = self.get(tenant_pk(tenant), quote_sk(quote_id)).await?;
+        // TTL deletes late: an item past its TTL is treated as gone.
+        Ok(item
+            .filter(|i| i.expires_at > now.timestamp())
+            .map(|i| StoredQuote {
+                quote: i.quote,
+                approved: i.approved,
+            }))
+    }
+
+    async fn get_idempotency(
+        &self,
+        tenant: &TenantId,
+        key_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let item: Option<IdempotencyItem> = self
+            .get(tenant_pk(tenant), idempotency_sk(key_digest))
+            .await?;
+        Ok(item
+            .filter(|i| i.expires_at >= now.timestamp())
+            .map(|i| i.record))
+    }
+
+    async fn load_approval(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        key_digest: Option<&str>,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::ports::ApprovalReads, StoreError> {
+        let pk = tenant_pk(tenant);
+        let mut keys = vec![key(pk.clone(), user_sk(user.as_str()))];
+        let quote_ok = !quote_id.is_empty() && quote_id.len() <= 64 && !quote_id.contains('#');
+        if quote_ok {
+            keys.push(key(pk.clone(), quote_sk(quote_id)));
+        }
+        if let Some(digest) = key_digest {
+            keys.push(key(pk.clone(), idempotency_sk(digest)));
+        }
+        let mut reads = crate::ports::ApprovalReads::default();
+        let mut pending = keys;
+        for round in 0..8 {
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(built)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(backend)?;
+            self.metrics.record(total(out.consumed_capacity()));
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let sk = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                if sk.starts_with("U#") {
+                    reads.user = Some(from_item::<UserItem>(item)?.user);
+                } else if sk.starts_with("Q#") {
+                    let q: QuoteItem = from_item(item)?;
+                    // TTL deletes late: an item past its TTL is treated as gone.
+                    if q.expires_at > now.timestamp() {
+                        reads.quote = Some(StoredQuote {
+                            quote: q.quote,
+                            approved: q.approved,
+                        });
+                    }
+                } else if sk.starts_with("K#") {
+                    let k: IdempotencyItem = from_item(item)?;
+                    if k.expires_at >= now.timestamp() {
+                        reads.idempotency = Some(k.record);
+                    }
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(reads);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
+        }
+        Err(StoreError::Throttled)
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        self.commit_change(change).await
+    }
+
+    async fn delete_red_records(
+        &self,
+        tenant: &TenantId,
+        records: &[RedSeat],
+    ) -> Result<(), StoreError> {
+        let requests = records
+            .iter()
+            .map(|r| Self::delete_request(tenant_pk(tenant), red_sk(&r.pool, &r.seat)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(requests).await
+    }
+
+    async fn due_work(&self, at: DateTime<Utc>) -> Result<Vec<DueWork>, StoreError> {
+        // The shards are read at once: one after the other they put 16 round trips in front
+        // of the first rollover of every invocation.
+        let shards = ["ROLL", "SEAT"]
+            .into_iter()
+            .flat_map(|kind| (0..DUE_SHARDS).map(move |shard| (kind, shard)))
+            .map(|(kind, shard)| self.due_shard(kind, shard, at));
+        let pages = futures::future::try_join_all(shards).await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+}

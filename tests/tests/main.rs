@@ -1,0 +1,9 @@
+//! The integration and end-to-end suites, one module each, in one test binary: the SDK and
+//! the crate are linked once instead of once per suite (BENCHMARKS.md has the time saved).
+//! `cargo test --workspace --test main <filter>` runs part of it.
+
+mod api;
+mod deploy;
+mod notify;
+mod store;
+mod sweeper;
