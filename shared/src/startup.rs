@@ -31,13 +31,13 @@ impl FromConfig for DynamoStore {
 }
 
 #[cfg(feature = "notify")]
-impl FromConfig for crate::notify::dispatch::Notifying {
+impl FromConfig for crate::notify::Notifying {
     /// For functions that change state: each change's mail and events go out right after it
     /// commits.
     fn from_config(config: &Config, sdk: &aws_types::SdkConfig) -> Self {
-        crate::notify::dispatch::Notifying {
+        crate::notify::Notifying {
             store: DynamoStore::from_config(config, sdk),
-            notifier: crate::notify::dispatch::Notifier::new(
+            notifier: crate::notify::Notifier::new(
                 sdk,
                 config.event_bus.clone(),
                 config.mail_from.clone(),

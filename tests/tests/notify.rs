@@ -6,7 +6,7 @@ use licensing::app::sweep::sweep;
 use licensing::app::{self, Caller};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
 use licensing::domain::rights::administrator;
-use licensing::notify::dispatch::{Notifier, Notifying, dispatch_due};
+use licensing::notify::{Notifier, Notifying, dispatch_due};
 use licensing_tests::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,7 +1,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
-use licensing::notify::dispatch::{DispatchReport, Notifying, dispatch_due};
+use licensing::notify::{DispatchReport, Notifying, dispatch_due};
 use licensing::ports::Store;
 use licensing::telemetry::SweepFigures;
 use serde::Serialize;

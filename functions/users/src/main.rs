@@ -4,9 +4,6 @@ mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    licensing::startup::serve_http::<licensing::notify::dispatch::Notifying, _, _>(
-        "users",
-        handler::handle,
-    )
-    .await
+    licensing::startup::serve_http::<licensing::notify::Notifying, _, _>("users", handler::handle)
+        .await
 }

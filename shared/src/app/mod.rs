@@ -2,6 +2,9 @@
 //! the result (state, action log, outbox) as one change. Handlers call these and nothing else.
 
 pub mod error;
+mod next_period;
+mod purchase;
+mod status;
 pub mod sweep;
 pub mod tenants;
 pub mod users;
@@ -17,9 +20,7 @@ use crate::domain::events::DomainEvent;
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
 use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::invoice::Invoice;
-use crate::domain::next_period::{self, NextPeriodRequest};
 use crate::domain::pool::PoolId;
-use crate::domain::purchase;
 use crate::domain::quote::{PurchaseRequest, prepare_quote};
 use crate::domain::rights::Right;
 use crate::domain::user::User;
@@ -28,6 +29,9 @@ use crate::ports::{
     Change, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError, UserWrite,
 };
 pub use error::AppError;
+pub use next_period::*;
+pub use purchase::*;
+pub use status::*;
 pub use tenants::*;
 pub use users::*;
 use views::*;
@@ -185,56 +189,6 @@ fn change(
     }
 }
 
-// ---- status -------------------------------------------------------------------------------
-
-pub async fn account_status<S: Store>(
-    store: &S,
-    caller: &Caller,
-    now: DateTime<Utc>,
-) -> Result<AccountView, AppError> {
-    let auth = authorize(store, caller, Right::AccountView, now).await?;
-    Ok(AccountView::new(&auth.loaded.account, &auth.rights))
-}
-
-pub async fn list_invoices<S: Store>(
-    store: &S,
-    caller: &Caller,
-    page: &PageRequest,
-    now: DateTime<Utc>,
-) -> Result<PageView<Invoice>, AppError> {
-    authorize(store, caller, Right::AccountView, now).await?;
-    let Page { items, next_cursor } = store.list_invoices(&caller.tenant, page).await?;
-    Ok(PageView { items, next_cursor })
-}
-
-pub async fn list_action_log<S: Store>(
-    store: &S,
-    caller: &Caller,
-    page: &PageRequest,
-    now: DateTime<Utc>,
-) -> Result<PageView<LogEntry>, AppError> {
-    authorize(store, caller, Right::AccountView, now).await?;
-    let Page { items, next_cursor } = store.list_log(&caller.tenant, page).await?;
-    Ok(PageView { items, next_cursor })
-}
-
-// ---- purchase -----------------------------------------------------------------------------
-
-pub async fn create_quote<S: Store>(
-    store: &S,
-    caller: &Caller,
-    licences: Option<u32>,
-    modules: &BTreeMap<String, u32>,
-    now: DateTime<Utc>,
-) -> Result<QuoteView, AppError> {
-    let request = PurchaseRequest::parse(licences, modules)?;
-    let auth = authorize(store, caller, Right::LicencesManage, now).await?;
-    let quote_id = format!("q-{}", uuid::Uuid::new_v4().simple());
-    let quote = prepare_quote(&auth.loaded.account.subscription, &request, now, quote_id)?;
-    store.put_quote(&quote).await?;
-    Ok(QuoteView::new(&quote))
-}
-
 /// The answer to a request with an `Idempotency-Key`: a status and the exact bytes of the
 /// body, replayed for the same key and body (R10).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -257,209 +211,4 @@ impl Replayable {
             replayed: true,
         })
     }
-}
-
-pub async fn approve_purchase<S: Store>(
-    store: &S,
-    caller: &Caller,
-    idempotency_key: Option<&str>,
-    request: &serde_json::Value,
-    quote_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Replayable, AppError> {
-    let key = idempotency_key.map(IdempotencyKey::parse).transpose();
-    let print = fingerprint(request);
-    retrying(|_| {
-        let key = key.clone();
-        let print = print.clone();
-        async move {
-            // Two reads: the account, and the approver, key and quote together.
-            let digest = key
-                .as_ref()
-                .ok()
-                .and_then(|k| k.as_ref())
-                .map(IdempotencyKey::digest);
-            let (loaded, reads) = futures::join!(
-                store.load_account(&caller.tenant),
-                store.load_approval(
-                    &caller.tenant,
-                    &caller.user,
-                    digest.as_deref(),
-                    quote_id,
-                    now
-                )
-            );
-            let reads = reads?;
-            let loaded = in_current_period(store, loaded?, now).await?;
-            // Rights first: a caller without them learns nothing about the request's validity.
-            let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
-            let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
-            if let Some(record) = reads.idempotency {
-                return Replayable::replay(record, &print);
-            }
-            let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
-            if stored.approved {
-                // Approved together with its idempotency record: if this key did it, replay.
-                return match store.get_idempotency(&caller.tenant, &digest, now).await? {
-                    Some(record) => Replayable::replay(record, &print),
-                    None => Err(AppError::QuoteUsed),
-                };
-            }
-            let loaded = auth.loaded;
-            let mut account = loaded.account.clone();
-            let purchase_id = format!("p-{}", uuid::Uuid::new_v4().simple());
-            let (purchase, events) =
-                purchase::approve(&mut account, &stored.quote, &caller.user, now, purchase_id)?;
-            let body = serde_json::to_string(&PurchaseView {
-                purchase_id: purchase.purchase_id.clone(),
-                invoice_id: purchase.invoice.invoice_id.clone(),
-                quote_id: purchase.quote_id.clone(),
-                currency: purchase.invoice.currency.to_string(),
-                total: purchase.invoice.total.minor(),
-                account: AccountView::new(&account, &auth.rights),
-            })
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-            let log = log_entry(
-                Actor::User(caller.user.clone()),
-                "licences.purchased",
-                json!({
-                    "purchase_id": purchase.purchase_id,
-                    "quote_id": purchase.quote_id,
-                    "invoice_id": purchase.invoice.invoice_id,
-                    "lines": purchase.invoice.lines,
-                    "total": purchase.invoice.total,
-                    "currency": purchase.invoice.currency,
-                }),
-                purchase.approved_at,
-            );
-            let confirmation = Payload::Mail {
-                kind: MailKind::PurchaseConfirmation,
-                to: Recipient::User {
-                    user_id: caller.user.clone(),
-                },
-                language: Some(auth.user.language),
-                data: json!({ "invoice": purchase.invoice, "pools": account.subscription.pools }),
-            };
-            let mut change = change(
-                &loaded,
-                account,
-                Vec::new(),
-                log,
-                &events,
-                vec![confirmation],
-                now,
-            );
-            change.invoices.push(purchase.invoice.clone());
-            change.approve_quote = Some(stored.quote.quote_id.clone());
-            change.idempotency = Some(IdempotencyRecord {
-                key_digest: digest.clone(),
-                fingerprint: print.clone(),
-                status: 201,
-                body: body.clone(),
-                created_at: now,
-                expires_at: now + idempotency_window(),
-            });
-            let (currency, total) = (
-                purchase.invoice.currency.to_string(),
-                purchase.invoice.total.minor(),
-            );
-            match store.commit(change).await {
-                Ok(()) => {
-                    crate::telemetry::purchase(&currency, total);
-                    Ok(Replayable {
-                        status: 201,
-                        body,
-                        replayed: false,
-                    })
-                }
-                // Another request with this key, or for this quote, committed first: the next
-                // attempt answers with its result (or says the quote is used).
-                Err(StoreError::IdempotencyRace | StoreError::QuoteUsed) => {
-                    Err(AppError::Contention)
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-    })
-    .await
-}
-
-// ---- downscale ----------------------------------------------------------------------------
-
-pub async fn set_next_period<S: Store>(
-    store: &S,
-    caller: &Caller,
-    licences: Option<u32>,
-    modules: &BTreeMap<String, u32>,
-    now: DateTime<Utc>,
-) -> Result<NextPeriodView, AppError> {
-    let request = NextPeriodRequest::parse(licences, modules)?;
-    retrying(|_| {
-        let request = request.clone();
-        async move {
-            let auth = authorize(store, caller, Right::LicencesManage, now).await?;
-            let loaded = auth.loaded;
-            let mut account = loaded.account.clone();
-            let plan = next_period::plan(&account.subscription, &request)?;
-            let mut newest: BTreeMap<PoolId, Vec<SeatInfo>> = BTreeMap::new();
-            for (pool, over) in &plan.seats_over {
-                newest.insert(
-                    pool.clone(),
-                    store.newest_seats(&caller.tenant, pool, *over).await?,
-                );
-            }
-            let (events, seats) = next_period::apply(&mut account, &plan, &newest)?;
-            let at = account.subscription.tick(now);
-            let seats_view: Vec<SeatToRemoveView> = seats
-                .iter()
-                .map(|s| SeatToRemoveView {
-                    pool: s.pool.to_string(),
-                    user_id: s.user_id.to_string(),
-                    name: s.name.clone(),
-                })
-                .collect();
-            let log = log_entry(
-                Actor::User(caller.user.clone()),
-                "next_period.changed",
-                json!({ "changes": plan.changes, "seats_to_remove": seats }),
-                at,
-            );
-            let confirmation = Payload::Mail {
-                kind: MailKind::DownscaleConfirmation,
-                to: Recipient::User {
-                    user_id: caller.user.clone(),
-                },
-                language: Some(auth.user.language),
-                data: json!({
-                    "changes": plan.changes,
-                    "effective_from": account.subscription.period.end,
-                    "seats_to_remove": seats,
-                }),
-            };
-            let view = NextPeriodView {
-                effective_from: account.subscription.period.end,
-                licences: account.subscription.licences().map_or(0, |p| p.next_period),
-                modules: account
-                    .subscription
-                    .modules()
-                    .map(|p| (p.id.to_string(), p.next_period))
-                    .collect(),
-                seats_to_remove: seats_view,
-                account: AccountView::new(&account, &auth.rights),
-            };
-            store
-                .commit(change(
-                    &loaded,
-                    account,
-                    Vec::new(),
-                    log,
-                    &events,
-                    vec![confirmation],
-                    now,
-                ))
-                .await?;
-            Ok(view)
-        }
-    })
-    .await
 }

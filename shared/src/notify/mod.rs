@@ -1,5 +1,11 @@
-//! Mail and events (R20, R21): rendering, and delivering the outbox through SES v2 and
-//! EventBridge.
+//! Mail and events (R20, R21): rendering, the sender (SES v2, EventBridge), delivering the
+//! outbox, and the store whose commits deliver.
 
-pub mod dispatch;
+mod delivery;
 pub mod mail;
+mod notifying;
+mod sender;
+
+pub use delivery::{DispatchReport, deliver, dispatch_due};
+pub use notifying::Notifying;
+pub use sender::{MAIL_CAP_PER_RUN, Notifier};

@@ -267,7 +267,7 @@ async fn sweep_bench(tenants: u64, users: u64, due_percent: u64) {
 
 /// Delivery after commit (latency) and the scheduled dispatcher (throughput), against moto.
 async fn notify(n: u64) {
-    use licensing::notify::dispatch::{Notifier, Notifying};
+    use licensing::notify::{Notifier, Notifying};
     let sdk = sdk().await;
     provision_messaging(&sdk, "licensing", "bench-events", "licensing@example.com")
         .await
@@ -364,12 +364,12 @@ async fn notify(n: u64) {
 /// One scheduled dispatch of everything due at `at`, timed.
 async fn timed_dispatch(
     store: &DynamoStore,
-    notifier: &licensing::notify::dispatch::Notifier,
+    notifier: &licensing::notify::Notifier,
     at: chrono::DateTime<chrono::Utc>,
     label: &str,
 ) {
     let started = Instant::now();
-    let report = licensing::notify::dispatch::dispatch_due(store, notifier, at)
+    let report = licensing::notify::dispatch_due(store, notifier, at)
         .await
         .unwrap();
     let secs = started.elapsed().as_secs_f64();

@@ -1,0 +1,145 @@
+//! Buying licences: a quote (R6, R7), and its approval (R8–R10), replayed for the same key
+//! and body.
+
+use super::*;
+use crate::domain::purchase;
+
+pub async fn create_quote<S: Store>(
+    store: &S,
+    caller: &Caller,
+    licences: Option<u32>,
+    modules: &BTreeMap<String, u32>,
+    now: DateTime<Utc>,
+) -> Result<QuoteView, AppError> {
+    let request = PurchaseRequest::parse(licences, modules)?;
+    let auth = authorize(store, caller, Right::LicencesManage, now).await?;
+    let quote_id = format!("q-{}", uuid::Uuid::new_v4().simple());
+    let quote = prepare_quote(&auth.loaded.account.subscription, &request, now, quote_id)?;
+    store.put_quote(&quote).await?;
+    Ok(QuoteView::new(&quote))
+}
+
+pub async fn approve_purchase<S: Store>(
+    store: &S,
+    caller: &Caller,
+    idempotency_key: Option<&str>,
+    request: &serde_json::Value,
+    quote_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Replayable, AppError> {
+    let key = idempotency_key.map(IdempotencyKey::parse).transpose();
+    let print = fingerprint(request);
+    retrying(|_| {
+        let key = key.clone();
+        let print = print.clone();
+        async move {
+            // Two reads: the account, and the approver, key and quote together.
+            let digest = key
+                .as_ref()
+                .ok()
+                .and_then(|k| k.as_ref())
+                .map(IdempotencyKey::digest);
+            let (loaded, reads) = futures::join!(
+                store.load_account(&caller.tenant),
+                store.load_approval(
+                    &caller.tenant,
+                    &caller.user,
+                    digest.as_deref(),
+                    quote_id,
+                    now
+                )
+            );
+            let reads = reads?;
+            let loaded = in_current_period(store, loaded?, now).await?;
+            // Rights first: a caller without them learns nothing about the request's validity.
+            let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
+            let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
+            if let Some(record) = reads.idempotency {
+                return Replayable::replay(record, &print);
+            }
+            let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
+            if stored.approved {
+                // Approved together with its idempotency record: if this key did it, replay.
+                return match store.get_idempotency(&caller.tenant, &digest, now).await? {
+                    Some(record) => Replayable::replay(record, &print),
+                    None => Err(AppError::QuoteUsed),
+                };
+            }
+            let loaded = auth.loaded;
+            let mut account = loaded.account.clone();
+            let purchase_id = format!("p-{}", uuid::Uuid::new_v4().simple());
+            let (purchase, events) =
+                purchase::approve(&mut account, &stored.quote, &caller.user, now, purchase_id)?;
+            let body = serde_json::to_string(&PurchaseView {
+                purchase_id: purchase.purchase_id.clone(),
+                invoice_id: purchase.invoice.invoice_id.clone(),
+                quote_id: purchase.quote_id.clone(),
+                currency: purchase.invoice.currency.to_string(),
+                total: purchase.invoice.total.minor(),
+                account: AccountView::new(&account, &auth.rights),
+            })
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            let log = log_entry(
+                Actor::User(caller.user.clone()),
+                "licences.purchased",
+                json!({
+                    "purchase_id": purchase.purchase_id,
+                    "quote_id": purchase.quote_id,
+                    "invoice_id": purchase.invoice.invoice_id,
+                    "lines": purchase.invoice.lines,
+                    "total": purchase.invoice.total,
+                    "currency": purchase.invoice.currency,
+                }),
+                purchase.approved_at,
+            );
+            let confirmation = Payload::Mail {
+                kind: MailKind::PurchaseConfirmation,
+                to: Recipient::User {
+                    user_id: caller.user.clone(),
+                },
+                language: Some(auth.user.language),
+                data: json!({ "invoice": purchase.invoice, "pools": account.subscription.pools }),
+            };
+            let mut change = change(
+                &loaded,
+                account,
+                Vec::new(),
+                log,
+                &events,
+                vec![confirmation],
+                now,
+            );
+            change.invoices.push(purchase.invoice.clone());
+            change.approve_quote = Some(stored.quote.quote_id.clone());
+            change.idempotency = Some(IdempotencyRecord {
+                key_digest: digest.clone(),
+                fingerprint: print.clone(),
+                status: 201,
+                body: body.clone(),
+                created_at: now,
+                expires_at: now + idempotency_window(),
+            });
+            let (currency, total) = (
+                purchase.invoice.currency.to_string(),
+                purchase.invoice.total.minor(),
+            );
+            match store.commit(change).await {
+                Ok(()) => {
+                    crate::telemetry::purchase(&currency, total);
+                    Ok(Replayable {
+                        status: 201,
+                        body,
+                        replayed: false,
+                    })
+                }
+                // Another request with this key, or for this quote, committed first: the next
+                // attempt answers with its result (or says the quote is used).
+                Err(StoreError::IdempotencyRace | StoreError::QuoteUsed) => {
+                    Err(AppError::Contention)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    })
+    .await
+}

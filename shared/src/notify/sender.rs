@@ -1,0 +1,153 @@
+//! The sender: mail through SES v2 `SendEmail` and events through EventBridge `PutEvents`,
+//! with the clients built from the standard endpoint settings.
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+
+/// Abuse guard: mails one tenant may send in one delivery run; the rest wait for the next.
+pub const MAIL_CAP_PER_RUN: usize = 200;
+
+#[derive(Clone)]
+pub struct Notifier {
+    ses: aws_sdk_sesv2::Client,
+    events: aws_sdk_eventbridge::Client,
+    bus: String,
+    from: String,
+    configuration_set: Option<String>,
+    pub(super) mail_cap: usize,
+}
+
+impl Notifier {
+    pub fn new(
+        sdk: &aws_types::SdkConfig,
+        bus: impl Into<String>,
+        from: impl Into<String>,
+    ) -> Self {
+        use crate::config::endpoint_url;
+        let mut ses = aws_sdk_sesv2::config::Builder::from(sdk);
+        if let Some(url) = endpoint_url("SESV2") {
+            ses = ses.endpoint_url(url);
+        }
+        let mut events = aws_sdk_eventbridge::config::Builder::from(sdk);
+        if let Some(url) = endpoint_url("EVENTBRIDGE") {
+            events = events.endpoint_url(url);
+        }
+        use crate::adapters::aws_calls::AwsCalls;
+        if let Some(calls) = AwsCalls::from_env("ses") {
+            ses = ses.interceptor(calls);
+        }
+        if let Some(calls) = AwsCalls::from_env("events") {
+            events = events.interceptor(calls);
+        }
+        Self {
+            ses: aws_sdk_sesv2::Client::from_conf(ses.build()),
+            events: aws_sdk_eventbridge::Client::from_conf(events.build()),
+            bus: bus.into(),
+            from: from.into(),
+            configuration_set: None,
+            mail_cap: MAIL_CAP_PER_RUN,
+        }
+    }
+
+    /// Mails one tenant may send in one delivery run (default [`MAIL_CAP_PER_RUN`]).
+    pub fn with_mail_cap(mut self, cap: usize) -> Self {
+        self.mail_cap = cap;
+        self
+    }
+
+    pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
+        self.configuration_set = name;
+        self
+    }
+
+    pub(super) async fn send_mail(
+        &self,
+        to: &str,
+        mail: &super::mail::RenderedMail,
+        message_id: &str,
+    ) -> Result<(), String> {
+        let content = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        let message = Message::builder()
+            .subject(content(&mail.subject)?)
+            .body(
+                Body::builder()
+                    .html(content(&mail.html)?)
+                    .text(content(&mail.text)?)
+                    .build(),
+            )
+            .build();
+        self.ses
+            .send_email()
+            .from_email_address(&self.from)
+            .set_configuration_set_name(self.configuration_set.clone())
+            .destination(Destination::builder().to_addresses(to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .email_tags(
+                MessageTag::builder()
+                    .name("message_id")
+                    .value(message_id)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}", aws_sdk_sesv2::error::DisplayErrorContext(e)))
+    }
+
+    /// Puts events in calls of at most 10 entries; returns the ids that were accepted.
+    pub(super) async fn put_events(
+        &self,
+        events: &[(&str, &str, String)],
+    ) -> (Vec<String>, Option<String>) {
+        let mut accepted = Vec::new();
+        let mut error = None;
+        for chunk in events.chunks(10) {
+            let entries: Vec<PutEventsRequestEntry> = chunk
+                .iter()
+                .map(|(_, detail_type, detail)| {
+                    PutEventsRequestEntry::builder()
+                        .event_bus_name(&self.bus)
+                        .source("licensing")
+                        .detail_type(*detail_type)
+                        .detail(detail)
+                        .build()
+                })
+                .collect();
+            match self
+                .events
+                .put_events()
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    // Per-entry results are in request order; a failed entry has an error code.
+                    for ((id, _, _), result) in chunk.iter().zip(out.entries()) {
+                        if result.error_code().is_none() {
+                            accepted.push((*id).to_owned());
+                        } else {
+                            error = result
+                                .error_message()
+                                .map(str::to_owned)
+                                .or(Some("entry failed".into()));
+                        }
+                    }
+                }
+                Err(e) => {
+                    error = Some(format!(
+                        "{}",
+                        aws_sdk_eventbridge::error::DisplayErrorContext(e)
+                    ))
+                }
+            }
+        }
+        (accepted, error)
+    }
+}
