@@ -25,7 +25,7 @@ pub enum Recipient {
 #[serde(rename_all = "snake_case")]
 pub enum MailKind {
     PurchaseConfirmation,
-    DownscaleConfirmation,
+    NextPeriodConfirmation,
     OverAllocationWarning,
     DeadlineReminder,
     RemovalNotice,

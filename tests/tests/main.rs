@@ -7,3 +7,4 @@ mod deploy;
 mod notify;
 mod store;
 mod sweeper;
+mod use_cases;

@@ -43,7 +43,7 @@ pub async fn set_next_period<S: Store>(
                 at,
             );
             let confirmation = Payload::Mail {
-                kind: MailKind::DownscaleConfirmation,
+                kind: MailKind::NextPeriodConfirmation,
                 to: Recipient::User {
                     user_id: caller.user.clone(),
                 },

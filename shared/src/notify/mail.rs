@@ -31,8 +31,8 @@ fn environment() -> Result<&'static Environment<'static>, String> {
                 "layout.html",
                 "purchase_confirmation.html",
                 "purchase_confirmation.txt",
-                "downscale_confirmation.html",
-                "downscale_confirmation.txt",
+                "next_period_confirmation.html",
+                "next_period_confirmation.txt",
                 "over_allocation_warning.html",
                 "over_allocation_warning.txt",
                 "deadline_reminder.html",
@@ -71,7 +71,7 @@ fn instant(value: String) -> String {
 pub fn template_name(kind: MailKind) -> &'static str {
     match kind {
         MailKind::PurchaseConfirmation => "purchase_confirmation",
-        MailKind::DownscaleConfirmation => "downscale_confirmation",
+        MailKind::NextPeriodConfirmation => "next_period_confirmation",
         MailKind::OverAllocationWarning => "over_allocation_warning",
         MailKind::DeadlineReminder => "deadline_reminder",
         MailKind::RemovalNotice => "removal_notice",
@@ -84,8 +84,8 @@ pub fn subject(kind: MailKind, language: Language) -> &'static str {
     match (kind, language) {
         (MailKind::PurchaseConfirmation, En) => "Your licence purchase is confirmed",
         (MailKind::PurchaseConfirmation, Da) => "Dit køb af licenser er bekræftet",
-        (MailKind::DownscaleConfirmation, En) => "Your licences for the next period are updated",
-        (MailKind::DownscaleConfirmation, Da) => "Dine licenser for næste periode er opdateret",
+        (MailKind::NextPeriodConfirmation, En) => "Your licences for the next period are updated",
+        (MailKind::NextPeriodConfirmation, Da) => "Dine licenser for næste periode er opdateret",
         (MailKind::OverAllocationWarning, En) => "A user needs a licence within 7 days",
         (MailKind::OverAllocationWarning, Da) => "En bruger mangler en licens inden 7 dage",
         (MailKind::DeadlineReminder, En) => "Reminder: a user will be deactivated tomorrow",
@@ -148,7 +148,7 @@ mod tests {
                 invoice.clone(),
                 "154.80 DKK",
             ),
-            (MailKind::DownscaleConfirmation, downscale, "Karen"),
+            (MailKind::NextPeriodConfirmation, downscale, "Karen"),
             (
                 MailKind::OverAllocationWarning,
                 seat("Karen"),

@@ -1,11 +1,11 @@
-//! `downscale`: see `handler.rs` for its routes.
+//! `next_period` (`PUT /v1/next-period`): see `handler.rs` for its routes.
 
 mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     licensing::startup::serve_http::<licensing::notify::Notifying, _, _>(
-        "downscale",
+        "next_period",
         handler::handle,
     )
     .await

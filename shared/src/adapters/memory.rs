@@ -1,0 +1,381 @@
+//! A `Store` in memory, for use-case tests that need no engine (feature `test-fixtures`; the
+//! deployed builds do not link it). It keeps the DynamoDB store's contract: a change commits
+//! whole or not at all, under the same conditions and with the same errors (a version that
+//! moved, a tenant, user or invoice that exists, an approved quote, an unexpired idempotency
+//! key), and quotes and keys read as gone past the same expiry. What only the engine can show
+//! (transactions racing in DynamoDB, item sizes, the due index's shards, consistency) stays in
+//! the DynamoDB Local suites.
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::domain::account::{Account, SeatInfo};
+use crate::domain::allocation::RedSeat;
+use crate::domain::identity::{TenantId, UserId};
+use crate::domain::invoice::Invoice;
+use crate::domain::pool::PoolId;
+use crate::domain::quote::Quote;
+use crate::domain::user::User;
+use crate::outbox::OutboxMessage;
+use crate::ports::{
+    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError,
+    StoreUsage, StoredQuote,
+};
+
+/// How long a quote's record outlives the quote (the DynamoDB item's TTL).
+const QUOTE_RECORD_SECS: i64 = 24 * 3600;
+
+#[derive(Default)]
+struct TenantData {
+    account: Option<Account>,
+    users: BTreeMap<UserId, User>,
+    log: Vec<LogEntry>,
+    invoices: BTreeMap<String, Invoice>,
+    /// Quote id → the quote, whether approved, and when its record expires.
+    quotes: BTreeMap<String, (StoredQuote, DateTime<Utc>)>,
+    idempotency: BTreeMap<String, IdempotencyRecord>,
+    outbox: Vec<OutboxMessage>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    tenants: Mutex<BTreeMap<TenantId, TenantData>>,
+    calls: AtomicU64,
+}
+
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Backend("a test panicked while holding the memory store".into())
+}
+
+/// One page of `items` (already in listing order) after the item whose key is the cursor.
+fn page_of<T: Clone>(items: &[(String, T)], page: &PageRequest) -> Page<T> {
+    let start = match &page.cursor {
+        Some(after) => items
+            .iter()
+            .position(|(k, _)| k > after)
+            .unwrap_or(items.len()),
+        None => 0,
+    };
+    let limit = page.limit.clamp(1, 1000) as usize;
+    let taken: Vec<_> = items.iter().skip(start).take(limit).collect();
+    let next_cursor = (start + taken.len() < items.len())
+        .then(|| taken.last().map(|(k, _)| k.clone()))
+        .flatten();
+    Page {
+        items: taken.into_iter().map(|(_, v)| v.clone()).collect(),
+        next_cursor,
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<TenantId, TenantData>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut tenants = self.tenants.lock().map_err(poisoned)?;
+        f(&mut tenants)
+    }
+
+    /// Every message the tenant's changes wrote to the outbox, in commit order.
+    pub fn outbox(&self, tenant: &TenantId) -> Vec<OutboxMessage> {
+        self.with(|t| Ok(t.get(tenant).map(|d| d.outbox.clone()).unwrap_or_default()))
+            .unwrap_or_default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn usage(&self) -> StoreUsage {
+        StoreUsage {
+            calls: self.calls.load(Ordering::Relaxed),
+            capacity: 0.0,
+        }
+    }
+
+    async fn load_account(&self, tenant: &TenantId) -> Result<Option<Loaded>, StoreError> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .and_then(|d| d.account.clone())
+                .map(|account| {
+                    let red_records = account.all_reds().cloned().collect();
+                    Loaded {
+                        account,
+                        red_records,
+                    }
+                }))
+        })
+    }
+
+    async fn load_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Option<User>, StoreError> {
+        self.with(|t| Ok(t.get(tenant).and_then(|d| d.users.get(user).cloned())))
+    }
+
+    async fn newest_seats(
+        &self,
+        tenant: &TenantId,
+        pool: &PoolId,
+        limit: u32,
+    ) -> Result<Vec<SeatInfo>, StoreError> {
+        self.with(|t| {
+            let mut seats: Vec<SeatInfo> =
+                t.get(tenant)
+                    .map(|d| {
+                        d.users
+                            .values()
+                            .flat_map(|u| {
+                                u.seats().into_iter().filter(|(p, _)| p == pool).map(
+                                    |(pool, seat)| SeatInfo {
+                                        pool,
+                                        seat,
+                                        name: u.name.to_string(),
+                                    },
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            seats.sort_by(|a, b| b.seat.cmp(&a.seat));
+            seats.truncate(limit as usize);
+            Ok(seats)
+        })
+    }
+
+    async fn list_users(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError> {
+        self.with(|t| {
+            let users: Vec<(String, User)> = t
+                .get(tenant)
+                .map(|d| {
+                    d.users
+                        .iter()
+                        .map(|(id, u)| (id.to_string(), u.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(page_of(&users, page))
+        })
+    }
+
+    async fn list_log(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<LogEntry>, StoreError> {
+        self.with(|t| {
+            // Newest first; the key orders the same way (later instants sort first).
+            let mut entries: Vec<(String, LogEntry)> = t
+                .get(tenant)
+                .map(|d| {
+                    d.log
+                        .iter()
+                        .map(|e| (format!("{}#{}", e.at.to_rfc3339(), e.entry_id), e.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            entries.sort_by(|a, b| b.0.cmp(&a.0));
+            let keyed: Vec<(String, LogEntry)> = entries
+                .into_iter()
+                .enumerate()
+                .map(|(i, (_, e))| (format!("{i:010}"), e))
+                .collect();
+            Ok(page_of(&keyed, page))
+        })
+    }
+
+    async fn list_invoices(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Invoice>, StoreError> {
+        self.with(|t| {
+            let mut invoices: Vec<Invoice> = t
+                .get(tenant)
+                .map(|d| d.invoices.values().cloned().collect())
+                .unwrap_or_default();
+            invoices
+                .sort_by(|a, b| (b.issued_at, &b.invoice_id).cmp(&(a.issued_at, &a.invoice_id)));
+            let keyed: Vec<(String, Invoice)> = invoices
+                .into_iter()
+                .enumerate()
+                .map(|(i, inv)| (format!("{i:010}"), inv))
+                .collect();
+            Ok(page_of(&keyed, page))
+        })
+    }
+
+    async fn put_quote(&self, quote: &Quote) -> Result<(), StoreError> {
+        self.with(|t| {
+            let expires = quote.expires_at + chrono::Duration::seconds(QUOTE_RECORD_SECS);
+            t.entry(quote.tenant_id.clone()).or_default().quotes.insert(
+                quote.quote_id.clone(),
+                (
+                    StoredQuote {
+                        quote: quote.clone(),
+                        approved: false,
+                    },
+                    expires,
+                ),
+            );
+            Ok(())
+        })
+    }
+
+    async fn get_quote(
+        &self,
+        tenant: &TenantId,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredQuote>, StoreError> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .and_then(|d| d.quotes.get(quote_id))
+                .filter(|(_, expires)| *expires > now)
+                .map(|(q, _)| q.clone()))
+        })
+    }
+
+    async fn get_idempotency(
+        &self,
+        tenant: &TenantId,
+        key_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .and_then(|d| d.idempotency.get(key_digest))
+                .filter(|r| r.expires_at >= now)
+                .cloned())
+        })
+    }
+
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        self.with(|t| {
+            let tenant_id = change.account.subscription.tenant_id.clone();
+            let data = t.entry(tenant_id).or_default();
+            // Every condition first, in the order the DynamoDB store reads its cancellation
+            // reasons; nothing is written unless all hold.
+            if let Some(record) = &change.idempotency {
+                let taken = data
+                    .idempotency
+                    .get(&record.key_digest)
+                    .is_some_and(|r| r.expires_at >= change.now);
+                if taken {
+                    return Err(StoreError::IdempotencyRace);
+                }
+            }
+            let stored_version = data.account.as_ref().map(|a| a.subscription.version);
+            match (change.expected_version, stored_version) {
+                (None, Some(_)) => return Err(StoreError::AlreadyExists("tenant")),
+                (Some(expected), Some(stored)) if expected == stored => {}
+                (Some(_), _) => return Err(StoreError::Conflict),
+                (None, None) => {}
+            }
+            if let Some(quote_id) = &change.approve_quote {
+                let open = data.quotes.get(quote_id).is_some_and(|(q, _)| !q.approved);
+                if !open {
+                    return Err(StoreError::QuoteUsed);
+                }
+            }
+            if change
+                .users
+                .iter()
+                .any(|w| w.before.is_none() && data.users.contains_key(&w.after.user_id))
+            {
+                return Err(StoreError::AlreadyExists("user"));
+            }
+            if change
+                .invoices
+                .iter()
+                .any(|i| data.invoices.contains_key(&i.invoice_id))
+            {
+                return Err(StoreError::AlreadyExists("invoice"));
+            }
+            let mut account = change.account;
+            account.subscription.version = change.expected_version.map_or(1, |v| v + 1);
+            data.account = Some(account);
+            for write in change.users {
+                data.users.insert(write.after.user_id.clone(), write.after);
+            }
+            data.log.push(change.log);
+            for invoice in change.invoices {
+                data.invoices.insert(invoice.invoice_id.clone(), invoice);
+            }
+            data.outbox.extend(change.outbox);
+            if let Some(quote_id) = change.approve_quote
+                && let Some((quote, _)) = data.quotes.get_mut(&quote_id)
+            {
+                quote.approved = true;
+            }
+            if let Some(record) = change.idempotency {
+                data.idempotency.insert(record.key_digest.clone(), record);
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_red_records(
+        &self,
+        tenant: &TenantId,
+        records: &[RedSeat],
+    ) -> Result<(), StoreError> {
+        self.with(|t| {
+            // As in the table: a deleted record no longer counts, whatever the account said.
+            if let Some(account) = t.get_mut(tenant).and_then(|d| d.account.as_mut()) {
+                let kept: Vec<RedSeat> = account
+                    .all_reds()
+                    .filter(|r| !records.iter().any(|d| d.pool == r.pool && d.seat == r.seat))
+                    .cloned()
+                    .collect();
+                let (rebuilt, _) = Account::from_parts(account.subscription.clone(), kept);
+                *account = rebuilt;
+            }
+            Ok(())
+        })
+    }
+
+    async fn due_work(&self, at: DateTime<Utc>) -> Result<Vec<DueWork>, StoreError> {
+        self.with(|t| {
+            let mut work = Vec::new();
+            for (tenant, data) in t.iter() {
+                let Some(account) = &data.account else {
+                    continue;
+                };
+                let sub = &account.subscription;
+                if sub.rollover_due().is_some_and(|due| due <= at) {
+                    work.push(DueWork::Rollover {
+                        tenant: tenant.clone(),
+                        indexed: Box::new(sub.clone()),
+                    });
+                }
+                for red in account.all_reds() {
+                    let next = if red.flag.reminded {
+                        red.flag.deadline
+                    } else {
+                        red.flag.remind_at()
+                    };
+                    if next <= at {
+                        work.push(DueWork::Seat {
+                            tenant: tenant.clone(),
+                            pool: red.pool.clone(),
+                            user: red.seat.user_id.clone(),
+                        });
+                    }
+                }
+            }
+            Ok(work)
+        })
+    }
+}

@@ -1,0 +1,61 @@
+// The page's state, what the caller may do, and the words in the chosen language.
+
+import { ApiError, type Account, type Api, type Invoice, type LogEntry, type Pool, type PoolCounts } from "./api";
+import type { Config } from "./auth";
+import { initialLang, words, type Lang, type Words } from "./i18n";
+
+type Notice = { kind: "ok" | "warn" | "error"; text: string; list?: string[] };
+
+interface State {
+  lang: Lang;
+  api: Api | null;
+  config: Config;
+  account: Account | null;
+  invoices: Invoice[];
+  log: LogEntry[];
+  notice: Notice | null;
+  /** The pool whose next period is being edited: "licences" or a module id. */
+  editing: string | null;
+  /** What was typed into the next-period field, kept across re-renders. */
+  draft: string;
+  /** What was typed into the Buy column, by pool, kept across re-renders. */
+  buy: Record<string, string>;
+  loadError: ApiError | null;
+}
+
+export const state: State = {
+  lang: initialLang(),
+  api: null,
+  config: { api_base: "", oidc: null },
+  account: null,
+  invoices: [],
+  log: [],
+  notice: null,
+  editing: null,
+  draft: "",
+  buy: {},
+  loadError: null,
+};
+
+export const t = (): Words => words[state.lang];
+
+export function canManage(): boolean {
+  return state.account?.rights.includes("licences.manage") === true && state.account.status === "active";
+}
+
+export function poolKey(pool: Pool): string {
+  return pool.module_id ?? "licences";
+}
+
+export function poolName(pool: Pool): string {
+  return pool.module_id ? (pool.name ?? pool.module_id) : t().licences;
+}
+
+export function counts(key: string, n: number): PoolCounts {
+  return key === "licences" ? { licences: n } : { modules: { [key]: n } };
+}
+
+export function explain(error: unknown): string {
+  if (!(error instanceof ApiError)) return t().unknownError("internal", "");
+  return t().errors[error.code] ?? t().unknownError(error.code, error.requestId);
+}
