@@ -31,11 +31,11 @@ impl FromConfig for DynamoStore {
 }
 
 #[cfg(feature = "notify")]
-impl FromConfig for crate::notify::Notifying {
+impl FromConfig for crate::notify::DeliveringStore {
     /// For functions that change state: each change's mail and events go out right after it
     /// commits.
     fn from_config(config: &Config, sdk: &aws_types::SdkConfig) -> Self {
-        crate::notify::Notifying {
+        crate::notify::DeliveringStore {
             store: DynamoStore::from_config(config, sdk),
             notifier: crate::notify::Notifier::new(
                 sdk,

@@ -286,3 +286,24 @@ pub async fn buy_one_licence<S: licensing::ports::Store>(
         .await
         .expect("approval")
 }
+
+/// A name no other test run uses: `prefix-` and ten hex digits.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// 1 November 2026, the first day of the period most tests start in.
+pub fn nov() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date")
+}
+
+/// Ada, the administrator `acme(..)` creates, as the caller in `tenant`.
+pub fn ada(tenant: &str) -> licensing::app::Caller {
+    licensing::app::Caller {
+        tenant: TenantId::parse(tenant).expect("tenant id"),
+        user: UserId::parse("ada").expect("user id"),
+    }
+}

@@ -7,7 +7,7 @@ mod openapi;
 
 use chrono::{Datelike, NaiveDate, Utc};
 use futures::StreamExt;
-use licensing_tests::token;
+use licensing_tests::{token, unique};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -42,13 +42,6 @@ macro_rules! api_or_skip {
             }
         }
     };
-}
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
 }
 
 impl Api {

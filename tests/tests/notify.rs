@@ -6,17 +6,10 @@ use licensing::app::sweep::sweep;
 use licensing::app::{self, Caller};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
 use licensing::domain::rights::administrator;
-use licensing::notify::{Notifier, Notifying, dispatch_due};
+use licensing::notify::{DeliveringStore, Notifier, dispatch_due};
 use licensing_tests::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
-}
 
 /// Every mail moto accepted whose body names `marker`: (to, subject, body). moto keeps the
 /// HTML part of a mail with both parts.
@@ -84,7 +77,7 @@ async fn events(queue_url: &str, tenant: &str) -> Vec<(String, Value)> {
 }
 
 struct World {
-    store: Notifying,
+    store: DeliveringStore,
     queue_url: String,
     tenant: String,
     marker: String,
@@ -92,16 +85,16 @@ struct World {
 
 async fn world(bus: &str) -> World {
     let sdk = sdk().await;
-    let queue = unique("q-");
+    let queue = unique("q");
     let queue_url = provision_messaging(&sdk, bus, &queue, "licensing@example.com")
         .await
         .unwrap();
-    let store = Notifying {
+    let store = DeliveringStore {
         store: fresh_store().await,
         notifier: Notifier::new(&sdk, bus, "licensing@example.com"),
     };
-    let tenant = unique("n-");
-    let marker = unique("Firma ");
+    let tenant = unique("n");
+    let marker = unique("Firma");
     let mut new = acme(&tenant, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), 2, 1);
     new.name = DisplayName::parse(&marker).unwrap();
     new.administrator.email = EmailAddress::parse(&format!("ada@{tenant}.dk")).unwrap();
@@ -345,9 +338,9 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_still_commits
     let good = world("licensing").await;
     let sdk = sdk().await;
     // The same table, but a bus that does not exist and a sender never verified.
-    let broken = Notifying {
+    let broken = DeliveringStore {
         store: good.store.store.clone(),
-        notifier: Notifier::new(&sdk, unique("missing-bus-"), "nobody@unverified.example"),
+        notifier: Notifier::new(&sdk, unique("missing-bus"), "nobody@unverified.example"),
     };
     let c = caller(&good, "ada");
     let now = at("2026-11-19T10:00:00Z");
@@ -488,7 +481,7 @@ async fn mail_over_the_per_run_cap_waits_without_an_attempt_and_is_never_dead_le
     }
     let w = world("licensing").await;
     let sdk = sdk().await;
-    let capped = Notifying {
+    let capped = DeliveringStore {
         store: w.store.store.clone(),
         notifier: Notifier::new(&sdk, "licensing", "licensing@example.com").with_mail_cap(1),
     };

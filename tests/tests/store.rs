@@ -1,24 +1,13 @@
 //! The DynamoDB adapter against DynamoDB Local: every access pattern, the cost of status,
 //! concurrency and idempotency (issue: platform and persistence).
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use futures::future::join_all;
-use licensing::app::{self, AppError, Caller};
-use licensing::domain::identity::{Language, TenantId, UserId};
+use licensing::app::{self, AppError};
+use licensing::domain::identity::{Language, TenantId};
 use licensing::ports::{PageRequest, Store};
 use licensing_tests::*;
 use std::collections::{BTreeMap, BTreeSet};
-
-fn nov() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
-}
-
-fn ada(tenant: &str) -> Caller {
-    Caller {
-        tenant: TenantId::parse(tenant).unwrap(),
-        user: UserId::parse("ada").unwrap(),
-    }
-}
 
 async fn tenant_with(store: &licensing::adapters::dynamodb::DynamoStore, id: &str, licences: u32) {
     app::create_tenant(

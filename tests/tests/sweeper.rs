@@ -21,17 +21,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-fn nov() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
-}
-
-fn ada(tenant: &str) -> Caller {
-    Caller {
-        tenant: TenantId::parse(tenant).unwrap(),
-        user: UserId::parse("ada").unwrap(),
-    }
-}
-
 /// Acme with 10 licences and `users` more users created an hour apart from 2 Nov 00:00 UTC.
 async fn tenant(store: &DynamoStore, id: &str, users: usize) -> Caller {
     app::create_tenant(

@@ -2,32 +2,23 @@
 //! milliseconds and without an engine. What only DynamoDB can show (its transactions racing,
 //! item sizes, the due index, consistency) stays in `store.rs` and `sweeper.rs`.
 
-use chrono::NaiveDate;
 use futures::future::join_all;
 use licensing::adapters::memory::MemoryStore;
-use licensing::app::{self, Activation, AppError, Caller, CreateUser};
+use licensing::app::{self, Activation, AppError, CreateUser};
 use licensing::domain::DomainError;
-use licensing::domain::identity::{Language, TenantId, UserId};
+use licensing::domain::identity::{Language, UserId};
 use licensing::ports::Store;
 use licensing_tests::*;
 use std::collections::BTreeMap;
-
-fn ada() -> Caller {
-    Caller {
-        tenant: TenantId::parse("acme").unwrap(),
-        user: UserId::parse("ada").unwrap(),
-    }
-}
 
 /// Acme from 1 November with `licences` bought, and `users` more users (u-01, u-02, …)
 /// activated a day apart from 2 November, so the newest are the red ones (R2, R3).
 async fn acme_with(licences: u32, users: u32) -> MemoryStore {
     let store = MemoryStore::new();
-    let nov = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
     app::create_tenant(
         &store,
         "op",
-        acme("acme", nov, licences, 2),
+        acme("acme", nov(), licences, 2),
         at("2026-11-01T08:00:00Z"),
     )
     .await
@@ -36,7 +27,7 @@ async fn acme_with(licences: u32, users: u32) -> MemoryStore {
         let id = format!("u-{i:02}");
         let new: CreateUser = new_user(&id, &format!("User {i}"), Language::En, &[]).into();
         let now = at("2026-11-02T08:00:00Z") + chrono::Duration::days(i64::from(i));
-        app::create_user(&store, &ada(), new, None, &serde_json::json!({}), now)
+        app::create_user(&store, &ada("acme"), new, None, &serde_json::json!({}), now)
             .await
             .unwrap();
     }
@@ -45,7 +36,7 @@ async fn acme_with(licences: u32, users: u32) -> MemoryStore {
 
 async fn licences(store: &MemoryStore) -> (u32, u32, u32) {
     let loaded = store
-        .load_account(&ada().tenant)
+        .load_account(&ada("acme").tenant)
         .await
         .unwrap()
         .expect("the tenant");
@@ -57,20 +48,35 @@ async fn licences(store: &MemoryStore) -> (u32, u32, u32) {
 async fn r10_an_approval_replays_for_its_key_and_body_and_refuses_another_body() {
     let store = acme_with(10, 0).await;
     let now = at("2026-11-19T10:00:00Z");
-    let quote = app::create_quote(&store, &ada(), Some(1), &BTreeMap::new(), now)
+    let quote = app::create_quote(&store, &ada("acme"), Some(1), &BTreeMap::new(), now)
         .await
         .unwrap();
     let body = serde_json::json!({ "quote_id": quote.quote_id });
-    let first = app::approve_purchase(&store, &ada(), Some("k1"), &body, &quote.quote_id, now)
-        .await
-        .unwrap();
-    let again = app::approve_purchase(&store, &ada(), Some("k1"), &body, &quote.quote_id, now)
-        .await
-        .unwrap();
+    let first = app::approve_purchase(
+        &store,
+        &ada("acme"),
+        Some("k1"),
+        &body,
+        &quote.quote_id,
+        now,
+    )
+    .await
+    .unwrap();
+    let again = app::approve_purchase(
+        &store,
+        &ada("acme"),
+        Some("k1"),
+        &body,
+        &quote.quote_id,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!((first.status, first.replayed), (201, false));
     assert_eq!((again.body, again.replayed), (first.body, true));
     let other = serde_json::json!({ "quote_id": "q-another" });
-    let refused = app::approve_purchase(&store, &ada(), Some("k1"), &other, "q-another", now).await;
+    let refused =
+        app::approve_purchase(&store, &ada("acme"), Some("k1"), &other, "q-another", now).await;
     assert!(matches!(refused, Err(AppError::IdempotencyKeyReused)));
     assert_eq!(licences(&store).await.0, 11, "bought once");
 }
@@ -80,7 +86,7 @@ async fn r10_twenty_racing_approvals_under_twenty_keys_each_count_once() {
     let store = acme_with(10, 0).await;
     let now = at("2026-11-19T10:00:00Z");
     let keys: Vec<String> = (0..20).map(|i| format!("key-{i}")).collect();
-    let caller = ada();
+    let caller = ada("acme");
     let answers = join_all(
         keys.iter()
             .map(|key| buy_one_licence(&store, &caller, key, now)),
@@ -95,7 +101,7 @@ async fn r12_r14_r5_a_downscale_reds_the_newest_at_the_rollover_and_removes_them
     // 10 bought, Ada and 9 users in use; next period 7 licences.
     let store = acme_with(10, 9).await;
     let now = at("2026-11-20T10:00:00Z");
-    let changed = app::set_next_period(&store, &ada(), Some(7), &BTreeMap::new(), now)
+    let changed = app::set_next_period(&store, &ada("acme"), Some(7), &BTreeMap::new(), now)
         .await
         .unwrap();
     let removed: Vec<String> = changed
@@ -115,7 +121,11 @@ async fn r12_r14_r5_a_downscale_reds_the_newest_at_the_rollover_and_removes_them
         .unwrap();
     assert_eq!((report.rollovers, report.invoices), (1, 1));
     assert_eq!(licences(&store).await, (7, 10, 7));
-    let account = store.load_account(&ada().tenant).await.unwrap().unwrap();
+    let account = store
+        .load_account(&ada("acme").tenant)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(account.red_records.len(), 3);
     // Seven days later they are removed (R5); a second sweep then finds nothing to do (R15).
     let later = at("2026-12-07T23:00:01Z");
@@ -132,7 +142,7 @@ async fn r23_the_last_administrator_cannot_be_deactivated() {
     let now = at("2026-11-20T10:00:00Z");
     let refused = app::set_active(
         &store,
-        &ada(),
+        &ada("acme"),
         &UserId::parse("ada").unwrap(),
         Activation::Deactivate,
         now,
@@ -144,7 +154,7 @@ async fn r23_the_last_administrator_cannot_be_deactivated() {
     ));
     let user = app::set_active(
         &store,
-        &ada(),
+        &ada("acme"),
         &UserId::parse("u-01").unwrap(),
         Activation::Deactivate,
         now,

@@ -1,6 +1,6 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, json_body, ok, present, tenant_route};
+use licensing::http::{HttpResult, auth, json_body, ok, present, segments, tenant_route};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,8 +26,10 @@ pub async fn handle<S: Store, C: Clock>(
         auth,
         request,
         |request, caller, now| async move {
-            match (request.method().as_str(), request.uri().path()) {
-                ("PUT", "/v1/next-period") => {
+            let parts = segments(&request);
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            match (request.method().as_str(), parts.as_slice()) {
+                ("PUT", ["next-period"]) => {
                     let body: NextPeriodBody = json_body(&request)?;
                     ok(
                         200,

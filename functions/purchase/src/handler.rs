@@ -1,7 +1,7 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
 use licensing::http::{
-    HttpResult, auth, idempotency_key, json_body, ok, present, replayable, tenant_route,
+    HttpResult, auth, idempotency_key, json_body, ok, present, replayable, segments, tenant_route,
 };
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
@@ -36,8 +36,10 @@ pub async fn handle<S: Store, C: Clock>(
         auth,
         request,
         |request, caller, now| async move {
-            match (request.method().as_str(), request.uri().path()) {
-                ("POST", "/v1/purchases/quotes") => {
+            let parts = segments(&request);
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            match (request.method().as_str(), parts.as_slice()) {
+                ("POST", ["purchases", "quotes"]) => {
                     let body: QuoteBody = json_body(&request)?;
                     ok(
                         201,
@@ -45,7 +47,7 @@ pub async fn handle<S: Store, C: Clock>(
                             .await?,
                     )
                 }
-                ("POST", "/v1/purchases") => {
+                ("POST", ["purchases"]) => {
                     let value: serde_json::Value = json_body(&request)?;
                     let body: ApproveBody = serde_json::from_value(value.clone())
                         .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;

@@ -1,6 +1,6 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, ok, page, tenant_route};
+use licensing::http::{HttpResult, auth, ok, page, segments, tenant_route};
 use licensing::ports::{Clock, Store};
 
 pub async fn handle<S: Store, C: Clock>(
@@ -15,13 +15,15 @@ pub async fn handle<S: Store, C: Clock>(
         auth,
         request,
         |request, caller, now| async move {
-            match (request.method().as_str(), request.uri().path()) {
-                ("GET", "/v1/account") => ok(200, &app::account_status(store, &caller, now).await?),
-                ("GET", "/v1/invoices") => ok(
+            let parts = segments(&request);
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            match (request.method().as_str(), parts.as_slice()) {
+                ("GET", ["account"]) => ok(200, &app::account_status(store, &caller, now).await?),
+                ("GET", ["invoices"]) => ok(
                     200,
                     &app::list_invoices(store, &caller, &page(&request)?, now).await?,
                 ),
-                ("GET", "/v1/action-log") => ok(
+                ("GET", ["action-log"]) => ok(
                     200,
                     &app::list_action_log(store, &caller, &page(&request)?, now).await?,
                 ),

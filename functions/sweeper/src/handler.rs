@@ -1,7 +1,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
-use licensing::notify::{DispatchReport, Notifying, dispatch_due};
+use licensing::notify::{DeliveringStore, DispatchReport, dispatch_due};
 use licensing::ports::Store;
 use licensing::telemetry::SweepFigures;
 use serde::Serialize;
@@ -20,7 +20,7 @@ pub struct Outcome {
 /// Both schedules (nightly, and every minute for the outbox) run the whole job: what is not
 /// due costs one Query per shard of the due index.
 pub async fn handle(
-    store: &Notifying,
+    store: &DeliveringStore,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<Outcome, Error> {
     let at = event

@@ -8,6 +8,6 @@ use lambda_runtime::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     licensing::telemetry::init("sweeper");
-    let store = licensing::startup::store::<licensing::notify::Notifying>()?;
+    let store = licensing::startup::store::<licensing::notify::DeliveringStore>()?;
     lambda_runtime::run(service_fn(move |event| handler::handle(store, event))).await
 }

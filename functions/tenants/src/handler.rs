@@ -65,9 +65,6 @@ fn full_date(value: &str) -> Result<NaiveDate, AppError> {
 }
 
 fn new_tenant(body: TenantBody) -> Result<NewTenant, AppError> {
-    if body.pools.len() > 50 {
-        return Err(AppError::BadRequest("at most 50 pools".into()));
-    }
     let pools = body
         .pools
         .into_iter()

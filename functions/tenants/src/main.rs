@@ -4,6 +4,9 @@ mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    licensing::startup::serve_http::<licensing::notify::Notifying, _, _>("tenants", handler::handle)
-        .await
+    licensing::startup::serve_http::<licensing::notify::DeliveringStore, _, _>(
+        "tenants",
+        handler::handle,
+    )
+    .await
 }

@@ -65,6 +65,9 @@ impl fmt::Display for PoolId {
 /// Most licences one pool can hold; keeps every product of counts and prices far from overflow.
 pub const MAX_POOL_SIZE: u32 = 1_000_000;
 
+/// Pools per subscription, the core licences included (R24).
+pub const MAX_POOLS: usize = 50;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pool {
     pub id: PoolId,

@@ -10,7 +10,7 @@ use super::events::DomainEvent;
 use super::identity::{DisplayName, TenantId};
 use super::money::{Amount, Currency};
 use super::period::{Period, PeriodLength};
-use super::pool::{MAX_POOL_SIZE, Pool, PoolId};
+use super::pool::{MAX_POOL_SIZE, MAX_POOLS, Pool, PoolId};
 use super::rights::{Roles, administrator};
 use super::user::{NewUser, User, create_user};
 
@@ -39,6 +39,12 @@ pub fn create_tenant(
     new: NewTenant,
     now: DateTime<Utc>,
 ) -> Result<(Account, User, Vec<DomainEvent>), DomainError> {
+    if new.pools.len() > MAX_POOLS {
+        return Err(DomainError::invalid(
+            "pools",
+            format!("at most {MAX_POOLS} pools"),
+        ));
+    }
     let mut seen = BTreeSet::new();
     let mut pools = Vec::new();
     for p in &new.pools {

@@ -267,7 +267,7 @@ async fn sweep_bench(tenants: u64, users: u64, due_percent: u64) {
 
 /// Delivery after commit (latency) and the scheduled dispatcher (throughput), against moto.
 async fn notify(n: u64) {
-    use licensing::notify::{Notifier, Notifying};
+    use licensing::notify::{DeliveringStore, Notifier};
     let sdk = sdk().await;
     provision_messaging(&sdk, "licensing", "bench-events", "licensing@example.com")
         .await
@@ -292,7 +292,7 @@ async fn notify(n: u64) {
         )
         .await
         .unwrap();
-        let notifying = Notifying {
+        let notifying = DeliveringStore {
             store: plain.clone(),
             notifier: notifier.clone(),
         };

@@ -14,12 +14,12 @@ use super::sender::Notifier;
 /// A store that delivers each change's outbox right after it commits. A failure to deliver
 /// never fails the change: the messages stay in the outbox for the scheduled dispatcher.
 #[derive(Clone)]
-pub struct Notifying {
+pub struct DeliveringStore {
     pub store: DynamoStore,
     pub notifier: Notifier,
 }
 
-impl Notifying {
+impl DeliveringStore {
     async fn after_commit(&self, change: &Change) {
         if change.outbox.is_empty() {
             return;
@@ -37,7 +37,7 @@ impl Notifying {
     }
 }
 
-impl Store for Notifying {
+impl Store for DeliveringStore {
     fn usage(&self) -> crate::ports::StoreUsage {
         self.store.usage()
     }
