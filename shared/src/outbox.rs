@@ -186,3 +186,16 @@ fn rule_mails(events: &[DomainEvent]) -> Vec<Payload> {
         })
         .collect()
 }
+
+/// Messages of one change per batch: delivered, retried and dead-lettered together.
+pub const OUTBOX_BATCH: usize = 50;
+
+/// Up to [`OUTBOX_BATCH`] messages of one change as delivery sees them: whose, which batch (the
+/// store's id for it), what is still to send and how many attempts failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxBatch {
+    pub tenant_id: crate::domain::identity::TenantId,
+    pub id: String,
+    pub messages: Vec<OutboxMessage>,
+    pub attempts: u32,
+}

@@ -283,3 +283,47 @@ pub trait Store: Send + Sync {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<DueWork>, StoreError>> + Send;
 }
+
+/// The outbox as delivery needs it (R20, R21): the batches a change wrote, those due, a lease
+/// so that one dispatcher sends a batch, the attempt written back, and the users to mail.
+pub trait OutboxStore: Send + Sync {
+    /// The batches `messages` were stored as by a change of `tenant`.
+    fn batches_of(
+        &self,
+        tenant: &TenantId,
+        messages: &[OutboxMessage],
+    ) -> Vec<crate::outbox::OutboxBatch>;
+
+    /// Batches due at `at`, at most `limit` from each part of the due index.
+    fn due_outbox(
+        &self,
+        at: DateTime<Utc>,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<crate::outbox::OutboxBatch>, StoreError>> + Send;
+
+    /// Takes a batch for `lease_secs`; false when another dispatcher holds it or it moved on.
+    fn claim_outbox(
+        &self,
+        batch: &crate::outbox::OutboxBatch,
+        now: DateTime<Utc>,
+        lease_secs: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Writes an attempt back: gone when nothing remains, otherwise the remaining messages,
+    /// the attempt counted only when `failed`, due again at `next_attempt` or dead. False
+    /// when another dispatcher recorded this attempt first.
+    fn settle_outbox(
+        &self,
+        batch: &crate::outbox::OutboxBatch,
+        remaining: Vec<OutboxMessage>,
+        next_attempt: DateTime<Utc>,
+        dead: bool,
+        failed: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every user of the tenant (the notifier picks the managers it mails).
+    fn all_users(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+}

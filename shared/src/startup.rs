@@ -30,19 +30,37 @@ impl FromConfig for DynamoStore {
     }
 }
 
+/// The store of the functions that change state: DynamoDB, each change's mail and events
+/// delivered right after it commits.
 #[cfg(feature = "notify")]
-impl FromConfig for crate::notify::DeliveringStore {
-    /// For functions that change state: each change's mail and events go out right after it
-    /// commits.
+pub type Delivering = crate::notify::DeliveringStore<DynamoStore>;
+
+/// The sender, with the test-only recorder of AWS calls when it is on.
+#[cfg(feature = "notify")]
+pub fn notifier(config: &Config, sdk: &aws_types::SdkConfig) -> crate::notify::Notifier {
+    use crate::adapters::aws_calls::AwsCalls;
+    let (mut ses, mut events) = crate::notify::Notifier::client_configs(sdk);
+    if let Some(calls) = AwsCalls::from_env("ses") {
+        ses = ses.interceptor(calls);
+    }
+    if let Some(calls) = AwsCalls::from_env("events") {
+        events = events.interceptor(calls);
+    }
+    crate::notify::Notifier::from_configs(
+        ses,
+        events,
+        config.event_bus.clone(),
+        config.mail_from.clone(),
+    )
+    .with_configuration_set(config.ses_configuration_set.clone())
+}
+
+#[cfg(feature = "notify")]
+impl FromConfig for Delivering {
     fn from_config(config: &Config, sdk: &aws_types::SdkConfig) -> Self {
         crate::notify::DeliveringStore {
             store: DynamoStore::from_config(config, sdk),
-            notifier: crate::notify::Notifier::new(
-                sdk,
-                config.event_bus.clone(),
-                config.mail_from.clone(),
-            )
-            .with_configuration_set(config.ses_configuration_set.clone()),
+            notifier: notifier(config, sdk),
         }
     }
 }

@@ -2,6 +2,9 @@
 //! test commands use. Everything here talks to real engines (DynamoDB Local, moto) through the
 //! real SDK clients; endpoints come from the SDK's standard environment settings.
 
+pub mod contract;
+pub mod http;
+
 use aws_config::SdkConfig;
 use chrono::{DateTime, NaiveDate, Utc};
 use licensing::adapters::dynamodb::{DynamoStore, schema};

@@ -3,32 +3,13 @@
 //! API and sets `LICENSING_API_URL`.
 
 mod guard_rails;
-mod openapi;
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use futures::StreamExt;
+use licensing_tests::http::api;
 use licensing_tests::{token, unique};
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-struct Api {
-    url: String,
-    secret: String,
-    http: Client,
-}
-
-fn api() -> Option<Api> {
-    let url = std::env::var("LICENSING_API_URL").ok()?;
-    let secret = std::env::var("LICENSING_JWT_SECRET").ok()?;
-    Some(Api {
-        url,
-        secret,
-        http: Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .ok()?,
-    })
-}
 
 macro_rules! api_or_skip {
     () => {
@@ -42,143 +23,6 @@ macro_rules! api_or_skip {
             }
         }
     };
-}
-
-impl Api {
-    fn user(&self, tenant: &str, user: &str) -> String {
-        token(&self.secret, user, Some(tenant), None, 600)
-    }
-
-    fn operator(&self) -> String {
-        token(
-            &self.secret,
-            "operator-1",
-            None,
-            Some("licensing/operator"),
-            600,
-        )
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        self.call_with(method, path, bearer, body.map(|b| b.to_string()), &[])
-            .await
-    }
-
-    async fn call_with(
-        &self,
-        method: Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<String>,
-        headers: &[(&str, &str)],
-    ) -> (StatusCode, Value) {
-        let method_name = method.as_str().to_owned();
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(t) = bearer {
-            request = request.bearer_auth(t);
-        }
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        if let Some(b) = body {
-            request = request.header("content-type", "application/json").body(b);
-        }
-        let (status, content_type, text) = send_past_router_race(&method_name, request).await;
-        if status.is_client_error() || status.is_server_error() {
-            assert_eq!(content_type, "application/problem+json", "{status} {text}");
-        }
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        openapi::check(&method_name, path, status.as_u16(), &content_type, &value);
-        (status, value)
-    }
-
-    /// An operator creates a tenant whose period is the current month.
-    async fn tenant(&self, id: &str, licences: u32) {
-        let today = Utc::now().date_naive();
-        let start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap();
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/v1/tenants",
-                Some(&self.operator()),
-                Some(json!({
-                    "tenant_id": id, "name": format!("Acme {id}"), "currency": "DKK",
-                    "time_zone": "Europe/Copenhagen", "period_length": "monthly",
-                    "period_start": start.to_string(),
-                    "pools": {"licences": {"unit_price": 12900, "purchased": licences},
-                              "crm": {"name": "CRM", "unit_price": 4900, "purchased": 2}},
-                    "administrator": {"user_id": "ada", "name": "Ada", "email": "ada@acme.dk", "language": "da"}
-                })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-    }
-
-    async fn add_user(&self, tenant: &str, id: &str) -> Value {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/v1/users",
-                Some(&self.user(tenant, "ada")),
-                Some(json!({"user_id": id, "name": format!("User {id}"), "email": format!("{id}@acme.dk")})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body
-    }
-
-    async fn account(&self, tenant: &str) -> Value {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                "/v1/account",
-                Some(&self.user(tenant, "ada")),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-}
-
-/// Sends a request; a GET that meets the local router's own failure is sent again (at most
-/// twice). `cargo lambda watch` 1.9.2 now and then answers a function's *successful* answer
-/// of some kilobytes with its own `text/plain` 500 (`https://httpstatuses.com/500`) while the
-/// function logs 200: measured 3 in 4 600 GETs of a 25 KB body at 16 in flight, 0 in 2 000 of
-/// a small one (README, Known limits). Only that answer, and only for a GET, is retried: the
-/// service itself never answers text/plain, and everything else is asserted as it comes.
-async fn send_past_router_race(
-    method: &str,
-    request: reqwest::RequestBuilder,
-) -> (StatusCode, String, String) {
-    let mut attempt = 0;
-    loop {
-        let again = request.try_clone().expect("a request with a plain body");
-        let response = again.send().await.expect("request");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = response.text().await.expect("body");
-        let router_failure = status == StatusCode::INTERNAL_SERVER_ERROR
-            && content_type.starts_with("text/plain")
-            && text.contains("httpstatuses.com/500");
-        if method == "GET" && router_failure && attempt < 2 {
-            attempt += 1;
-            eprintln!("the local router's own 500 for a GET; sending it again ({attempt})");
-            continue;
-        }
-        return (status, content_type, text);
-    }
 }
 
 fn round_half_up(n: i64, d: i64) -> i64 {

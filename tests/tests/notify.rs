@@ -77,7 +77,7 @@ async fn events(queue_url: &str, tenant: &str) -> Vec<(String, Value)> {
 }
 
 struct World {
-    store: DeliveringStore,
+    store: DeliveringStore<licensing::adapters::dynamodb::DynamoStore>,
     queue_url: String,
     tenant: String,
     marker: String,

@@ -1,8 +1,9 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
-use licensing::notify::{DeliveringStore, DispatchReport, dispatch_due};
+use licensing::notify::{DispatchReport, dispatch_due};
 use licensing::ports::Store;
+use licensing::startup::Delivering;
 use licensing::telemetry::SweepFigures;
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,7 +21,7 @@ pub struct Outcome {
 /// Both schedules (nightly, and every minute for the outbox) run the whole job: what is not
 /// due costs one Query per shard of the due index.
 pub async fn handle(
-    store: &DeliveringStore,
+    store: &Delivering,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<Outcome, Error> {
     let at = event

@@ -4,9 +4,6 @@ mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    licensing::startup::serve_http::<licensing::notify::DeliveringStore, _, _>(
-        "users",
-        handler::handle,
-    )
-    .await
+    licensing::startup::serve_http::<licensing::startup::Delivering, _, _>("users", handler::handle)
+        .await
 }

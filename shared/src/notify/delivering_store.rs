@@ -1,12 +1,11 @@
-//! The delivering store: the DynamoDB store whose commits deliver their outbox right after
-//! they succeed (what failed waits for `dispatch_due`).
+//! The delivering store: a store whose commits deliver their outbox right after they succeed
+//! (what failed waits for `dispatch_due`).
 
 use chrono::{DateTime, Utc};
 
-use crate::adapters::dynamodb::{DynamoStore, outbox_batches};
 use crate::domain::identity::TenantId;
 use crate::domain::user::User;
-use crate::ports::{Change, Store, StoreError};
+use crate::ports::{Change, OutboxStore, Store, StoreError};
 
 use super::delivery::deliver;
 use super::sender::Notifier;
@@ -14,18 +13,18 @@ use super::sender::Notifier;
 /// A store that delivers each change's outbox right after it commits. A failure to deliver
 /// never fails the change: the messages stay in the outbox for the scheduled dispatcher.
 #[derive(Clone)]
-pub struct DeliveringStore {
-    pub store: DynamoStore,
+pub struct DeliveringStore<S> {
+    pub store: S,
     pub notifier: Notifier,
 }
 
-impl DeliveringStore {
+impl<S: Store + OutboxStore> DeliveringStore<S> {
     async fn after_commit(&self, change: &Change) {
         if change.outbox.is_empty() {
             return;
         }
         let tenant = &change.account.subscription.tenant_id;
-        let batches = outbox_batches(tenant, &change.outbox);
+        let batches = self.store.batches_of(tenant, &change.outbox);
         let delivery = deliver(&self.store, &self.notifier, batches, change.now);
         match tokio::time::timeout(std::time::Duration::from_secs(3), delivery).await {
             Ok(Ok(report)) => tracing::debug!(?report, "delivered after commit"),
@@ -37,7 +36,7 @@ impl DeliveringStore {
     }
 }
 
-impl Store for DeliveringStore {
+impl<S: Store + OutboxStore> Store for DeliveringStore<S> {
     fn usage(&self) -> crate::ports::StoreUsage {
         self.store.usage()
     }

@@ -6,15 +6,13 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 use super::mail::render;
-use crate::adapters::dynamodb::DynamoStore;
-use crate::adapters::dynamodb::items::OutboxItem;
 use crate::domain::identity::{Language, TenantId};
 use crate::domain::rights::Right;
 use crate::domain::user::User;
-use crate::outbox::{MAX_ATTEMPTS, OutboxMessage, Payload, Recipient, backoff};
-use crate::ports::{Store, StoreError};
+use crate::outbox::{MAX_ATTEMPTS, OutboxBatch, OutboxMessage, Payload, Recipient, backoff};
+use crate::ports::{OutboxStore, Store, StoreError};
 
-use super::sender::Notifier;
+use super::sender::Sender;
 
 /// How long a dispatcher holds a batch it is delivering.
 const LEASE_SECS: i64 = 60;
@@ -53,10 +51,10 @@ struct Recipients {
 /// Reads only what the batches' mail needs: nothing for events alone, the named users for
 /// personal mail, and the tenant's users only when some mail goes to the managers. (Every
 /// change has events; reading all users after each commit would cost a tenant-sized Query.)
-async fn recipients(
-    store: &DynamoStore,
+async fn recipients<S: Store + OutboxStore>(
+    store: &S,
     tenant: &TenantId,
-    batches: &[OutboxItem],
+    batches: &[OutboxBatch],
 ) -> Result<Recipients, StoreError> {
     let mut people = Recipients {
         users: BTreeMap::new(),
@@ -118,8 +116,8 @@ struct Left {
 }
 
 /// Delivers one batch that this dispatcher has claimed.
-async fn deliver_batch(
-    notifier: &Notifier,
+async fn deliver_batch<N: Sender>(
+    notifier: &N,
     people: &Recipients,
     messages: Vec<OutboxMessage>,
     mail_budget: &mut usize,
@@ -228,14 +226,14 @@ async fn deliver_batch(
 const TENANT_CONCURRENCY: usize = 8;
 
 /// Claims, delivers and settles batches. A batch another dispatcher holds is left to it.
-pub async fn deliver(
-    store: &DynamoStore,
-    notifier: &Notifier,
-    batches: Vec<OutboxItem>,
+pub async fn deliver<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
+    batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
     use futures::StreamExt;
-    let mut by_tenant: BTreeMap<String, Vec<OutboxItem>> = BTreeMap::new();
+    let mut by_tenant: BTreeMap<TenantId, Vec<OutboxBatch>> = BTreeMap::new();
     for batch in batches {
         by_tenant
             .entry(batch.tenant_id.clone())
@@ -254,17 +252,16 @@ pub async fn deliver(
     Ok(report)
 }
 
-async fn deliver_tenant(
-    store: &DynamoStore,
-    notifier: &Notifier,
-    tenant: String,
-    batches: Vec<OutboxItem>,
+async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
+    tenant: TenantId,
+    batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
     let mut report = DispatchReport::default();
-    let tenant_id = TenantId::parse(&tenant).map_err(|e| StoreError::Backend(e.to_string()))?;
-    let people = recipients(store, &tenant_id, &batches).await?;
-    let mut mail_budget = notifier.mail_cap;
+    let people = recipients(store, &tenant, &batches).await?;
+    let mut mail_budget = notifier.mail_cap();
     for batch in batches {
         if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
             continue;
@@ -290,13 +287,13 @@ async fn deliver_tenant(
                 .unwrap_or_default();
             if dead {
                 report.dead += remaining.len();
-                tracing::error!(tenant = %tenant, batch = %batch.sk, attempts = batch.attempts + 1, error = %error, metric = "OutboxDeadLetter", "outbox messages dead-lettered");
+                tracing::error!(tenant = %tenant, batch = %batch.id, attempts = batch.attempts + 1, error = %error, metric = "OutboxDeadLetter", "outbox messages dead-lettered");
             } else {
-                tracing::warn!(tenant = %tenant, batch = %batch.sk, attempts = batch.attempts + 1, error = %error, "outbox delivery failed; will retry");
+                tracing::warn!(tenant = %tenant, batch = %batch.id, attempts = batch.attempts + 1, error = %error, "outbox delivery failed; will retry");
             }
         }
         if mail_budget == 0 {
-            tracing::warn!(tenant = %tenant, cap = notifier.mail_cap, "per-tenant mail cap reached in this run");
+            tracing::warn!(tenant = %tenant, cap = notifier.mail_cap(), "per-tenant mail cap reached in this run");
         }
         let next = if left.failed {
             now + backoff(batch.attempts)
@@ -311,9 +308,9 @@ async fn deliver_tenant(
 }
 
 /// The scheduled dispatcher: every batch due at `now`, through the due index.
-pub async fn dispatch_due(
-    store: &DynamoStore,
-    notifier: &Notifier,
+pub async fn dispatch_due<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
     let due = store.due_outbox(now, 100).await?;

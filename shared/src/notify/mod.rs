@@ -8,4 +8,4 @@ mod sender;
 
 pub use delivering_store::DeliveringStore;
 pub use delivery::{DispatchReport, deliver, dispatch_due};
-pub use sender::{MAIL_CAP_PER_RUN, Notifier};
+pub use sender::{MAIL_CAP_PER_RUN, Notifier, Sender};

@@ -4,6 +4,46 @@
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 
+/// What delivery needs of the outside world: one mail sent, events put on the bus, and how
+/// many mails one tenant may send in one run. `Notifier` is it on SES v2 and EventBridge.
+pub trait Sender: Send + Sync {
+    /// Sends one rendered mail to `to`; the error says why it was not sent.
+    fn send_mail(
+        &self,
+        to: &str,
+        mail: &super::mail::RenderedMail,
+        message_id: &str,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+
+    /// Puts `(message id, detail type, detail)` events on the bus: the ids accepted, and the
+    /// error of those that were not.
+    fn put_events(
+        &self,
+        events: &[(&str, &str, String)],
+    ) -> impl std::future::Future<Output = (Vec<String>, Option<String>)> + Send;
+
+    fn mail_cap(&self) -> usize;
+}
+
+impl Sender for Notifier {
+    async fn send_mail(
+        &self,
+        to: &str,
+        mail: &super::mail::RenderedMail,
+        message_id: &str,
+    ) -> Result<(), String> {
+        self.send_mail_now(to, mail, message_id).await
+    }
+
+    async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<String>) {
+        self.put_events_now(events).await
+    }
+
+    fn mail_cap(&self) -> usize {
+        self.mail_cap
+    }
+}
+
 /// Abuse guard: mails one tenant may send in one delivery run; the rest wait for the next.
 pub const MAIL_CAP_PER_RUN: usize = 200;
 
@@ -14,15 +54,30 @@ pub struct Notifier {
     bus: String,
     from: String,
     configuration_set: Option<String>,
-    pub(super) mail_cap: usize,
+    mail_cap: usize,
 }
 
 impl Notifier {
+    /// The SES v2 and EventBridge clients from the SDK configuration and the standard
+    /// endpoint settings (`AWS_ENDPOINT_URL_SESV2`, `AWS_ENDPOINT_URL_EVENTBRIDGE`, else
+    /// `AWS_ENDPOINT_URL`).
     pub fn new(
         sdk: &aws_types::SdkConfig,
         bus: impl Into<String>,
         from: impl Into<String>,
     ) -> Self {
+        let (ses, events) = Self::client_configs(sdk);
+        Self::from_configs(ses, events, bus, from)
+    }
+
+    /// The two clients' configurations as `new` builds them, for a caller that adds to them
+    /// (`startup` adds the test-only recorder of AWS calls).
+    pub fn client_configs(
+        sdk: &aws_types::SdkConfig,
+    ) -> (
+        aws_sdk_sesv2::config::Builder,
+        aws_sdk_eventbridge::config::Builder,
+    ) {
         use crate::config::endpoint_url;
         let mut ses = aws_sdk_sesv2::config::Builder::from(sdk);
         if let Some(url) = endpoint_url("SESV2") {
@@ -32,13 +87,15 @@ impl Notifier {
         if let Some(url) = endpoint_url("EVENTBRIDGE") {
             events = events.endpoint_url(url);
         }
-        use crate::adapters::aws_calls::AwsCalls;
-        if let Some(calls) = AwsCalls::from_env("ses") {
-            ses = ses.interceptor(calls);
-        }
-        if let Some(calls) = AwsCalls::from_env("events") {
-            events = events.interceptor(calls);
-        }
+        (ses, events)
+    }
+
+    pub fn from_configs(
+        ses: aws_sdk_sesv2::config::Builder,
+        events: aws_sdk_eventbridge::config::Builder,
+        bus: impl Into<String>,
+        from: impl Into<String>,
+    ) -> Self {
         Self {
             ses: aws_sdk_sesv2::Client::from_conf(ses.build()),
             events: aws_sdk_eventbridge::Client::from_conf(events.build()),
@@ -60,7 +117,7 @@ impl Notifier {
         self
     }
 
-    pub(super) async fn send_mail(
+    async fn send_mail_now(
         &self,
         to: &str,
         mail: &super::mail::RenderedMail,
@@ -102,7 +159,7 @@ impl Notifier {
     }
 
     /// Puts events in calls of at most 10 entries; returns the ids that were accepted.
-    pub(super) async fn put_events(
+    async fn put_events_now(
         &self,
         events: &[(&str, &str, String)],
     ) -> (Vec<String>, Option<String>) {

@@ -78,7 +78,7 @@ pub struct IdempotencyItem {
     pub expires_at: i64,
 }
 
-/// Up to [`OUTBOX_BATCH`] messages of one change, delivered and retried together.
+/// An outbox batch as stored (`crate::outbox::OutboxBatch` plus its keys and due-index entry).
 #[derive(Serialize, Deserialize, Clone)]
 pub struct OutboxItem {
     pub pk: String,
@@ -98,4 +98,4 @@ pub struct OutboxItem {
     pub lease_until: Option<i64>,
 }
 
-pub const OUTBOX_BATCH: usize = 50;
+pub use crate::outbox::OUTBOX_BATCH;

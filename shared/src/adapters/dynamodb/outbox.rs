@@ -2,11 +2,13 @@
 //! leased for delivery and settled after it.
 
 use super::*;
+use crate::outbox::OutboxBatch;
+use crate::ports::OutboxStore;
 
 impl DynamoStore {
     /// Outbox batches due at `at`, from every shard of the due index (each shard's oldest
     /// first, at most `limit` from each).
-    pub async fn due_outbox(
+    async fn due_items(
         &self,
         at: DateTime<Utc>,
         limit: i32,
@@ -27,7 +29,7 @@ impl DynamoStore {
 
     /// Takes a batch for delivery: only one dispatcher at a time sends it (a lease of
     /// `lease_secs`), so the normal path never sends a message twice.
-    pub async fn claim_outbox(
+    async fn claim_item(
         &self,
         batch: &OutboxItem,
         now: DateTime<Utc>,
@@ -87,7 +89,7 @@ impl DynamoStore {
     /// `failed`: mail that only waits for the next run's cap has not failed) and the next
     /// attempt time. Conditional on the attempt count read, so two dispatchers never both
     /// record an attempt.
-    pub async fn settle_outbox(
+    async fn settle_item(
         &self,
         batch: &OutboxItem,
         remaining: Vec<OutboxMessage>,
@@ -164,4 +166,77 @@ pub fn outbox_batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<Outb
             }
         })
         .collect()
+}
+
+fn batch_of(item: OutboxItem) -> Result<OutboxBatch, StoreError> {
+    Ok(OutboxBatch {
+        tenant_id: TenantId::parse(&item.tenant_id)
+            .map_err(|e| StoreError::Backend(format!("outbox item: {e}")))?,
+        id: item.sk,
+        messages: item.messages,
+        attempts: item.attempts,
+    })
+}
+
+/// The stored item a batch read from the table was (a pending batch: delivery only ever
+/// claims and settles those).
+fn item_of(batch: &OutboxBatch) -> OutboxItem {
+    OutboxItem {
+        pk: tenant_pk(&batch.tenant_id),
+        sk: batch.id.clone(),
+        tenant_id: batch.tenant_id.to_string(),
+        messages: batch.messages.clone(),
+        attempts: batch.attempts,
+        state: "pending".into(),
+        due_pk: None,
+        due_at: None,
+        expires_at: None,
+        lease_until: None,
+    }
+}
+
+impl OutboxStore for DynamoStore {
+    fn batches_of(&self, tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
+        outbox_batches(tenant, messages)
+            .into_iter()
+            .filter_map(|item| batch_of(item).ok())
+            .collect()
+    }
+
+    async fn due_outbox(
+        &self,
+        at: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<OutboxBatch>, StoreError> {
+        self.due_items(at, limit)
+            .await?
+            .into_iter()
+            .map(batch_of)
+            .collect()
+    }
+
+    async fn claim_outbox(
+        &self,
+        batch: &OutboxBatch,
+        now: DateTime<Utc>,
+        lease_secs: i64,
+    ) -> Result<bool, StoreError> {
+        self.claim_item(&item_of(batch), now, lease_secs).await
+    }
+
+    async fn settle_outbox(
+        &self,
+        batch: &OutboxBatch,
+        remaining: Vec<OutboxMessage>,
+        next_attempt: DateTime<Utc>,
+        dead: bool,
+        failed: bool,
+    ) -> Result<bool, StoreError> {
+        self.settle_item(&item_of(batch), remaining, next_attempt, dead, failed)
+            .await
+    }
+
+    async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
+        DynamoStore::all_users(self, tenant).await
+    }
 }

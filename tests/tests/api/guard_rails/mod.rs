@@ -1,28 +1,15 @@
 //! R22, R23, R29 and the idempotent user create, through HTTP (`cargo lambda watch`), and the
 //! sweeper function through its own event.
 
-use super::{Api, api, unique};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use futures::StreamExt;
+use licensing_tests::http::api;
+use licensing_tests::unique;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> Option<&str> {
     body["code"].as_str()
-}
-
-impl Api {
-    async fn as_user(
-        &self,
-        tenant: &str,
-        user: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        self.call(method, path, Some(&self.user(tenant, user)), body)
-            .await
-    }
 }
 
 #[tokio::test]

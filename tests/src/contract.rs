@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-const OPENAPI: &str = include_str!("../../../../openapi.yaml");
+const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 struct Contract {
     document: Value,
