@@ -164,28 +164,72 @@ fn outbox(
         .collect()
 }
 
-fn change(
-    loaded: &Loaded,
+/// One command's unit of work on a tenant read as `loaded`: the account after it, its log
+/// entry and the events it caused, plus the users it writes and the mail it sends beyond its
+/// events. `into_change` makes the one version-checked transaction the store commits, its
+/// outbox built from the events and the mail.
+pub(crate) struct UnitOfWork<'a> {
+    loaded: &'a Loaded,
     account: crate::domain::account::Account,
-    users: Vec<UserWrite>,
     log: LogEntry,
-    events: &[DomainEvent],
-    own_mail: Vec<Payload>,
+    events: &'a [DomainEvent],
+    users: Vec<UserWrite>,
+    mail: Vec<Payload>,
     now: DateTime<Utc>,
-) -> Change {
-    let tenant = account.subscription.tenant_id.clone();
-    let outbox = outbox(&tenant, &log.entry_id, log.at, events, own_mail);
-    Change {
-        expected_version: Some(loaded.account.subscription.version),
-        reds_before: loaded.red_records.clone(),
-        account,
-        users,
-        log,
-        invoices: Vec::new(),
-        outbox,
-        approve_quote: None,
-        idempotency: None,
-        now,
+}
+
+impl<'a> UnitOfWork<'a> {
+    pub(crate) fn new(
+        loaded: &'a Loaded,
+        account: crate::domain::account::Account,
+        log: LogEntry,
+        events: &'a [DomainEvent],
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            loaded,
+            account,
+            log,
+            events,
+            users: Vec::new(),
+            mail: Vec::new(),
+            now,
+        }
+    }
+
+    /// The users the command writes (each with what it was before).
+    pub(crate) fn users(mut self, users: Vec<UserWrite>) -> Self {
+        self.users = users;
+        self
+    }
+
+    /// Mail beyond what the events send, such as the caller's confirmation.
+    pub(crate) fn mail(mut self, mail: Vec<Payload>) -> Self {
+        self.mail = mail;
+        self
+    }
+
+    pub(crate) fn into_change(self) -> Change {
+        let tenant = self.account.subscription.tenant_id.clone();
+        let outbox = outbox(
+            &tenant,
+            &self.log.entry_id,
+            self.log.at,
+            self.events,
+            self.mail,
+        );
+        Change {
+            expected_version: Some(self.loaded.account.subscription.version),
+            reds_before: self.loaded.red_records.clone(),
+            account: self.account,
+            users: self.users,
+            log: self.log,
+            invoices: Vec::new(),
+            outbox,
+            approve_quote: None,
+            idempotency: None,
+            now: self.now,
+        }
     }
 }
 

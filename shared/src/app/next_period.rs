@@ -66,15 +66,11 @@ pub async fn set_next_period<S: Store>(
                 account: AccountView::new(&account, &auth.rights),
             };
             store
-                .commit(change(
-                    &loaded,
-                    account,
-                    Vec::new(),
-                    log,
-                    &events,
-                    vec![confirmation],
-                    now,
-                ))
+                .commit(
+                    UnitOfWork::new(&loaded, account, log, &events, now)
+                        .mail(vec![confirmation])
+                        .into_change(),
+                )
                 .await?;
             Ok(view)
         }

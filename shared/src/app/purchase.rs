@@ -100,15 +100,9 @@ pub async fn approve_purchase<S: Store>(
                 language: Some(auth.user.language),
                 data: json!({ "invoice": purchase.invoice, "pools": account.subscription.pools }),
             };
-            let mut change = change(
-                &loaded,
-                account,
-                Vec::new(),
-                log,
-                &events,
-                vec![confirmation],
-                now,
-            );
+            let mut change = UnitOfWork::new(&loaded, account, log, &events, now)
+                .mail(vec![confirmation])
+                .into_change();
             change.invoices.push(purchase.invoice.clone());
             change.approve_quote = Some(stored.quote.quote_id.clone());
             change.idempotency = Some(IdempotencyRecord {

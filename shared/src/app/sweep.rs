@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::{AppError, change, log_entry, retrying};
+use super::{AppError, UnitOfWork, log_entry, retrying};
 use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::events::DomainEvent;
 use crate::domain::identity::{Actor, TenantId, UserId};
@@ -170,15 +170,7 @@ async fn roll_over_loaded<S: Store>(
         invoices.last().map_or(at, |i| i.issued_at),
     );
     let count = invoices.len();
-    let mut change = change(
-        loaded,
-        account.clone(),
-        Vec::new(),
-        log,
-        &events,
-        Vec::new(),
-        at,
-    );
+    let mut change = UnitOfWork::new(loaded, account.clone(), log, &events, at).into_change();
     change.invoices = invoices;
     store.commit(change).await?;
     Ok(Some((account, (periods.len(), count))))
@@ -314,7 +306,7 @@ pub async fn sweep_tenant<S: Store>(
                 account.subscription.clock,
             );
             let write = UserWrite { before: Some(before), after };
-            store.commit(change(&loaded, account.clone(), vec![write], log, &events, Vec::new(), at)).await?;
+            store.commit(UnitOfWork::new(&loaded, account.clone(), log, &events, at).users(vec![write]).into_change()).await?;
             carried.keep(account);
             Ok(Removal::Removed)
         })
@@ -354,7 +346,7 @@ pub async fn sweep_tenant<S: Store>(
             json!({ "seats": due.iter().map(|r| json!({"pool": r.pool, "user_id": r.seat.user_id, "deadline": r.flag.deadline})).collect::<Vec<_>>() }),
             at,
         );
-        store.commit(change(&loaded, account, Vec::new(), log, &events, Vec::new(), at)).await?;
+        store.commit(UnitOfWork::new(&loaded, account, log, &events, at).into_change()).await?;
         Ok((due.len(), 0))
     })
     .await?;

@@ -6,7 +6,7 @@ use serde_json::json;
 use std::collections::BTreeSet;
 
 use super::views::{AccountView, UserView};
-use super::{AppError, change, log_entry, outbox, retrying, sweep};
+use super::{AppError, UnitOfWork, log_entry, outbox, retrying, sweep};
 use crate::domain::identity::{Actor, TenantId};
 use crate::domain::rights::administrator;
 use crate::domain::tenant::{self, NewTenant};
@@ -89,15 +89,7 @@ pub async fn terminate_tenant<S: Store>(
         );
         let view = AccountView::new(&account, &BTreeSet::new());
         store
-            .commit(change(
-                &loaded,
-                account,
-                Vec::new(),
-                log,
-                &[],
-                Vec::new(),
-                now,
-            ))
+            .commit(UnitOfWork::new(&loaded, account, log, &[], now).into_change())
             .await?;
         Ok(view)
     })
@@ -155,15 +147,11 @@ pub async fn restore_administrator<S: Store>(
             );
             let write = UserWrite { before, after };
             store
-                .commit(change(
-                    &loaded,
-                    account,
-                    vec![write],
-                    log,
-                    &events,
-                    Vec::new(),
-                    now,
-                ))
+                .commit(
+                    UnitOfWork::new(&loaded, account, log, &events, now)
+                        .users(vec![write])
+                        .into_change(),
+                )
                 .await?;
             Ok(view)
         }

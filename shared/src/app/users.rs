@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use super::views::{PageView, RoleView, UserView};
 use super::{
-    AppError, Authorized, Caller, Replayable, authorize, change, idempotency_window, log_entry,
+    AppError, Authorized, Caller, Replayable, UnitOfWork, authorize, idempotency_window, log_entry,
     retrying,
 };
 use crate::domain::DomainError;
@@ -149,7 +149,7 @@ pub async fn create_user<S: Store>(
                 account.subscription.clock,
             );
             let write = UserWrite { before: None, after: created };
-            let mut change = change(&loaded, account, vec![write], log, &events, Vec::new(), now);
+            let mut change = UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change();
             change.idempotency = digest.map(|key_digest| IdempotencyRecord {
                 key_digest,
                 fingerprint: print.clone(),
@@ -214,7 +214,7 @@ pub async fn set_active<S: Store>(
             account.subscription.clock,
         );
         let write = UserWrite { before: Some(before), after };
-        store.commit(change(&loaded, account, vec![write], log, &events, Vec::new(), now)).await?;
+        store.commit(UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change()).await?;
         Ok(view)
     })
     .await
@@ -271,7 +271,7 @@ pub async fn update_user<S: Store>(
                 at,
             );
             let write = UserWrite { before: Some(before), after };
-            store.commit(change(&loaded, account, vec![write], log, &events, Vec::new(), now)).await?;
+            store.commit(UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change()).await?;
             Ok(view)
         }
     })
@@ -336,15 +336,7 @@ pub async fn put_role<S: Store>(
                 at,
             );
             store
-                .commit(change(
-                    &loaded,
-                    account,
-                    Vec::new(),
-                    log,
-                    &[],
-                    Vec::new(),
-                    now,
-                ))
+                .commit(UnitOfWork::new(&loaded, account, log, &[], now).into_change())
                 .await?;
             Ok(role_view(role, &rights))
         }
