@@ -630,3 +630,58 @@ fn r14_a_tenant_whose_period_invoice_could_not_be_issued_is_refused_at_creation(
         licensing::domain::ErrorKind::Refused
     );
 }
+
+#[test]
+fn r24_a_tenant_has_at_most_100_000_users_and_50_roles_refused_with_limit_reached() {
+    use licensing::domain::rights::MAX_ROLES;
+    use licensing::domain::user::{MAX_USERS, create_user};
+    let mut tenant = Tenant::november(10);
+    assert_eq!(tenant.account.subscription.users, 1, "the administrator");
+    tenant.create("u-01", &[], t("2026-11-02T00:00:00Z"));
+    assert_eq!(tenant.account.subscription.users, 2);
+    // At the limit the next user is refused, and nothing about the tenant changes.
+    tenant.account.subscription.users = MAX_USERS;
+    let before = tenant.account.clone();
+    let refused = create_user(
+        &mut tenant.account,
+        new_user("u-02", &[]),
+        t("2026-11-03T00:00:00Z"),
+    );
+    assert!(matches!(
+        refused,
+        Err(DomainError::LimitReached {
+            what: "users",
+            max: 100_000
+        })
+    ));
+    assert_eq!(tenant.account, before);
+
+    let mut roles = Roles::default();
+    for i in 2..MAX_ROLES {
+        let role = RoleName::parse(&format!("role-{i}")).unwrap();
+        roles
+            .set(role, [Right::AccountView].into_iter().collect())
+            .unwrap();
+    }
+    assert_eq!(roles.iter().count(), MAX_ROLES);
+    let one_more = roles.set(RoleName::parse("role-x").unwrap(), Default::default());
+    assert!(matches!(
+        one_more,
+        Err(DomainError::LimitReached {
+            what: "roles",
+            max: 50
+        })
+    ));
+    // A role that exists can still be changed at the limit.
+    roles
+        .set(RoleName::parse("role-2").unwrap(), Default::default())
+        .unwrap();
+    assert_eq!(
+        DomainError::LimitReached {
+            what: "roles",
+            max: 50
+        }
+        .code(),
+        "limit_reached"
+    );
+}

@@ -42,6 +42,10 @@ pub struct Subscription {
     /// R23 ("always one active administrator") is checked without reading the users.
     #[serde(default)]
     pub active_by_role: BTreeMap<RoleName, u32>,
+    /// Users ever created in the tenant (users are deactivated, never deleted), so that R24's
+    /// limit is checked without reading them.
+    #[serde(default)]
+    pub users: u32,
 }
 
 impl Subscription {

@@ -29,6 +29,8 @@ pub enum DomainError {
     EmptyPurchase,
     #[error("a pool holds at most {max} licences")]
     PoolFull { max: u32 },
+    #[error("a tenant has at most {max} {what}")]
+    LimitReached { what: &'static str, max: u32 },
     #[error("no pool {0} in this subscription")]
     UnknownPool(String),
     #[error("no module {0} in this subscription")]
@@ -86,6 +88,7 @@ impl DomainError {
             Self::QuantityOutOfRange => "quantity_out_of_range",
             Self::EmptyPurchase => "empty_purchase",
             Self::PoolFull { .. } => "pool_full",
+            Self::LimitReached { .. } => "limit_reached",
             Self::UnknownPool(_) => "unknown_pool",
             Self::UnknownModule(_) => "unknown_module",
             Self::NextPeriodBelowOne => "next_period_below_one",
@@ -125,6 +128,7 @@ impl DomainError {
             | Self::AdministratorRoleFixed
             | Self::QuoteStale
             | Self::PoolFull { .. }
+            | Self::LimitReached { .. }
             | Self::PeriodEnded => ErrorKind::Refused,
             Self::QuoteExpired | Self::QuoteOtherPeriod => ErrorKind::Gone,
             Self::UserAlreadyActive

@@ -35,6 +35,9 @@ impl Right {
 pub const ADMINISTRATOR: &str = "administrator";
 pub const USER: &str = "user";
 
+/// Roles per tenant, the two built-in ones included (R24).
+pub const MAX_ROLES: usize = 50;
+
 /// The tenant's roles. `administrator` is built in, holds every right and cannot be changed,
 /// so a tenant can never lock itself out by editing roles.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +80,12 @@ impl Roles {
     pub fn set(&mut self, role: RoleName, rights: BTreeSet<Right>) -> Result<(), DomainError> {
         if role.as_str() == ADMINISTRATOR {
             return Err(DomainError::AdministratorRoleFixed);
+        }
+        if !self.0.contains_key(&role) && self.0.len() >= MAX_ROLES {
+            return Err(DomainError::LimitReached {
+                what: "roles",
+                max: MAX_ROLES as u32,
+            });
         }
         self.0.insert(role, rights);
         Ok(())

@@ -98,6 +98,7 @@ pub fn create_tenant(
         version: 0,
         clock: now - chrono::Duration::microseconds(1),
         active_by_role: Default::default(),
+        users: 0,
     };
     // R22: a subscription starts in a period still running, never in one already over.
     if subscription.period.end_instant(subscription.time_zone) <= now {

@@ -105,14 +105,25 @@ fn check_role(account: &Account, role: &RoleName) -> Result<(), DomainError> {
     }
 }
 
+/// Users per tenant (R24): far above any customer's staff, and what one tenant's partition,
+/// its listings and its status read are measured for.
+pub const MAX_USERS: u32 = 100_000;
+
 pub fn create_user(
     account: &mut Account,
     new: NewUser,
     now: DateTime<Utc>,
 ) -> Result<(User, Vec<DomainEvent>), DomainError> {
     account.subscription.ensure_active()?;
+    if account.subscription.users >= MAX_USERS {
+        return Err(DomainError::LimitReached {
+            what: "users",
+            max: MAX_USERS,
+        });
+    }
     check_modules(account, &new.modules)?;
     check_role(account, &new.role)?;
+    account.subscription.users += 1;
     let at = account.subscription.tick(now);
     let mut user = User {
         user_id: new.user_id,

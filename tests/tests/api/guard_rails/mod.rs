@@ -493,3 +493,38 @@ async fn the_sweeper_function_rolls_over_removes_and_leaves_terminated_tenants_a
         "a terminated tenant is left alone: {log}"
     );
 }
+
+#[tokio::test]
+async fn r24_a_tenants_fifty_first_role_is_refused_with_limit_reached() {
+    let api = match api() {
+        Some(api) => api,
+        None => return,
+    };
+    let t = unique("r24");
+    api.tenant(&t, 3).await;
+    let put = |i: usize| {
+        let api = &api;
+        let t = t.clone();
+        async move {
+            api.as_user(
+                &t,
+                "ada",
+                Method::PUT,
+                &format!("/v1/roles/role-{i}"),
+                Some(json!({"rights": ["account.view"]})),
+            )
+            .await
+        }
+    };
+    // `administrator` and `user` are built in: 48 more make 50.
+    for i in 0..48 {
+        let (status, body) = put(i).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = put(48).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(code(&body), Some("limit_reached"));
+    // An existing role can still be changed.
+    let (status, body) = put(0).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
