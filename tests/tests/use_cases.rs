@@ -164,3 +164,25 @@ async fn r23_the_last_administrator_cannot_be_deactivated() {
     assert!(!user.active);
     assert_eq!(licences(&store).await.1, 1, "only Ada in use");
 }
+
+#[tokio::test]
+async fn r26_the_account_lists_the_first_hundred_red_seats_and_counts_them_all() {
+    // 10 licences, Ada and 160 users (a minute apart) in use: 151 red.
+    let store = acme_with(10, 0).await;
+    for i in 1..=160 {
+        let id = format!("u-{i:03}");
+        let new: CreateUser = new_user(&id, &format!("User {i}"), Language::En, &[]).into();
+        let now = at("2026-11-02T08:00:00Z") + chrono::Duration::minutes(i64::from(i));
+        app::create_user(&store, &ada("acme"), new, None, &serde_json::json!({}), now)
+            .await
+            .unwrap();
+    }
+    let view = app::account_status(&store, &ada("acme"), at("2026-11-03T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(view.licences.over_allocated_count, 151);
+    assert_eq!(view.licences.over_allocated.len(), 100);
+    // R3 order: the oldest red seats (the nearest deadlines) first.
+    assert_eq!(view.licences.over_allocated[0].user_id, "u-010");
+    assert_eq!(view.licences.over_allocated[99].user_id, "u-109");
+}

@@ -18,6 +18,7 @@ export interface Pool {
   next_period: number;
   unit_price: number;
   over_allocated: Red[];
+  over_allocated_count: number;
 }
 
 export interface Period {

@@ -54,6 +54,8 @@ const en = {
   redsIntro:
     "These users were activated without an available licence. Buy licences before the deadline, or deactivate users you no longer need; otherwise they are deactivated automatically.",
   noReds: "Every active user has a licence.",
+  redsShown: (pool: string, shown: number, total: number) =>
+    `${pool}: the ${shown} nearest deadlines of ${total} users without a licence are shown.`,
   user: "User",
   pool: "Licence",
   since: "Without a licence since",
@@ -167,6 +169,8 @@ const da: Words = {
   redsIntro:
     "Disse brugere blev aktiveret uden en ledig licens. Køb licenser før fristen, eller deaktivér brugere du ikke længere har brug for; ellers deaktiveres de automatisk.",
   noReds: "Alle aktive brugere har en licens.",
+  redsShown: (pool, shown, total) =>
+    `${pool}: de ${shown} nærmeste frister af ${total} brugere uden licens vises.`,
   user: "Bruger",
   pool: "Licens",
   since: "Uden licens siden",

@@ -41,8 +41,15 @@ pub struct PoolView {
     pub available: u32,
     pub next_period: u32,
     pub unit_price: i64,
+    /// The first [`OVER_ALLOCATED_SHOWN`] red seats in R3 order (the nearest deadlines first);
+    /// a view's size stays bounded however many there are (R26).
     pub over_allocated: Vec<RedView>,
+    /// How many red seats the pool has in all.
+    pub over_allocated_count: usize,
 }
+
+/// Red seats listed per pool in an account view.
+pub const OVER_ALLOCATED_SHOWN: usize = 100;
 
 #[derive(Serialize, Debug, Clone)]
 pub struct AccountView {
@@ -76,7 +83,13 @@ fn pool_view(account: &Account, pool: &Pool, module: bool) -> PoolView {
         available: pool.available(),
         next_period: pool.next_period,
         unit_price: pool.unit_price.minor(),
-        over_allocated: account.reds(&pool.id).iter().map(red_view).collect(),
+        over_allocated: account
+            .reds(&pool.id)
+            .iter()
+            .take(OVER_ALLOCATED_SHOWN)
+            .map(red_view)
+            .collect(),
+        over_allocated_count: account.reds(&pool.id).len(),
     }
 }
 

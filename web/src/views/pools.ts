@@ -32,7 +32,7 @@ export function section(id: string, title: string, pools: Pool[]): HTMLElement {
 function poolRow(pool: Pool, manage: boolean): HTMLTableRowElement {
   const key = poolKey(pool);
   const name = poolName(pool);
-  const reds = pool.over_allocated.length;
+  const reds = pool.over_allocated_count;
   const inUse = h("td", { class: reds > 0 ? "num over" : "num" }, fmt.count(pool.in_use, state.lang), reds > 0 && h("span", { class: "badge" }, t().withoutLicence(reds)));
   return h(
     "tr",

@@ -31,12 +31,16 @@ export function reds(a: Account): HTMLElement {
           {},
           h("p", {}, t().redsIntro),
           h("table", {}, h("thead", {}, h("tr", {}, col(t().user), col(t().pool), col(t().since), col(t().deadline))), h("tbody", {}, ...rows)),
+          // The account lists the nearest deadlines only (R26); say so when there are more.
+          ...pools
+            .filter((p) => p.over_allocated_count > p.over_allocated.length)
+            .map((p) => h("p", { class: "hint" }, t().redsShown(poolName(p), p.over_allocated.length, p.over_allocated_count))),
           canManage() &&
             h(
               "p",
               { class: "actions" },
               ...pools.map((p) =>
-                h("button", { type: "button", onclick: () => { fill(poolKey(p), p.over_allocated.length); void purchase(); } }, `${t().buyFor(p.over_allocated.length)} (${poolName(p)})`),
+                h("button", { type: "button", onclick: () => { fill(poolKey(p), p.over_allocated_count); void purchase(); } }, `${t().buyFor(p.over_allocated_count)} (${poolName(p)})`),
               ),
             ),
         ),

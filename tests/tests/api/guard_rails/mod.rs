@@ -357,12 +357,14 @@ async fn buying_for_more_red_seats_than_one_transaction_holds() {
         .await;
     let account = api.account(&t).await;
     assert_eq!(account["licences"]["in_use"], 111);
+    assert_eq!(account["licences"]["over_allocated_count"], 110);
+    // R26: the account lists the 100 nearest deadlines.
     assert_eq!(
         account["licences"]["over_allocated"]
             .as_array()
             .unwrap()
             .len(),
-        110
+        100
     );
     let admin = api.user(&t, "ada");
     let (status, quote) = api
