@@ -186,3 +186,22 @@ async fn r26_the_account_lists_the_first_hundred_red_seats_and_counts_them_all()
     assert_eq!(view.licences.over_allocated[0].user_id, "u-010");
     assert_eq!(view.licences.over_allocated[99].user_id, "u-109");
 }
+
+#[tokio::test]
+async fn r5_a_tenants_removals_stop_when_the_sweeps_time_budget_ends_and_the_next_run_goes_on() {
+    // 10 licences, Ada and 12 users: 3 red, their grace over by 25 November.
+    let store = acme_with(10, 12).await;
+    let tenant = ada("acme").tenant;
+    let at = at("2026-11-25T00:00:00Z");
+    let spent = Some(std::time::Instant::now());
+    let first = app::sweep::sweep_tenant(&store, &tenant, at, None, spent)
+        .await
+        .unwrap();
+    assert_eq!((first.removals, first.deferred_tenants), (0, 1));
+    assert_eq!(licences(&store).await.1, 13, "nothing removed yet");
+    let next = app::sweep::sweep_tenant(&store, &tenant, at, None, None)
+        .await
+        .unwrap();
+    assert_eq!((next.removals, next.deferred_tenants), (3, 0));
+    assert_eq!(licences(&store).await.1, 10);
+}

@@ -77,7 +77,7 @@ pub async fn sweep<S: Store>(
                     ..SweepReport::default()
                 });
             }
-            sweep_tenant(store, &tenant, at, indexed)
+            sweep_tenant(store, &tenant, at, indexed, budget_ends)
                 .await
                 .map_err(|e| (tenant, e))
         })
@@ -207,12 +207,15 @@ pub async fn in_current_period<S: Store>(
 }
 
 /// One tenant: catch up its rollovers, then remove the seats whose grace has ended, then send
-/// the reminders that are due, then tidy stale red-seat records.
+/// the reminders that are due, then tidy stale red-seat records. The time budget is checked
+/// before every removal too: a tenant with thousands of due removals stops when the budget
+/// ends (counted as deferred) and the next invocation goes on from the due index.
 pub async fn sweep_tenant<S: Store>(
     store: &S,
     tenant: &TenantId,
     at: DateTime<Utc>,
     indexed: Option<Subscription>,
+    budget_ends: Option<Instant>,
 ) -> Result<SweepReport, AppError> {
     let mut report = SweepReport {
         tenants: 1,
@@ -267,6 +270,10 @@ pub async fn sweep_tenant<S: Store>(
     // never a reason to stop the others.
     let mut skipped: BTreeSet<(PoolId, UserId)> = BTreeSet::new();
     loop {
+        if budget_ends.is_some_and(|end| Instant::now() >= end) {
+            report.deferred_tenants += 1;
+            return Ok(report);
+        }
         let skipped_now = &skipped;
         let outcome = retrying(|attempt| async move {
             let Some(loaded) = carried.current(store, tenant, attempt).await? else {
