@@ -205,3 +205,49 @@ async fn r5_a_tenants_removals_stop_when_the_sweeps_time_budget_ends_and_the_nex
     assert_eq!((next.removals, next.deferred_tenants), (3, 0));
     assert_eq!(licences(&store).await.1, 10);
 }
+
+#[tokio::test]
+async fn r27_a_downscale_of_160_seats_logs_and_mails_50_names_and_the_count() {
+    let store = acme_with(10, 0).await;
+    for i in 1..=160 {
+        let id = format!("u-{i:03}");
+        let new: CreateUser = new_user(&id, &format!("User {i}"), Language::En, &[]).into();
+        let now = at("2026-11-02T08:00:00Z") + chrono::Duration::minutes(i64::from(i));
+        app::create_user(&store, &ada("acme"), new, None, &serde_json::json!({}), now)
+            .await
+            .unwrap();
+    }
+    let now = at("2026-11-20T10:00:00Z");
+    let changed = app::set_next_period(&store, &ada("acme"), Some(1), &BTreeMap::new(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.seats_to_remove.len(),
+        160,
+        "the answer lists them all"
+    );
+    let page = licensing::ports::PageRequest {
+        cursor: None,
+        limit: 1,
+    };
+    let log = app::list_action_log(&store, &ada("acme"), &page, now)
+        .await
+        .unwrap();
+    let details = &log.items[0].details;
+    assert_eq!(log.items[0].action, "next_period.changed");
+    assert_eq!(details["seats_to_remove"].as_array().unwrap().len(), 50);
+    assert_eq!(details["seats_to_remove_count"], 160);
+    let mail = store
+        .outbox(&ada("acme").tenant)
+        .into_iter()
+        .rev()
+        .find_map(|m| match m.payload {
+            licensing::outbox::Payload::Mail { data, .. } if data.get("seats_more").is_some() => {
+                Some(data)
+            }
+            _ => None,
+        })
+        .expect("the confirmation");
+    assert_eq!(mail["seats_to_remove"].as_array().unwrap().len(), 50);
+    assert_eq!(mail["seats_more"], 110);
+}

@@ -4,6 +4,9 @@
 use super::*;
 use crate::domain::next_period::{self, NextPeriodRequest};
 
+/// Seats a log entry or a mail names; the rest are counted.
+pub const SEATS_LISTED: usize = 50;
+
 pub async fn set_next_period<S: Store>(
     store: &S,
     caller: &Caller,
@@ -36,10 +39,14 @@ pub async fn set_next_period<S: Store>(
                     name: s.name.clone(),
                 })
                 .collect();
+            // The log entry and the mail name the first seats and count the rest, so their
+            // size is bounded however many seats a downscale touches (R27).
+            let listed = &seats[..seats.len().min(SEATS_LISTED)];
+            let more = seats.len() - listed.len();
             let log = log_entry(
                 Actor::User(caller.user.clone()),
                 "next_period.changed",
-                json!({ "changes": plan.changes, "seats_to_remove": seats }),
+                json!({ "changes": plan.changes, "seats_to_remove": listed, "seats_to_remove_count": seats.len() }),
                 at,
             );
             let confirmation = Payload::Mail {
@@ -51,7 +58,8 @@ pub async fn set_next_period<S: Store>(
                 data: json!({
                     "changes": plan.changes,
                     "effective_from": account.subscription.period.end,
-                    "seats_to_remove": seats,
+                    "seats_to_remove": listed,
+                    "seats_more": more,
                 }),
             };
             let view = NextPeriodView {

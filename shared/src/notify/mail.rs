@@ -135,6 +135,39 @@ mod tests {
     }
 
     #[test]
+    fn r27_a_next_period_mail_names_the_listed_seats_and_counts_the_rest() {
+        let data = json!({"changes": [{"pool": "licences", "from": 200, "to": 10}], "effective_from": "2026-12-01",
+            "seats_to_remove": [{"pool": "licences", "user_id": "u-10", "name": "Karen"}], "seats_more": 189});
+        let en = render(
+            MailKind::NextPeriodConfirmation,
+            Language::En,
+            "Acme",
+            &data,
+        )
+        .unwrap();
+        assert!(en.text.contains("- Karen (licences)"), "{}", en.text);
+        assert!(en.text.contains("… and 189 more"), "{}", en.text);
+        assert!(en.html.contains("… and 189 more"), "{}", en.html);
+        let da = render(
+            MailKind::NextPeriodConfirmation,
+            Language::Da,
+            "Acme",
+            &data,
+        )
+        .unwrap();
+        assert!(da.text.contains("… og 189 flere"), "{}", da.text);
+        let none = json!({"changes": [], "effective_from": "2026-12-01", "seats_to_remove": [], "seats_more": 0});
+        let en = render(
+            MailKind::NextPeriodConfirmation,
+            Language::En,
+            "Acme",
+            &none,
+        )
+        .unwrap();
+        assert!(!en.text.contains("more"), "{}", en.text);
+    }
+
+    #[test]
     fn r20_every_mail_renders_in_english_and_danish() {
         let invoice = json!({"invoice": {"invoice_id": "inv-1", "currency": "DKK", "total": 15480,
             "period": {"start": "2026-11-01", "end": "2026-12-01"},
