@@ -34,6 +34,18 @@ async fn acme_with(licences: u32, users: u32) -> MemoryStore {
     store
 }
 
+/// `n` more users (u-001, u-002, …) activated a minute apart on 2 November.
+async fn add_users_a_minute_apart(store: &MemoryStore, n: u32) {
+    for i in 1..=n {
+        let id = format!("u-{i:03}");
+        let new: CreateUser = new_user(&id, &format!("User {i}"), Language::En, &[]).into();
+        let now = at("2026-11-02T08:00:00Z") + chrono::Duration::minutes(i64::from(i));
+        app::create_user(store, &ada("acme"), new, None, &serde_json::json!({}), now)
+            .await
+            .unwrap();
+    }
+}
+
 async fn licences(store: &MemoryStore) -> (u32, u32, u32) {
     let loaded = store
         .load_account(&ada("acme").tenant)
@@ -169,14 +181,7 @@ async fn r23_the_last_administrator_cannot_be_deactivated() {
 async fn r26_the_account_lists_the_first_hundred_red_seats_and_counts_them_all() {
     // 10 licences, Ada and 160 users (a minute apart) in use: 151 red.
     let store = acme_with(10, 0).await;
-    for i in 1..=160 {
-        let id = format!("u-{i:03}");
-        let new: CreateUser = new_user(&id, &format!("User {i}"), Language::En, &[]).into();
-        let now = at("2026-11-02T08:00:00Z") + chrono::Duration::minutes(i64::from(i));
-        app::create_user(&store, &ada("acme"), new, None, &serde_json::json!({}), now)
-            .await
-            .unwrap();
-    }
+    add_users_a_minute_apart(&store, 160).await;
     let view = app::account_status(&store, &ada("acme"), at("2026-11-03T00:00:00Z"))
         .await
         .unwrap();
@@ -209,14 +214,7 @@ async fn r5_a_tenants_removals_stop_when_the_sweeps_time_budget_ends_and_the_nex
 #[tokio::test]
 async fn r27_a_downscale_of_160_seats_logs_and_mails_50_names_and_the_count() {
     let store = acme_with(10, 0).await;
-    for i in 1..=160 {
-        let id = format!("u-{i:03}");
-        let new: CreateUser = new_user(&id, &format!("User {i}"), Language::En, &[]).into();
-        let now = at("2026-11-02T08:00:00Z") + chrono::Duration::minutes(i64::from(i));
-        app::create_user(&store, &ada("acme"), new, None, &serde_json::json!({}), now)
-            .await
-            .unwrap();
-    }
+    add_users_a_minute_apart(&store, 160).await;
     let now = at("2026-11-20T10:00:00Z");
     let changed = app::set_next_period(&store, &ada("acme"), Some(1), &BTreeMap::new(), now)
         .await

@@ -74,27 +74,15 @@ pub async fn handle<S: Store, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use licensing::http::testing::{event_with_a_body_not_utf8, problem, unreachable_store};
-    use licensing::ports::FixedClock;
+    use licensing::http::testing::assert_a_body_not_utf8_is_a_400_problem;
 
-    /// On AWS a body that is not UTF-8 reaches the function base64 encoded (locally the router
-    /// answers it first): a 400 problem+json, before anything is read.
     #[tokio::test]
     async fn a_body_that_is_not_utf8_is_a_400_problem() {
-        let clock = FixedClock("2026-11-29T10:00:00Z".parse().unwrap());
-        let auth = auth::AuthConfig::from_secret(None);
-        const ROUTES: [(&str, &str); 2] =
-            [("POST", "/v1/purchases/quotes"), ("POST", "/v1/purchases")];
-        for (method, path) in ROUTES {
-            let request = event_with_a_body_not_utf8(method, path);
-            let response = handle(&unreachable_store(), &clock, &auth, request)
-                .await
-                .unwrap();
-            assert_eq!(
-                problem(&response),
-                (400, "application/problem+json".into(), "bad_request".into()),
-                "{method} {path}"
-            );
-        }
+        assert_a_body_not_utf8_is_a_400_problem(&ROUTES, |store, clock, auth, request| async move {
+            handle(&store, &clock, &auth, request).await
+        })
+        .await;
     }
+
+    const ROUTES: [(&str, &str); 2] = [("POST", "/v1/purchases/quotes"), ("POST", "/v1/purchases")];
 }

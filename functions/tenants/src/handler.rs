@@ -155,27 +155,18 @@ pub async fn handle<S: Store, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use licensing::http::testing::{event_with_a_body_not_utf8, problem, unreachable_store};
-    use licensing::ports::FixedClock;
+    use licensing::http::testing::assert_a_body_not_utf8_is_a_400_problem;
 
-    /// Locally the router answers a body that is not UTF-8 itself (text/plain 500) before any
-    /// function runs; on AWS the function gets the event, base64 body and all, and must
-    /// answer 400 problem+json, before it reads anything.
     #[tokio::test]
     async fn a_body_that_is_not_utf8_is_a_400_problem() {
-        let clock = FixedClock("2026-11-29T10:00:00Z".parse().unwrap());
-        // As on AWS: no local key, the authorizer's claims (an operator) count.
-        let auth = auth::AuthConfig::from_secret(None);
-        for path in ["/v1/tenants", "/v1/tenants/acme/administrator"] {
-            let request = event_with_a_body_not_utf8("POST", path);
-            let response = handle(&unreachable_store(), &clock, &auth, request)
-                .await
-                .unwrap();
-            assert_eq!(
-                problem(&response),
-                (400, "application/problem+json".into(), "bad_request".into()),
-                "{path}"
-            );
-        }
+        assert_a_body_not_utf8_is_a_400_problem(&ROUTES, |store, clock, auth, request| async move {
+            handle(&store, &clock, &auth, request).await
+        })
+        .await;
     }
+
+    const ROUTES: [(&str, &str); 2] = [
+        ("POST", "/v1/tenants"),
+        ("POST", "/v1/tenants/acme/administrator"),
+    ];
 }

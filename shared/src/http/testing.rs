@@ -47,3 +47,27 @@ pub fn problem(response: &Response<Body>) -> (u16, String, String) {
         body["code"].as_str().unwrap_or_default().to_owned(),
     )
 }
+
+/// Every route of a function answers a body that is not UTF-8 (as AWS delivers it, base64
+/// encoded; locally the router answers first) with 400 problem+json, before it reads
+/// anything: `handle` is given an unreachable store, the fixed clock and AWS's token check.
+pub async fn assert_a_body_not_utf8_is_a_400_problem<F, Fut>(routes: &[(&str, &str)], handle: F)
+where
+    F: Fn(DynamoStore, crate::ports::FixedClock, crate::http::auth::AuthConfig, Request) -> Fut,
+    Fut: std::future::Future<Output = crate::http::HttpResult>,
+{
+    for (method, path) in routes {
+        let clock = crate::ports::FixedClock("2026-11-29T10:00:00Z".parse().expect("an instant"));
+        // As on AWS: no local key, the authorizer's claims count.
+        let auth = crate::http::auth::AuthConfig::from_secret(None);
+        let request = event_with_a_body_not_utf8(method, path);
+        let response = handle(unreachable_store(), clock, auth, request)
+            .await
+            .expect("an answer");
+        assert_eq!(
+            problem(&response),
+            (400, "application/problem+json".into(), "bad_request".into()),
+            "{method} {path}"
+        );
+    }
+}
