@@ -1,6 +1,6 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, json_body, ok, present, segments, tenant_route};
+use licensing::http::{HttpResult, auth, json_body, ok, present, route_key, tenant_route};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,9 +26,8 @@ pub async fn handle<S: Store, C: Clock>(
         auth,
         request,
         |request, caller, now| async move {
-            let parts = segments(&request);
-            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            match (request.method().as_str(), parts.as_slice()) {
+            let (method, parts) = route_key(&request);
+            match (method, parts.as_slice()) {
                 ("PUT", ["next-period"]) => {
                     let body: NextPeriodBody = json_body(&request)?;
                     ok(

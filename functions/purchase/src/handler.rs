@@ -1,7 +1,7 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
 use licensing::http::{
-    HttpResult, auth, idempotency_key, json_body, ok, present, replayable, segments, tenant_route,
+    HttpResult, auth, idempotency_key, json_body, ok, present, replayable, route_key, tenant_route,
 };
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
@@ -36,9 +36,8 @@ pub async fn handle<S: Store, C: Clock>(
         auth,
         request,
         |request, caller, now| async move {
-            let parts = segments(&request);
-            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            match (request.method().as_str(), parts.as_slice()) {
+            let (method, parts) = route_key(&request);
+            match (method, parts.as_slice()) {
                 ("POST", ["purchases", "quotes"]) => {
                     let body: QuoteBody = json_body(&request)?;
                     ok(

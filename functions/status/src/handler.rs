@@ -1,6 +1,6 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, ok, page, segments, tenant_route};
+use licensing::http::{HttpResult, auth, ok, page, route_key, tenant_route};
 use licensing::ports::{Clock, Store};
 
 pub async fn handle<S: Store, C: Clock>(
@@ -15,9 +15,8 @@ pub async fn handle<S: Store, C: Clock>(
         auth,
         request,
         |request, caller, now| async move {
-            let parts = segments(&request);
-            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            match (request.method().as_str(), parts.as_slice()) {
+            let (method, parts) = route_key(&request);
+            match (method, parts.as_slice()) {
                 ("GET", ["account"]) => ok(200, &app::account_status(store, &caller, now).await?),
                 ("GET", ["invoices"]) => ok(
                     200,

@@ -8,7 +8,7 @@ use licensing::domain::pool::PoolId;
 use licensing::domain::rights::administrator;
 use licensing::domain::tenant::{NewPool, NewTenant};
 use licensing::domain::user::NewUser;
-use licensing::http::{HttpResult, auth, json_body, ok, present, record_tenant, route, segments};
+use licensing::http::{HttpResult, auth, json_body, ok, present, record_tenant, route, route_key};
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -117,9 +117,8 @@ pub async fn handle<S: Store, C: Clock>(
     route(store, request, |request| async move {
         let operator = auth::operator(&request, auth)?;
         let now = clock.now();
-        let parts = segments(&request);
-        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        match (request.method().as_str(), parts.as_slice()) {
+        let (method, parts) = route_key(&request);
+        match (method, parts.as_slice()) {
             ("POST", ["tenants"]) => {
                 let body: TenantBody = json_body(&request)?;
                 record_tenant(body.tenant_id.as_str());

@@ -4,7 +4,7 @@ use licensing::domain::identity::{DisplayName, EmailAddress, Language, RoleName,
 use licensing::domain::pool::PoolId;
 use licensing::domain::rights::Right;
 use licensing::http::{
-    HttpResult, auth, idempotency_key, json_body, ok, page, present, replayable, segments,
+    HttpResult, auth, idempotency_key, json_body, ok, page, present, replayable, route_key,
     tenant_route,
 };
 use licensing::ports::{Clock, Store};
@@ -66,9 +66,8 @@ pub async fn handle<S: Store, C: Clock>(
         auth,
         request,
         |request, caller, now| async move {
-            let parts = segments(&request);
-            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            match (request.method().as_str(), parts.as_slice()) {
+            let (method, parts) = route_key(&request);
+            match (method, parts.as_slice()) {
                 ("GET", ["users"]) => ok(
                     200,
                     &app::list_users(store, &caller, &page(&request)?, now).await?,

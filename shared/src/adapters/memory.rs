@@ -69,6 +69,16 @@ fn page_of<T: Clone>(items: &[(String, T)], page: &PageRequest) -> Page<T> {
     }
 }
 
+/// `items` newest first by `order`, keyed by their place in that order (what a cursor names).
+fn newest_first<T, K: Ord>(mut items: Vec<T>, order: impl Fn(&T) -> K) -> Vec<(String, T)> {
+    items.sort_by_key(|item| std::cmp::Reverse(order(item)));
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| (format!("{i:010}"), item))
+        .collect()
+}
+
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
@@ -175,23 +185,9 @@ impl Store for MemoryStore {
         page: &PageRequest,
     ) -> Result<Page<LogEntry>, StoreError> {
         self.with(|t| {
-            // Newest first; the key orders the same way (later instants sort first).
-            let mut entries: Vec<(String, LogEntry)> = t
-                .get(tenant)
-                .map(|d| {
-                    d.log
-                        .iter()
-                        .map(|e| (format!("{}#{}", e.at.to_rfc3339(), e.entry_id), e.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            entries.sort_by(|a, b| b.0.cmp(&a.0));
-            let keyed: Vec<(String, LogEntry)> = entries
-                .into_iter()
-                .enumerate()
-                .map(|(i, (_, e))| (format!("{i:010}"), e))
-                .collect();
-            Ok(page_of(&keyed, page))
+            let log = t.get(tenant).map(|d| d.log.clone()).unwrap_or_default();
+            let listed = newest_first(log, |e| (e.at, e.entry_id.clone()));
+            Ok(page_of(&listed, page))
         })
     }
 
@@ -201,18 +197,12 @@ impl Store for MemoryStore {
         page: &PageRequest,
     ) -> Result<Page<Invoice>, StoreError> {
         self.with(|t| {
-            let mut invoices: Vec<Invoice> = t
+            let invoices = t
                 .get(tenant)
                 .map(|d| d.invoices.values().cloned().collect())
                 .unwrap_or_default();
-            invoices
-                .sort_by(|a, b| (b.issued_at, &b.invoice_id).cmp(&(a.issued_at, &a.invoice_id)));
-            let keyed: Vec<(String, Invoice)> = invoices
-                .into_iter()
-                .enumerate()
-                .map(|(i, inv)| (format!("{i:010}"), inv))
-                .collect();
-            Ok(page_of(&keyed, page))
+            let listed = newest_first(invoices, |i| (i.issued_at, i.invoice_id.clone()));
+            Ok(page_of(&listed, page))
         })
     }
 

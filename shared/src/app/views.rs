@@ -75,6 +75,7 @@ fn red_view(red: &RedSeat) -> RedView {
 }
 
 fn pool_view(account: &Account, pool: &Pool, module: bool) -> PoolView {
+    let reds = account.reds(&pool.id);
     PoolView {
         module_id: module.then(|| pool.id.to_string()),
         name: module.then(|| pool.name.clone()),
@@ -83,13 +84,12 @@ fn pool_view(account: &Account, pool: &Pool, module: bool) -> PoolView {
         available: pool.available(),
         next_period: pool.next_period,
         unit_price: pool.unit_price.minor(),
-        over_allocated: account
-            .reds(&pool.id)
+        over_allocated: reds
             .iter()
             .take(OVER_ALLOCATED_SHOWN)
             .map(red_view)
             .collect(),
-        over_allocated_count: account.reds(&pool.id).len(),
+        over_allocated_count: reds.len(),
     }
 }
 

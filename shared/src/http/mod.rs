@@ -283,16 +283,17 @@ pub fn record_tenant(tenant: &str) {
     tracing::Span::current().record("tenant", tenant);
 }
 
-/// The path's segments after `/v1/`, for routes with parameters (`users/{id}/activate`).
-pub fn segments(request: &Request) -> Vec<String> {
-    request
+/// The request's method and its path's segments after `/v1/`, to match a route on
+/// (`("POST", ["users", id, "activate"])`): every handler routes this one way.
+pub fn route_key(request: &Request) -> (&str, Vec<&str>) {
+    let parts = request
         .uri()
         .path()
         .trim_matches('/')
         .split('/')
         .skip(1)
-        .map(str::to_owned)
-        .collect()
+        .collect();
+    (request.method().as_str(), parts)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::adapters::dynamodb::DynamoStore;
 /// An API Gateway (HTTP API v2) event as AWS delivers it: a body that is not UTF-8, base64
 /// encoded, and an authorizer context whose claims are `mallory` of tenant `acme` with the
 /// operator scope (counted only when no local key is set, as on AWS).
-pub fn event_with_a_body_not_utf8(method: &str, path: &str) -> Request {
+fn event_with_a_body_not_utf8(method: &str, path: &str) -> Request {
     let mut event: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/operator-claims-in-context.json"))
             .expect("the fixture is JSON");
@@ -19,7 +19,7 @@ pub fn event_with_a_body_not_utf8(method: &str, path: &str) -> Request {
 }
 
 /// A store whose client has no endpoint: for handlers that must answer before any read.
-pub fn unreachable_store() -> DynamoStore {
+fn unreachable_store() -> DynamoStore {
     let client = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::Config::builder()
             .behavior_version_latest()
@@ -30,7 +30,7 @@ pub fn unreachable_store() -> DynamoStore {
 }
 
 /// The status, content type and `code` of a problem answer.
-pub fn problem(response: &Response<Body>) -> (u16, String, String) {
+fn problem(response: &Response<Body>) -> (u16, String, String) {
     let body: serde_json::Value = match response.body() {
         Body::Text(t) => serde_json::from_str(t).unwrap_or_default(),
         _ => serde_json::Value::Null,

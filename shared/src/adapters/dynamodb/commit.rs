@@ -1,6 +1,7 @@
 //! Writes: the items of a change, planned as one `TransactWriteItems` (with the red-seat
 //! writes kept out of it when the change is larger), and batched writes.
 
+use super::outbox::outbox_batches;
 use super::*;
 
 impl DynamoStore {

@@ -9,8 +9,6 @@ mod query;
 pub mod schema;
 mod store;
 
-pub use outbox::outbox_batches;
-
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::QueryOutput;

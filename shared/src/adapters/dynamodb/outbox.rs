@@ -144,26 +144,29 @@ impl DynamoStore {
     }
 }
 
-/// A change's outbox as stored: batches of up to [`OUTBOX_BATCH`] messages, due at once.
-pub fn outbox_batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxItem> {
+/// A change's outbox in batches of up to [`OUTBOX_BATCH`] messages, each identified by the
+/// sort key it is stored under.
+fn batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
     messages
         .chunks(OUTBOX_BATCH)
         .enumerate()
-        .map(|(n, chunk)| {
-            let first = &chunk[0];
-            let sk = outbox_sk(&format!("{}#{n}", first.message_id));
-            OutboxItem {
-                pk: tenant_pk(tenant),
-                sk: sk.clone(),
-                tenant_id: tenant.to_string(),
-                messages: chunk.to_vec(),
-                attempts: 0,
-                state: "pending".into(),
-                due_pk: Some(outbox_due_pk(tenant)),
-                due_at: Some(due_at(first.next_attempt_at, &sk)),
-                expires_at: None,
-                lease_until: None,
-            }
+        .map(|(n, chunk)| OutboxBatch {
+            tenant_id: tenant.clone(),
+            id: outbox_sk(&format!("{}#{n}", chunk[0].message_id)),
+            messages: chunk.to_vec(),
+            attempts: 0,
+        })
+        .collect()
+}
+
+/// A change's outbox as stored: its batches, due at once.
+pub(super) fn outbox_batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxItem> {
+    batches(tenant, messages)
+        .iter()
+        .map(|batch| OutboxItem {
+            due_pk: Some(outbox_due_pk(tenant)),
+            due_at: Some(due_at(batch.messages[0].next_attempt_at, &batch.id)),
+            ..item_of(batch)
         })
         .collect()
 }
@@ -178,8 +181,8 @@ fn batch_of(item: OutboxItem) -> Result<OutboxBatch, StoreError> {
     })
 }
 
-/// The stored item a batch read from the table was (a pending batch: delivery only ever
-/// claims and settles those).
+/// The stored item of a pending batch, without its due-index entry (claiming and settling
+/// rewrite or ignore that).
 fn item_of(batch: &OutboxBatch) -> OutboxItem {
     OutboxItem {
         pk: tenant_pk(&batch.tenant_id),
@@ -197,10 +200,7 @@ fn item_of(batch: &OutboxBatch) -> OutboxItem {
 
 impl OutboxStore for DynamoStore {
     fn batches_of(&self, tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
-        outbox_batches(tenant, messages)
-            .into_iter()
-            .filter_map(|item| batch_of(item).ok())
-            .collect()
+        batches(tenant, messages)
     }
 
     async fn due_outbox(
