@@ -6,8 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::domain::allocation::RedSeat;
 use crate::domain::events::DomainEvent;
 use crate::domain::identity::{Language, TenantId, UserId};
+use crate::domain::pool::PoolId;
 
 /// Who a mail goes to. Managers are resolved when the mail is sent, so a manager added after
 /// the change still hears of a deadline.
@@ -102,93 +104,221 @@ impl OutboxMessage {
     }
 }
 
-/// The bus events (R21) for a change's domain events, with the tenant and instant added.
+/// Seats one bus event carries at most (R27): a change that reds or removes thousands of
+/// seats publishes one event per hundred, each well inside EventBridge's 256 KB entry.
+pub const EVENT_SEATS: usize = 100;
+
+/// Seats one mail names at most (R27); the rest are counted ("… and N more").
+pub const MAIL_SEATS: usize = 50;
+
+fn with_envelope(
+    mut detail: serde_json::Value,
+    tenant: &TenantId,
+    at: DateTime<Utc>,
+) -> serde_json::Value {
+    if let Some(map) = detail.as_object_mut() {
+        map.remove("type");
+        map.insert(
+            "tenant_id".into(),
+            serde_json::Value::String(tenant.to_string()),
+        );
+        map.insert(
+            "at".into(),
+            serde_json::Value::String(crate::time::rfc3339(at)),
+        );
+    }
+    detail
+}
+
+/// Picks the seat of one kind of seat event.
+type SeatOf = fn(&DomainEvent) -> Option<&RedSeat>;
+
+fn over_allocated(event: &DomainEvent) -> Option<&RedSeat> {
+    match event {
+        DomainEvent::SeatOverAllocated { seat } => Some(seat),
+        _ => None,
+    }
+}
+
+fn removed(event: &DomainEvent) -> Option<&RedSeat> {
+    match event {
+        DomainEvent::SeatRemoved { seat } => Some(seat),
+        _ => None,
+    }
+}
+
+fn reminded(event: &DomainEvent) -> Option<&RedSeat> {
+    match event {
+        DomainEvent::DeadlineReminder { seat } => Some(seat),
+        _ => None,
+    }
+}
+
+/// The seats of a change's seat events of one kind, grouped by pool in the order they came.
+fn seats_by_pool(events: &[DomainEvent], pick: SeatOf) -> Vec<(&PoolId, Vec<&RedSeat>)> {
+    let mut groups: Vec<(&PoolId, Vec<&RedSeat>)> = Vec::new();
+    for seat in events.iter().filter_map(pick) {
+        match groups.iter_mut().find(|(pool, _)| *pool == &seat.pool) {
+            Some((_, seats)) => seats.push(seat),
+            None => groups.push((&seat.pool, vec![seat])),
+        }
+    }
+    groups
+}
+
+/// The bus events (R21) for a change's domain events, with the tenant and instant added. Seat
+/// events are published per pool, [`EVENT_SEATS`] seats to an event, so their number and size
+/// stay bounded however many seats a change touches.
 pub fn event_payloads(
     tenant: &TenantId,
     at: DateTime<Utc>,
     events: &[DomainEvent],
 ) -> Vec<Payload> {
-    events
+    let mut payloads: Vec<Payload> = events
         .iter()
+        .filter(|event| {
+            !matches!(
+                event,
+                DomainEvent::SeatOverAllocated { .. } | DomainEvent::SeatRemoved { .. }
+            )
+        })
         .filter_map(|event| {
             let detail_type = event.detail_type()?;
-            let mut detail = serde_json::to_value(event).ok()?;
-            if let Some(map) = detail.as_object_mut() {
-                map.remove("type");
-                map.insert(
-                    "tenant_id".into(),
-                    serde_json::Value::String(tenant.to_string()),
-                );
-                map.insert(
-                    "at".into(),
-                    serde_json::Value::String(crate::time::rfc3339(at)),
-                );
-            }
+            let detail = serde_json::to_value(event).ok()?;
             Some(Payload::Event {
                 detail_type: detail_type.to_owned(),
-                detail,
+                detail: with_envelope(detail, tenant, at),
             })
         })
-        .collect()
+        .collect();
+    let kinds: [(&str, SeatOf); 2] = [
+        ("SeatOverAllocated", over_allocated),
+        ("SeatRemoved", removed),
+    ];
+    for (detail_type, pick) in kinds {
+        for (pool, seats) in seats_by_pool(events, pick) {
+            for chunk in seats.chunks(EVENT_SEATS) {
+                let detail = serde_json::json!({ "pool": pool, "seats": chunk });
+                payloads.push(Payload::Event {
+                    detail_type: detail_type.to_owned(),
+                    detail: with_envelope(detail, tenant, at),
+                });
+            }
+        }
+    }
+    payloads
 }
 
-/// The mails a change's domain events call for (R20): warnings, reminders, removals and period
-/// changes to the managers, and a removal notice to the removed user too. Confirmations to
-/// the actor are added by the command that knows its actor.
+/// The first [`MAIL_SEATS`] seats and how many more there are: what a mail lists.
+fn listed(seats: &[&RedSeat]) -> serde_json::Value {
+    let shown = &seats[..seats.len().min(MAIL_SEATS)];
+    serde_json::json!({ "seats": shown, "seats_more": seats.len() - shown.len() })
+}
+
+/// The mails a change's domain events call for (R20, R27): one mail to the managers, however
+/// many seats the change touched, naming the first [`MAIL_SEATS`] and counting the rest, and a
+/// removal notice to each removed user. A period change folds the seats it over-allocated into
+/// its own notice, so the managers get one mail from it. Confirmations to the actor are added
+/// by the command that knows its actor.
 pub fn manager_mails(events: &[DomainEvent]) -> Vec<Payload> {
-    let mut mails = rule_mails(events);
-    for event in events {
-        if let DomainEvent::SeatRemoved { seat } = event {
-            mails.push(Payload::Mail {
-                kind: MailKind::RemovalNotice,
-                to: Recipient::User {
-                    user_id: seat.seat.user_id.clone(),
+    let mail = |kind, to, data| Payload::Mail {
+        kind,
+        to,
+        language: None,
+        data,
+    };
+    let all = |pick: SeatOf| -> Vec<&RedSeat> { events.iter().filter_map(pick).collect() };
+    let over = all(over_allocated);
+    let reminded = all(reminded);
+    let removed = all(removed);
+    let period_invoices: Vec<&crate::domain::invoice::Invoice> = events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::InvoiceIssued { invoice }
+                if invoice.kind == crate::domain::invoice::InvoiceKind::Period =>
+            {
+                Some(invoice)
+            }
+            _ => None,
+        })
+        .collect();
+    let mut mails = Vec::new();
+    if let Some(last) = period_invoices.last() {
+        let mut data = listed(&over);
+        if let Some(map) = data.as_object_mut() {
+            map.insert("invoice".into(), serde_json::json!(last));
+            map.insert("invoices".into(), serde_json::json!(period_invoices));
+        }
+        mails.push(mail(
+            MailKind::PeriodChangeNotice,
+            Recipient::Managers,
+            data,
+        ));
+    } else if !over.is_empty() {
+        mails.push(mail(
+            MailKind::OverAllocationWarning,
+            Recipient::Managers,
+            listed(&over),
+        ));
+    }
+    if !reminded.is_empty() {
+        mails.push(mail(
+            MailKind::DeadlineReminder,
+            Recipient::Managers,
+            listed(&reminded),
+        ));
+    }
+    if !removed.is_empty() {
+        mails.push(mail(
+            MailKind::RemovalNotice,
+            Recipient::Managers,
+            listed(&removed),
+        ));
+        let mut users: Vec<(&UserId, Vec<&RedSeat>)> = Vec::new();
+        for seat in &removed {
+            match users.iter_mut().find(|(u, _)| *u == &seat.seat.user_id) {
+                Some((_, seats)) => seats.push(seat),
+                None => users.push((&seat.seat.user_id, vec![seat])),
+            }
+        }
+        for (user_id, seats) in users {
+            mails.push(mail(
+                MailKind::RemovalNotice,
+                Recipient::User {
+                    user_id: user_id.clone(),
                 },
-                language: None,
-                data: serde_json::json!({ "seat": seat }),
-            });
+                listed(&seats),
+            ));
         }
     }
     mails
 }
 
-fn rule_mails(events: &[DomainEvent]) -> Vec<Payload> {
-    let mail = |kind, data| Payload::Mail {
-        kind,
-        to: Recipient::Managers,
-        language: None,
-        data,
-    };
-    events
-        .iter()
-        .filter_map(|event| match event {
-            DomainEvent::SeatOverAllocated { seat } => Some(mail(
-                MailKind::OverAllocationWarning,
-                serde_json::json!({ "seat": seat }),
-            )),
-            DomainEvent::DeadlineReminder { seat } => Some(mail(
-                MailKind::DeadlineReminder,
-                serde_json::json!({ "seat": seat }),
-            )),
-            DomainEvent::SeatRemoved { seat } => Some(mail(
-                MailKind::RemovalNotice,
-                serde_json::json!({ "seat": seat }),
-            )),
-            DomainEvent::InvoiceIssued { invoice }
-                if invoice.kind == crate::domain::invoice::InvoiceKind::Period =>
-            {
-                Some(mail(
-                    MailKind::PeriodChangeNotice,
-                    serde_json::json!({ "invoice": invoice }),
-                ))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 /// Messages of one change per batch: delivered, retried and dead-lettered together.
 pub const OUTBOX_BATCH: usize = 50;
+
+/// A batch's messages at most this many bytes (as JSON), so the stored item stays far below
+/// DynamoDB's 400 KB and a change of many seat events stays inside one transaction's 4 MB.
+pub const OUTBOX_BATCH_BYTES: usize = 64 * 1024;
+
+/// A change's messages cut into batches: in order, at most [`OUTBOX_BATCH`] messages and
+/// [`OUTBOX_BATCH_BYTES`] each (a single larger message gets a batch of its own).
+pub fn split(messages: &[OutboxMessage]) -> Vec<&[OutboxMessage]> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, message) in messages.iter().enumerate() {
+        let size = serde_json::to_vec(message).map_or(0, |v| v.len());
+        if i > start && (i - start == OUTBOX_BATCH || bytes + size > OUTBOX_BATCH_BYTES) {
+            batches.push(&messages[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < messages.len() {
+        batches.push(&messages[start..]);
+    }
+    batches
+}
 
 /// Up to [`OUTBOX_BATCH`] messages of one change as delivery sees them: whose, which batch (the
 /// store's id for it), what is still to send and how many attempts failed.

@@ -101,8 +101,8 @@ pub struct UserWrite {
 pub struct Change {
     /// The subscription's version as read; `None` creates the tenant.
     pub expected_version: Option<u64>,
-    /// The red seats as read (effective and stale) and the account after the command.
-    pub reds_before: Vec<RedSeat>,
+    /// The account after the command; the red-seat records it touched are written
+    /// (`Account::red_changes`).
     pub account: Account,
     pub users: Vec<UserWrite>,
     pub log: LogEntry,
@@ -117,19 +117,20 @@ pub struct Change {
 
 pub struct Loaded {
     pub account: Account,
-    /// Every red-seat record read, including stale ones (see `Account::from_parts`).
-    pub red_records: Vec<RedSeat>,
+    /// Red-seat records read that no longer count (see `Account::from_parts`), for the sweep
+    /// to tidy.
+    pub stale: Vec<RedSeat>,
 }
 
 impl Loaded {
     /// What a committed change left, without reading it back: the account as committed (its
-    /// version one past the one read) and its red seats as the records now stored.
-    pub fn committed(mut account: Account) -> Self {
+    /// version one past the one read, nothing left to write).
+    pub fn committed(account: Account) -> Self {
+        let mut account = account.settled();
         account.subscription.version += 1;
-        let red_records = account.all_reds().cloned().collect();
         Self {
             account,
-            red_records,
+            stale: Vec::new(),
         }
     }
 }

@@ -247,7 +247,6 @@ pub async fn bulk_users(store: &DynamoStore, tenant: &TenantId, n: usize, from: 
         store
             .commit(Change {
                 expected_version: Some(loaded.account.subscription.version),
-                reds_before: loaded.red_records.clone(),
                 account,
                 users: writes,
                 log: LogEntry {

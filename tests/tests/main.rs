@@ -5,6 +5,7 @@
 mod api;
 mod deploy;
 mod notify;
+mod size;
 mod store;
 mod sweeper;
 mod use_cases;

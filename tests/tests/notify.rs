@@ -312,7 +312,7 @@ fn assert_event_schema(detail_type: &str, detail: &Value) {
         "InvoiceIssued" => &[("invoice", "object")],
         "NextPeriodChanged" => &[("pools", "array"), ("effective_from", "string")],
         "PeriodRolledOver" => &[("from", "object"), ("to", "object"), ("pools", "array")],
-        "SeatOverAllocated" | "SeatRemoved" => &[("seat", "object")],
+        "SeatOverAllocated" | "SeatRemoved" => &[("pool", "string"), ("seats", "array")],
         "UserActivated" => &[("user_id", "string")],
         "UserDeactivated" => &[("user_id", "string"), ("reason", "string")],
         other => panic!("undocumented event {other}"),

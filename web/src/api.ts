@@ -81,6 +81,7 @@ export interface NextPeriod {
   licences: number;
   modules: Record<string, number>;
   seats_to_remove: SeatToRemove[];
+  seats_to_remove_count: number;
   account: Account;
 }
 

@@ -46,6 +46,8 @@ const en = {
   nextWarning: (n: number, date: string) =>
     `${n === 1 ? "1 user" : `${n} users`} in use would have no licence from ${date}. The newest users lose their licence first and are deactivated 7 days later unless you buy more.`,
   nextSaved: (date: string) => `Next period saved. It applies from ${date}.`,
+  andMore: (n: number) => `… and ${n} more.`,
+  usersCount: (n: number) => `${n} users`,
   willBeRemoved: (date: string) =>
     `From ${date} these users will have no licence and will be deactivated 7 days later unless you buy more licences or deactivate others:`,
   nextBelowNow: (n: number, date: string) =>
@@ -161,6 +163,8 @@ const da: Words = {
   nextWarning: (n, date) =>
     `${n === 1 ? "1 bruger" : `${n} brugere`} i brug ville stå uden licens fra ${date}. De nyeste brugere mister licensen først og deaktiveres 7 dage senere, medmindre du køber flere.`,
   nextSaved: (date) => `Næste periode er gemt. Den gælder fra ${date}.`,
+  andMore: (n) => `… og ${n} flere.`,
+  usersCount: (n) => `${n} brugere`,
   willBeRemoved: (date) =>
     `Fra ${date} har disse brugere ingen licens og deaktiveres 7 dage senere, medmindre du køber flere licenser eller deaktiverer andre:`,
   nextBelowNow: (n, date) =>

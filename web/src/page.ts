@@ -116,5 +116,6 @@ function notice(): Child {
     { class: `notice ${n.kind}`, role: n.kind === "error" ? "alert" : "status", id: "notice", tabindex: -1 },
     h("p", {}, n.text),
     n.list && h("ul", {}, ...n.list.map((item) => h("li", {}, item))),
+    n.more !== undefined && n.more > 0 && h("p", { class: "hint" }, t().andMore(n.more)),
   );
 }

@@ -4,7 +4,7 @@ import { ApiError, type Account, type Api, type Invoice, type LogEntry, type Poo
 import type { Config } from "./auth";
 import { initialLang, words, type Lang, type Words } from "./i18n";
 
-type Notice = { kind: "ok" | "warn" | "error"; text: string; list?: string[] };
+type Notice = { kind: "ok" | "warn" | "error"; text: string; list?: string[]; more?: number };
 
 interface State {
   lang: Lang;

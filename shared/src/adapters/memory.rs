@@ -112,12 +112,9 @@ impl Store for MemoryStore {
         self.with(|t| {
             Ok(t.get(tenant)
                 .and_then(|d| d.account.clone())
-                .map(|account| {
-                    let red_records = account.all_reds().cloned().collect();
-                    Loaded {
-                        account,
-                        red_records,
-                    }
+                .map(|account| Loaded {
+                    account: account.settled(),
+                    stale: Vec::new(),
                 }))
         })
     }

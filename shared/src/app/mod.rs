@@ -169,7 +169,8 @@ fn outbox(
 /// events. `into_change` makes the one version-checked transaction the store commits, its
 /// outbox built from the events and the mail.
 pub(crate) struct UnitOfWork<'a> {
-    loaded: &'a Loaded,
+    /// The subscription's version the command read: the change commits only on it.
+    version: u64,
     account: crate::domain::account::Account,
     log: LogEntry,
     events: &'a [DomainEvent],
@@ -180,14 +181,32 @@ pub(crate) struct UnitOfWork<'a> {
 
 impl<'a> UnitOfWork<'a> {
     pub(crate) fn new(
-        loaded: &'a Loaded,
+        loaded: &Loaded,
+        account: crate::domain::account::Account,
+        log: LogEntry,
+        events: &'a [DomainEvent],
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self::on(
+            loaded.account.subscription.version,
+            account,
+            log,
+            events,
+            now,
+        )
+    }
+
+    /// A unit of work on the state read at `version`, for a command that took the account
+    /// it read by value (a copy of thousands of red seats saved).
+    pub(crate) fn on(
+        version: u64,
         account: crate::domain::account::Account,
         log: LogEntry,
         events: &'a [DomainEvent],
         now: DateTime<Utc>,
     ) -> Self {
         Self {
-            loaded,
+            version,
             account,
             log,
             events,
@@ -219,8 +238,7 @@ impl<'a> UnitOfWork<'a> {
             self.mail,
         );
         Change {
-            expected_version: Some(self.loaded.account.subscription.version),
-            reds_before: self.loaded.red_records.clone(),
+            expected_version: Some(self.version),
             account: self.account,
             users: self.users,
             log: self.log,

@@ -33,6 +33,7 @@ pub async fn set_next_period<S: Store>(
             let at = account.subscription.tick(now);
             let seats_view: Vec<SeatToRemoveView> = seats
                 .iter()
+                .take(OVER_ALLOCATED_SHOWN)
                 .map(|s| SeatToRemoveView {
                     pool: s.pool.to_string(),
                     user_id: s.user_id.to_string(),
@@ -71,6 +72,7 @@ pub async fn set_next_period<S: Store>(
                     .map(|p| (p.id.to_string(), p.next_period))
                     .collect(),
                 seats_to_remove: seats_view,
+                seats_to_remove_count: seats.len(),
                 account: AccountView::new(&account, &auth.rights),
             };
             store

@@ -133,11 +133,124 @@ impl Carried {
     }
 }
 
-/// What one step of the removal loop did.
-enum Removal {
-    Removed,
-    Skipped(PoolId, UserId),
-    Done,
+/// Seats one removal change takes at most. Each writes its user and deletes the seat and its
+/// red record (more with modules), so a change stays far inside a transaction's 100 items.
+pub const REMOVALS_PER_CHANGE: usize = 25;
+
+/// Reminders one change marks at most: one red record each, inside the transaction.
+pub const REMINDERS_PER_CHANGE: usize = 80;
+
+/// A log entry's details for many seats: the first ones and the count (R27).
+fn seats_summary(
+    seats: impl Iterator<Item = serde_json::Value>,
+    count: usize,
+) -> serde_json::Value {
+    let listed: Vec<serde_json::Value> = seats.take(super::SEATS_LISTED).collect();
+    json!({ "seats": listed, "seats_count": count })
+}
+
+/// What one removal change did: the state it left (committed, or as read when it removed
+/// nothing), how many seats it removed, and the seats it found it cannot remove.
+struct RemovalStep {
+    left: Loaded,
+    removed: usize,
+    skipped: Vec<(PoolId, UserId)>,
+}
+
+/// One attempt at R5 on what was read: the next due seats, not skipped before, removed in one
+/// change. Takes the state by value: the seats are removed from it in place. `Err` with the
+/// state when none is left.
+async fn remove_due<S: Store>(
+    store: &S,
+    loaded: Loaded,
+    at: DateTime<Utc>,
+    skipped: &BTreeSet<(PoolId, UserId)>,
+) -> Result<Result<RemovalStep, Loaded>, AppError> {
+    let tenant = loaded.account.subscription.tenant_id.clone();
+    let tenant = &tenant;
+    let due: Vec<_> = removal::due_removals(&loaded.account, at)
+        .filter(|r| !skipped.contains(&(r.pool.clone(), r.seat.user_id.clone())))
+        .take(REMOVALS_PER_CHANGE)
+        .cloned()
+        .collect();
+    if due.is_empty() {
+        return Ok(Err(loaded));
+    }
+    let read =
+        futures::future::join_all(due.iter().map(|r| store.load_user(tenant, &r.seat.user_id)))
+            .await;
+    let before_change = loaded.account.subscription.clone();
+    let version = before_change.version;
+    let stale = loaded.stale;
+    let mut account = loaded.account;
+    let mut writes: Vec<UserWrite> = Vec::new();
+    let mut events = Vec::new();
+    let mut removed = Vec::new();
+    let mut skip = Vec::new();
+    for (red, user) in due.iter().zip(read) {
+        let key = (red.pool.clone(), red.seat.user_id.clone());
+        // A user due in two pools at once is written once, with both removals.
+        let (before, mut after) = match writes
+            .iter()
+            .position(|w| w.after.user_id == red.seat.user_id)
+        {
+            Some(i) => {
+                let w = writes.remove(i);
+                (w.before, w.after)
+            }
+            None => match user? {
+                Some(user) => (Some(user.clone()), user),
+                None => {
+                    skip.push(key);
+                    continue;
+                }
+            },
+        };
+        if red.pool.is_licences() && account.subscription.is_last_administrator(&after) {
+            tracing::warn!(tenant = %tenant, user = %red.seat.user_id, "seat not removed: its user is the last active administrator");
+            skip.push(key);
+        } else if let Some(more) = removal::remove(&mut account, &mut after, &red.pool, at)? {
+            events.extend(more);
+            removed.push(red);
+        } else {
+            skip.push(key);
+        }
+        writes.push(UserWrite { before, after });
+    }
+    writes.retain(|w| w.before.as_ref() != Some(&w.after));
+    account
+        .subscription
+        .ensure_administrator_kept(&before_change)?;
+    if removed.is_empty() {
+        return Ok(Ok(RemovalStep {
+            left: Loaded { account, stale },
+            removed: 0,
+            skipped: skip,
+        }));
+    }
+    {
+        let log = log_entry(
+            Actor::System,
+            "seat.removed",
+            seats_summary(
+                removed.iter().map(|r| json!({ "pool": r.pool, "user_id": r.seat.user_id, "name": r.name, "deadline": r.flag.deadline })),
+                removed.len(),
+            ),
+            account.subscription.clock,
+        );
+        store
+            .commit(
+                UnitOfWork::on(version, account.clone(), log, &events, at)
+                    .users(writes)
+                    .into_change(),
+            )
+            .await?;
+    }
+    Ok(Ok(RemovalStep {
+        left: Loaded::committed(account),
+        removed: removed.len(),
+        skipped: skip,
+    }))
 }
 
 /// One attempt at R14 on what was read: every period ended by `at`, in one version-checked
@@ -227,7 +340,7 @@ pub async fn sweep_tenant<S: Store>(
         .filter(|sub| sub.pools.iter().all(|p| p.over_allocated() == 0))
         .map(|sub| Loaded {
             account: Account::new(sub),
-            red_records: Vec::new(),
+            stale: Vec::new(),
         });
     let carried = Carried(Mutex::new(initial));
     let carried = &carried;
@@ -265,9 +378,9 @@ pub async fn sweep_tenant<S: Store>(
         return Ok(report);
     }
 
-    // Removals (R5): one transaction per seat, each re-checking the rule on current state. A
-    // seat that cannot be removed (R23's last administrator, a user record gone) is skipped,
-    // never a reason to stop the others.
+    // Removals (R5), up to REMOVALS_PER_CHANGE seats per version-checked change, each seat
+    // re-checked on the current state. A seat that cannot be removed (R23's last
+    // administrator, a user record gone) is skipped, never a reason to stop the others.
     let mut skipped: BTreeSet<(PoolId, UserId)> = BTreeSet::new();
     loop {
         if budget_ends.is_some_and(|end| Instant::now() >= end) {
@@ -275,89 +388,87 @@ pub async fn sweep_tenant<S: Store>(
             return Ok(report);
         }
         let skipped_now = &skipped;
-        let outcome = retrying(|attempt| async move {
+        let step = retrying(|attempt| async move {
             let Some(loaded) = carried.current(store, tenant, attempt).await? else {
-                return Ok(Removal::Done);
+                return Ok(None);
             };
-            let Some(red) = removal::due_removals(&loaded.account, at)
-                .into_iter()
-                .find(|r| !skipped_now.contains(&(r.pool.clone(), r.seat.user_id.clone())))
-            else {
-                carried.put_back(loaded);
-                return Ok(Removal::Done);
+            match remove_due(store, loaded, at, skipped_now).await? {
+                Ok(step) => {
+                    carried.put_back(step.left);
+                    Ok(Some((step.removed, step.skipped)))
+                }
+                Err(loaded) => {
+                    carried.put_back(loaded);
+                    Ok(None)
+                }
+            }
+        })
+        .await?;
+        let Some((removed, skipped_now)) = step else {
+            break;
+        };
+        report.removals += removed;
+        skipped.extend(skipped_now);
+    }
+
+    // Reminders one day before a deadline (R20), REMINDERS_PER_CHANGE per change: each
+    // marks its seats' records inside the transaction, so a reminder is sent exactly when its
+    // mark commits.
+    let mut reminded = 0;
+    let mut stale_records = 0;
+    loop {
+        if budget_ends.is_some_and(|end| Instant::now() >= end) {
+            report.deferred_tenants += 1;
+            report.reminders += reminded;
+            return Ok(report);
+        }
+        let step = retrying(|attempt| async move {
+            let Some(loaded) = carried.current(store, tenant, attempt).await? else {
+                return Ok((0, 0));
             };
-            let skip = Removal::Skipped(red.pool.clone(), red.seat.user_id.clone());
-            let Some(before) = store.load_user(tenant, &red.seat.user_id).await? else {
-                carried.put_back(loaded);
-                return Ok(skip);
-            };
-            let mut account = loaded.account.clone();
-            let mut after = before.clone();
-            let Some(events) = removal::remove(&mut account, &mut after, &red.pool, at)? else {
-                carried.put_back(loaded);
-                return Ok(skip);
-            };
-            if account
-                .subscription
-                .ensure_administrator_kept(&loaded.account.subscription)
-                .is_err()
-            {
-                tracing::warn!(tenant = %tenant, user = %red.seat.user_id, "seat not removed: its user is the last active administrator");
-                carried.put_back(loaded);
-                return Ok(skip);
+            let due: Vec<_> = removal::due_reminders(&loaded.account, at)
+                .take(REMINDERS_PER_CHANGE)
+                .cloned()
+                .collect();
+            if due.is_empty() {
+                let stale = loaded.stale.len();
+                if stale > 0 {
+                    store.delete_red_records(tenant, &loaded.stale).await?;
+                }
+                carried.put_back(Loaded {
+                    account: loaded.account,
+                    stale: Vec::new(),
+                });
+                return Ok((0, stale));
+            }
+            let version = loaded.account.subscription.version;
+            let mut account = loaded.account;
+            let mut events = Vec::new();
+            for red in &due {
+                if let Some(marked) = account.mark_reminded(&red.pool, &red.seat) {
+                    events.push(DomainEvent::DeadlineReminder { seat: marked });
+                }
             }
             let log = log_entry(
                 Actor::System,
-                "seat.removed",
-                json!({ "pool": red.pool, "user_id": red.seat.user_id, "name": red.name, "deadline": red.flag.deadline }),
-                account.subscription.clock,
+                "deadline.reminded",
+                seats_summary(due.iter().map(|r| json!({"pool": r.pool, "user_id": r.seat.user_id, "name": r.name, "deadline": r.flag.deadline})), due.len()),
+                at,
             );
-            let write = UserWrite { before: Some(before), after };
-            store.commit(UnitOfWork::new(&loaded, account.clone(), log, &events, at).users(vec![write]).into_change()).await?;
+            store
+                .commit(UnitOfWork::on(version, account.clone(), log, &events, at).into_change())
+                .await?;
             carried.keep(account);
-            Ok(Removal::Removed)
+            Ok((due.len(), 0))
         })
         .await?;
-        match outcome {
-            Removal::Removed => report.removals += 1,
-            Removal::Skipped(pool, user) => {
-                skipped.insert((pool, user));
-            }
-            Removal::Done => break,
+        reminded += step.0;
+        stale_records += step.1;
+        if step.0 == 0 {
+            break;
         }
     }
-
-    // Reminders one day before a deadline (R20), all of the tenant's in one change.
-    let reminded = retrying(|attempt| async move {
-        let Some(loaded) = carried.current(store, tenant, attempt).await? else {
-            return Ok((0, 0));
-        };
-        let (_, stale) = Account::from_parts(loaded.account.subscription.clone(), loaded.red_records.clone());
-        let due = removal::due_reminders(&loaded.account, at);
-        if due.is_empty() {
-            if !stale.is_empty() {
-                store.delete_red_records(tenant, &stale).await?;
-            }
-            return Ok((0, stale.len()));
-        }
-        let mut account = loaded.account.clone();
-        let mut events = Vec::new();
-        for red in &due {
-            if let Some(marked) = account.mark_reminded(&red.pool, &red.seat) {
-                events.push(DomainEvent::DeadlineReminder { seat: marked });
-            }
-        }
-        let log = log_entry(
-            Actor::System,
-            "deadline.reminded",
-            json!({ "seats": due.iter().map(|r| json!({"pool": r.pool, "user_id": r.seat.user_id, "deadline": r.flag.deadline})).collect::<Vec<_>>() }),
-            at,
-        );
-        store.commit(UnitOfWork::new(&loaded, account, log, &events, at).into_change()).await?;
-        Ok((due.len(), 0))
-    })
-    .await?;
-    report.reminders += reminded.0;
-    report.stale_records += reminded.1;
+    report.reminders += reminded;
+    report.stale_records += stale_records;
     Ok(report)
 }

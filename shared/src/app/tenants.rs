@@ -44,7 +44,6 @@ pub async fn create_tenant<S: Store>(
     store
         .commit(Change {
             expected_version: None,
-            reds_before: Vec::new(),
             account,
             users: vec![UserWrite {
                 before: None,

@@ -246,7 +246,10 @@ pub struct NextPeriodView {
     pub effective_from: NaiveDate,
     pub licences: u32,
     pub modules: std::collections::BTreeMap<String, u32>,
+    /// The first [`OVER_ALLOCATED_SHOWN`] seats the change would over-allocate, oldest first
+    /// (R26: an answer's size does not grow with the tenant).
     pub seats_to_remove: Vec<SeatToRemoveView>,
+    pub seats_to_remove_count: usize,
     pub account: AccountView,
 }
 

@@ -9,7 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::allocation::{Flag, RedSeat, SeatKey};
 use super::error::DomainError;
@@ -104,6 +105,13 @@ impl Subscription {
         }
     }
 
+    /// R23 before the fact: deactivating `user` would leave no active administrator.
+    pub fn is_last_administrator(&self, user: &super::user::User) -> bool {
+        user.active
+            && self.roles.rights_of(&user.role).len() == Right::ALL.len()
+            && self.administrators() <= 1
+    }
+
     /// Counts a user entering (`+1`) or leaving (`-1`) active use in a role.
     pub fn count_active(&mut self, role: &RoleName, entering: bool) {
         let n = self.active_by_role.entry(role.clone()).or_insert(0);
@@ -123,11 +131,35 @@ impl Subscription {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The red seats of one pool in R3 order, shared between copies of the account until one
+/// changes them: a command's working copy costs nothing until it touches the pool, however
+/// many thousands of red seats the pool has.
+type PoolReds = Arc<Vec<RedSeat>>;
+
+#[derive(Clone, Debug)]
 pub struct Account {
     pub subscription: Subscription,
     /// Per pool, the red seats in R3 order (oldest first).
-    reds: BTreeMap<PoolId, Vec<RedSeat>>,
+    reds: BTreeMap<PoolId, PoolReds>,
+    /// The red seats this command added, changed or cleared: exactly the records the store
+    /// writes or deletes, so a change costs what it touches, not what the tenant holds.
+    touched: BTreeSet<(PoolId, SeatKey)>,
+}
+
+/// Two accounts are equal when their state is; what a command has touched is not state.
+impl PartialEq for Account {
+    fn eq(&self, other: &Self) -> bool {
+        self.subscription == other.subscription && self.reds == other.reds
+    }
+}
+
+impl Eq for Account {}
+
+/// What a command did to the red-seat records: the seats to write, the ones to delete.
+#[derive(Debug, Default)]
+pub struct RedChanges<'a> {
+    pub put: Vec<&'a RedSeat>,
+    pub delete: Vec<(&'a PoolId, &'a SeatKey)>,
 }
 
 impl Account {
@@ -135,6 +167,7 @@ impl Account {
         Self {
             subscription,
             reds: BTreeMap::new(),
+            touched: BTreeSet::new(),
         }
     }
 
@@ -162,26 +195,66 @@ impl Account {
                 stale.extend(std::mem::replace(seats, keep));
             }
         }
-        by_pool.retain(|_, seats| !seats.is_empty());
+        let reds = by_pool
+            .into_iter()
+            .filter(|(_, seats)| !seats.is_empty())
+            .map(|(pool, seats)| (pool, Arc::new(seats)))
+            .collect();
         (
             Self {
                 subscription,
-                reds: by_pool,
+                reds,
+                touched: BTreeSet::new(),
             },
             stale,
         )
     }
 
     pub fn reds(&self, pool: &PoolId) -> &[RedSeat] {
-        self.reds.get(pool).map_or(&[], Vec::as_slice)
+        self.reds.get(pool).map_or(&[], |r| r.as_slice())
     }
 
     pub fn all_reds(&self) -> impl Iterator<Item = &RedSeat> {
-        self.reds.values().flatten()
+        self.reds.values().flat_map(|r| r.iter())
     }
 
+    /// The red seat of `seat` in `pool`, found by its place in R3 order.
     pub fn red(&self, pool: &PoolId, seat: &SeatKey) -> Option<&RedSeat> {
-        self.reds(pool).iter().find(|r| &r.seat == seat)
+        let reds = self.reds(pool);
+        reds.binary_search_by(|r| r.seat.cmp(seat))
+            .ok()
+            .map(|i| &reds[i])
+    }
+
+    /// The red-seat records this command changed, for the store to write.
+    pub fn red_changes(&self) -> RedChanges<'_> {
+        let mut changes = RedChanges::default();
+        for (pool, seat) in &self.touched {
+            match self.red(pool, seat) {
+                Some(red) => changes.put.push(red),
+                None => changes.delete.push((pool, seat)),
+            }
+        }
+        changes
+    }
+
+    /// The account as committed: what it touched is now stored.
+    pub fn settled(mut self) -> Self {
+        self.touched.clear();
+        self
+    }
+
+    fn touch(&mut self, pool: &PoolId, seat: &SeatKey) {
+        self.touched.insert((pool.clone(), seat.clone()));
+    }
+
+    /// The pool's red seats to change (copied first if another account shares them).
+    fn reds_mut(&mut self, pool: &PoolId) -> &mut Vec<RedSeat> {
+        Arc::make_mut(self.reds.entry(pool.clone()).or_default())
+    }
+
+    fn tidy(&mut self) {
+        self.reds.retain(|_, seats| !seats.is_empty());
     }
 
     fn pool_mut(&mut self, id: &PoolId) -> Result<&mut Pool, DomainError> {
@@ -209,7 +282,8 @@ impl Account {
                 name: name.to_owned(),
                 flag: Flag::starting(at),
             };
-            self.reds.entry(pool.clone()).or_default().push(red.clone());
+            self.touch(pool, &red.seat);
+            self.reds_mut(pool).push(red.clone());
             events.push(DomainEvent::SeatOverAllocated { seat: red });
         }
         Ok(())
@@ -224,9 +298,10 @@ impl Account {
     ) -> Result<(), DomainError> {
         let p = self.pool_mut(pool)?;
         p.in_use = p.in_use.saturating_sub(1);
-        let reds = self.reds.entry(pool.clone()).or_default();
-        if let Some(index) = reds.iter().position(|r| &r.seat == seat) {
-            reds.remove(index);
+        let index = self.reds(pool).binary_search_by(|r| r.seat.cmp(seat)).ok();
+        if let Some(index) = index {
+            self.reds_mut(pool).remove(index);
+            self.touch(pool, seat);
             events.push(DomainEvent::RedSeatReleased {
                 pool: pool.clone(),
                 seat: seat.clone(),
@@ -234,23 +309,25 @@ impl Account {
         } else {
             self.license_oldest(pool, 1, events);
         }
-        self.reds.retain(|_, seats| !seats.is_empty());
+        self.tidy();
         Ok(())
     }
 
     /// Clears the flags of the oldest `count` red seats of a pool (R4, R8).
     pub fn license_oldest(&mut self, pool: &PoolId, count: u32, events: &mut Vec<DomainEvent>) {
-        let Some(reds) = self.reds.get_mut(pool) else {
+        let n = (count as usize).min(self.reds(pool).len());
+        if n == 0 {
             return;
-        };
-        let n = (count as usize).min(reds.len());
-        for red in reds.drain(..n) {
+        }
+        let cleared: Vec<RedSeat> = self.reds_mut(pool).drain(..n).collect();
+        for red in cleared {
+            self.touch(&red.pool, &red.seat);
             events.push(DomainEvent::SeatLicensed {
                 pool: red.pool,
                 seat: red.seat,
             });
         }
-        self.reds.retain(|_, seats| !seats.is_empty());
+        self.tidy();
     }
 
     /// Flags seats that became red at `at` (a rollover lowered `purchased`). `newest` is the
@@ -266,16 +343,9 @@ impl Account {
             return;
         };
         let target = p.over_allocated() as usize;
-        let reds = self.reds.entry(pool.clone()).or_default();
-        let already = reds.len();
+        let already = self.reds(pool).len();
         if target <= already {
-            let surplus = already - target;
-            for red in reds.drain(..surplus) {
-                events.push(DomainEvent::SeatLicensed {
-                    pool: red.pool,
-                    seat: red.seat,
-                });
-            }
+            self.license_oldest(pool, (already - target) as u32, events);
         } else {
             let mut added: Vec<RedSeat> = newest
                 .iter()
@@ -290,21 +360,24 @@ impl Account {
                 .collect();
             added.reverse();
             for red in &added {
+                self.touch(pool, &red.seat);
                 events.push(DomainEvent::SeatOverAllocated { seat: red.clone() });
             }
+            let reds = self.reds_mut(pool);
             added.append(reds);
             *reds = added;
         }
-        self.reds.retain(|_, seats| !seats.is_empty());
+        self.tidy();
     }
 
     /// Marks a red seat's reminder as sent (R20).
     pub fn mark_reminded(&mut self, pool: &PoolId, seat: &SeatKey) -> Option<RedSeat> {
-        let red = self
-            .reds
-            .get_mut(pool)?
-            .iter_mut()
-            .find(|r| &r.seat == seat)?;
+        let index = self
+            .reds(pool)
+            .binary_search_by(|r| r.seat.cmp(seat))
+            .ok()?;
+        self.touch(pool, seat);
+        let red = &mut self.reds_mut(pool)[index];
         red.flag.reminded = true;
         Some(red.clone())
     }

@@ -10,21 +10,15 @@ use super::pool::PoolId;
 use super::user::{User, deactivate};
 
 /// The red seats whose deadline has passed at `at`: exactly those the sweep may remove.
-pub fn due_removals(account: &Account, at: DateTime<Utc>) -> Vec<RedSeat> {
-    account
-        .all_reds()
-        .filter(|r| r.flag.deadline <= at)
-        .cloned()
-        .collect()
+pub fn due_removals(account: &Account, at: DateTime<Utc>) -> impl Iterator<Item = &RedSeat> {
+    account.all_reds().filter(move |r| r.flag.deadline <= at)
 }
 
 /// Red seats whose deadline is less than a day away and whose reminder has not gone out.
-pub fn due_reminders(account: &Account, at: DateTime<Utc>) -> Vec<RedSeat> {
+pub fn due_reminders(account: &Account, at: DateTime<Utc>) -> impl Iterator<Item = &RedSeat> {
     account
         .all_reds()
-        .filter(|r| !r.flag.reminded && r.flag.remind_at() <= at && at < r.flag.deadline)
-        .cloned()
-        .collect()
+        .filter(move |r| !r.flag.reminded && r.flag.remind_at() <= at && at < r.flag.deadline)
 }
 
 /// Removes one seat at `at`, re-checking R5 against the current state: a seat that became

@@ -29,6 +29,8 @@ fn environment() -> Result<&'static Environment<'static>, String> {
             templates!(
                 env,
                 "layout.html",
+                "seats.html",
+                "seats.txt",
                 "purchase_confirmation.html",
                 "purchase_confirmation.txt",
                 "next_period_confirmation.html",
@@ -79,9 +81,18 @@ pub fn template_name(kind: MailKind) -> &'static str {
     }
 }
 
-pub fn subject(kind: MailKind, language: Language) -> &'static str {
+/// The subject; `many` when the mail is about more than one seat.
+pub fn subject(kind: MailKind, language: Language, many: bool) -> &'static str {
     use Language::{Da, En};
     match (kind, language) {
+        (MailKind::OverAllocationWarning, En) if many => "Users need a licence within 7 days",
+        (MailKind::OverAllocationWarning, Da) if many => "Brugere mangler en licens inden 7 dage",
+        (MailKind::DeadlineReminder, En) if many => "Reminder: users will be deactivated tomorrow",
+        (MailKind::DeadlineReminder, Da) if many => "Påmindelse: brugere deaktiveres i morgen",
+        (MailKind::RemovalNotice, En) if many => "Users were deactivated for lack of a licence",
+        (MailKind::RemovalNotice, Da) if many => {
+            "Brugere er deaktiveret på grund af manglende licens"
+        }
         (MailKind::PurchaseConfirmation, En) => "Your licence purchase is confirmed",
         (MailKind::PurchaseConfirmation, Da) => "Dit køb af licenser er bekræftet",
         (MailKind::NextPeriodConfirmation, En) => "Your licences for the next period are updated",
@@ -105,7 +116,15 @@ pub fn render(
 ) -> Result<RenderedMail, String> {
     let env = environment()?;
     let name = template_name(kind);
-    let subject = subject(kind, language);
+    let seats = data
+        .get("seats")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len) as u64;
+    let more = data
+        .get("seats_more")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let subject = subject(kind, language, seats + more > 1);
     let ctx = context! {
         lang => language.as_str(),
         subject => subject,
@@ -129,9 +148,47 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn red(name: &str) -> serde_json::Value {
+        json!({"pool": "licences", "name": name, "seat": {"since": "2026-11-02T10:00:00Z", "user_id": "u-10"},
+               "flag": {"flagged_at": "2026-11-02T10:00:00Z", "deadline": "2026-11-09T10:00:00Z", "reminded": false}})
+    }
+
     fn seat(name: &str) -> serde_json::Value {
-        json!({"seat": {"pool": "licences", "name": name, "seat": {"since": "2026-11-02T10:00:00Z", "user_id": "u-10"},
-                        "flag": {"flagged_at": "2026-11-02T10:00:00Z", "deadline": "2026-11-09T10:00:00Z", "reminded": false}}})
+        json!({"seats": [red(name)], "seats_more": 0})
+    }
+
+    #[test]
+    fn r27_a_seat_mail_names_fifty_and_counts_the_rest_with_a_plural_subject() {
+        let seats: Vec<serde_json::Value> = (0..50).map(|i| red(&format!("User {i}"))).collect();
+        let data = json!({"seats": seats, "seats_more": 9_949});
+        for kind in [
+            MailKind::OverAllocationWarning,
+            MailKind::DeadlineReminder,
+            MailKind::RemovalNotice,
+        ] {
+            let en = render(kind, Language::En, "Acme", &data).unwrap();
+            assert!(
+                en.text
+                    .contains("- User 49 (licences): 2026-11-09 10:00 UTC"),
+                "{}",
+                en.text
+            );
+            assert!(en.text.contains("… and 9949 more"), "{}", en.text);
+            assert!(en.html.contains("… and 9949 more"), "{}", en.html);
+            assert_eq!(en.subject, subject(kind, Language::En, true));
+            assert_ne!(en.subject, subject(kind, Language::En, false));
+            let da = render(kind, Language::Da, "Acme", &data).unwrap();
+            assert!(da.text.contains("… og 9949 flere"), "{}", da.text);
+        }
+        let one = render(
+            MailKind::RemovalNotice,
+            Language::En,
+            "Acme",
+            &seat("Karen"),
+        )
+        .unwrap();
+        assert_eq!(one.subject, "A user was deactivated for lack of a licence");
+        assert!(!one.text.contains("more"), "{}", one.text);
     }
 
     #[test]
@@ -169,9 +226,10 @@ mod tests {
 
     #[test]
     fn r20_every_mail_renders_in_english_and_danish() {
-        let invoice = json!({"invoice": {"invoice_id": "inv-1", "currency": "DKK", "total": 15480,
+        let one = json!({"invoice_id": "inv-1", "currency": "DKK", "total": 15480,
             "period": {"start": "2026-11-01", "end": "2026-12-01"},
-            "lines": [{"name": "Licences", "quantity": 3, "days": 12, "days_in_period": 30, "amount": 15480}]},
+            "lines": [{"name": "Licences", "quantity": 3, "days": 12, "days_in_period": 30, "amount": 15480}]});
+        let invoice = json!({"invoice": one, "invoices": [one], "seats": [], "seats_more": 0,
             "pools": [{"name": "Licences", "purchased": 13, "next_period": 13}]});
         let downscale = json!({"changes": [{"pool": "licences", "from": 10, "to": 8}], "effective_from": "2026-12-01",
             "seats_to_remove": [{"pool": "licences", "user_id": "u-10", "name": "Karen"}]});
@@ -208,7 +266,7 @@ mod tests {
                     "{kind:?} {lang:?} text: {}",
                     mail.text
                 );
-                assert_eq!(mail.subject, subject(kind, lang));
+                assert_eq!(mail.subject, subject(kind, lang, false));
             }
         }
         let da = render(MailKind::PurchaseConfirmation, Language::Da, "Acme", &json!({"invoice": {"lines": [], "total": 1, "currency": "DKK", "invoice_id": "x"}, "pools": []})).unwrap();

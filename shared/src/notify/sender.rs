@@ -158,14 +158,15 @@ impl Notifier {
             .map_err(|e| format!("{}", aws_sdk_sesv2::error::DisplayErrorContext(e)))
     }
 
-    /// Puts events in calls of at most 10 entries; returns the ids that were accepted.
+    /// Puts events in calls of at most 10 entries and 256 KB (EventBridge's limits); returns
+    /// the ids that were accepted.
     async fn put_events_now(
         &self,
         events: &[(&str, &str, String)],
     ) -> (Vec<String>, Option<String>) {
         let mut accepted = Vec::new();
         let mut error = None;
-        for chunk in events.chunks(10) {
+        for chunk in put_events_calls(events) {
             let entries: Vec<PutEventsRequestEntry> = chunk
                 .iter()
                 .map(|(_, detail_type, detail)| {
@@ -206,5 +207,60 @@ impl Notifier {
             }
         }
         (accepted, error)
+    }
+}
+
+/// EventBridge counts an entry as its source, detail type and detail (plus the bus name and
+/// 14 bytes of time); a call holds at most 10 entries and 256 KB of them.
+const PUT_EVENTS_BYTES: usize = 256 * 1024;
+
+fn entry_size((_, detail_type, detail): &(&str, &str, String)) -> usize {
+    "licensing".len() + detail_type.len() + detail.len() + 14 + 64
+}
+
+/// Events cut into `PutEvents` calls within its limits, in order.
+fn put_events_calls<'a>(
+    events: &'a [(&'a str, &'a str, String)],
+) -> Vec<&'a [(&'a str, &'a str, String)]> {
+    let mut calls = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, event) in events.iter().enumerate() {
+        let size = entry_size(event);
+        if i > start && (i - start == 10 || bytes + size > PUT_EVENTS_BYTES) {
+            calls.push(&events[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        calls.push(&events[start..]);
+    }
+    calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_events_calls_keep_to_ten_entries_and_256_kb() {
+        let big = "x".repeat(60 * 1024);
+        let events: Vec<(&str, &str, String)> = (0..25)
+            .map(|i| {
+                (
+                    "id",
+                    if i < 12 { "Small" } else { "Big" },
+                    if i < 12 { "{}".to_owned() } else { big.clone() },
+                )
+            })
+            .collect();
+        let calls = put_events_calls(&events);
+        let sizes: Vec<usize> = calls.iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [10, 6, 4, 4, 1]);
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.iter().map(entry_size).sum::<usize>() <= PUT_EVENTS_BYTES)
+        );
     }
 }

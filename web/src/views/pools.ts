@@ -146,7 +146,12 @@ async function saveNext(key: string, raw: string): Promise<void> {
     const from = fmt.date(answer.effective_from, state.lang);
     state.notice =
       answer.seats_to_remove.length > 0
-        ? { kind: "warn", text: t().willBeRemoved(from), list: answer.seats_to_remove.map((s) => s.name) }
+        ? {
+            kind: "warn",
+            text: t().willBeRemoved(from),
+            list: answer.seats_to_remove.map((s) => s.name),
+            more: answer.seats_to_remove_count - answer.seats_to_remove.length,
+          }
         : { kind: "ok", text: t().nextSaved(from) };
     render();
     document.getElementById(`edit-${key}`)?.focus();

@@ -2,6 +2,8 @@
 //! reads of the tenant partition, and every change as one conditional `TransactWriteItems`.
 
 mod commit;
+#[cfg(feature = "test-fixtures")]
+mod fixtures;
 pub mod items;
 pub mod keys;
 mod outbox;
@@ -115,6 +117,34 @@ fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 
 fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(format!("decode: {e}")))
+}
+
+/// An item's size as DynamoDB counts it against the 400 KB item and 4 MB transaction limits:
+/// attribute names plus values (numbers about one byte per two digits, lists and maps three
+/// bytes plus one per element).
+pub fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
+}
+
+fn value_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+        AttributeValue::M(map) => {
+            3 + map
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
+        AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
+        AttributeValue::Ns(set) => set.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        _ => 0,
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {

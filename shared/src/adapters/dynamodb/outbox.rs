@@ -144,11 +144,11 @@ impl DynamoStore {
     }
 }
 
-/// A change's outbox in batches of up to [`OUTBOX_BATCH`] messages, each identified by the
+/// A change's outbox in batches (see [`crate::outbox::split`]), each identified by the
 /// sort key it is stored under.
 fn batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
-    messages
-        .chunks(OUTBOX_BATCH)
+    crate::outbox::split(messages)
+        .into_iter()
         .enumerate()
         .map(|(n, chunk)| OutboxBatch {
             tenant_id: tenant.clone(),

@@ -36,11 +36,8 @@ impl Store for DynamoStore {
         Ok(sub.map(|item| {
             let mut subscription = item.sub;
             subscription.version = item.version;
-            let (account, _) = Account::from_parts(subscription, reds.clone());
-            Loaded {
-                account,
-                red_records: reds,
-            }
+            let (account, stale) = Account::from_parts(subscription, reds);
+            Loaded { account, stale }
         }))
     }
 

@@ -1,0 +1,293 @@
+//! Tenants at the size customers have (R24–R27), against DynamoDB Local: thousands of users
+//! seeded in bulk through the store, then the real use cases and the real sweep on them, with
+//! every stored item held to 100 KB.
+
+use chrono::{DateTime, Duration, Utc};
+use licensing::adapters::dynamodb::DynamoStore;
+use licensing::app::{self, Caller};
+use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
+use licensing::domain::pool::PoolId;
+use licensing::domain::rights::plain_user;
+use licensing::domain::user::User;
+use licensing::ports::Store;
+use licensing_tests::*;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// The most any stored item may hold: a quarter of DynamoDB's 400 KB, so that no change's
+/// growth can reach the limit unnoticed (R27).
+const ITEM_LIMIT: usize = 100 * 1024;
+
+/// `n` users activated a second apart from 2 November, each with the modules given.
+fn users(n: usize, modules: &[&str]) -> Vec<User> {
+    let start = at("2026-11-02T00:00:00Z");
+    (1..=n)
+        .map(|i| {
+            let since = start + Duration::seconds(i as i64);
+            User {
+                user_id: UserId::parse(&format!("u-{i:05}")).expect("id"),
+                name: DisplayName::parse(&format!("User {i}")).expect("name"),
+                email: EmailAddress::parse(&format!("u-{i:05}@example.com")).expect("email"),
+                language: Language::En,
+                role: plain_user(),
+                active: true,
+                activated_at: Some(since),
+                modules: modules
+                    .iter()
+                    .map(|m| (PoolId::parse(m).expect("pool"), since))
+                    .collect(),
+                created_at: since,
+            }
+        })
+        .collect()
+}
+
+/// Acme from 1 November with `licences` and `crm` bought and `n` users more than Ada.
+async fn big(store: &DynamoStore, licences: u32, crm: u32, n: usize, modules: &[&str]) -> Caller {
+    let id = unique("big");
+    app::create_tenant(
+        store,
+        "op",
+        acme(&id, nov(), licences, crm),
+        at("2026-11-01T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let caller = ada(&id);
+    store
+        .seed_users(&caller.tenant, users(n, modules))
+        .await
+        .unwrap();
+    caller
+}
+
+async fn pool(store: &DynamoStore, tenant: &TenantId, id: &str) -> (u32, u32, u32, usize) {
+    let loaded = store.load_account(tenant).await.unwrap().unwrap();
+    let pool = PoolId::parse(id).unwrap();
+    let p = loaded.account.subscription.pool(&pool).unwrap().clone();
+    (
+        p.purchased,
+        p.in_use,
+        p.next_period,
+        loaded.account.reds(&pool).len(),
+    )
+}
+
+async fn assert_items_bounded(store: &DynamoStore) {
+    let sizes = store.item_sizes().await.unwrap();
+    let (pk, sk, largest) = sizes.first().cloned().unwrap_or_default();
+    assert!(
+        largest <= ITEM_LIMIT,
+        "{pk} {sk} is {largest} bytes, over {ITEM_LIMIT}"
+    );
+}
+
+/// Sweeps at `at` with a small time budget per invocation until nothing is left, as the
+/// scheduler would call it minute after minute. Returns the total and the invocations.
+async fn sweep_to_the_end(
+    store: &DynamoStore,
+    at: DateTime<Utc>,
+    budget: std::time::Duration,
+) -> (app::sweep::SweepReport, usize) {
+    let mut total = app::sweep::SweepReport::default();
+    for invocation in 1..=500 {
+        let report = app::sweep::sweep(store, at, Some(Instant::now() + budget))
+            .await
+            .unwrap();
+        assert_eq!(report.failed_tenants, 0, "{report:?}");
+        total.rollovers += report.rollovers;
+        total.invoices += report.invoices;
+        total.removals += report.removals;
+        total.reminders += report.reminders;
+        if report.deferred_tenants == 0 {
+            return (total, invocation);
+        }
+    }
+    panic!("the sweep did not finish in 500 invocations: {total:?}");
+}
+
+#[tokio::test]
+async fn r13_r14_r5_ten_thousand_users_downscaled_to_one_roll_over_and_are_removed_over_several_runs()
+ {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    let caller = big(&store, 10_000, 0, 9_999, &[]).await;
+    let tenant = caller.tenant.clone();
+    assert_eq!(
+        pool(&store, &tenant, "licences").await,
+        (10_000, 10_000, 10_000, 0)
+    );
+
+    let changed = app::set_next_period(
+        &store,
+        &caller,
+        Some(1),
+        &BTreeMap::new(),
+        at("2026-11-20T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed.seats_to_remove_count, 9_999);
+    assert_items_bounded(&store).await;
+
+    // The period ends at midnight in Copenhagen: the rollover reds 9 999 seats in one sweep.
+    let (report, _) = sweep_to_the_end(
+        &store,
+        at("2026-11-30T23:00:00Z"),
+        std::time::Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!((report.rollovers, report.invoices), (1, 1));
+    assert_eq!(
+        pool(&store, &tenant, "licences").await,
+        (1, 10_000, 1, 9_999)
+    );
+    let loaded = store.load_account(&tenant).await.unwrap().unwrap();
+    let deadline = at("2026-12-07T23:00:00Z");
+    assert!(
+        loaded
+            .account
+            .reds(&PoolId::licences())
+            .iter()
+            .all(|r| r.flag.deadline == deadline),
+        "every red seat has the rollover's deadline"
+    );
+    // R26: the account answer lists a hundred of them and counts them all.
+    let view = app::account_status(&store, &caller, at("2026-12-01T10:00:00Z"))
+        .await
+        .unwrap();
+    let body = serde_json::to_vec(&view).unwrap();
+    assert!(
+        body.len() <= 64 * 1024,
+        "GET /v1/account is {} bytes",
+        body.len()
+    );
+    assert_eq!(
+        (
+            view.licences.over_allocated.len(),
+            view.licences.over_allocated_count
+        ),
+        (100, 9_999)
+    );
+    let invoices = store
+        .list_invoices(&tenant, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(invoices.items.len(), 1, "the rollover's");
+    assert_eq!(invoices.items[0].period.start.to_string(), "2026-12-01");
+    assert_eq!(invoices.items[0].lines[0].quantity, 1);
+    assert_items_bounded(&store).await;
+
+    // The day before the deadline every manager is reminded; after it, 9 999 are removed
+    // over as many invocations as a 2-second budget needs.
+    let (report, _) = sweep_to_the_end(
+        &store,
+        at("2026-12-06T23:00:00Z"),
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(report.reminders, 9_999);
+    let (report, invocations) = sweep_to_the_end(
+        &store,
+        deadline + Duration::seconds(1),
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(report.removals, 9_999);
+    assert!(invocations > 1, "a 2-second budget takes several runs");
+    assert_eq!(pool(&store, &tenant, "licences").await, (1, 1, 1, 0));
+    assert!(
+        store
+            .load_user(&tenant, &caller.user)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert_items_bounded(&store).await;
+}
+
+#[tokio::test]
+async fn r13_r14_five_thousand_users_of_a_module_set_to_none_are_all_flagged_at_the_rollover() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    let caller = big(&store, 5_001, 5_000, 5_000, &["crm"]).await;
+    let modules = BTreeMap::from([("crm".to_owned(), 0)]);
+    let changed = app::set_next_period(&store, &caller, None, &modules, at("2026-11-20T10:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(changed.seats_to_remove_count, 5_000);
+    let (report, _) = sweep_to_the_end(
+        &store,
+        at("2026-11-30T23:00:00Z"),
+        std::time::Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(report.rollovers, 1);
+    assert_eq!(
+        pool(&store, &caller.tenant, "crm").await,
+        (0, 5_000, 0, 5_000)
+    );
+    assert_eq!(
+        pool(&store, &caller.tenant, "licences").await,
+        (5_001, 5_001, 5_001, 0)
+    );
+    assert_items_bounded(&store).await;
+}
+
+#[tokio::test]
+async fn r8_r10_a_purchase_that_licenses_9999_red_seats_answers_201_and_replays_the_same_body() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    let caller = big(&store, 1, 0, 9_999, &[]).await;
+    assert_eq!(
+        pool(&store, &caller.tenant, "licences").await,
+        (1, 10_000, 1, 9_999)
+    );
+    let now = at("2026-11-20T10:00:00Z");
+    let quote = app::create_quote(&store, &caller, Some(9_999), &BTreeMap::new(), now)
+        .await
+        .unwrap();
+    let request = serde_json::json!({ "quote_id": quote.quote_id });
+    let first = app::approve_purchase(
+        &store,
+        &caller,
+        Some("big-purchase-1"),
+        &request,
+        &quote.quote_id,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!((first.status, first.replayed), (201, false));
+    let again = app::approve_purchase(
+        &store,
+        &caller,
+        Some("big-purchase-1"),
+        &request,
+        &quote.quote_id,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.status, again.replayed), (201, true));
+    assert_eq!(again.body, first.body);
+    assert_eq!(
+        pool(&store, &caller.tenant, "licences").await,
+        (10_000, 10_000, 10_000, 0)
+    );
+    // The cleared flags' records are deleted after the commit; none is left behind.
+    let loaded = store.load_account(&caller.tenant).await.unwrap().unwrap();
+    assert!(
+        loaded.stale.is_empty(),
+        "{} stale records",
+        loaded.stale.len()
+    );
+    assert_items_bounded(&store).await;
+}
