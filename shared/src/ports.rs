@@ -204,6 +204,26 @@ pub trait Store: Send + Sync {
         user: &UserId,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
+    /// Which of `users` exist in the tenant. The DynamoDB store asks for their keys alone, a
+    /// hundred to a `BatchGetItem`.
+    fn existing_users(
+        &self,
+        tenant: &TenantId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<std::collections::BTreeSet<UserId>, StoreError>> + Send {
+        async move {
+            let found =
+                futures::future::join_all(users.iter().map(|u| self.load_user(tenant, u))).await;
+            let mut existing = std::collections::BTreeSet::new();
+            for user in found {
+                if let Some(user) = user? {
+                    existing.insert(user.user_id);
+                }
+            }
+            Ok(existing)
+        }
+    }
+
     /// The newest `limit` seats of a pool, newest first (R3 order reversed).
     fn newest_seats(
         &self,

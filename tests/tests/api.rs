@@ -602,3 +602,73 @@ async fn two_hundred_approvals_over_twenty_keys_make_twenty_purchases() {
         .collect();
     assert_eq!(ids.len(), 20, "one purchase per key");
 }
+
+/// R25 through HTTP: 3 000 users onboarded in six batches of 500, then the account page, a
+/// downscale of all but one and the users list all answer, within the response limits.
+#[tokio::test]
+async fn a_customer_onboards_3000_users_in_batches_and_downscales() {
+    let api = api_or_skip!();
+    let tenant = unique("onboard");
+    api.tenant(&tenant, 2_000).await;
+    let admin = api.user(&tenant, "ada");
+    for n in 0..6 {
+        let users: Vec<Value> = (1..=500)
+            .map(|i| {
+                let id = format!("b-{:04}", n * 500 + i);
+                json!({"user_id": id, "name": format!("User {id}"), "email": format!("{id}@example.com")})
+            })
+            .collect();
+        let (status, answer) = api
+            .call(
+                Method::POST,
+                "/v1/users/batch",
+                Some(&admin),
+                Some(json!({"users": users})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(
+            (answer["created"].as_u64(), answer["failed"].as_u64()),
+            (Some(500), Some(0))
+        );
+    }
+    let account = api.account(&tenant).await;
+    assert_eq!(account["licences"]["in_use"], 3_001);
+    assert_eq!(account["licences"]["over_allocated_count"], 1_001);
+    assert_eq!(
+        account["licences"]["over_allocated"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+    let (status, next) = api
+        .call(
+            Method::PUT,
+            "/v1/next-period",
+            Some(&admin),
+            Some(json!({"licences": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    assert_eq!(next["seats_to_remove_count"], 1_999);
+    // A body outside the contract is refused whole.
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            "/v1/users/batch",
+            Some(&admin),
+            Some(json!({"users": [{"name": "No email"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "/v1/users/batch",
+            Some(&admin),
+            Some(json!({"users": []})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

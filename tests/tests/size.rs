@@ -8,7 +8,7 @@ use licensing::app::{self, Caller};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
 use licensing::domain::pool::PoolId;
 use licensing::domain::rights::plain_user;
-use licensing::domain::user::User;
+use licensing::domain::user::{LicenceState, User};
 use licensing::ports::Store;
 use licensing_tests::*;
 use std::collections::BTreeMap;
@@ -288,6 +288,106 @@ async fn r8_r10_a_purchase_that_licenses_9999_red_seats_answers_201_and_replays_
         loaded.stale.is_empty(),
         "{} stale records",
         loaded.stale.len()
+    );
+    assert_items_bounded(&store).await;
+}
+
+/// `n` entries of a batch create: users b-00001 … with the given id offset.
+fn batch(from: usize, n: usize) -> Vec<app::CreateUser> {
+    (from..from + n)
+        .map(|i| {
+            new_user(
+                &format!("b-{i:05}"),
+                &format!("Batch {i}"),
+                Language::En,
+                &[],
+            )
+            .into()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn r25_twenty_batches_of_500_create_10_000_users_in_order_with_the_newest_red() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    let id = unique("onboard");
+    app::create_tenant(
+        &store,
+        "op",
+        acme(&id, nov(), 9_000, 0),
+        at("2026-11-01T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let caller = ada(&id);
+    let now = at("2026-11-02T08:00:00Z");
+    for n in 0..20 {
+        let answer = app::create_users(&store, &caller, batch(1 + n * 500, 500), now)
+            .await
+            .unwrap();
+        assert_eq!((answer.created, answer.failed), (500, 0));
+        assert!(
+            answer
+                .results
+                .iter()
+                .enumerate()
+                .all(|(i, r)| r.index == i && r.status == 201)
+        );
+    }
+    // R2/R3: 10 001 in use on 9 000 bought, and the red ones are the 1 001 created last.
+    assert_eq!(
+        pool(&store, &caller.tenant, "licences").await,
+        (9_000, 10_001, 9_000, 1_001)
+    );
+    let loaded = store.load_account(&caller.tenant).await.unwrap().unwrap();
+    let reds = loaded.account.reds(&PoolId::licences());
+    assert_eq!(reds[0].seat.user_id.as_str(), "b-09000");
+    assert_eq!(reds[1_000].seat.user_id.as_str(), "b-10000");
+    assert_eq!(loaded.account.subscription.users, 10_001);
+    // R26: the red users, paged by the filter; no request reads more than 1 000 users.
+    let mut page = licensing::ports::PageRequest {
+        cursor: None,
+        limit: 100,
+    };
+    let (mut red, mut requests) = (Vec::new(), 0);
+    loop {
+        let before = store.metrics().calls();
+        let got = app::list_users(
+            &store,
+            &caller,
+            &page,
+            Some(LicenceState::OverAllocated),
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(store.metrics().calls() - before <= 1_000 / 100 + 3);
+        requests += 1;
+        red.extend(got.items.into_iter().map(|u| u.user_id));
+        match got.next_cursor {
+            Some(c) => page.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(red.len(), 1_001);
+    assert_eq!(red.first().map(String::as_str), Some("b-09000"));
+    assert!(requests >= 10, "{requests} requests");
+    // Each entry is a single create: an existing user is that entry's 409, the others go on.
+    let again = app::create_users(&store, &caller, batch(9_999, 3), now)
+        .await
+        .unwrap();
+    let statuses: Vec<(u16, Option<&str>)> =
+        again.results.iter().map(|r| (r.status, r.code)).collect();
+    assert_eq!(
+        statuses,
+        [
+            (409, Some("user_exists")),
+            (409, Some("user_exists")),
+            (201, None)
+        ]
     );
     assert_items_bounded(&store).await;
 }

@@ -95,7 +95,7 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
     };
     let mut pages = 0;
     loop {
-        let got = app::list_users(&store, &caller, &page, at("2026-11-20T00:00:00Z"))
+        let got = app::list_users(&store, &caller, &page, None, at("2026-11-20T00:00:00Z"))
             .await
             .unwrap();
         pages += 1;
@@ -116,6 +116,7 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
             cursor: None,
             limit: 100,
         },
+        None,
         at("2026-11-20T00:00:00Z"),
     )
     .await
@@ -157,6 +158,7 @@ async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
             cursor: None,
             limit: 1,
         },
+        None,
         at("2026-11-20T00:00:00Z"),
     )
     .await

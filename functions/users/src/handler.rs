@@ -3,9 +3,10 @@ use licensing::app::{self, Activation, AppError, CreateUser, UserPatch};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, RoleName, UserId};
 use licensing::domain::pool::PoolId;
 use licensing::domain::rights::Right;
+use licensing::domain::user::LicenceState;
 use licensing::http::{
-    HttpResult, auth, idempotency_key, json_body, ok, page, present, replayable, route_key,
-    tenant_route,
+    HttpResult, auth, idempotency_key, json_body, ok, page, present, query_param, replayable,
+    route_key, tenant_route,
 };
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
@@ -32,6 +33,28 @@ fn yes() -> bool {
     true
 }
 
+impl From<CreateUserBody> for CreateUser {
+    fn from(body: CreateUserBody) -> Self {
+        Self {
+            user_id: body.user_id,
+            name: body.name,
+            email: body.email,
+            language: body.language,
+            role: body.role,
+            modules: body.modules,
+            active: body.active,
+        }
+    }
+}
+
+/// `POST /v1/users/batch`: a body that breaks the contract anywhere is refused whole (400);
+/// what depends on the tenant's state is answered per entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    users: Vec<CreateUserBody>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateUserBody {
@@ -47,6 +70,19 @@ struct UpdateUserBody {
 #[serde(deny_unknown_fields)]
 struct RoleBody {
     rights: BTreeSet<Right>,
+}
+
+/// `?licence_state=licensed|over_allocated|inactive`.
+fn licence_state(request: &Request) -> Result<Option<LicenceState>, AppError> {
+    query_param(request, "licence_state")
+        .map(|raw| {
+            serde_json::from_value(serde_json::Value::String(raw)).map_err(|_| {
+                AppError::BadRequest(
+                    "licence_state must be licensed, over_allocated or inactive".into(),
+                )
+            })
+        })
+        .transpose()
 }
 
 fn user_id(raw: &str) -> Result<UserId, AppError> {
@@ -70,23 +106,28 @@ pub async fn handle<S: Store, C: Clock>(
             match (method, parts.as_slice()) {
                 ("GET", ["users"]) => ok(
                     200,
-                    &app::list_users(store, &caller, &page(&request)?, now).await?,
+                    &app::list_users(
+                        store,
+                        &caller,
+                        &page(&request)?,
+                        licence_state(&request)?,
+                        now,
+                    )
+                    .await?,
                 ),
                 ("POST", ["users"]) => {
                     let value: serde_json::Value = json_body(&request)?;
                     let body: CreateUserBody = serde_json::from_value(value.clone())
                         .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
-                    let new = CreateUser {
-                        user_id: body.user_id,
-                        name: body.name,
-                        email: body.email,
-                        language: body.language,
-                        role: body.role,
-                        modules: body.modules,
-                        active: body.active,
-                    };
                     let key = idempotency_key(&request)?;
-                    replayable(app::create_user(store, &caller, new, key, &value, now).await?)
+                    replayable(
+                        app::create_user(store, &caller, body.into(), key, &value, now).await?,
+                    )
+                }
+                ("POST", ["users", "batch"]) => {
+                    let body: BatchBody = json_body(&request)?;
+                    let items = body.users.into_iter().map(CreateUser::from).collect();
+                    ok(200, &app::create_users(store, &caller, items, now).await?)
                 }
                 ("POST", ["users", id, "activate"]) => ok(
                     200,
@@ -142,8 +183,9 @@ mod tests {
         .await;
     }
 
-    const ROUTES: [(&str, &str); 3] = [
+    const ROUTES: [(&str, &str); 4] = [
         ("POST", "/v1/users"),
+        ("POST", "/v1/users/batch"),
         ("PUT", "/v1/users/u-1"),
         ("PUT", "/v1/roles/viewer"),
     ];

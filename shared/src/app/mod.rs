@@ -1,6 +1,7 @@
 //! The use cases: each reads through the store port, applies the domain rules, and commits
 //! the result (state, action log, outbox) as one change. Handlers call these and nothing else.
 
+mod batch;
 pub mod error;
 mod next_period;
 mod purchase;
@@ -28,6 +29,7 @@ use crate::outbox::{MailKind, OutboxMessage, Payload, Recipient, event_payloads,
 use crate::ports::{
     Change, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError, UserWrite,
 };
+pub use batch::*;
 pub use error::AppError;
 pub use next_period::*;
 pub use purchase::*;

@@ -27,20 +27,59 @@ fn ensure_within_rights(auth: &Authorized, role: &RoleName) -> Result<(), AppErr
     Ok(())
 }
 
+/// Users one filtered listing reads at most before it answers (R26): a page may then hold
+/// fewer than asked, with a cursor to go on, but no request reads the whole tenant.
+pub const FILTER_READS: u32 = 1_000;
+
+/// `GET /v1/users`, optionally only the users in one licence state (R26: the red users of a
+/// tenant of thousands, paged).
 pub async fn list_users<S: Store>(
     store: &S,
     caller: &Caller,
     page: &PageRequest,
+    state: Option<user::LicenceState>,
     now: DateTime<Utc>,
 ) -> Result<PageView<UserView>, AppError> {
     let auth = authorize(store, caller, Right::UsersManage, now).await?;
-    let Page { items, next_cursor } = store.list_users(&caller.tenant, page).await?;
+    let account = &auth.loaded.account;
+    let Some(state) = state else {
+        let Page { items, next_cursor } = store.list_users(&caller.tenant, page).await?;
+        return Ok(PageView {
+            items: items.iter().map(|u| UserView::new(u, account)).collect(),
+            next_cursor,
+        });
+    };
+    let mut items = Vec::new();
+    let mut cursor = page.cursor.clone();
+    let mut read = 0;
+    // Each read asks for no more than the page still lacks, so its cursor is exactly where
+    // the answer stops.
+    while (items.len() as u32) < page.limit && read < FILTER_READS {
+        let want = page.limit - items.len() as u32;
+        let got = store
+            .list_users(
+                &caller.tenant,
+                &PageRequest {
+                    cursor: cursor.clone(),
+                    limit: want,
+                },
+            )
+            .await?;
+        read += got.items.len() as u32;
+        items.extend(
+            got.items
+                .iter()
+                .filter(|u| u.licence_state(account).0 == state)
+                .map(|u| UserView::new(u, account)),
+        );
+        cursor = got.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
     Ok(PageView {
-        items: items
-            .iter()
-            .map(|u| UserView::new(u, &auth.loaded.account))
-            .collect(),
-        next_cursor,
+        items,
+        next_cursor: cursor,
     })
 }
 
@@ -78,7 +117,7 @@ impl From<NewUser> for CreateUser {
     }
 }
 
-fn mint_user_id() -> Result<UserId, DomainError> {
+pub(crate) fn mint_user_id() -> Result<UserId, DomainError> {
     UserId::parse(&format!(
         "u-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]

@@ -112,6 +112,13 @@ pub fn page(request: &Request) -> Result<PageRequest, AppError> {
     Ok(PageRequest { cursor, limit })
 }
 
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .query_string_parameters()
+        .first(name)
+        .map(str::to_owned)
+}
+
 pub fn path_param(request: &Request, name: &str) -> Option<String> {
     request.path_parameters().first(name).map(str::to_owned)
 }

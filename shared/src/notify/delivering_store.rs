@@ -50,6 +50,13 @@ impl<S: Store + OutboxStore> Store for DeliveringStore<S> {
     ) -> Result<Option<User>, StoreError> {
         self.store.load_user(t, u).await
     }
+    async fn existing_users(
+        &self,
+        t: &TenantId,
+        u: &[crate::domain::identity::UserId],
+    ) -> Result<std::collections::BTreeSet<crate::domain::identity::UserId>, StoreError> {
+        self.store.existing_users(t, u).await
+    }
     async fn newest_seats(
         &self,
         t: &TenantId,

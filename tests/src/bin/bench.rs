@@ -104,7 +104,9 @@ async fn api(n: u64) {
     .await
     .print();
     measure(&store, "GET /v1/users (50)", n, |_| async {
-        app::list_users(&store, &caller, &page, now).await.unwrap();
+        app::list_users(&store, &caller, &page, None, now)
+            .await
+            .unwrap();
     })
     .await
     .print();

@@ -235,6 +235,66 @@ impl Store for DynamoStore {
         Err(StoreError::Throttled)
     }
 
+    async fn existing_users(
+        &self,
+        tenant: &TenantId,
+        users: &[UserId],
+    ) -> Result<std::collections::BTreeSet<UserId>, StoreError> {
+        let pk = tenant_pk(tenant);
+        let mut existing = std::collections::BTreeSet::new();
+        let unique: std::collections::BTreeSet<&UserId> = users.iter().collect();
+        let keys: Vec<Item> = unique
+            .into_iter()
+            .map(|u| key(pk.clone(), user_sk(u.as_str())))
+            .collect();
+        for chunk in keys.chunks(100) {
+            let mut pending = chunk.to_vec();
+            let mut round = 0;
+            while !pending.is_empty() {
+                if round == 8 {
+                    return Err(StoreError::Throttled);
+                }
+                if round > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
+                }
+                round += 1;
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .projection_expression("sk")
+                    .build()
+                    .map_err(built)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                self.metrics.record(total(out.consumed_capacity()));
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let id = item
+                        .get("sk")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|sk| sk.strip_prefix("U#"))
+                        .and_then(|id| UserId::parse(id).ok());
+                    existing.extend(id);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(existing)
+    }
+
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         self.commit_change(change).await
     }
