@@ -67,6 +67,7 @@ impl DynamoStore {
             let mut pending: Vec<WriteRequest> = chunk.to_vec();
             let mut rounds = 0;
             while !pending.is_empty() {
+                self.metrics.spend_write()?;
                 let out = self
                     .client
                     .batch_write_item()
@@ -332,6 +333,7 @@ impl DynamoStore {
         }
         let guards: Vec<Guard> = plan.actions.iter().map(|(_, g)| *g).collect();
         let items: Vec<TransactWriteItem> = plan.actions.into_iter().map(|(a, _)| a).collect();
+        self.metrics.spend_write()?;
         let result = self
             .client
             .transact_write_items()

@@ -8,6 +8,15 @@ use super::*;
 use crate::domain::events::DomainEvent;
 
 impl DynamoStore {
+    /// The same table through a store that dies after `writes` write calls (each
+    /// `BatchWriteItem`, `TransactWriteItems` or single-item write counts one): a process
+    /// killed between any two writes of a change, for the crash tests.
+    pub fn crashing_after(&self, writes: i64) -> Self {
+        let store = Self::new(self.client.clone(), self.table.clone());
+        store.metrics.writes_left.store(writes, Ordering::SeqCst);
+        store
+    }
+
     /// Adds `users` (new, in activation order) to an existing tenant.
     pub async fn seed_users(&self, tenant: &TenantId, users: Vec<User>) -> Result<(), StoreError> {
         let loaded = self
@@ -66,6 +75,30 @@ impl DynamoStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    /// Every item of a tenant's partition under `prefix` (`U#` users, `L#` log, `O#` outbox,
+    /// `S#` seats …), as stored: what the crash tests compare two runs on.
+    pub async fn partition(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let mut all = Vec::new();
+        let mut page = PageRequest {
+            cursor: None,
+            limit: 1000,
+        };
+        loop {
+            let got: Page<serde_json::Value> = self
+                .query_prefix(tenant_pk(tenant), prefix, &page, true)
+                .await?;
+            all.extend(got.items);
+            match got.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(all),
+            }
+        }
     }
 
     /// Every item of the table with its size as DynamoDB counts it (attribute names plus

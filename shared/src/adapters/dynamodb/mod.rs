@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crate::domain::account::{Account, SeatInfo};
 use crate::domain::allocation::RedSeat;
@@ -44,14 +44,36 @@ use keys::*;
 type Item = HashMap<String, AttributeValue>;
 
 /// DynamoDB calls made and capacity consumed, for logs and benchmarks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StoreMetrics {
     calls: AtomicU64,
     /// Capacity units × 1000 (DynamoDB reports fractions of a unit).
     milli_capacity: AtomicU64,
+    /// Write calls this store may still make: unlimited, except where a crash test sets it
+    /// (`DynamoStore::crashing_after`) to stop a change between any two of its writes.
+    writes_left: AtomicI64,
+}
+
+impl Default for StoreMetrics {
+    fn default() -> Self {
+        Self {
+            calls: AtomicU64::new(0),
+            milli_capacity: AtomicU64::new(0),
+            writes_left: AtomicI64::new(i64::MAX),
+        }
+    }
 }
 
 impl StoreMetrics {
+    /// Counts a write call about to be made; fails once the crash budget is spent.
+    fn spend_write(&self) -> Result<(), StoreError> {
+        if self.writes_left.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            Err(StoreError::Backend("killed (crash test)".into()))
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
