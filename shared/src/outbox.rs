@@ -328,4 +328,8 @@ pub struct OutboxBatch {
     pub id: String,
     pub messages: Vec<OutboxMessage>,
     pub attempts: u32,
+    /// For a batch written before its change's transaction (a change too large for one):
+    /// the change's commit marker, its log entry's key. The batch is delivered only once the
+    /// marker exists, and dropped if it never does.
+    pub commit: Option<String>,
 }

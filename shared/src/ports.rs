@@ -342,6 +342,13 @@ pub trait OutboxStore: Send + Sync {
         failed: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Whether the change whose commit marker is `marker` committed (its log entry exists).
+    fn committed(
+        &self,
+        tenant: &TenantId,
+        marker: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Every user of the tenant (the notifier picks the managers it mails).
     fn all_users(
         &self,

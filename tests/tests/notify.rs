@@ -542,3 +542,93 @@ async fn mail_over_the_per_run_cap_waits_without_an_attempt_and_is_never_dead_le
         );
     }
 }
+
+/// A change whose outbox is larger than one transaction holds (`count` events of 40 KB): the
+/// store writes what does not fit before the transaction, marked with the change's log entry.
+async fn large_outbox_change(
+    w: &World,
+    count: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> licensing::ports::Change {
+    use licensing::outbox::{OutboxMessage, Payload};
+    use licensing::ports::Store;
+    let tenant = TenantId::parse(&w.tenant).unwrap();
+    let loaded = w.store.store.load_account(&tenant).await.unwrap().unwrap();
+    let entry_id = unique("log");
+    let padding = "x".repeat(40 * 1024);
+    let outbox = (0..count)
+        .map(|i| {
+            let payload = Payload::Event {
+                detail_type: "PeriodRolledOver".into(),
+                detail: serde_json::json!({ "tenant_id": w.tenant, "n": i, "padding": padding }),
+            };
+            OutboxMessage::new(&tenant, &entry_id, i, now, payload)
+        })
+        .collect();
+    licensing::ports::Change {
+        expected_version: Some(loaded.account.subscription.version),
+        account: loaded.account,
+        users: Vec::new(),
+        log: licensing::ports::LogEntry {
+            entry_id,
+            at: now,
+            actor: licensing::domain::identity::Actor::System,
+            action: "test.large_outbox".into(),
+            details: serde_json::Value::Null,
+        },
+        invoices: Vec::new(),
+        outbox,
+        approve_quote: None,
+        idempotency: None,
+        now,
+    }
+}
+
+#[tokio::test]
+async fn r13_r21_an_outbox_larger_than_a_transaction_is_delivered_whole_and_never_before_its_change_commits()
+ {
+    if !engines() {
+        return;
+    }
+    use licensing::ports::Store;
+    let w = world("licensing").await;
+    let inner = &w.store.store;
+    let notifier = &w.store.notifier;
+    let now = at("2026-11-10T10:00:00Z");
+
+    // Killed after its first write (a batch written before the transaction): the change never
+    // commits, its early batches are never sent, and after ten minutes they are dropped.
+    let crashing = inner.crashing_after(1);
+    let lost = large_outbox_change(&w, 120, now).await;
+    assert!(crashing.commit(lost).await.is_err());
+    let report = dispatch_due(inner, notifier, now + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(report.events, 0, "{report:?}");
+    let report = dispatch_due(inner, notifier, now + Duration::minutes(11))
+        .await
+        .unwrap();
+    assert_eq!(report.events, 0, "{report:?}");
+    assert!(
+        inner
+            .pending_outbox(&TenantId::parse(&w.tenant).unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Committed: every one of the 120 events arrives, once.
+    let change = large_outbox_change(&w, 120, now).await;
+    inner.commit(change).await.unwrap();
+    let report = dispatch_due(inner, notifier, now + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(report.events, 120, "{report:?}");
+    let got = events(&w.queue_url, &w.tenant).await;
+    let numbers: BTreeSet<i64> = got
+        .iter()
+        .filter(|(t, _)| t == "PeriodRolledOver")
+        .filter_map(|(_, d)| d["n"].as_i64())
+        .collect();
+    assert_eq!(numbers.len(), 120);
+}

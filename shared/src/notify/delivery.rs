@@ -17,6 +17,11 @@ use super::sender::Sender;
 /// How long a dispatcher holds a batch it is delivering.
 const LEASE_SECS: i64 = 60;
 
+/// A batch written before its change's transaction whose change has not committed this long
+/// after the change's instant never will (a transaction is retried for seconds, not minutes):
+/// it is dropped, never sent.
+const UNCOMMITTED_AFTER_SECS: i64 = 600;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DispatchReport {
     pub batches: usize,
@@ -263,6 +268,25 @@ async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
     let people = recipients(store, &tenant, &batches).await?;
     let mut mail_budget = notifier.mail_cap();
     for batch in batches {
+        if let Some(marker) = &batch.commit
+            && !store.committed(&tenant, marker).await?
+        {
+            let made = batch
+                .messages
+                .iter()
+                .map(|m| m.created_at)
+                .min()
+                .unwrap_or(now);
+            if (now - made).num_seconds() > UNCOMMITTED_AFTER_SECS
+                && store.claim_outbox(&batch, now, LEASE_SECS).await?
+            {
+                tracing::warn!(tenant = %tenant, batch = %batch.id, "outbox batch of a change that never committed: dropped unsent");
+                store
+                    .settle_outbox(&batch, Vec::new(), now, false, false)
+                    .await?;
+            }
+            continue;
+        }
         if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
             continue;
         }
@@ -307,19 +331,38 @@ async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
     Ok(report)
 }
 
-/// The scheduled dispatcher: every batch due at `now`, through the due index.
+/// Reads of the due index one dispatch makes at most: a read returns what fits in 1 MB (a few
+/// dozen large batches), so a change of thousands of seats takes a few reads, not a few runs.
+const DISPATCH_ROUNDS: usize = 20;
+
+/// The scheduled dispatcher: every batch due at `now`, through the due index, read again
+/// while the last read's batches were delivered (what failed is due later, what another
+/// dispatcher holds or an uncommitted change wrote is left, so the rounds end).
 pub async fn dispatch_due<S: Store + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
-    let due = store.due_outbox(now, 100).await?;
-    let oldest = due
-        .iter()
-        .flat_map(|batch| batch.messages.iter())
-        .map(|m| m.created_at)
-        .min();
-    let mut report = deliver(store, notifier, due, now).await?;
-    report.oldest_age_secs = oldest.map_or(0, |at| (now - at).num_seconds().max(0) as u64);
+    let mut report = DispatchReport::default();
+    for round in 0..DISPATCH_ROUNDS {
+        let due = store.due_outbox(now, 100).await?;
+        if round == 0 {
+            let oldest = due
+                .iter()
+                .flat_map(|batch| batch.messages.iter())
+                .map(|m| m.created_at)
+                .min();
+            report.oldest_age_secs = oldest.map_or(0, |at| (now - at).num_seconds().max(0) as u64);
+        }
+        if due.is_empty() {
+            break;
+        }
+        let done = deliver(store, notifier, due, now).await?;
+        let delivered = done.batches;
+        report.add(&done);
+        if delivered == 0 {
+            break;
+        }
+    }
     Ok(report)
 }

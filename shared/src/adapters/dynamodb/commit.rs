@@ -142,6 +142,14 @@ pub(super) struct Plan {
 
 pub(super) const MAX_TRANSACTION: usize = 100;
 
+/// What a change's outbox may take of one transaction's 4 MB: the rest of the change (a
+/// subscription, a few users, the log entry) and the request's own overhead stay far below
+/// the remaining megabyte.
+const OUTBOX_BYTES: usize = 3 * 1024 * 1024;
+
+/// Actions kept free for a small change's red-seat writes when its outbox is large.
+const RED_ROOM: usize = 20;
+
 impl DynamoStore {
     pub(super) fn plan(&self, change: &Change) -> Result<Plan, StoreError> {
         let account = &change.account;
@@ -210,11 +218,14 @@ impl DynamoStore {
             }
         }
         let log = &change.log;
+        // The log entry is the change's commit marker: what is written before the transaction
+        // (outbox batches, red seats) counts only once it exists.
+        let marker = log_sk(log.at, &log.entry_id);
         actions.push((
             self.put(
                 to_item(&LogItem {
                     pk: pk.clone(),
-                    sk: log_sk(log.at, &log.entry_id),
+                    sk: marker.clone(),
                     entry: log.clone(),
                 })?,
                 None,
@@ -231,9 +242,6 @@ impl DynamoStore {
                 self.put(item, Some("attribute_not_exists(pk)"))?,
                 Guard::NewInvoice,
             ));
-        }
-        for batch in outbox_batches(tenant, &change.outbox) {
-            actions.push((self.put(to_item(&batch)?, None)?, Guard::None));
         }
         if let Some(quote_id) = &change.approve_quote {
             actions.push((
@@ -279,6 +287,22 @@ impl DynamoStore {
             ));
         }
 
+        // The outbox in the transaction while it fits; the rest written before it, each batch
+        // carrying the marker, so a change of any size keeps every message it caused.
+        let mut pre = Vec::new();
+        let mut outbox_bytes = 0;
+        for mut batch in outbox_batches(tenant, &change.outbox) {
+            let item = to_item(&batch)?;
+            let size = item_size(&item);
+            if actions.len() + RED_ROOM < MAX_TRANSACTION && outbox_bytes + size <= OUTBOX_BYTES {
+                outbox_bytes += size;
+                actions.push((self.put(item, None)?, Guard::None));
+            } else {
+                batch.commit = Some(marker.clone());
+                pre.push(Self::put_request(to_item(&batch)?)?);
+            }
+        }
+
         // Red seats: the records the command touched.
         let changes = account.red_changes();
         let mut puts = Vec::new();
@@ -290,7 +314,6 @@ impl DynamoStore {
             .into_iter()
             .map(|(pool, seat)| red_sk(pool, seat))
             .collect();
-        let mut pre = Vec::new();
         let mut post = Vec::new();
         let room = MAX_TRANSACTION.saturating_sub(actions.len());
         if actions.len() > MAX_TRANSACTION {

@@ -96,6 +96,9 @@ pub struct OutboxItem {
     /// While a dispatcher delivers the batch (epoch seconds); a crashed one's lease runs out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<i64>,
+    /// See `OutboxBatch::commit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 pub use crate::outbox::OUTBOX_BATCH;

@@ -155,6 +155,7 @@ fn batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
             id: outbox_sk(&format!("{}#{n}", chunk[0].message_id)),
             messages: chunk.to_vec(),
             attempts: 0,
+            commit: None,
         })
         .collect()
 }
@@ -178,6 +179,7 @@ fn batch_of(item: OutboxItem) -> Result<OutboxBatch, StoreError> {
         id: item.sk,
         messages: item.messages,
         attempts: item.attempts,
+        commit: item.commit,
     })
 }
 
@@ -195,6 +197,7 @@ fn item_of(batch: &OutboxBatch) -> OutboxItem {
         due_at: None,
         expires_at: None,
         lease_until: None,
+        commit: batch.commit.clone(),
     }
 }
 
@@ -234,6 +237,17 @@ impl OutboxStore for DynamoStore {
     ) -> Result<bool, StoreError> {
         self.settle_item(&item_of(batch), remaining, next_attempt, dead, failed)
             .await
+    }
+
+    async fn committed(&self, tenant: &TenantId, marker: &str) -> Result<bool, StoreError> {
+        // A marker is a log entry's key in this tenant's partition, nothing else.
+        if !marker.starts_with("L#") {
+            return Ok(false);
+        }
+        Ok(self
+            .get::<serde_json::Value>(tenant_pk(tenant), marker.to_owned())
+            .await?
+            .is_some())
     }
 
     async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
