@@ -96,11 +96,46 @@ pub struct UserWrite {
     pub after: User,
 }
 
+/// How a change that only adds users and seats to the subscription commits: an atomic update
+/// of those counts, conditioned on what the command's outcome depends on (each new seat still
+/// licensed, or still over-allocated with no licensed seat added since its newest-seat read;
+/// the rights relied on, the period, not terminated, the user limit) instead of on the whole
+/// subscription's version. Creates racing on one tenant then conflict only when one of those
+/// moved, not on every commit (R25). The version still moves, so every change made under it
+/// sees the create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterDelta {
+    pub users: u32,
+    /// A role per user entering active use in it.
+    pub active: Vec<crate::domain::identity::RoleName>,
+    pub seats: Vec<SeatClaim>,
+    pub rights: Vec<(
+        crate::domain::identity::RoleName,
+        std::collections::BTreeSet<crate::domain::rights::Right>,
+    )>,
+    pub period_start: chrono::NaiveDate,
+}
+
+/// One seat a change adds to a pool (its place in the subscription's pools) and whether the
+/// command found it licensed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeatClaim {
+    pub index: usize,
+    pub pool: PoolId,
+    pub licensed: bool,
+    /// The pool's `licensed_adds` as read: an over-allocated claim holds only if no seat
+    /// entered the pool licensed since.
+    pub licensed_adds: u64,
+}
+
 /// Everything one command changes, committed atomically (one `TransactWriteItems`).
 #[derive(Clone, Debug)]
 pub struct Change {
     /// The subscription's version as read; `None` creates the tenant.
     pub expected_version: Option<u64>,
+    /// Set when the change only adds to the subscription's counts: committed as that delta
+    /// (see [`CounterDelta`]) rather than as the whole subscription under its version.
+    pub delta: Option<CounterDelta>,
     /// The account after the command; the red-seat records it touched are written
     /// (`Account::red_changes`).
     pub account: Account,

@@ -246,6 +246,7 @@ pub async fn bulk_users(store: &DynamoStore, tenant: &TenantId, n: usize, from: 
         }
         store
             .commit(Change {
+                delta: None,
                 expected_version: Some(loaded.account.subscription.version),
                 account,
                 users: writes,

@@ -566,6 +566,7 @@ async fn large_outbox_change(
         })
         .collect();
     licensing::ports::Change {
+        delta: None,
         expected_version: Some(loaded.account.subscription.version),
         account: loaded.account,
         users: Vec::new(),

@@ -517,3 +517,75 @@ async fn r15_r13_a_sweep_of_400_removals_killed_between_any_two_writes_ends_as_a
         );
     }
 }
+
+/// R2/R3/R25: 120 single creates from 8 concurrent callers on a pool with 60 licences left.
+/// Creates commit as counter deltas, not under the version, so they do not hold each other
+/// back; the red seats must still be exactly the newest (by activation instant), each create
+/// counted once, and the administrator count exact.
+#[tokio::test]
+async fn r3_r25_eight_racing_creators_leave_the_newest_seats_red() {
+    if !engines() {
+        return;
+    }
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let store = fresh_store().await;
+    let id = unique("race");
+    app::create_tenant(
+        &store,
+        "op",
+        acme(&id, nov(), 61, 0),
+        at("2026-11-01T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let caller = ada(&id);
+    let next = AtomicUsize::new(0);
+    let base = at("2026-11-10T10:00:00Z");
+    futures::future::join_all((0..8).map(|_| async {
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= 120 {
+                return;
+            }
+            let new = new_user(
+                &format!("r-{i:03}"),
+                &format!("Racer {i}"),
+                Language::En,
+                &[],
+            );
+            // Each caller's clock: close together and out of order, as concurrent requests are.
+            let now = base + Duration::milliseconds((i as i64 * 7) % 13);
+            app::create_user(
+                &store,
+                &caller,
+                new.into(),
+                None,
+                &serde_json::Value::Null,
+                now,
+            )
+            .await
+            .unwrap();
+        }
+    }))
+    .await;
+    let loaded = store.load_account(&caller.tenant).await.unwrap().unwrap();
+    let pool = loaded.account.subscription.licences().unwrap().clone();
+    assert_eq!((pool.purchased, pool.in_use), (61, 121));
+    assert_eq!(loaded.account.subscription.users, 121);
+    let newest: Vec<String> = store
+        .newest_seats(&caller.tenant, &PoolId::licences(), 60)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.seat.user_id.to_string())
+        .rev()
+        .collect();
+    let reds: Vec<String> = loaded
+        .account
+        .reds(&PoolId::licences())
+        .iter()
+        .map(|r| r.seat.user_id.to_string())
+        .collect();
+    assert_eq!(reds, newest, "the red seats are the 60 newest, in order");
+    assert!(loaded.stale.is_empty());
+}

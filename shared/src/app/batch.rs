@@ -116,9 +116,19 @@ async fn create_group<S: Store>(
         .iter()
         .filter_map(|(_, new)| new.user_id.clone())
         .collect();
-    let existing = store.existing_users(&caller.tenant, &ids).await?;
+    let pools = std::iter::once(PoolId::licences()).chain(
+        group
+            .iter()
+            .flat_map(|(_, new)| new.modules.iter().cloned()),
+    );
+    let (existing, newest) = futures::join!(
+        store.existing_users(&caller.tenant, &ids),
+        newest_seat(store, &caller.tenant, pools)
+    );
+    let existing = existing?;
     let loaded = &auth.loaded;
     let mut account = loaded.account.clone();
+    account.subscription.observe(newest?);
     let mut results = Vec::with_capacity(group.len());
     let mut writes: Vec<UserWrite> = Vec::new();
     let mut events = Vec::new();

@@ -112,6 +112,26 @@ async fn in_current_period<S: Store>(
     }
 }
 
+/// The newest seat's instant in `pools`, read after the account (so no seat the account
+/// counts is missed): a command that adds a seat puts it after this one (R3), see
+/// `Subscription::observe`.
+async fn newest_seat<S: Store>(
+    store: &S,
+    tenant: &TenantId,
+    pools: impl IntoIterator<Item = PoolId>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let pools: BTreeSet<PoolId> = pools.into_iter().collect();
+    let reads =
+        futures::future::join_all(pools.iter().map(|p| store.newest_seats(tenant, p, 1))).await;
+    let mut newest = None;
+    for read in reads {
+        for seat in read? {
+            newest = newest.max(Some(seat.seat.since));
+        }
+    }
+    Ok(newest)
+}
+
 /// R17 on what was read: the tenant exists, the caller is an active user of it, and one of
 /// the caller's role's rights is `right`.
 fn check_right(
@@ -179,6 +199,12 @@ pub(crate) struct UnitOfWork<'a> {
     users: Vec<UserWrite>,
     mail: Vec<Payload>,
     now: DateTime<Utc>,
+    /// The subscription as read, with the roles whose rights the command relied on, when the
+    /// command may commit as a counter delta (see `counters_only`).
+    delta_of: Option<(
+        crate::domain::account::Subscription,
+        Vec<crate::domain::identity::RoleName>,
+    )>,
 }
 
 impl<'a> UnitOfWork<'a> {
@@ -215,7 +241,19 @@ impl<'a> UnitOfWork<'a> {
             users: Vec::new(),
             mail: Vec::new(),
             now,
+            delta_of: None,
         }
+    }
+
+    /// Commits as a counter delta if the command only added users and seats (R25): `read`
+    /// is the subscription as read, `roles` those whose rights the command checked.
+    pub(crate) fn counters_only(
+        mut self,
+        read: &crate::domain::account::Subscription,
+        roles: Vec<crate::domain::identity::RoleName>,
+    ) -> Self {
+        self.delta_of = Some((read.clone(), roles));
+        self
     }
 
     /// The users the command writes (each with what it was before).
@@ -239,7 +277,12 @@ impl<'a> UnitOfWork<'a> {
             self.events,
             self.mail,
         );
+        let delta = self
+            .delta_of
+            .as_ref()
+            .and_then(|(read, roles)| counter_delta(read, &self.account.subscription, roles));
         Change {
+            delta,
             expected_version: Some(self.version),
             account: self.account,
             users: self.users,
@@ -251,6 +294,59 @@ impl<'a> UnitOfWork<'a> {
             now: self.now,
         }
     }
+}
+
+/// The counter delta from `before` to `after`, if that is all that changed: users added, active
+/// users added per role, one seat added per pool at most, and the clock. Anything else (a
+/// purchase, a role edit, a removal) is `None` and commits under the version.
+fn counter_delta(
+    before: &crate::domain::account::Subscription,
+    after: &crate::domain::account::Subscription,
+    roles: &[crate::domain::identity::RoleName],
+) -> Option<crate::ports::CounterDelta> {
+    if before.pools.len() != after.pools.len() {
+        return None;
+    }
+    let mut probe = after.clone();
+    let mut seats = Vec::new();
+    for (index, (b, a)) in before.pools.iter().zip(&after.pools).enumerate() {
+        match a.in_use.checked_sub(b.in_use)? {
+            0 => {}
+            1 => seats.push(crate::ports::SeatClaim {
+                index,
+                pool: a.id.clone(),
+                licensed: a.in_use <= a.purchased,
+                licensed_adds: b.licensed_adds,
+            }),
+            _ => return None,
+        }
+        probe.pools[index].in_use = b.in_use;
+        probe.pools[index].licensed_adds = b.licensed_adds;
+    }
+    let users = after.users.checked_sub(before.users)?;
+    let mut active = Vec::new();
+    for (role, n) in &after.active_by_role {
+        let added = n.checked_sub(before.active_by_role.get(role).copied().unwrap_or(0))?;
+        active.extend(std::iter::repeat_n(role.clone(), added as usize));
+    }
+    probe.users = before.users;
+    probe.active_by_role = before.active_by_role.clone();
+    // The clock the command ticked is not written: its seat's instant is above the pool's
+    // newest seat (`Subscription::observe`), which is what R3 needs.
+    probe.clock = before.clock;
+    if probe != *before || (seats.is_empty() && users == 0) {
+        return None;
+    }
+    Some(crate::ports::CounterDelta {
+        users,
+        active,
+        seats,
+        rights: roles
+            .iter()
+            .map(|r| (r.clone(), after.roles.rights_of(r)))
+            .collect(),
+        period_start: after.period.start,
+    })
 }
 
 /// The answer to a request with an `Idempotency-Key`: a status and the exact bytes of the

@@ -43,6 +43,7 @@ pub async fn create_tenant<S: Store>(
     view.account.version = 1;
     store
         .commit(Change {
+            delta: None,
             expected_version: None,
             account,
             users: vec![UserWrite {
@@ -115,6 +116,11 @@ pub async fn restore_administrator<S: Store>(
             let before = before?;
             let mut account = loaded.account.clone();
             account.subscription.ensure_active()?;
+            let pools = std::iter::once(crate::domain::pool::PoolId::licences())
+                .chain(before.iter().flat_map(|u| u.modules.keys().cloned()));
+            account
+                .subscription
+                .observe(super::newest_seat(store, tenant_id, pools).await?);
             let (after, events) = match &before {
                 Some(existing) => {
                     let mut after = existing.clone();

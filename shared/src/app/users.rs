@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use super::views::{PageView, RoleView, UserView};
 use super::{
     AppError, Authorized, Caller, Replayable, UnitOfWork, authorize, idempotency_window, log_entry,
-    retrying,
+    newest_seat, retrying,
 };
 use crate::domain::DomainError;
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
@@ -156,8 +156,14 @@ pub async fn create_user<S: Store>(
                     None => Ok(None),
                 }
             };
-            let (earlier, existing) =
-                futures::join!(earlier, store.load_user(&caller.tenant, &user_id));
+            let seat_pools = std::iter::once(PoolId::licences())
+                .chain(new.modules.iter().cloned())
+                .filter(|_| new.active);
+            let (earlier, existing, newest) = futures::join!(
+                earlier,
+                store.load_user(&caller.tenant, &user_id),
+                newest_seat(store, &caller.tenant, seat_pools)
+            );
             if let Some(record) = earlier? {
                 return Replayable::replay(record, &print);
             }
@@ -168,6 +174,7 @@ pub async fn create_user<S: Store>(
             }
             let loaded = auth.loaded;
             let mut account = loaded.account.clone();
+            account.subscription.observe(newest?);
             let to_create = NewUser {
                 user_id,
                 name: new.name,
@@ -188,7 +195,11 @@ pub async fn create_user<S: Store>(
                 account.subscription.clock,
             );
             let write = UserWrite { before: None, after: created };
-            let mut change = UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change();
+            let relied_on = vec![auth.user.role.clone(), write.after.role.clone()];
+            let mut change = UnitOfWork::new(&loaded, account, log, &events, now)
+                .users(vec![write])
+                .counters_only(&loaded.account.subscription, relied_on)
+                .into_change();
             change.idempotency = digest.map(|key_digest| IdempotencyRecord {
                 key_digest,
                 fingerprint: print.clone(),
@@ -234,6 +245,10 @@ pub async fn set_active<S: Store>(
         ensure_within_rights(&auth, &before.role)?;
         let loaded = auth.loaded;
         let mut account = loaded.account.clone();
+        if what == Activation::Activate && !before.active {
+            let pools = std::iter::once(PoolId::licences()).chain(before.modules.keys().cloned());
+            account.subscription.observe(newest_seat(store, &caller.tenant, pools).await?);
+        }
         let mut after = before.clone();
         let (events, action) = match what {
             Activation::Activate => (user::activate(&mut account, &mut after, now)?, "user.activated"),
@@ -293,6 +308,8 @@ pub async fn update_user<S: Store>(
                 user::set_role(&mut account, &mut after, role)?;
             }
             if let Some(modules) = patch.modules.clone() {
+                let added = modules.iter().filter(|m| !before.modules.contains_key(*m)).cloned();
+                account.subscription.observe(newest_seat(store, &caller.tenant, added).await?);
                 events = user::set_modules(&mut account, &mut after, modules, now)?;
             }
             if let Some(language) = patch.language {

@@ -103,6 +103,7 @@ impl AccountView {
             purchased: 0,
             next_period: 0,
             in_use: 0,
+            licensed_adds: 0,
         };
         Self {
             tenant_id: sub.tenant_id.to_string(),

@@ -79,6 +79,15 @@ impl Subscription {
         }
     }
 
+    /// Raises the clock to `newest`, the newest seat's instant in the pools a command adds
+    /// seats to: single creates commit without moving the clock (see `Pool::licensed_adds`),
+    /// so a command that adds a seat reads the newest one, and its seat comes after it (R3).
+    pub fn observe(&mut self, newest: Option<DateTime<Utc>>) {
+        if let Some(newest) = newest {
+            self.clock = self.clock.max(newest);
+        }
+    }
+
     /// The instant a change made at `now` is recorded at: never before the previous change.
     pub fn tick(&mut self, now: DateTime<Utc>) -> DateTime<Utc> {
         let at = now.max(self.clock + Duration::microseconds(1));
@@ -275,6 +284,9 @@ impl Account {
     ) -> Result<(), DomainError> {
         let p = self.pool_mut(pool)?;
         p.in_use = p.in_use.saturating_add(1);
+        if p.in_use <= p.purchased {
+            p.licensed_adds += 1;
+        }
         if p.in_use > p.purchased {
             let red = RedSeat {
                 pool: pool.clone(),

@@ -79,6 +79,11 @@ pub struct Pool {
     pub next_period: u32,
     /// Seats in use: active users (core) or active users with the module enabled.
     pub in_use: u32,
+    /// Seats that ever entered use licensed. A create that finds the pool full commits only if
+    /// this did not move since it read the pool's newest seat, so its red seat is the newest
+    /// (R3) without holding every other create back (R25).
+    #[serde(default)]
+    pub licensed_adds: u64,
 }
 
 impl Pool {
@@ -108,6 +113,7 @@ mod tests {
             purchased,
             next_period: purchased,
             in_use,
+            licensed_adds: 0,
         }
     }
 

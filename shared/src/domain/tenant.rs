@@ -67,6 +67,7 @@ pub fn create_tenant(
             purchased: p.purchased,
             next_period: p.purchased,
             in_use: 0,
+            licensed_adds: 0,
         });
     }
     // Every period invoice must be payable in range: refused now rather than at the first

@@ -3,6 +3,8 @@
 //!
 //! `bench api [iterations]`   DynamoDB calls, consumed capacity and latency per use case
 //! `bench sweep [tenants] [users_per_tenant] [due_percent]`   one sweep over a seeded table
+//! `bench creates [clients] [total]`   single creates racing on one tenant (in process, or
+//!   through the local API when `LICENSING_API_URL` is set)
 //! `bench notify [purchases]`   commit-to-sent latency and dispatcher throughput (moto)
 //! `bench startup <bootstrap> [runs]`   process start to the first `invocation/next` request,
 //!   the function started under a stub Lambda Runtime API (no engines needed)
@@ -385,6 +387,135 @@ async fn timed_dispatch(
     );
 }
 
+/// Single creates racing on one tenant (R25): `clients` concurrent callers each creating users
+/// until `total` exist, in process against DynamoDB Local, or through the local API when
+/// `LICENSING_API_URL` is set (the run or test command started it). Prints creates per second
+/// and the latency and DynamoDB calls per create.
+async fn creates(clients: u64, total: u64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let next = AtomicU64::new(0);
+    // BENCH_LICENCES=1: every create over-allocates (the pool is full from the start).
+    let licences: u32 = std::env::var("BENCH_LICENCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let started = Instant::now();
+    let mut micros: Vec<u128> = Vec::new();
+    let mut calls = 0;
+    if let Some(api) = licensing_tests::http::api() {
+        let tenant = unique("creates");
+        api.tenant(&tenant, licences).await;
+        let admin = api.user(&tenant, "ada");
+        let started_at = Instant::now();
+        let runs = futures::future::join_all((0..clients).map(|_| async {
+            let mut mine = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    return mine;
+                }
+                let body = serde_json::json!({"user_id": format!("c-{i:05}"), "name": format!("User {i}"), "email": format!("c-{i}@example.com")});
+                let t = Instant::now();
+                let (status, answer) = api.call(reqwest::Method::POST, "/v1/users", Some(&admin), Some(body)).await;
+                assert_eq!(status, reqwest::StatusCode::CREATED, "{answer}");
+                mine.push(t.elapsed().as_micros());
+            }
+        }))
+        .await;
+        micros.extend(runs.into_iter().flatten());
+        report_creates(
+            "through the local API",
+            clients,
+            total,
+            started_at,
+            &mut micros,
+            None,
+        );
+        return;
+    }
+    let store = fresh_store().await;
+    let id = unique("creates");
+    app::create_tenant(
+        &store,
+        "bench",
+        acme(
+            &id,
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            licences,
+            2,
+        ),
+        at("2026-11-01T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let caller = Caller {
+        tenant: TenantId::parse(&id).unwrap(),
+        user: UserId::parse("ada").unwrap(),
+    };
+    let before = store.usage();
+    let runs = futures::future::join_all((0..clients).map(|_| async {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= total {
+                return mine;
+            }
+            let new = new_user(
+                &format!("c-{i:05}"),
+                &format!("User {i}"),
+                licensing::domain::identity::Language::En,
+                &[],
+            );
+            let t = Instant::now();
+            app::create_user(
+                &store,
+                &caller,
+                new.into(),
+                None,
+                &serde_json::Value::Null,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+            mine.push(t.elapsed().as_micros());
+        }
+    }))
+    .await;
+    calls += store.usage().since(before).calls;
+    micros.extend(runs.into_iter().flatten());
+    report_creates(
+        "in process",
+        clients,
+        total,
+        started,
+        &mut micros,
+        Some(calls),
+    );
+}
+
+fn report_creates(
+    how: &str,
+    clients: u64,
+    total: u64,
+    started: Instant,
+    micros: &mut [u128],
+    calls: Option<u64>,
+) {
+    micros.sort_unstable();
+    let secs = started.elapsed().as_secs_f64();
+    let pct =
+        |p: f64| micros[((micros.len() as f64 * p) as usize).min(micros.len() - 1)] as f64 / 1000.0;
+    let calls = calls.map_or(String::new(), |c| {
+        format!(", {:.1} DynamoDB calls per create", c as f64 / total as f64)
+    });
+    println!(
+        "{how}: {clients} clients, {total} creates in {secs:.2} s = {:.1} creates/s, p50 {:.1} ms, p99 {:.1} ms{calls}",
+        total as f64 / secs,
+        pct(0.5),
+        pct(0.99)
+    );
+}
+
 /// Starts `bootstrap` `runs` times against a stub Runtime API on loopback and measures the
 /// time from spawning the process to its first `GET …/runtime/invocation/next`: all its
 /// start-up work (runtime, SDK configuration, clients) is done by then.
@@ -463,12 +594,13 @@ async fn main() {
         Some("api") => api(arg(2, 200)).await,
         Some("sweep") => sweep_bench(arg(2, 10_000), arg(3, 20), arg(4, 1)).await,
         Some("notify") => notify(arg(2, 100)).await,
+        Some("creates") => creates(arg(2, 8), arg(3, 400)).await,
         Some("startup") => match std::env::args().nth(2) {
             Some(bootstrap) => startup(&bootstrap, arg(3, 50)),
             None => eprintln!("usage: bench startup <bootstrap> [runs]"),
         },
         _ => eprintln!(
-            "usage: bench api [iterations] | bench sweep [tenants] [users_per_tenant] [due_percent] | bench notify [purchases] | bench startup <bootstrap> [runs]"
+            "usage: bench api [iterations] | bench creates [clients] [total] | bench sweep [tenants] [users_per_tenant] [due_percent] | bench notify [purchases] | bench startup <bootstrap> [runs]"
         ),
     }
 }

@@ -56,6 +56,7 @@ impl DynamoStore {
             pk: tenant_pk(&sub.tenant_id),
             sk: SUB_SK.to_owned(),
             version,
+            clock: crate::time::sortable(sub.clock),
             sub: stored,
             due_pk: due.map(|_| roll_due_pk(&sub.tenant_id)),
             due_at: due.map(|at| due_at(at, sub.tenant_id.as_str())),
@@ -158,8 +159,14 @@ impl DynamoStore {
         let mut actions = Vec::new();
         let version = change.expected_version.map_or(1, |v| v + 1);
         let sub = Self::sub_item(account, version)?;
-        match change.expected_version {
-            Some(v) => actions.push((
+        match (change.expected_version, &change.delta) {
+            (Some(_), Some(delta)) => actions.push((
+                TransactWriteItem::builder()
+                    .update(self.delta_update(&pk, delta)?)
+                    .build(),
+                Guard::Version,
+            )),
+            (Some(v), None) => actions.push((
                 TransactWriteItem::builder()
                     .put(
                         Put::builder()
@@ -173,7 +180,7 @@ impl DynamoStore {
                     .build(),
                 Guard::Version,
             )),
-            None => actions.push((
+            (None, _) => actions.push((
                 self.put(sub, Some("attribute_not_exists(pk)"))?,
                 Guard::NewTenant,
             )),
@@ -414,5 +421,106 @@ impl DynamoStore {
             }
         }
         Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// The subscription's update for a counter delta: the counts added, the version moved on
+    /// (so a change under the version still sees it), and every condition the command's
+    /// outcome rests on. A failed condition reads as a conflict: the command runs again on a
+    /// fresh read, where a seat it found licensed may now be over-allocated.
+    fn delta_update(
+        &self,
+        pk: &str,
+        delta: &crate::ports::CounterDelta,
+    ) -> Result<Update, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.to_owned(), SUB_SK.to_owned())))
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_names("#s", "sub")
+            .expression_attribute_names("#users", "users")
+            .expression_attribute_names("#la", "licensed_adds")
+            .expression_attribute_names("#pools", "pools")
+            .expression_attribute_names("#in_use", "in_use")
+            .expression_attribute_names("#purchased", "purchased")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#abr", "active_by_role")
+            .expression_attribute_names("#roles", "roles")
+            .expression_attribute_names("#term", "terminated_at")
+            .expression_attribute_names("#period", "period")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":users", AttributeValue::N(delta.users.to_string()))
+            .expression_attribute_values(
+                ":room",
+                AttributeValue::N(
+                    crate::domain::user::MAX_USERS
+                        .saturating_sub(delta.users)
+                        .to_string(),
+                ),
+            )
+            .expression_attribute_values(":null", s("NULL"))
+            .expression_attribute_values(":start", to_value(&delta.period_start)?);
+        let mut sets = vec![
+            "#v = #v + :one".to_owned(),
+            "#s.#users = #s.#users + :users".to_owned(),
+        ];
+        let mut conditions = vec![
+            "attribute_exists(pk)".to_owned(),
+            "#s.#users <= :room".to_owned(),
+            "attribute_type(#s.#term, :null)".to_owned(),
+            "#s.#period.#start = :start".to_owned(),
+        ];
+        update = update.expression_attribute_names("#start", "start");
+        for claim in &delta.seats {
+            let i = claim.index;
+            let path = format!("#s.#pools[{i}]");
+            sets.push(format!("{path}.#in_use = {path}.#in_use + :one"));
+            conditions.push(format!("{path}.#id = :pool{i}"));
+            if claim.licensed {
+                conditions.push(format!("{path}.#in_use < {path}.#purchased"));
+                sets.push(format!(
+                    "{path}.#la = if_not_exists({path}.#la, :zero) + :one"
+                ));
+            } else {
+                conditions.push(format!("{path}.#in_use >= {path}.#purchased"));
+                conditions.push(format!(
+                    "(attribute_not_exists({path}.#la) OR {path}.#la = :la{i})"
+                ));
+                update = update.expression_attribute_values(
+                    format!(":la{i}"),
+                    AttributeValue::N(claim.licensed_adds.to_string()),
+                );
+            }
+            update =
+                update.expression_attribute_values(format!(":pool{i}"), s(claim.pool.to_string()));
+        }
+        let mut counts: BTreeMap<&crate::domain::identity::RoleName, u32> = BTreeMap::new();
+        for role in &delta.active {
+            *counts.entry(role).or_default() += 1;
+        }
+        for (n, (role, added)) in counts.into_iter().enumerate() {
+            sets.push(format!(
+                "#s.#abr.#a{n} = if_not_exists(#s.#abr.#a{n}, :zero) + :a{n}"
+            ));
+            update = update
+                .expression_attribute_names(format!("#a{n}"), role.to_string())
+                .expression_attribute_values(
+                    format!(":a{n}"),
+                    AttributeValue::N(added.to_string()),
+                );
+        }
+        for (n, (role, rights)) in delta.rights.iter().enumerate() {
+            conditions.push(format!("#s.#roles.#r{n} = :r{n}"));
+            update = update
+                .expression_attribute_names(format!("#r{n}"), role.to_string())
+                .expression_attribute_values(format!(":r{n}"), to_value(rights)?);
+        }
+        update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .build()
+            .map_err(built)
     }
 }

@@ -16,6 +16,9 @@ pub struct SubItem {
     pub sk: String,
     pub version: u64,
     pub sub: Subscription,
+    /// The tenant's clock, sortable, for the condition of a counter delta (`CounterDelta`).
+    #[serde(default)]
+    pub clock: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub due_pk: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -137,6 +137,11 @@ fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Backend(format!("encode: {e}")))
 }
 
+/// One value as the items store it (`serde_dynamo`), for conditions on stored attributes.
+fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
 fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(format!("decode: {e}")))
 }
