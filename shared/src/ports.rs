@@ -227,7 +227,7 @@ pub trait Store: Send + Sync {
         StoreUsage::default()
     }
 
-    /// The subscription and its red seats: one strongly consistent Query (R1).
+    /// The subscription and its red seats, strongly consistent (R1).
     fn load_account(
         &self,
         tenant: &TenantId,
@@ -238,6 +238,21 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         user: &UserId,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Every red-seat record of the tenant, effective or stale (the sweep tidies the stale
+    /// ones of a tenant whose counts say it has none).
+    fn red_records(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<RedSeat>, StoreError>> + Send {
+        async move {
+            Ok(self
+                .load_account(tenant)
+                .await?
+                .map(|l| l.account.all_reds().cloned().chain(l.stale).collect())
+                .unwrap_or_default())
+        }
+    }
 
     /// Which of `users` exist in the tenant. The DynamoDB store asks for their keys alone, a
     /// hundred to a `BatchGetItem`.

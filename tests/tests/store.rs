@@ -21,17 +21,40 @@ async fn tenant_with(store: &licensing::adapters::dynamodb::DynamoStore, id: &st
 }
 
 #[tokio::test]
-async fn status_of_a_tenant_with_2000_users_is_one_strongly_consistent_query() {
+async fn reading_a_tenant_of_2000_users_reads_its_subscription_and_only_its_red_seats() {
     if !engines() {
         return;
     }
     let store = fresh_store().await;
     tenant_with(&store, "big", 2000).await;
     let tenant = TenantId::parse("big").unwrap();
-    bulk_users(&store, &tenant, 2004, at("2026-11-02T00:00:00Z")).await;
+    bulk_users(&store, &tenant, 1999, at("2026-11-02T00:00:00Z")).await;
+    // No red seat: the subscription alone, one GetItem.
     let before = store.metrics().calls();
     let loaded = store.load_account(&tenant).await.unwrap().unwrap();
-    assert_eq!(store.metrics().calls() - before, 1, "one Query");
+    assert_eq!(store.metrics().calls() - before, 1, "one GetItem");
+    assert_eq!(loaded.account.all_reds().count(), 0);
+    for i in 0..5 {
+        let user = new_user(&format!("late-{i}"), "Late", Language::En, &[]);
+        app::create_user(
+            &store,
+            &ada("big"),
+            user.into(),
+            None,
+            &serde_json::Value::Null,
+            at("2026-11-03T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    }
+    // Five red seats: the subscription, then one Query of the red-seat records.
+    let before = store.metrics().calls();
+    let loaded = store.load_account(&tenant).await.unwrap().unwrap();
+    assert_eq!(
+        store.metrics().calls() - before,
+        2,
+        "a GetItem and one Query"
+    );
     let pool = loaded.account.subscription.licences().unwrap();
     assert_eq!((pool.purchased, pool.in_use), (2000, 2005));
     // The five newest are red, and only they were read besides the subscription.
@@ -45,19 +68,17 @@ async fn status_of_a_tenant_with_2000_users_is_one_strongly_consistent_query() {
         .iter()
         .map(|r| r.seat.user_id.to_string())
         .collect();
-    assert_eq!(
-        reds,
-        vec!["b-02000", "b-02001", "b-02002", "b-02003", "b-02004"]
-    );
-    // The whole account view (what GET /v1/account answers) costs that Query and the caller.
+    assert_eq!(reds, vec!["late-0", "late-1", "late-2", "late-3", "late-4"]);
+    // The whole account view (what GET /v1/account answers) costs those two reads and the
+    // caller's user.
     let before = store.metrics().calls();
     let view = app::account_status(&store, &ada("big"), at("2026-11-20T00:00:00Z"))
         .await
         .unwrap();
     assert_eq!(
         store.metrics().calls() - before,
-        2,
-        "the Query and the caller's user"
+        3,
+        "the subscription, its red seats and the caller's user"
     );
     assert_eq!(view.licences.over_allocated.len(), 5);
 }

@@ -55,13 +55,13 @@ pub async fn approve_purchase<S: Store>(
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
             let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
             if let Some(record) = reads.idempotency {
-                return Replayable::replay(record, &print);
+                return replay_purchase(record, &print, &auth);
             }
             let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
             if stored.approved {
                 // Approved together with its idempotency record: if this key did it, replay.
                 return match store.get_idempotency(&caller.tenant, &digest, now).await? {
-                    Some(record) => Replayable::replay(record, &print),
+                    Some(record) => replay_purchase(record, &print, &auth),
                     None => Err(AppError::QuoteUsed),
                 };
             }
@@ -70,15 +70,18 @@ pub async fn approve_purchase<S: Store>(
             let purchase_id = format!("p-{}", uuid::Uuid::new_v4().simple());
             let (purchase, events) =
                 purchase::approve(&mut account, &stored.quote, &caller.user, now, purchase_id)?;
-            let body = serde_json::to_string(&PurchaseView {
+            let made = PurchaseMade {
                 purchase_id: purchase.purchase_id.clone(),
                 invoice_id: purchase.invoice.invoice_id.clone(),
                 quote_id: purchase.quote_id.clone(),
                 currency: purchase.invoice.currency.to_string(),
                 total: purchase.invoice.total.minor(),
-                account: AccountView::new(&account, &auth.rights),
-            })
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            };
+            let record =
+                serde_json::to_string(&made).map_err(|e| AppError::Internal(e.to_string()))?;
+            // The account as this commit leaves it (its version moved on), as a replay reads it.
+            let committed = Loaded::committed(account.clone()).account;
+            let body = made.answer(&committed, &auth.rights)?;
             let log = log_entry(
                 Actor::User(caller.user.clone()),
                 "licences.purchased",
@@ -109,7 +112,7 @@ pub async fn approve_purchase<S: Store>(
                 key_digest: digest.clone(),
                 fingerprint: print.clone(),
                 status: 201,
-                body: body.clone(),
+                body: record,
                 created_at: now,
                 expires_at: now + idempotency_window(),
             });
@@ -136,4 +139,51 @@ pub async fn approve_purchase<S: Store>(
         }
     })
     .await
+}
+
+/// What an approval's idempotency record keeps (R10, R27): the purchase, a few hundred bytes
+/// whatever the tenant's size. A replay answers it with the account as it is now, which is the
+/// account the first answer showed unless something changed since.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PurchaseMade {
+    purchase_id: String,
+    invoice_id: String,
+    quote_id: String,
+    currency: String,
+    total: i64,
+}
+
+impl PurchaseMade {
+    fn answer(
+        self,
+        account: &crate::domain::account::Account,
+        rights: &BTreeSet<Right>,
+    ) -> Result<String, AppError> {
+        serde_json::to_string(&PurchaseView {
+            purchase_id: self.purchase_id,
+            invoice_id: self.invoice_id,
+            quote_id: self.quote_id,
+            currency: self.currency,
+            total: self.total,
+            account: AccountView::new(account, rights),
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+/// R10: the same key and body answer the purchase made first, with the account re-read.
+fn replay_purchase(
+    record: IdempotencyRecord,
+    print: &str,
+    auth: &Authorized,
+) -> Result<Replayable, AppError> {
+    let status = record.status;
+    let replayed = Replayable::replay(record, print)?;
+    let made: PurchaseMade = serde_json::from_str(&replayed.body)
+        .map_err(|e| AppError::Internal(format!("idempotency record: {e}")))?;
+    Ok(Replayable {
+        status,
+        body: made.answer(&auth.loaded.account, &auth.rights)?,
+        replayed: true,
+    })
 }

@@ -431,9 +431,16 @@ pub async fn sweep_tenant<S: Store>(
                 .cloned()
                 .collect();
             if due.is_empty() {
-                let stale = loaded.stale.len();
+                // A tenant whose counts say it has no red seat was read without its records:
+                // any left (a deferred clearing) are all stale.
+                let stale_records = if loaded.account.all_reds().next().is_none() {
+                    store.red_records(tenant).await?
+                } else {
+                    loaded.stale.clone()
+                };
+                let stale = stale_records.len();
                 if stale > 0 {
-                    store.delete_red_records(tenant, &loaded.stale).await?;
+                    store.delete_red_records(tenant, &stale_records).await?;
                 }
                 carried.put_back(Loaded {
                     account: loaded.account,

@@ -156,9 +156,13 @@ pub async fn create_user<S: Store>(
                     None => Ok(None),
                 }
             };
-            let seat_pools = std::iter::once(PoolId::licences())
+            // Only a seat that will be over-allocated must come after the pool's newest (a
+            // licensed one commits only while the pool has room, see `CounterDelta`).
+            let sub = &auth.loaded.account.subscription;
+            let seat_pools: Vec<PoolId> = std::iter::once(PoolId::licences())
                 .chain(new.modules.iter().cloned())
-                .filter(|_| new.active);
+                .filter(|p| new.active && sub.pool(p).is_some_and(|p| p.available() == 0))
+                .collect();
             let (earlier, existing, newest) = futures::join!(
                 earlier,
                 store.load_user(&caller.tenant, &user_id),

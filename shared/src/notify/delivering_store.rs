@@ -50,6 +50,12 @@ impl<S: Store + OutboxStore> Store for DeliveringStore<S> {
     ) -> Result<Option<User>, StoreError> {
         self.store.load_user(t, u).await
     }
+    async fn red_records(
+        &self,
+        t: &TenantId,
+    ) -> Result<Vec<crate::domain::allocation::RedSeat>, StoreError> {
+        self.store.red_records(t).await
+    }
     async fn existing_users(
         &self,
         t: &TenantId,

@@ -11,34 +11,42 @@ impl Store for DynamoStore {
         }
     }
 
+    /// The subscription (one strongly consistent GetItem), then its red-seat records only when
+    /// its counts say a pool has any: a tenant without red seats costs one item to read,
+    /// however many users it has. A change committed between the two reads moves the version,
+    /// so a command built on them fails its commit and reads again.
     async fn load_account(&self, tenant: &TenantId) -> Result<Option<Loaded>, StoreError> {
+        let Some(item) = self
+            .get::<SubItem>(tenant_pk(tenant), SUB_SK.to_owned())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut subscription = item.sub;
+        subscription.version = item.version;
+        let reds = if subscription.pools.iter().any(|p| p.over_allocated() > 0) {
+            self.red_records(tenant).await?
+        } else {
+            Vec::new()
+        };
+        let (account, stale) = Account::from_parts(subscription, reds);
+        Ok(Some(Loaded { account, stale }))
+    }
+
+    async fn red_records(&self, tenant: &TenantId) -> Result<Vec<RedSeat>, StoreError> {
         let query = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :a)")
+            .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
             .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-            .expression_attribute_values(":a", s(ACCOUNT_PREFIX))
+            .expression_attribute_values(":r", s(RED_PREFIX))
             .consistent_read(true);
-        let mut sub: Option<SubItem> = None;
-        let mut reds = Vec::new();
-        for item in self.query_all(query).await? {
-            let is_sub = item
-                .get("sk")
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|sk| sk == SUB_SK);
-            if is_sub {
-                sub = Some(from_item(item)?);
-            } else {
-                reds.push(from_item::<RedItem>(item)?.red);
-            }
-        }
-        Ok(sub.map(|item| {
-            let mut subscription = item.sub;
-            subscription.version = item.version;
-            let (account, stale) = Account::from_parts(subscription, reds);
-            Loaded { account, stale }
-        }))
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| from_item::<RedItem>(item).map(|i| i.red))
+            .collect()
     }
 
     async fn load_user(
