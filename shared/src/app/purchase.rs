@@ -55,13 +55,15 @@ pub async fn approve_purchase<S: Store>(
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
             let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
             if let Some(record) = reads.idempotency {
-                return replay_purchase(record, &print, &auth);
+                return replay_purchase(store, &caller.tenant, record, &print, &auth.rights).await;
             }
             let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
             if stored.approved {
                 // Approved together with its idempotency record: if this key did it, replay.
                 return match store.get_idempotency(&caller.tenant, &digest, now).await? {
-                    Some(record) => replay_purchase(record, &print, &auth),
+                    Some(record) => {
+                        replay_purchase(store, &caller.tenant, record, &print, &auth.rights).await
+                    }
                     None => Err(AppError::QuoteUsed),
                 };
             }
@@ -171,19 +173,26 @@ impl PurchaseMade {
     }
 }
 
-/// R10: the same key and body answer the purchase made first, with the account re-read.
-fn replay_purchase(
+/// R10: the same key and body answer the purchase made first, with the account read again:
+/// the request's own read may predate the purchase's commit (it ran beside the record's read).
+async fn replay_purchase<S: Store>(
+    store: &S,
+    tenant: &crate::domain::identity::TenantId,
     record: IdempotencyRecord,
     print: &str,
-    auth: &Authorized,
+    rights: &BTreeSet<Right>,
 ) -> Result<Replayable, AppError> {
     let status = record.status;
     let replayed = Replayable::replay(record, print)?;
     let made: PurchaseMade = serde_json::from_str(&replayed.body)
         .map_err(|e| AppError::Internal(format!("idempotency record: {e}")))?;
+    let loaded = store
+        .load_account(tenant)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
     Ok(Replayable {
         status,
-        body: made.answer(&auth.loaded.account, &auth.rights)?,
+        body: made.answer(&loaded.account, rights)?,
         replayed: true,
     })
 }
