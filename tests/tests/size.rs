@@ -589,3 +589,36 @@ async fn r3_r25_eight_racing_creators_leave_the_newest_seats_red() {
     assert_eq!(reds, newest, "the red seats are the 60 newest, in order");
     assert!(loaded.stale.is_empty());
 }
+
+/// A create that adds no seat (an inactive user) and one of a module user: each commits as a
+/// counter delta naming only what it changes (the fuzzer found the first answering 500).
+#[tokio::test]
+async fn r2_r25_inactive_and_module_users_are_created_as_counter_deltas() {
+    if !engines() {
+        return;
+    }
+    let store = fresh_store().await;
+    let caller = big(&store, 3, 1, 0, &[]).await;
+    let mut inactive = new_user("asleep", "Asleep", Language::En, &[]);
+    inactive.active = false;
+    let crm = new_user("crm-user", "Crm User", Language::En, &["crm"]);
+    let now = at("2026-11-10T10:00:00Z");
+    for new in [inactive, crm] {
+        let answer = app::create_user(
+            &store,
+            &caller,
+            new.into(),
+            None,
+            &serde_json::Value::Null,
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status, 201, "{}", answer.body);
+    }
+    let loaded = store.load_account(&caller.tenant).await.unwrap().unwrap();
+    let sub = &loaded.account.subscription;
+    assert_eq!(sub.users, 3);
+    assert_eq!(sub.licences().unwrap().in_use, 2);
+    assert_eq!(sub.pool(&PoolId::parse("crm").unwrap()).unwrap().in_use, 1);
+}

@@ -20,11 +20,11 @@ function actor(entry: LogEntry): string {
 export function actionLog(a: Account): HTMLElement {
   const rows = state.log.map((e) => {
     // One user, or the users a sweep step handled (their names listed, their count given).
-    const details = e.details as { user_id?: string; seats?: { user_id: string }[]; seats_count?: number } | null;
+    const details = e.details as { user_id?: string; seats?: { user_id: string }[]; seats_count?: number; count?: number } | null;
     const seats = details?.seats ?? [];
+    const many = details?.seats_count ?? details?.count;
     const subject =
-      details?.user_id ??
-      (details?.seats_count === 1 && seats[0] ? seats[0].user_id : details?.seats_count ? t().usersCount(details.seats_count) : undefined);
+      details?.user_id ?? (many === 1 && seats[0] ? seats[0].user_id : many ? t().usersCount(many) : undefined);
     const what = (t().actions[e.action] ?? e.action) + (subject ? ` (${subject})` : "");
     return h("tr", {}, h("td", {}, fmt.instant(e.at, a.time_zone, state.lang)), h("td", {}, actor(e)), h("td", {}, what));
   });

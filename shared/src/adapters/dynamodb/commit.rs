@@ -434,34 +434,33 @@ impl DynamoStore {
         pk: &str,
         delta: &crate::ports::CounterDelta,
     ) -> Result<Update, StoreError> {
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk.to_owned(), SUB_SK.to_owned())))
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_names("#s", "sub")
-            .expression_attribute_names("#users", "users")
-            .expression_attribute_names("#la", "licensed_adds")
-            .expression_attribute_names("#pools", "pools")
-            .expression_attribute_names("#in_use", "in_use")
-            .expression_attribute_names("#purchased", "purchased")
-            .expression_attribute_names("#id", "id")
-            .expression_attribute_names("#abr", "active_by_role")
-            .expression_attribute_names("#roles", "roles")
-            .expression_attribute_names("#term", "terminated_at")
-            .expression_attribute_names("#period", "period")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":users", AttributeValue::N(delta.users.to_string()))
-            .expression_attribute_values(
-                ":room",
-                AttributeValue::N(
-                    crate::domain::user::MAX_USERS
-                        .saturating_sub(delta.users)
-                        .to_string(),
-                ),
-            )
-            .expression_attribute_values(":null", s("NULL"))
-            .expression_attribute_values(":start", to_value(&delta.period_start)?);
+        let mut names: Vec<(String, String)> = [
+            ("#v", "version"),
+            ("#s", "sub"),
+            ("#users", "users"),
+            ("#la", "licensed_adds"),
+            ("#pools", "pools"),
+            ("#in_use", "in_use"),
+            ("#purchased", "purchased"),
+            ("#id", "id"),
+            ("#abr", "active_by_role"),
+            ("#roles", "roles"),
+            ("#term", "terminated_at"),
+            ("#period", "period"),
+            ("#start", "start"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let room = crate::domain::user::MAX_USERS.saturating_sub(delta.users);
+        let mut values: Vec<(String, AttributeValue)> = vec![
+            (":one".into(), AttributeValue::N("1".into())),
+            (":zero".into(), AttributeValue::N("0".into())),
+            (":users".into(), AttributeValue::N(delta.users.to_string())),
+            (":room".into(), AttributeValue::N(room.to_string())),
+            (":null".into(), s("NULL")),
+            (":start".into(), to_value(&delta.period_start)?),
+        ];
         let mut sets = vec![
             "#v = #v + :one".to_owned(),
             "#s.#users = #s.#users + :users".to_owned(),
@@ -472,12 +471,12 @@ impl DynamoStore {
             "attribute_type(#s.#term, :null)".to_owned(),
             "#s.#period.#start = :start".to_owned(),
         ];
-        update = update.expression_attribute_names("#start", "start");
         for claim in &delta.seats {
             let i = claim.index;
             let path = format!("#s.#pools[{i}]");
             sets.push(format!("{path}.#in_use = {path}.#in_use + :one"));
             conditions.push(format!("{path}.#id = :pool{i}"));
+            values.push((format!(":pool{i}"), s(claim.pool.to_string())));
             if claim.licensed {
                 conditions.push(format!("{path}.#in_use < {path}.#purchased"));
                 sets.push(format!(
@@ -488,13 +487,11 @@ impl DynamoStore {
                 conditions.push(format!(
                     "(attribute_not_exists({path}.#la) OR {path}.#la = :la{i})"
                 ));
-                update = update.expression_attribute_values(
+                values.push((
                     format!(":la{i}"),
                     AttributeValue::N(claim.licensed_adds.to_string()),
-                );
+                ));
             }
-            update =
-                update.expression_attribute_values(format!(":pool{i}"), s(claim.pool.to_string()));
         }
         let mut counts: BTreeMap<&crate::domain::identity::RoleName, u32> = BTreeMap::new();
         for role in &delta.active {
@@ -504,23 +501,36 @@ impl DynamoStore {
             sets.push(format!(
                 "#s.#abr.#a{n} = if_not_exists(#s.#abr.#a{n}, :zero) + :a{n}"
             ));
-            update = update
-                .expression_attribute_names(format!("#a{n}"), role.to_string())
-                .expression_attribute_values(
-                    format!(":a{n}"),
-                    AttributeValue::N(added.to_string()),
-                );
+            names.push((format!("#a{n}"), role.to_string()));
+            values.push((format!(":a{n}"), AttributeValue::N(added.to_string())));
         }
         for (n, (role, rights)) in delta.rights.iter().enumerate() {
             conditions.push(format!("#s.#roles.#r{n} = :r{n}"));
-            update = update
-                .expression_attribute_names(format!("#r{n}"), role.to_string())
-                .expression_attribute_values(format!(":r{n}"), to_value(rights)?);
+            names.push((format!("#r{n}"), role.to_string()));
+            values.push((format!(":r{n}"), to_value(rights)?));
         }
-        update
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression(conditions.join(" AND "))
-            .build()
-            .map_err(built)
+        let set = format!("SET {}", sets.join(", "));
+        let condition = conditions.join(" AND ");
+        // DynamoDB refuses a name or value the expressions do not use.
+        let used = |placeholder: &str| {
+            [&set, &condition].iter().any(|text| {
+                text.match_indices(placeholder).any(|(at, _)| {
+                    !text[at + placeholder.len()..]
+                        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
+            })
+        };
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.to_owned(), SUB_SK.to_owned())))
+            .update_expression(set.clone())
+            .condition_expression(condition.clone());
+        for (placeholder, name) in names.into_iter().filter(|(p, _)| used(p)) {
+            update = update.expression_attribute_names(placeholder, name);
+        }
+        for (placeholder, value) in values.into_iter().filter(|(p, _)| used(p)) {
+            update = update.expression_attribute_values(placeholder, value);
+        }
+        update.build().map_err(built)
     }
 }
