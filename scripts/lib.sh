@@ -180,6 +180,6 @@ fuzz_contract() {
   (cd "$ROOT/tests/fuzz" && PYTHONPATH=. LICENSING_FUZZ_CALLER=fuzz-operator \
     "${st[@]}" -H "Authorization: Bearer $operator" --include-path-regex '^/v1/tenants' \
     --report junit --report-junit-path "$logdir/fuzz-operator.xml")
-  log "fuzzing excluded $(wc -l < "$LICENSING_FUZZ_EXCLUDED" 2>/dev/null || echo 0) failures, all the local router's text/plain 500 to a body that is not UTF-8 ($LICENSING_FUZZ_EXCLUDED)"
+  log "fuzzing excluded $(wc -l < "$LICENSING_FUZZ_EXCLUDED" 2>/dev/null || echo 0) failures, each the local router's own text/plain 500, with its reason ($LICENSING_FUZZ_EXCLUDED)"
   unset LICENSING_FUZZ_EXCLUDED
 }
