@@ -186,61 +186,31 @@ impl Store for DynamoStore {
             keys.push(key(pk.clone(), idempotency_sk(digest)));
         }
         let mut reads = crate::ports::ApprovalReads::default();
-        let mut pending = keys;
-        for round in 0..8 {
-            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(pending))
-                .consistent_read(true)
-                .build()
-                .map_err(built)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(backend)?;
-            self.metrics.record(total(out.consumed_capacity()));
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
-                let sk = item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                if sk.starts_with("U#") {
-                    reads.user = Some(from_item::<UserItem>(item)?.user);
-                } else if sk.starts_with("Q#") {
-                    let q: QuoteItem = from_item(item)?;
-                    // TTL deletes late: an item past its TTL is treated as gone.
-                    if q.expires_at > now.timestamp() {
-                        reads.quote = Some(StoredQuote {
-                            quote: q.quote,
-                            approved: q.approved,
-                        });
-                    }
-                } else if sk.starts_with("K#") {
-                    let k: IdempotencyItem = from_item(item)?;
-                    if k.expires_at >= now.timestamp() {
-                        reads.idempotency = Some(k.record);
-                    }
+        for item in self.batch_get(keys, None).await? {
+            let sk = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            if sk.starts_with("U#") {
+                reads.user = Some(from_item::<UserItem>(item)?.user);
+            } else if sk.starts_with("Q#") {
+                let q: QuoteItem = from_item(item)?;
+                // TTL deletes late: an item past its TTL is treated as gone.
+                if q.expires_at > now.timestamp() {
+                    reads.quote = Some(StoredQuote {
+                        quote: q.quote,
+                        approved: q.approved,
+                    });
+                }
+            } else if sk.starts_with("K#") {
+                let k: IdempotencyItem = from_item(item)?;
+                if k.expires_at >= now.timestamp() {
+                    reads.idempotency = Some(k.record);
                 }
             }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(reads);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
         }
-        Err(StoreError::Throttled)
+        Ok(reads)
     }
 
     async fn existing_users(
@@ -255,50 +225,13 @@ impl Store for DynamoStore {
             .into_iter()
             .map(|u| key(pk.clone(), user_sk(u.as_str())))
             .collect();
-        for chunk in keys.chunks(100) {
-            let mut pending = chunk.to_vec();
-            let mut round = 0;
-            while !pending.is_empty() {
-                if round == 8 {
-                    return Err(StoreError::Throttled);
-                }
-                if round > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
-                }
-                round += 1;
-                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                    .set_keys(Some(pending))
-                    .consistent_read(true)
-                    .projection_expression("sk")
-                    .build()
-                    .map_err(built)?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                self.metrics.record(total(out.consumed_capacity()));
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let id = item
-                        .get("sk")
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|sk| sk.strip_prefix("U#"))
-                        .and_then(|id| UserId::parse(id).ok());
-                    existing.extend(id);
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-            }
+        for item in self.batch_get(keys, Some("sk")).await? {
+            let id = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| sk.strip_prefix("U#"))
+                .and_then(|id| UserId::parse(id).ok());
+            existing.extend(id);
         }
         Ok(existing)
     }
@@ -328,5 +261,57 @@ impl Store for DynamoStore {
             .map(|(kind, shard)| self.due_shard(kind, shard, at));
         let pages = futures::future::try_join_all(shards).await?;
         Ok(pages.into_iter().flatten().collect())
+    }
+}
+
+impl DynamoStore {
+    /// Every item of `keys` that exists, strongly consistent: `BatchGetItem`s of 100 keys,
+    /// unprocessed keys asked again with backoff (throttled after eight rounds).
+    async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut pending = chunk.to_vec();
+            for round in 0.. {
+                if pending.is_empty() {
+                    break;
+                }
+                if round == 8 {
+                    return Err(StoreError::Throttled);
+                }
+                if round > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
+                }
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .set_projection_expression(projection.map(str::to_owned))
+                    .build()
+                    .map_err(built)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                self.metrics.record(total(out.consumed_capacity()));
+                found.extend(
+                    out.responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(found)
     }
 }
