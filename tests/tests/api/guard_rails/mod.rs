@@ -256,6 +256,23 @@ async fn r22_a_request_on_an_ended_period_first_rolls_the_tenant_over() {
     for (status, body) in &results {
         assert_eq!(*status, StatusCode::OK, "{body}");
     }
+    // And a tenant whose first request after its period ended is a status read: the status
+    // function itself rolls it over (the least-privilege check needs its write, which the
+    // race above leaves to whichever function wins).
+    let quiet = unique("r22s");
+    licensing::app::create_tenant(
+        &store,
+        "operator-1",
+        licensing_tests::acme(&quiet, start, 3, 1),
+        created,
+    )
+    .await
+    .expect("tenant");
+    let (status, read) = api
+        .as_user(&quiet, "ada", Method::GET, "/v1/account", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(read["period"]["start"], month_start(0).to_string());
     let account = api.account(&t).await;
     assert_eq!(account["period"]["start"], month_start(0).to_string());
     // Every downscale applied to the period now running: effective from its end, in the future.
