@@ -66,10 +66,12 @@ async fn big_named(
     .await
     .unwrap();
     let caller = ada(&id);
-    store
-        .seed_users(&caller.tenant, users(n, modules))
-        .await
-        .unwrap();
+    if n > 0 {
+        store
+            .seed_users(&caller.tenant, users(n, modules))
+            .await
+            .unwrap();
+    }
     caller
 }
 
@@ -325,16 +327,7 @@ async fn r25_twenty_batches_of_500_create_10_000_users_in_order_with_the_newest_
         return;
     }
     let store = fresh_store().await;
-    let id = unique("onboard");
-    app::create_tenant(
-        &store,
-        "op",
-        acme(&id, nov(), 9_000, 0),
-        at("2026-11-01T08:00:00Z"),
-    )
-    .await
-    .unwrap();
-    let caller = ada(&id);
+    let caller = big_named(&store, &unique("onboard"), 9_000, 0, 0, &[]).await;
     let now = at("2026-11-02T08:00:00Z");
     for n in 0..20 {
         let answer = app::create_users(&store, &caller, batch(1 + n * 500, 500), now)
@@ -529,16 +522,7 @@ async fn r3_r25_eight_racing_creators_leave_the_newest_seats_red() {
     }
     use std::sync::atomic::{AtomicUsize, Ordering};
     let store = fresh_store().await;
-    let id = unique("race");
-    app::create_tenant(
-        &store,
-        "op",
-        acme(&id, nov(), 61, 0),
-        at("2026-11-01T08:00:00Z"),
-    )
-    .await
-    .unwrap();
-    let caller = ada(&id);
+    let caller = big_named(&store, &unique("race"), 61, 0, 0, &[]).await;
     let next = AtomicUsize::new(0);
     let base = at("2026-11-10T10:00:00Z");
     futures::future::join_all((0..8).map(|_| async {

@@ -2,6 +2,7 @@
 //! reads of the tenant partition, and every change as one conditional `TransactWriteItems`.
 
 mod commit;
+mod delta;
 #[cfg(feature = "test-fixtures")]
 mod fixtures;
 pub mod items;
