@@ -130,6 +130,8 @@ start_moto() {
 export_aws_env() {
   local ddb_port="$1" moto_port="$2"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
+  # DynamoDB Local serves the stream API on its own port (the local stream reader reads it).
+  export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$ddb_port"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
   export AWS_REGION="eu-west-1" AWS_DEFAULT_REGION="eu-west-1"
   export AWS_ACCESS_KEY_ID="local" AWS_SECRET_ACCESS_KEY="local"

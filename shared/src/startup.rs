@@ -30,10 +30,14 @@ impl FromConfig for DynamoStore {
     }
 }
 
-/// The store of the functions that change state: DynamoDB, each change's mail and events
-/// delivered right after it commits.
+/// What delivers the outbox (the dispatcher, from the table's stream, and the sweeper, on its
+/// schedule): the store and the sender. The functions that serve requests have no sender:
+/// a change's mail and events leave after the answer, never on its path.
 #[cfg(feature = "notify")]
-pub type Delivering = crate::notify::DeliveringStore<DynamoStore>;
+pub struct Outbox {
+    pub store: DynamoStore,
+    pub notifier: crate::notify::Notifier,
+}
 
 /// The sender, with the test-only recorder of AWS calls when it is on.
 #[cfg(feature = "notify")]
@@ -56,9 +60,9 @@ pub fn notifier(config: &Config, sdk: &aws_types::SdkConfig) -> crate::notify::N
 }
 
 #[cfg(feature = "notify")]
-impl FromConfig for Delivering {
+impl FromConfig for Outbox {
     fn from_config(config: &Config, sdk: &aws_types::SdkConfig) -> Self {
-        crate::notify::DeliveringStore {
+        Outbox {
             store: DynamoStore::from_config(config, sdk),
             notifier: notifier(config, sdk),
         }

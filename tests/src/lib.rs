@@ -4,6 +4,8 @@
 
 pub mod contract;
 pub mod http;
+pub mod stream_reader;
+pub mod streamed;
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -27,6 +27,7 @@ fn the_templates_table_is_the_one_table_definition() {
         "GlobalSecondaryIndexes",
         "BillingMode",
         "TimeToLiveSpecification",
+        "StreamSpecification",
     ] {
         assert_eq!(template_value(key), table[key], "{key}");
     }

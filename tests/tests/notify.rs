@@ -6,7 +6,8 @@ use licensing::app::sweep::sweep;
 use licensing::app::{self, Caller};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
 use licensing::domain::rights::administrator;
-use licensing::notify::{DeliveringStore, Notifier, dispatch_due};
+use licensing::notify::{Notifier, dispatch_due};
+use licensing_tests::streamed::Streamed;
 use licensing_tests::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,7 +78,7 @@ async fn events(queue_url: &str, tenant: &str) -> Vec<(String, Value)> {
 }
 
 struct World {
-    store: DeliveringStore<licensing::adapters::dynamodb::DynamoStore>,
+    store: Streamed,
     queue_url: String,
     tenant: String,
     marker: String,
@@ -89,10 +90,11 @@ async fn world(bus: &str) -> World {
     let queue_url = provision_messaging(&sdk, bus, &queue, "licensing@example.com")
         .await
         .unwrap();
-    let store = DeliveringStore {
-        store: fresh_store().await,
-        notifier: Notifier::new(&sdk, bus, "licensing@example.com"),
-    };
+    let store = Streamed::new(
+        fresh_store().await,
+        Notifier::new(&sdk, bus, "licensing@example.com"),
+    )
+    .await;
     let tenant = unique("n");
     let marker = unique("Firma");
     let mut new = acme(&tenant, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), 2, 1);
@@ -338,10 +340,11 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_still_commits
     let good = world("licensing").await;
     let sdk = sdk().await;
     // The same table, but a bus that does not exist and a sender never verified.
-    let broken = DeliveringStore {
-        store: good.store.store.clone(),
-        notifier: Notifier::new(&sdk, unique("missing-bus"), "nobody@unverified.example"),
-    };
+    let broken = Streamed::new(
+        good.store.store.clone(),
+        Notifier::new(&sdk, unique("missing-bus"), "nobody@unverified.example"),
+    )
+    .await;
     let c = caller(&good, "ada");
     let now = at("2026-11-19T10:00:00Z");
     let answer = buy_one_licence(&broken, &c, "fault", now).await;
@@ -481,10 +484,11 @@ async fn mail_over_the_per_run_cap_waits_without_an_attempt_and_is_never_dead_le
     }
     let w = world("licensing").await;
     let sdk = sdk().await;
-    let capped = DeliveringStore {
-        store: w.store.store.clone(),
-        notifier: Notifier::new(&sdk, "licensing", "licensing@example.com").with_mail_cap(1),
-    };
+    let capped = Streamed::new(
+        w.store.store.clone(),
+        Notifier::new(&sdk, "licensing", "licensing@example.com").with_mail_cap(1),
+    )
+    .await;
     add(
         &w,
         "b1",

@@ -4,7 +4,7 @@ mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    licensing::startup::serve_http::<licensing::startup::Delivering, _, _>(
+    licensing::startup::serve_http::<licensing::adapters::dynamodb::DynamoStore, _, _>(
         "purchase",
         handler::handle,
     )

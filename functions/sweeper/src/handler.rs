@@ -3,7 +3,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
 use licensing::notify::{DispatchReport, dispatch_due};
 use licensing::ports::Store;
-use licensing::startup::Delivering;
+use licensing::startup::Outbox;
 use licensing::telemetry::SweepFigures;
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,7 +21,7 @@ pub struct Outcome {
 /// Both schedules (nightly, and every minute for the outbox) run the whole job: what is not
 /// due costs one Query per shard of the due index.
 pub async fn handle(
-    store: &Delivering,
+    outbox: &Outbox,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<Outcome, Error> {
     let at = event
@@ -31,9 +31,10 @@ pub async fn handle(
     let budget_ends = remaining(event.context.deadline)
         .map(|left| Instant::now() + left.saturating_sub(SAFETY_MARGIN));
     let started = Instant::now();
+    let store = &outbox.store;
     let usage_before = store.usage();
     let report = sweep(store, at, budget_ends).await?;
-    let outbox = dispatch_due(&store.store, &store.notifier, at).await?;
+    let outbox = dispatch_due(store, &outbox.notifier, at).await?;
     let used = store.usage().since(usage_before);
     tracing::info!(
         at = %at,

@@ -4,6 +4,9 @@ mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    licensing::startup::serve_http::<licensing::startup::Delivering, _, _>("users", handler::handle)
-        .await
+    licensing::startup::serve_http::<licensing::adapters::dynamodb::DynamoStore, _, _>(
+        "users",
+        handler::handle,
+    )
+    .await
 }

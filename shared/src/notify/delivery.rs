@@ -1,6 +1,7 @@
-//! Delivering the outbox: a change's batches right after it commits (`deliver`), and on a
-//! schedule whatever failed then (`dispatch_due`), with backoff, a per-message attempt count
-//! and a dead-letter state; a lease keeps two dispatchers from sending one batch.
+//! Delivering the outbox: a change's batches right after it commits (from the table's stream,
+//! `stream::on_stream`), and on a schedule whatever failed then (`dispatch_due`), with
+//! backoff, a per-message attempt count and a dead-letter state; a lease keeps two
+//! dispatchers from sending one batch.
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -36,7 +37,7 @@ pub struct DispatchReport {
 }
 
 impl DispatchReport {
-    fn add(&mut self, other: &DispatchReport) {
+    pub(super) fn add(&mut self, other: &DispatchReport) {
         self.batches += other.batches;
         self.mails += other.mails;
         self.events += other.events;
@@ -257,7 +258,7 @@ pub async fn deliver<S: Store + OutboxStore, N: Sender>(
     Ok(report)
 }
 
-async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
+pub(super) async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
     tenant: TenantId,

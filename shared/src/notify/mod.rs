@@ -1,11 +1,13 @@
-//! Mail and events (R20, R21): rendering, the sender (SES v2, EventBridge), delivering the
-//! outbox, and the store whose commits deliver.
+//! Mail and events (R20, R21): rendering, the sender (SES v2, EventBridge), and delivering
+//! the outbox, from the table's stream (`on_stream`) and on a schedule (`dispatch_due`).
 
-mod delivering_store;
 mod delivery;
 pub mod mail;
 mod sender;
+#[cfg(feature = "stream")]
+mod stream;
 
-pub use delivering_store::DeliveringStore;
 pub use delivery::{DispatchReport, deliver, dispatch_due};
 pub use sender::{MAIL_CAP_PER_RUN, Notifier, Sender};
+#[cfg(feature = "stream")]
+pub use stream::on_stream;

@@ -6,7 +6,8 @@
 //! `bench size [users …]`   each use case on tenants of 100 / 1 000 / 10 000 / 50 000 users
 //! `bench creates [clients] [total]`   single creates racing on one tenant (in process, or
 //!   through the local API when `LICENSING_API_URL` is set)
-//! `bench notify [purchases]`   commit-to-sent latency and dispatcher throughput (moto)
+//! `bench notify [purchases]`   approval latency with and without the stream path delivering,
+//!   answer-to-sent latency and the scheduled dispatcher's throughput (moto)
 //! `bench startup <bootstrap> [runs]`   process start to the first `invocation/next` request,
 //!   the function started under a stub Lambda Runtime API (no engines needed)
 //!
@@ -536,9 +537,38 @@ async fn sweep_bench(tenants: u64, users: u64, due_percent: u64) {
     println!("{report:?}");
 }
 
-/// Delivery after commit (latency) and the scheduled dispatcher (throughput), against moto.
+/// Counts the batches the in-process dispatcher delivered and when the last one was.
+struct Timed<'a> {
+    inner: licensing_tests::stream_reader::InProcess<'a>,
+    delivered: std::sync::Arc<std::sync::Mutex<(u64, Option<Instant>)>>,
+}
+
+impl licensing_tests::stream_reader::Dispatch for Timed<'_> {
+    async fn dispatch(
+        &mut self,
+        event: aws_lambda_events::event::dynamodb::Event,
+    ) -> Result<aws_lambda_events::event::streams::DynamoDbEventResponse, String> {
+        let (response, report) = licensing::notify::on_stream(
+            self.inner.store,
+            self.inner.notifier,
+            &event,
+            self.inner.now.unwrap_or_else(chrono::Utc::now),
+        )
+        .await;
+        if let Ok(mut d) = self.delivered.lock() {
+            d.0 += report.batches as u64;
+            d.1 = Some(Instant::now());
+        }
+        Ok(response)
+    }
+}
+
+/// Approval latency with no delivery at all and with the stream path delivering beside it
+/// (an in-process stream reader and the dispatcher's handler, as `./scripts/up.sh` runs
+/// them), the answer-to-sent latency, and the scheduled dispatcher's throughput; against
+/// DynamoDB Local and moto, in one run.
 async fn notify(n: u64) {
-    use licensing::notify::{DeliveringStore, Notifier};
+    use licensing::notify::Notifier;
     let sdk = sdk().await;
     provision_messaging(&sdk, "licensing", "bench-events", "licensing@example.com")
         .await
@@ -550,10 +580,9 @@ async fn notify(n: u64) {
         tenant: TenantId::parse("bench").unwrap(),
         user: UserId::parse("ada").unwrap(),
     };
-    // The same purchases with and without delivery after commit: the difference is the
-    // commit-to-sent latency.
     let mut timings = Vec::new();
-    for deliver in [false, true] {
+    let mut sent_ms: Vec<f64> = Vec::new();
+    for streamed in [false, true] {
         let plain = fresh_store().await;
         app::create_tenant(
             &plain,
@@ -563,10 +592,39 @@ async fn notify(n: u64) {
         )
         .await
         .unwrap();
-        let notifying = DeliveringStore {
-            store: plain.clone(),
-            notifier: notifier.clone(),
-        };
+        // The stream path: a reader polling every 10 ms, delivering through the handler.
+        let delivered = std::sync::Arc::new(std::sync::Mutex::new((0u64, None::<Instant>)));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = streamed.then(|| {
+            let (store, notifier) = (plain.clone(), notifier.clone());
+            let (delivered, stop) = (delivered.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut reader = licensing_tests::stream_reader::StreamReader::open(
+                    &licensing_tests::sdk().await,
+                    store.table(),
+                    None,
+                )
+                .await
+                .unwrap();
+                let mut dispatch = Timed {
+                    inner: licensing_tests::stream_reader::InProcess {
+                        store: &store,
+                        notifier: &notifier,
+                        now: Some(now),
+                    },
+                    delivered,
+                };
+                // The tenant's own creation is on the stream: delivered before the run.
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    if reader.poll(&mut dispatch).await.unwrap() == 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                }
+            })
+        });
+        if streamed {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
         let mut micros = Vec::new();
         for i in 0..n {
             let quote = app::create_quote(&plain, &caller, Some(1), &BTreeMap::new(), now)
@@ -574,32 +632,53 @@ async fn notify(n: u64) {
                 .unwrap();
             let body = serde_json::json!({ "quote_id": quote.quote_id });
             let key = format!("k-{i}");
+            let before = delivered.lock().map(|d| d.0).unwrap_or(0);
             let started = Instant::now();
-            if deliver {
-                app::approve_purchase(&notifying, &caller, Some(&key), &body, &quote.quote_id, now)
-                    .await
-                    .unwrap();
-            } else {
-                app::approve_purchase(&plain, &caller, Some(&key), &body, &quote.quote_id, now)
-                    .await
-                    .unwrap();
+            app::approve_purchase(&plain, &caller, Some(&key), &body, &quote.quote_id, now)
+                .await
+                .unwrap();
+            let answered = Instant::now();
+            micros.push((answered - started).as_micros() as f64 / 1000.0);
+            if streamed {
+                // Answer to sent: until the reader has delivered this approval's batch.
+                let waited = Instant::now();
+                loop {
+                    let (count, at) = delivered.lock().map(|d| *d).unwrap_or((0, None));
+                    if count > before {
+                        if let Some(at) = at {
+                            sent_ms.push((at - answered).as_micros() as f64 / 1000.0);
+                        }
+                        break;
+                    }
+                    if waited.elapsed() > std::time::Duration::from_secs(5) {
+                        panic!("approval {i} was not delivered within 5 s");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_micros(500)).await;
+                }
             }
-            micros.push(started.elapsed().as_micros() as f64 / 1000.0);
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(reader) = reader {
+            let _ = reader.await;
         }
         micros.sort_by(f64::total_cmp);
         timings.push((micros[micros.len() / 2], micros[micros.len() * 99 / 100]));
-        if !deliver {
+        if !streamed {
             // What the plain run left in the outbox: the dispatcher's throughput.
             timed_dispatch(&plain, &notifier, now + Duration::minutes(1), "dispatcher").await;
         }
     }
+    sent_ms.sort_by(f64::total_cmp);
     println!(
-        "approval p50/p99 ms without delivery {:.2}/{:.2}, with delivery after commit {:.2}/{:.2}: commit-to-sent ≈ {:.2} ms (p50)",
+        "approval p50/p99 ms without delivery {:.2}/{:.2}, with the stream path delivering {:.2}/{:.2} ({:.2}×); answer to sent p50/p99 {:.1}/{:.1} ms over {} approvals",
         timings[0].0,
         timings[0].1,
         timings[1].0,
         timings[1].1,
-        timings[1].0 - timings[0].0
+        timings[1].0 / timings[0].0,
+        sent_ms[sent_ms.len() / 2],
+        sent_ms[sent_ms.len() * 99 / 100],
+        sent_ms.len()
     );
     // The dispatcher across tenants: the same number of purchases spread over 10 tenants,
     // whose batches are delivered concurrently.

@@ -8,6 +8,7 @@ mod fixtures;
 pub mod items;
 pub mod keys;
 mod outbox;
+pub use outbox::outbox_batch_of_image;
 mod query;
 pub mod schema;
 mod store;

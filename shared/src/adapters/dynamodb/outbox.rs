@@ -254,3 +254,18 @@ impl OutboxStore for DynamoStore {
         DynamoStore::all_users(self, tenant).await
     }
 }
+
+/// The outbox batch a stream record's new image holds: `None` for any other item, and for a
+/// batch no longer pending (dead-lettered).
+pub fn outbox_batch_of_image(image: serde_dynamo::Item) -> Result<Option<OutboxBatch>, StoreError> {
+    let is_outbox = matches!(image.get("sk"), Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with("O#"));
+    if !is_outbox {
+        return Ok(None);
+    }
+    let item: OutboxItem = serde_dynamo::from_item(image)
+        .map_err(|e| StoreError::Backend(format!("outbox image: {e}")))?;
+    if item.state != "pending" {
+        return Ok(None);
+    }
+    batch_of(item).map(Some)
+}

@@ -4,7 +4,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use serde::Deserialize;
 
@@ -21,6 +22,15 @@ pub struct TableDefinition {
     pub global_secondary_indexes: Vec<Index>,
     pub billing_mode: String,
     pub time_to_live_specification: Ttl,
+    pub stream_specification: Stream,
+}
+
+/// The table's stream, the outbox's delivery path (the dispatcher reads new outbox items), in
+/// CloudFormation's shape (which has no `StreamEnabled`: a specification means enabled).
+#[derive(Deserialize, Debug, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Stream {
+    pub stream_view_type: String,
 }
 
 #[derive(Deserialize, Debug, PartialEq, Eq)]
@@ -83,7 +93,16 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), StoreError>
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::from(def.billing_mode.as_str()))
-        .set_key_schema(Some(keys(&def.key_schema)?));
+        .set_key_schema(Some(keys(&def.key_schema)?))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(
+                    def.stream_specification.stream_view_type.as_str(),
+                ))
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
     for a in &def.attribute_definitions {
         request = request.attribute_definitions(
             AttributeDefinition::builder()

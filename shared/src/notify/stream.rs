@@ -1,0 +1,124 @@
+//! The dispatcher's handler: the table's stream hands it every outbox batch a change writes,
+//! right after the change commits, so a request answers without waiting for SES or
+//! EventBridge (R20, R21). What fails here is settled with its backoff and retried by the
+//! sweeper's outbox run, the safety net; a stream record fails only when the store cannot be
+//! read or written, and then the event source mapping retries it (partial batch response).
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::delivery::{DispatchReport, deliver_tenant};
+use super::sender::Sender;
+use crate::adapters::dynamodb::outbox_batch_of_image;
+use crate::domain::identity::TenantId;
+use crate::outbox::OutboxBatch;
+use crate::ports::{OutboxStore, Store, StoreError};
+
+/// How long the handler waits for the commit of a batch written before its change's
+/// transaction (a change too large for one): the transaction follows its pre-writes by
+/// milliseconds; one that takes longer is left to the sweeper's run.
+const COMMIT_WAITS: [Duration; 5] = [
+    Duration::from_millis(50),
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+];
+
+/// Tenants delivered at once from one stream batch.
+const TENANT_CONCURRENCY: usize = 8;
+
+struct TenantWork {
+    batches: Vec<OutboxBatch>,
+    sequence_numbers: Vec<String>,
+}
+
+/// Delivers the outbox batches among `event`'s records (only inserted outbox items; the
+/// event source mapping's filter passes nothing else, and anything else is ignored here too).
+/// Returns the records to retry and what was delivered.
+pub async fn on_stream<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> (DynamoDbEventResponse, DispatchReport) {
+    use futures::StreamExt;
+    let mut failed: Vec<String> = Vec::new();
+    let mut by_tenant: BTreeMap<TenantId, TenantWork> = BTreeMap::new();
+    for record in &event.records {
+        if record.event_name != "INSERT" {
+            continue;
+        }
+        let sequence = record.change.sequence_number.clone().unwrap_or_default();
+        match outbox_batch_of_image(record.change.new_image.clone()) {
+            Ok(Some(batch)) => {
+                let work = by_tenant
+                    .entry(batch.tenant_id.clone())
+                    .or_insert_with(|| TenantWork {
+                        batches: Vec::new(),
+                        sequence_numbers: Vec::new(),
+                    });
+                work.batches.push(batch);
+                work.sequence_numbers.push(sequence);
+            }
+            Ok(None) => {}
+            Err(err) => {
+                // Retried, then (bisected to this record) sent to the on-failure destination.
+                tracing::error!(error = %err, sequence = %sequence, "an outbox record the dispatcher cannot read");
+                failed.push(sequence);
+            }
+        }
+    }
+    let results: Vec<(Vec<String>, Result<DispatchReport, StoreError>)> =
+        futures::stream::iter(by_tenant)
+            .map(|(tenant, work)| async move {
+                let result = deliver_committed(store, notifier, tenant, work.batches, now).await;
+                (work.sequence_numbers, result)
+            })
+            .buffer_unordered(TENANT_CONCURRENCY)
+            .collect()
+            .await;
+    let mut report = DispatchReport::default();
+    for (sequences, result) in results {
+        match result {
+            Ok(done) => report.add(&done),
+            Err(err) => {
+                tracing::warn!(error = %err, records = sequences.len(), "outbox records failed; the stream retries them");
+                failed.extend(sequences);
+            }
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|sequence| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence);
+            failure
+        })
+        .collect();
+    (response, report)
+}
+
+/// One tenant's batches, once the changes that wrote them ahead of their transaction have
+/// committed (or the short wait for that is over: `deliver_tenant` then leaves them).
+async fn deliver_committed<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
+    tenant: TenantId,
+    batches: Vec<OutboxBatch>,
+    now: DateTime<Utc>,
+) -> Result<DispatchReport, StoreError> {
+    for marker in batches.iter().filter_map(|b| b.commit.as_deref()) {
+        for wait in COMMIT_WAITS {
+            if store.committed(&tenant, marker).await? {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+    deliver_tenant(store, notifier, tenant, batches, now).await
+}
