@@ -155,6 +155,18 @@ start_api() {
   wait_for "the local API" "http://127.0.0.1:$port/v1/account"
 }
 
+# The local stand-in for the event source mapping on the table's stream: it hands each new
+# outbox item to the `dispatcher` function under watch (Lambda's Invoke API), keeping its
+# position in $logdir/stream-reader.json. The dispatcher's process is started first, so the
+# first change's mail does not wait for it.
+start_stream_reader() {
+  local api="$1" logdir="$2"
+  curl -s -o /dev/null -X POST -d '{"Records": []}' "$api/2015-03-31/functions/dispatcher/invocations"
+  start_bg "the stream reader (table $LICENSING_TABLE into the dispatcher)" "$logdir/stream-reader.log" \
+    "$ROOT/target/debug/stream-reader" --table "$LICENSING_TABLE" --invoke "$api" \
+    --state "$logdir/stream-reader.json" --interval-ms 20
+}
+
 # Fuzzes openapi.yaml against the local API with schemathesis (tests/fuzz/): as the
 # administrator of a tenant made for it (every tenant route), then as an operator (the tenant
 # routes). Coverage, fuzzing and stateful phases, fixed seed, bounded examples; any failure

@@ -47,6 +47,7 @@ rm -rf "$LICENSING_RECORD_AWS_CALLS"
 start_api "$API_PORT" "$LOGDIR"
 unset LICENSING_RECORD_AWS_CALLS
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
+start_stream_reader "$LICENSING_API_URL" "$LOGDIR"
 
 log "cargo test"
 cargo test --workspace --quiet "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The run command: installs what is missing, starts DynamoDB Local (:8000) and moto (:5000),
 # provisions the table, bus and sender, seeds the demo tenant, serves the API on :9000 with
-# `cargo lambda watch`, and prints how to call it. Ctrl-C stops everything it started.
+# `cargo lambda watch`, starts the stream reader that delivers mail and events through the
+# dispatcher, and prints how to call it. Ctrl-C stops everything it started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -25,6 +26,7 @@ cargo run --quiet --bin provision -- --table "$LICENSING_TABLE" \
 build_web
 log "building the functions and starting the local API (first build takes a few minutes)"
 start_api "$API_PORT" "$LOGDIR"
+start_stream_reader "http://127.0.0.1:$API_PORT" "$LOGDIR"
 
 ADMIN=$(cargo run --quiet --bin token -- "$LICENSING_JWT_SECRET" ada acme)
 OPERATOR=$(cargo run --quiet --bin token -- "$LICENSING_JWT_SECRET" operator-1 --operator)

@@ -69,6 +69,25 @@ impl FromConfig for Outbox {
     }
 }
 
+/// The dispatcher's work on one batch of stream records: the adapter reads the outbox batches
+/// out of the records, the delivery sends them, and the failures become the partial batch
+/// response. The `dispatcher` function and the local stream reader both call this.
+#[cfg(feature = "stream")]
+pub async fn on_stream(
+    store: &DynamoStore,
+    notifier: &crate::notify::Notifier,
+    event: &aws_lambda_events::event::dynamodb::Event,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (
+    aws_lambda_events::event::streams::DynamoDbEventResponse,
+    crate::notify::DispatchReport,
+) {
+    use crate::adapters::dynamodb::stream::{batch_response, outbox_records};
+    let (failed, report) =
+        crate::notify::deliver_streamed(store, notifier, outbox_records(event), now).await;
+    (batch_response(failed), report)
+}
+
 /// A function's store, built once and kept for the life of the process.
 pub fn store<S: FromConfig>() -> Result<&'static S, MissingVariable> {
     let config = Config::from_env()?;

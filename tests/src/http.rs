@@ -28,6 +28,41 @@ pub fn api() -> Option<Api> {
 }
 
 impl Api {
+    /// The first mail moto accepted that `matches`, waiting up to `within` for it (the stream
+    /// path delivers after the answer), and how long it took to arrive.
+    pub async fn mail(
+        &self,
+        within: std::time::Duration,
+        matches: impl Fn(&Value) -> bool,
+    ) -> Option<(Value, std::time::Duration)> {
+        let moto = std::env::var("AWS_ENDPOINT_URL").ok()?;
+        let started = std::time::Instant::now();
+        loop {
+            let data: Value = self
+                .http
+                .get(format!("{moto}/moto-api/data.json"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let found = data["ses"]["Message"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| matches(m))
+                .cloned();
+            if let Some(mail) = found {
+                return Some((mail, started.elapsed()));
+            }
+            if started.elapsed() > within {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn user(&self, tenant: &str, user: &str) -> String {
         token(&self.secret, user, Some(tenant), None, 600)
     }

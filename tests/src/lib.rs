@@ -37,6 +37,36 @@ pub async fn sdk() -> SdkConfig {
         .await
 }
 
+/// How long until `tenant`'s outbox is empty (every batch delivered and deleted), polled every
+/// 10 ms; `None` if it is not within `within`. Sent mail is read from moto's data.json, which
+/// grows to tens of MB over a test run: too slow to time a delivery by.
+pub async fn outbox_drained(
+    store: &DynamoStore,
+    tenant: &TenantId,
+    within: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    loop {
+        if store.partition(tenant, "O#").await.ok()?.is_empty() {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > within {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The end-to-end table (`LICENSING_TABLE`, which the local API serves), for checks the API
+/// does not answer.
+pub async fn e2e_store() -> Option<DynamoStore> {
+    let table = std::env::var("LICENSING_TABLE").ok()?;
+    Some(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk().await),
+        table,
+    ))
+}
+
 /// A new, uniquely named table with the production definition, so tests run in parallel.
 pub async fn fresh_store() -> DynamoStore {
     let sdk = sdk().await;

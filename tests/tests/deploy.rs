@@ -243,6 +243,7 @@ fn every_function_is_built_from_its_own_crate() {
         "users",
         "tenants",
         "sweeper",
+        "dispatcher",
     ]
     .map(String::from)
     .into();

@@ -332,7 +332,7 @@ fn assert_event_schema(detail_type: &str, detail: &Value) {
 }
 
 #[tokio::test]
-async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_still_commits_and_is_delivered_later_exactly_once()
+async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_answers_at_once_and_the_sweeper_delivers_later_exactly_once()
  {
     if !engines() {
         return;
@@ -347,11 +347,17 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_still_commits
     .await;
     let c = caller(&good, "ada");
     let now = at("2026-11-19T10:00:00Z");
-    let answer = buy_one_licence(&broken, &c, "fault", now).await;
+    // The purchase function's path: it commits and answers, and sends nothing, whatever SES
+    // and EventBridge do (it has no sender, nor the permission to send).
+    let answer = buy_one_licence(&good.store.store, &c, "fault", now).await;
     assert_eq!(
         answer.status, 201,
         "the purchase commits whatever the mail and bus do"
     );
+    let waiting = good.store.store.pending_outbox(&c.tenant).await.unwrap();
+    assert!(!waiting.is_empty() && waiting.iter().all(|b| b.attempts == 0));
+    // The dispatcher reads the stream while both fail: its attempt fails, the messages wait.
+    broken.deliver(now).await;
     let pending = good.store.store.pending_outbox(&c.tenant).await.unwrap();
     let waiting: usize = pending.iter().map(|b| b.messages.len()).sum();
     assert!(
@@ -365,7 +371,8 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_still_commits
         .await
         .unwrap();
     assert_eq!(early.batches, 0);
-    // The fault clears: the dispatcher delivers each message once.
+    // The fault clears; with no stream reader running, the sweeper's outbox run delivers each
+    // message once.
     let later = now + Duration::minutes(5);
     let report = dispatch_due(&good.store.store, &good.store.notifier, later)
         .await
@@ -636,4 +643,125 @@ async fn r13_r21_an_outbox_larger_than_a_transaction_is_delivered_whole_and_neve
         .filter_map(|(_, d)| d["n"].as_i64())
         .collect();
     assert_eq!(numbers.len(), 120);
+}
+
+/// The local stream reader as a process (`stream-reader`, in-process dispatcher) on `w`'s
+/// table, keeping its position in `state`.
+fn spawn_reader(
+    w: &World,
+    state: &std::path::Path,
+    crash_after: Option<u64>,
+) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stream-reader"));
+    command
+        .args(["--state", state.to_str().unwrap(), "--interval-ms", "10"])
+        .env("LICENSING_TABLE", w.store.store.table())
+        .env("LICENSING_EVENT_BUS", "licensing")
+        .env("LICENSING_MAIL_FROM", "licensing@example.com")
+        .stdout(std::process::Stdio::null());
+    if let Some(n) = crash_after {
+        command.args(["--crash-after-invocations", &n.to_string()]);
+    }
+    command.spawn().expect("the stream-reader binary")
+}
+
+/// Waits until `count` purchase confirmations for `w` reached moto (or 10 s passed).
+async fn confirmations(w: &World, count: usize) -> usize {
+    let started = std::time::Instant::now();
+    loop {
+        let got = mails(&w.marker)
+            .await
+            .into_iter()
+            .filter(|(_, s, _)| s == "Dit køb af licenser er bekræftet")
+            .count();
+        if got >= count || started.elapsed() > std::time::Duration::from_secs(10) {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The stream tests: a reader killed after the dispatcher delivered a batch and
+/// before it saved its position, then restarted, leaves every message delivered, a repeat
+/// only with the same `message_id`, and nothing dead-lettered; the restarted reader keeps
+/// delivering within a second of the commit.
+#[tokio::test]
+async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once() {
+    if !engines() {
+        return;
+    }
+    let w = world("licensing").await;
+    let store = w.store.store.clone();
+    let c = caller(&w, "ada");
+    let now = at("2026-11-19T10:00:00Z");
+    // Committed as the purchase function commits them: no delivery on the answer's path.
+    for key in ["s-1", "s-2", "s-3"] {
+        assert_eq!(buy_one_licence(&store, &c, key, now).await.status, 201);
+    }
+    assert_eq!(confirmations(&w, 0).await, 0, "nothing sent by the answers");
+    let dir = std::env::temp_dir().join(unique("reader"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("position.json");
+    // Killed after its first invocation returned, before it saved its position.
+    let mut first = spawn_reader(&w, &state, Some(1));
+    let exit = tokio::task::spawn_blocking(move || first.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!exit.success(), "the reader aborted: {exit:?}");
+    assert!(!state.exists(), "it died before its first checkpoint");
+    // Restarted: it reads the same batch again.
+    let mut second = spawn_reader(&w, &state, None);
+    assert_eq!(confirmations(&w, 3).await, 3);
+    // A commit while it runs arrives within a second.
+    assert!(
+        outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+    buy_one_licence(&store, &c, "s-4", now).await;
+    let took = outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(5)).await;
+    assert!(
+        took.is_some_and(|t| t <= std::time::Duration::from_secs(1)),
+        "commit to sent {took:?}"
+    );
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(
+        confirmations(&w, 4).await,
+        4,
+        "each purchase confirmed once"
+    );
+    let seen = events(&w.queue_url, &w.tenant).await;
+    let mut by_id: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for (_, detail) in &seen {
+        by_id
+            .entry(detail["message_id"].as_str().unwrap())
+            .or_default()
+            .push(detail);
+    }
+    for (id, copies) in &by_id {
+        assert!(
+            copies.windows(2).all(|p| p[0] == p[1]),
+            "a repeat of {id} is the same event"
+        );
+    }
+    assert_eq!(
+        seen.iter()
+            .filter(|(t, _)| t == "LicencesPurchased")
+            .count(),
+        4
+    );
+    // Nothing left in the outbox: delivered batches are deleted, none pending or dead.
+    let left = store.partition(&c.tenant, "O#").await.unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let position: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(
+        position["shards"]
+            .as_object()
+            .is_some_and(|s| !s.is_empty()),
+        "{position}"
+    );
+    assert!(!dir.join("position.on-failure.jsonl").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,8 +1,8 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent};
-use licensing::notify::on_stream;
 use licensing::startup::Outbox;
+use licensing::startup::on_stream;
 
 /// One batch of stream records: the failures go back to the event source mapping, which
 /// retries from the first of them (`ReportBatchItemFailures`).
@@ -45,10 +45,11 @@ mod tests {
         assert_eq!(event.records.len(), 1);
         let record = &event.records[0];
         assert_eq!(record.event_name, "INSERT");
-        let batch =
-            licensing::adapters::dynamodb::outbox_batch_of_image(record.change.new_image.clone())
-                .unwrap()
-                .expect("an outbox batch");
+        let batch = licensing::adapters::dynamodb::stream::outbox_batch_of_image(
+            record.change.new_image.clone(),
+        )
+        .unwrap()
+        .expect("an outbox batch");
         assert_eq!(batch.tenant_id.as_str(), "acme");
         assert_eq!(batch.messages.len(), 1);
     }

@@ -1,13 +1,11 @@
 //! Mail and events (R20, R21): rendering, the sender (SES v2, EventBridge), and delivering
-//! the outbox, from the table's stream (`on_stream`) and on a schedule (`dispatch_due`).
+//! the outbox, from the table's stream (`deliver_streamed`) and on a schedule (`dispatch_due`).
 
 mod delivery;
 pub mod mail;
 mod sender;
-#[cfg(feature = "stream")]
 mod stream;
 
 pub use delivery::{DispatchReport, deliver, dispatch_due};
 pub use sender::{MAIL_CAP_PER_RUN, Notifier, Sender};
-#[cfg(feature = "stream")]
-pub use stream::on_stream;
+pub use stream::{StreamedBatch, deliver_streamed};

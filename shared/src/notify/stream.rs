@@ -3,16 +3,15 @@
 //! EventBridge (R20, R21). What fails here is settled with its backoff and retried by the
 //! sweeper's outbox run, the safety net; a stream record fails only when the store cannot be
 //! read or written, and then the event source mapping retries it (partial batch response).
+//! The records come read by the adapter (`adapters::dynamodb::stream`); `startup::on_stream`
+//! joins the two for the dispatcher function and the local stream reader.
 
-use aws_lambda_events::event::dynamodb::Event;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::delivery::{DispatchReport, deliver_tenant};
 use super::sender::Sender;
-use crate::adapters::dynamodb::outbox_batch_of_image;
 use crate::domain::identity::TenantId;
 use crate::outbox::OutboxBatch;
 use crate::ports::{OutboxStore, Store, StoreError};
@@ -36,25 +35,24 @@ struct TenantWork {
     sequence_numbers: Vec<String>,
 }
 
-/// Delivers the outbox batches among `event`'s records (only inserted outbox items; the
-/// event source mapping's filter passes nothing else, and anything else is ignored here too).
-/// Returns the records to retry and what was delivered.
-pub async fn on_stream<S: Store + OutboxStore, N: Sender>(
+/// A stream record that holds an outbox batch: its sequence number, and the batch (or why it
+/// could not be read).
+pub type StreamedBatch = (String, Result<OutboxBatch, StoreError>);
+
+/// Delivers the outbox batches of one batch of stream records, in their order per tenant.
+/// Returns the sequence numbers of the records to retry, and what was delivered.
+pub async fn deliver_streamed<S: Store + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
-    event: &Event,
+    records: Vec<StreamedBatch>,
     now: DateTime<Utc>,
-) -> (DynamoDbEventResponse, DispatchReport) {
+) -> (Vec<String>, DispatchReport) {
     use futures::StreamExt;
     let mut failed: Vec<String> = Vec::new();
     let mut by_tenant: BTreeMap<TenantId, TenantWork> = BTreeMap::new();
-    for record in &event.records {
-        if record.event_name != "INSERT" {
-            continue;
-        }
-        let sequence = record.change.sequence_number.clone().unwrap_or_default();
-        match outbox_batch_of_image(record.change.new_image.clone()) {
-            Ok(Some(batch)) => {
+    for (sequence, batch) in records {
+        match batch {
+            Ok(batch) => {
                 let work = by_tenant
                     .entry(batch.tenant_id.clone())
                     .or_insert_with(|| TenantWork {
@@ -64,7 +62,6 @@ pub async fn on_stream<S: Store + OutboxStore, N: Sender>(
                 work.batches.push(batch);
                 work.sequence_numbers.push(sequence);
             }
-            Ok(None) => {}
             Err(err) => {
                 // Retried, then (bisected to this record) sent to the on-failure destination.
                 tracing::error!(error = %err, sequence = %sequence, "an outbox record the dispatcher cannot read");
@@ -91,16 +88,7 @@ pub async fn on_stream<S: Store + OutboxStore, N: Sender>(
             }
         }
     }
-    let mut response = DynamoDbEventResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .map(|sequence| {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = Some(sequence);
-            failure
-        })
-        .collect();
-    (response, report)
+    (failed, report)
 }
 
 /// One tenant's batches, once the changes that wrote them ahead of their transaction have

@@ -548,7 +548,7 @@ impl licensing_tests::stream_reader::Dispatch for Timed<'_> {
         &mut self,
         event: aws_lambda_events::event::dynamodb::Event,
     ) -> Result<aws_lambda_events::event::streams::DynamoDbEventResponse, String> {
-        let (response, report) = licensing::notify::on_stream(
+        let (response, report) = licensing::startup::on_stream(
             self.inner.store,
             self.inner.notifier,
             &event,

@@ -37,7 +37,7 @@ impl Dispatch for InProcess<'_> {
     async fn dispatch(&mut self, event: Event) -> Result<DynamoDbEventResponse, String> {
         let now = self.now.unwrap_or_else(Utc::now);
         Ok(
-            licensing::notify::on_stream(self.store, self.notifier, &event, now)
+            licensing::startup::on_stream(self.store, self.notifier, &event, now)
                 .await
                 .0,
         )

@@ -8,10 +8,11 @@ mod fixtures;
 pub mod items;
 pub mod keys;
 mod outbox;
-pub use outbox::outbox_batch_of_image;
 mod query;
 pub mod schema;
 mod store;
+#[cfg(feature = "stream")]
+pub mod stream;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

@@ -111,25 +111,33 @@ impl DynamoStore {
                 .map(|_| ())
                 .map_err(|e| e.into_service_error().meta().code().map(str::to_owned))
         } else {
-            let mut updated = batch.clone();
-            updated.messages = remaining;
-            updated.attempts += u32::from(failed);
-            updated.lease_until = None;
-            if dead {
-                updated.state = "dead".into();
-                updated.due_pk = None;
-                updated.due_at = None;
-            } else {
-                updated.due_pk = Some(outbox_due_pk(&tenant_id));
-                updated.due_at = Some(due_at(next_attempt, &batch.sk));
-            }
-            let item = to_item(&updated)?;
-            self.client
-                .put_item()
+            // An update, not a put: the dispatcher's policy then needs no PutItem, and the
+            // attributes a settle does not own (the commit marker, the keys) stay as written.
+            // DynamoDB refuses names and values an expression does not use: each branch
+            // declares its own.
+            let messages = to_value(&remaining)?;
+            let attempts = batch.attempts + u32::from(failed);
+            let mut update = self
+                .client
+                .update_item()
                 .table_name(&self.table)
-                .set_item(Some(item))
+                .set_key(Some(key(batch.pk.clone(), batch.sk.clone())))
                 .condition_expression("attempts = :a")
                 .expression_attribute_values(":a", AttributeValue::N(batch.attempts.to_string()))
+                .expression_attribute_values(":m", messages)
+                .expression_attribute_values(":n", AttributeValue::N(attempts.to_string()));
+            update = if dead {
+                update
+                    .update_expression("SET messages = :m, attempts = :n, #state = :dead REMOVE lease_until, due_pk, due_at")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":dead", s("dead"))
+            } else {
+                update
+                    .update_expression("SET messages = :m, attempts = :n, due_pk = :dp, due_at = :da REMOVE lease_until")
+                    .expression_attribute_values(":dp", s(&outbox_due_pk(&tenant_id)))
+                    .expression_attribute_values(":da", s(&due_at(next_attempt, &batch.sk)))
+            };
+            update
                 .send()
                 .await
                 .map(|_| ())
@@ -172,7 +180,7 @@ pub(super) fn outbox_batches(tenant: &TenantId, messages: &[OutboxMessage]) -> V
         .collect()
 }
 
-fn batch_of(item: OutboxItem) -> Result<OutboxBatch, StoreError> {
+pub(super) fn batch_of(item: OutboxItem) -> Result<OutboxBatch, StoreError> {
     Ok(OutboxBatch {
         tenant_id: TenantId::parse(&item.tenant_id)
             .map_err(|e| StoreError::Backend(format!("outbox item: {e}")))?,
@@ -253,19 +261,4 @@ impl OutboxStore for DynamoStore {
     async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
         DynamoStore::all_users(self, tenant).await
     }
-}
-
-/// The outbox batch a stream record's new image holds: `None` for any other item, and for a
-/// batch no longer pending (dead-lettered).
-pub fn outbox_batch_of_image(image: serde_dynamo::Item) -> Result<Option<OutboxBatch>, StoreError> {
-    let is_outbox = matches!(image.get("sk"), Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with("O#"));
-    if !is_outbox {
-        return Ok(None);
-    }
-    let item: OutboxItem = serde_dynamo::from_item(image)
-        .map_err(|e| StoreError::Backend(format!("outbox image: {e}")))?;
-    if item.state != "pending" {
-        return Ok(None);
-    }
-    batch_of(item).map(Some)
 }
