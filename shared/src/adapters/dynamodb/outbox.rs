@@ -134,8 +134,8 @@ impl DynamoStore {
             } else {
                 update
                     .update_expression("SET messages = :m, attempts = :n, due_pk = :dp, due_at = :da REMOVE lease_until")
-                    .expression_attribute_values(":dp", s(&outbox_due_pk(&tenant_id)))
-                    .expression_attribute_values(":da", s(&due_at(next_attempt, &batch.sk)))
+                    .expression_attribute_values(":dp", s(outbox_due_pk(&tenant_id)))
+                    .expression_attribute_values(":da", s(due_at(next_attempt, &batch.sk)))
             };
             update
                 .send()
