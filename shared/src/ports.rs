@@ -210,6 +210,9 @@ pub enum DueWork {
 pub struct StoreUsage {
     pub calls: u64,
     pub capacity: f64,
+    /// Items written (put, updated or deleted), in transactions and batches: what the
+    /// benchmarks compare with the engine's raw write rate.
+    pub items_written: u64,
 }
 
 impl StoreUsage {
@@ -218,6 +221,7 @@ impl StoreUsage {
         StoreUsage {
             calls: self.calls.saturating_sub(before.calls),
             capacity: self.capacity - before.capacity,
+            items_written: self.items_written.saturating_sub(before.items_written),
         }
     }
 }

@@ -523,3 +523,69 @@ fn the_modules_depend_only_on_what_the_readme_allows() {
         "the scan finds edges: {edges:?}"
     );
 }
+
+/// The dispatcher's event source mapping (docs/decisions/0004): the table's stream, filtered
+/// to inserted outbox items (the prefix the store writes them under), failures reported per
+/// record, bisected, retried a bounded number of times and then kept in a queue, with an
+/// alarm on the iterator's age.
+#[test]
+fn the_dispatcher_reads_inserted_outbox_items_from_the_stream_with_bounded_retries() {
+    let template: serde_yaml::Value = serde_yaml::from_str(TEMPLATE).unwrap();
+    let resources = &template["Resources"];
+    let dispatcher = &resources["DispatcherFunction"];
+    assert_eq!(
+        dispatcher["Metadata"]["BuildProperties"]["Binary"],
+        "dispatcher"
+    );
+    let events = dispatcher["Properties"]["Events"].as_mapping().unwrap();
+    assert_eq!(events.len(), 1, "the stream is its only trigger");
+    let mapping = &events.values().next().unwrap()["Properties"];
+    assert_eq!(events.values().next().unwrap()["Type"], "DynamoDB");
+    assert_eq!(
+        serde_yaml::to_string(&mapping["Stream"]).unwrap().trim(),
+        "!GetAtt Table.StreamArn"
+    );
+    assert_eq!(
+        mapping["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(mapping["BisectBatchOnFunctionError"], true);
+    let retries = mapping["MaximumRetryAttempts"].as_u64().unwrap();
+    assert!((1..=10).contains(&retries), "{retries}");
+    assert_eq!(
+        serde_yaml::to_string(&mapping["DestinationConfig"]["OnFailure"]["Destination"])
+            .unwrap()
+            .trim(),
+        "!GetAtt DispatcherFailures.Arn"
+    );
+    let pattern: serde_json::Value = serde_json::from_str(
+        mapping["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(pattern["eventName"], serde_json::json!(["INSERT"]));
+    let prefix = licensing::adapters::dynamodb::keys::outbox_sk("");
+    assert_eq!(
+        pattern["dynamodb"]["Keys"]["sk"]["S"],
+        serde_json::json!([{ "prefix": prefix }])
+    );
+    // The local stream reader keeps the same batch size and retries.
+    assert_eq!(
+        mapping["BatchSize"].as_i64(),
+        Some(licensing_tests::stream_reader::BATCH_SIZE as i64)
+    );
+    assert_eq!(
+        retries,
+        u64::from(licensing_tests::stream_reader::MAX_RETRIES)
+    );
+    let table: serde_json::Value = serde_json::from_str(TABLE).unwrap();
+    assert_eq!(table["StreamSpecification"]["StreamViewType"], "NEW_IMAGE");
+    let age_alarm = resources.as_mapping().unwrap().values().find(|r| {
+        r["Type"] == "AWS::CloudWatch::Alarm" && r["Properties"]["MetricName"] == "IteratorAge"
+    });
+    assert!(
+        age_alarm.is_some(),
+        "an alarm on the dispatcher's iterator age"
+    );
+}

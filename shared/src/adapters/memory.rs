@@ -105,6 +105,7 @@ impl Store for MemoryStore {
         StoreUsage {
             calls: self.calls.load(Ordering::Relaxed),
             capacity: 0.0,
+            items_written: 0,
         }
     }
 

@@ -178,9 +178,194 @@ async fn api(n: u64) {
     })
     .await
     .print();
+    ratios(16, n.max(400)).await;
 }
 
 /// `n` users `s-00001` … activated a second apart from 2 November.
+/// Runs `total` operations with `clients` in flight, client `k` doing its share with its own
+/// index; returns operations per second.
+async fn throughput<F, Fut>(clients: u64, total: u64, op: F) -> f64
+where
+    F: Fn(u64, u64) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let per = total / clients;
+    let started = Instant::now();
+    futures::future::join_all((0..clients).map(|k| {
+        let op = &op;
+        async move {
+            for i in 0..per {
+                op(k, i).await;
+            }
+        }
+    }))
+    .await;
+    (per * clients) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Each use case's throughput as a share of the engine's own rate for the same calls, with
+/// the same number of callers in flight, in the same run (absolute figures move ± 50 %
+/// between runs on this machine; the ratios are what the targets are about). One tenant
+/// per caller, each with 21 users on 10 licences (so status reads red seats).
+async fn ratios(clients: u64, total: u64) {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+    let store = fresh_store().await;
+    let now = at("2026-11-19T10:00:00Z");
+    let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let mut callers = Vec::new();
+    for k in 0..clients {
+        let id = format!("r-{k}");
+        app::create_tenant(
+            &store,
+            "bench",
+            acme(&id, start, 10, 2),
+            at("2026-11-01T08:00:00Z"),
+        )
+        .await
+        .unwrap();
+        let tenant = TenantId::parse(&id).unwrap();
+        bulk_users(&store, &tenant, 20, at("2026-11-02T00:00:00Z")).await;
+        callers.push(Caller {
+            tenant,
+            user: UserId::parse("ada").unwrap(),
+        });
+    }
+    let client = store.client().clone();
+    let table = store.table().to_owned();
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let (client, table, callers, st) = (&client, &table, &callers, &store);
+
+    // Status: what it reads, raw: the subscription, then the red seats (Query), beside the
+    // caller's user (GetItem), all strongly consistent.
+    let raw_status = throughput(clients, total, |k, _| async move {
+        let pk = format!("T#r-{k}");
+        let sub = async {
+            client
+                .get_item()
+                .table_name(table)
+                .key("pk", s(&pk))
+                .key("sk", s("A#SUB"))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap();
+            client
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":r", s("A#OA#"))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap();
+        };
+        let user = client
+            .get_item()
+            .table_name(table)
+            .key("pk", s(&pk))
+            .key("sk", s("U#ada"))
+            .consistent_read(true)
+            .send();
+        let (_, u) = futures::join!(sub, user);
+        u.unwrap();
+    })
+    .await;
+    let before = store.usage();
+    let status = throughput(clients, total, |k, _| async move {
+        app::account_status(st, &callers[k as usize], now)
+            .await
+            .unwrap();
+    })
+    .await;
+    let status_calls = store.usage().since(before).calls as f64 / total as f64;
+
+    // Approval: quotes made first; then each caller approves its own tenant's.
+    let per = total / clients;
+    let mut quotes = Vec::new();
+    for caller in callers {
+        let mut mine = Vec::new();
+        for _ in 0..per {
+            mine.push(
+                app::create_quote(&store, caller, Some(1), &BTreeMap::new(), now)
+                    .await
+                    .unwrap()
+                    .quote_id,
+            );
+        }
+        quotes.push(mine);
+    }
+    let quotes = &quotes;
+    let before = store.usage();
+    let approval = throughput(clients, total, |k, i| async move {
+        let quote = &quotes[k as usize][i as usize];
+        let body = serde_json::json!({ "quote_id": quote });
+        app::approve_purchase(
+            st,
+            &callers[k as usize],
+            Some(&format!("r-{k}-{i}")),
+            &body,
+            quote,
+            now,
+        )
+        .await
+        .unwrap();
+    })
+    .await;
+    let used = store.usage().since(before);
+    let items = (used.items_written as f64 / total as f64).round().max(1.0) as usize;
+    // The same number of items in one raw TransactWriteItems, on the caller's partition.
+    let raw_tx = throughput(clients, total, |k, i| async move {
+        let pk = format!("T#r-{k}");
+        let actions: Vec<TransactWriteItem> = (0..items)
+            .map(|j| {
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(table)
+                            .item("pk", s(&pk))
+                            .item("sk", s(&format!("RAW#{i}#{j}")))
+                            .item("body", s(&"x".repeat(300)))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    let raw_put = throughput(clients, total, |k, i| async move {
+        client
+            .put_item()
+            .table_name(table)
+            .item("pk", s(&format!("T#r-{k}")))
+            .item("sk", s(&format!("PUT#{i}")))
+            .send()
+            .await
+            .unwrap();
+    })
+    .await;
+    println!("\n{clients} callers in flight, {total} operations each, one run:\n");
+    println!("| use case | its rate /s | raw rate /s (same calls) | ratio | target |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| status ({status_calls:.1} calls) | {status:.0} | {raw_status:.0} (GetItem → Query, beside a GetItem) | {:.0} % | ≥ 80 % |",
+        100.0 * status / raw_status
+    );
+    println!(
+        "| approval ({:.1} calls) | {approval:.0} | {raw_tx:.0} (TransactWriteItems of {items} items) | {:.0} % | ≥ 70 % |",
+        used.calls as f64 / total as f64,
+        100.0 * approval / raw_tx
+    );
+    println!("| raw PutItem | {raw_put:.0} | | | |");
+}
+
 fn seeded_users(n: u64) -> Vec<licensing::domain::user::User> {
     let start = at("2026-11-02T00:00:00Z");
     (1..=n)
@@ -523,15 +708,17 @@ async fn sweep_bench(tenants: u64, users: u64, due_percent: u64) {
     let used = store.usage().since(before);
     let due = report.rollovers as f64;
     let calls = used.calls as f64;
+    let writes = used.items_written as f64 / elapsed;
     println!(
-        "| tenants | users | due | sweep s | DynamoDB calls | calls per due item | due items/s | raw puts/s | capacity units |"
+        "| tenants | users | due | sweep s | DynamoDB calls | calls per due item | due items/s | items written/s | raw puts/s | item writes vs raw puts | capacity units |"
     );
     println!(
-        "| {tenants} | {} | {} | {elapsed:.2} | {calls} | {:.2} | {:.0} | {raw_rate:.0} | {:.1} |",
+        "| {tenants} | {} | {} | {elapsed:.2} | {calls} | {:.2} | {:.0} | {writes:.0} | {raw_rate:.0} | {:.0} % | {:.1} |",
         tenants * users,
         report.rollovers,
         calls / due.max(1.0),
         due / elapsed,
+        100.0 * writes / raw_rate,
         used.capacity
     );
     println!("{report:?}");

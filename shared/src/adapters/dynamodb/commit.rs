@@ -78,10 +78,12 @@ impl DynamoStore {
                     .await
                     .map_err(backend)?;
                 self.metrics.record(total(out.consumed_capacity()));
+                let sent = pending.len();
                 pending = out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
                     .unwrap_or_default();
+                self.metrics.wrote(sent - pending.len());
                 rounds += 1;
                 if rounds > 8 {
                     return Err(StoreError::Throttled);
@@ -363,6 +365,7 @@ impl DynamoStore {
         }
         let guards: Vec<Guard> = plan.actions.iter().map(|(_, g)| *g).collect();
         let items: Vec<TransactWriteItem> = plan.actions.into_iter().map(|(a, _)| a).collect();
+        let count = items.len();
         self.metrics.spend_write()?;
         let result = self
             .client
@@ -374,6 +377,7 @@ impl DynamoStore {
         match result {
             Ok(out) => {
                 self.metrics.record(total(out.consumed_capacity()));
+                self.metrics.wrote(count);
             }
             Err(err) => {
                 self.metrics.record(None);

@@ -55,6 +55,7 @@ pub struct StoreMetrics {
     /// Write calls this store may still make: unlimited, except where a crash test sets it
     /// (`DynamoStore::crashing_after`) to stop a change between any two of its writes.
     writes_left: AtomicI64,
+    items_written: AtomicU64,
 }
 
 impl Default for StoreMetrics {
@@ -62,6 +63,7 @@ impl Default for StoreMetrics {
         Self {
             calls: AtomicU64::new(0),
             milli_capacity: AtomicU64::new(0),
+            items_written: AtomicU64::new(0),
             writes_left: AtomicI64::new(i64::MAX),
         }
     }
@@ -79,6 +81,15 @@ impl StoreMetrics {
 
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    pub fn items_written(&self) -> u64 {
+        self.items_written.load(Ordering::Relaxed)
+    }
+
+    fn wrote(&self, items: usize) {
+        self.items_written
+            .fetch_add(items as u64, Ordering::Relaxed);
     }
 
     pub fn capacity(&self) -> f64 {

@@ -8,6 +8,7 @@ impl Store for DynamoStore {
         crate::ports::StoreUsage {
             calls: self.metrics.calls(),
             capacity: self.metrics.capacity(),
+            items_written: self.metrics.items_written(),
         }
     }
 
