@@ -157,11 +157,17 @@ start_api() {
 
 # The local stand-in for the event source mapping on the table's stream: it hands each new
 # outbox item to the `dispatcher` function under watch (Lambda's Invoke API), keeping its
-# position in $logdir/stream-reader.json. The dispatcher's process is started first, so the
-# first change's mail does not wait for it.
+# position in $logdir/stream-reader.json. The dispatcher's four processes (one per parallel
+# batch, as ParallelizationFactor) are started first: watch starts each with `cargo run`, which
+# takes tens of seconds on a busy machine (or waits for the test build's lock), and mail would
+# wait for it.
 start_stream_reader() {
-  local api="$1" logdir="$2"
-  curl -s -o /dev/null -X POST -d '{"Records": []}' "$api/2015-03-31/functions/dispatcher/invocations"
+  local api="$1" logdir="$2" i warming=()
+  for i in 1 2 3 4; do
+    curl -s -o /dev/null -X POST -d '{"Records": []}' "$api/2015-03-31/functions/dispatcher/invocations" &
+    warming+=("$!")
+  done
+  wait "${warming[@]}"
   start_bg "the stream reader (table $LICENSING_TABLE into the dispatcher)" "$logdir/stream-reader.log" \
     "$ROOT/target/debug/stream-reader" --table "$LICENSING_TABLE" --invoke "$api" \
     --state "$logdir/stream-reader.json" --interval-ms 20

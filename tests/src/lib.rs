@@ -67,8 +67,21 @@ pub async fn e2e_store() -> Option<DynamoStore> {
     ))
 }
 
-/// A new, uniquely named table with the production definition, so tests run in parallel.
+/// A new, uniquely named table with the production definition but its stream, so tests run
+/// in parallel (`schema::create_table_without_stream` says why no stream).
 pub async fn fresh_store() -> DynamoStore {
+    let sdk = sdk().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let name = format!("test-{}", uuid::Uuid::new_v4().simple());
+    schema::create_table_without_stream(&client, &name)
+        .await
+        .expect("create table");
+    DynamoStore::new(client, name)
+}
+
+/// A new table with the production definition, stream included: for the tests that deliver
+/// mail and events through it.
+pub async fn fresh_streamed_store() -> DynamoStore {
     let sdk = sdk().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let name = format!("test-{}", uuid::Uuid::new_v4().simple());

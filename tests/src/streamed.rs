@@ -38,13 +38,13 @@ impl Streamed {
     /// Reads the stream until it is caught up, delivering what it holds as at `now` (the
     /// change's instant: tests run on their own calendar).
     pub async fn deliver(&self, now: DateTime<Utc>) {
-        let mut dispatch = InProcess {
+        let dispatch = InProcess {
             store: &self.store,
             notifier: &self.notifier,
             now: Some(now),
         };
         let mut reader = self.reader.lock().await;
-        reader.drain(&mut dispatch, 20).await.expect("stream read");
+        reader.drain(&dispatch, 20).await.expect("stream read");
     }
 }
 

@@ -570,10 +570,14 @@ fn the_dispatcher_reads_inserted_outbox_items_from_the_stream_with_bounded_retri
         pattern["dynamodb"]["Keys"]["sk"]["S"],
         serde_json::json!([{ "prefix": prefix }])
     );
-    // The local stream reader keeps the same batch size and retries.
+    // The local stream reader keeps the same batch size, parallelism and retries.
     assert_eq!(
-        mapping["BatchSize"].as_i64(),
-        Some(licensing_tests::stream_reader::BATCH_SIZE as i64)
+        mapping["BatchSize"].as_u64(),
+        Some(licensing_tests::stream_reader::BATCH_SIZE as u64)
+    );
+    assert_eq!(
+        mapping["ParallelizationFactor"].as_u64(),
+        Some(licensing_tests::stream_reader::PARALLELIZATION as u64)
     );
     assert_eq!(
         retries,

@@ -91,7 +91,7 @@ async fn world(bus: &str) -> World {
         .await
         .unwrap();
     let store = Streamed::new(
-        fresh_store().await,
+        fresh_streamed_store().await,
         Notifier::new(&sdk, bus, "licensing@example.com"),
     )
     .await;
@@ -658,27 +658,22 @@ fn spawn_reader(
         .env("LICENSING_TABLE", w.store.store.table())
         .env("LICENSING_EVENT_BUS", "licensing")
         .env("LICENSING_MAIL_FROM", "licensing@example.com")
-        .stdout(std::process::Stdio::null());
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(state.with_extension("log")).unwrap());
     if let Some(n) = crash_after {
         command.args(["--crash-after-invocations", &n.to_string()]);
     }
     command.spawn().expect("the stream-reader binary")
 }
 
-/// Waits until `count` purchase confirmations for `w` reached moto (or 10 s passed).
-async fn confirmations(w: &World, count: usize) -> usize {
-    let started = std::time::Instant::now();
-    loop {
-        let got = mails(&w.marker)
-            .await
-            .into_iter()
-            .filter(|(_, s, _)| s == "Dit køb af licenser er bekræftet")
-            .count();
-        if got >= count || started.elapsed() > std::time::Duration::from_secs(10) {
-            return got;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+/// The purchase confirmations for `w` that reached moto (one read: moto's data.json grows to
+/// tens of MB over a test run, and reading it in a loop starves the other tests' sends).
+async fn confirmations(w: &World) -> usize {
+    mails(&w.marker)
+        .await
+        .into_iter()
+        .filter(|(_, s, _)| s == "Dit køb af licenser er bekræftet")
+        .count()
 }
 
 /// The stream tests: a reader killed after the dispatcher delivered a batch and
@@ -698,7 +693,7 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     for key in ["s-1", "s-2", "s-3"] {
         assert_eq!(buy_one_licence(&store, &c, key, now).await.status, 201);
     }
-    assert_eq!(confirmations(&w, 0).await, 0, "nothing sent by the answers");
+    assert_eq!(confirmations(&w).await, 0, "nothing sent by the answers");
     let dir = std::env::temp_dir().join(unique("reader"));
     std::fs::create_dir_all(&dir).unwrap();
     let state = dir.join("position.json");
@@ -710,15 +705,15 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
         .unwrap();
     assert!(!exit.success(), "the reader aborted: {exit:?}");
     assert!(!state.exists(), "it died before its first checkpoint");
-    // Restarted: it reads the same batch again.
-    let mut second = spawn_reader(&w, &state, None);
-    assert_eq!(confirmations(&w, 3).await, 3);
-    // A commit while it runs arrives within a second.
+    // Everything was sent before it died; restarted, it reads the same batch again, and the
+    // batches are gone (nothing sent twice).
     assert!(
-        outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(5))
+        outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(1))
             .await
             .is_some()
     );
+    let mut second = spawn_reader(&w, &state, None);
+    // A commit while it runs is sent within a second.
     buy_one_licence(&store, &c, "s-4", now).await;
     let took = outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(5)).await;
     assert!(
@@ -727,11 +722,7 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     );
     second.kill().unwrap();
     second.wait().unwrap();
-    assert_eq!(
-        confirmations(&w, 4).await,
-        4,
-        "each purchase confirmed once"
-    );
+    assert_eq!(confirmations(&w).await, 4, "each purchase confirmed once");
     let seen = events(&w.queue_url, &w.tenant).await;
     let mut by_id: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for (_, detail) in &seen {

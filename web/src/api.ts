@@ -102,6 +102,15 @@ export interface LogEntry {
   details: unknown;
 }
 
+/** A user as `GET /v1/users` lists them (the fields the page uses). */
+export interface UserRow {
+  user_id: string;
+  name: string;
+  activated_at: string | null;
+  deadline: string | null;
+  licence_state: "licensed" | "over_allocated" | "inactive";
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -139,6 +148,11 @@ export class Api {
   }
   actionLog(): Promise<Page<LogEntry>> {
     return this.call("GET", "/v1/action-log?limit=20");
+  }
+  /** The users without a licence, a page at a time (R26): past the account's first 100. */
+  redUsers(cursor: string | null): Promise<Page<UserRow>> {
+    const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    return this.call("GET", `/v1/users?licence_state=over_allocated&limit=100${after}`);
   }
   quote(counts: PoolCounts): Promise<Quote> {
     return this.call("POST", "/v1/purchases/quotes", counts);

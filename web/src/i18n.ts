@@ -57,7 +57,8 @@ const en = {
     "These users were activated without an available licence. Buy licences before the deadline, or deactivate users you no longer need; otherwise they are deactivated automatically.",
   noReds: "Every active user has a licence.",
   redsShown: (pool: string, shown: number, total: number) =>
-    `${pool}: the ${shown} nearest deadlines of ${total} users without a licence are shown.`,
+    `${pool}: ${shown} of ${total} users without a licence are shown.`,
+  showMore: (hidden: number) => `Show more (${hidden} not shown)`,
   user: "User",
   pool: "Licence",
   since: "Without a licence since",
@@ -175,7 +176,8 @@ const da: Words = {
     "Disse brugere blev aktiveret uden en ledig licens. Køb licenser før fristen, eller deaktivér brugere du ikke længere har brug for; ellers deaktiveres de automatisk.",
   noReds: "Alle aktive brugere har en licens.",
   redsShown: (pool, shown, total) =>
-    `${pool}: de ${shown} nærmeste frister af ${total} brugere uden licens vises.`,
+    `${pool}: ${shown} af ${total} brugere uden licens vises.`,
+  showMore: (hidden) => `Vis flere (${hidden} vises ikke)`,
   user: "Bruger",
   pool: "Licens",
   since: "Uden licens siden",

@@ -16,6 +16,9 @@ export async function load(): Promise<void> {
   try {
     state.account = await state.api.account();
     state.loadError = null;
+    // A fresh account lists its own first 100 red users: page the rest again from there.
+    state.moreReds = [];
+    state.redsCursor = undefined;
   } catch (error) {
     state.loadError = error instanceof ApiError ? error : new ApiError(0, "network", "", "");
     render();

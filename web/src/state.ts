@@ -1,6 +1,6 @@
 // The page's state, what the caller may do, and the words in the chosen language.
 
-import { ApiError, type Account, type Api, type Invoice, type LogEntry, type Pool, type PoolCounts } from "./api";
+import { ApiError, type Account, type Api, type Invoice, type LogEntry, type Pool, type PoolCounts, type UserRow } from "./api";
 import type { Config } from "./auth";
 import { initialLang, words, type Lang, type Words } from "./i18n";
 
@@ -21,6 +21,10 @@ interface State {
   /** What was typed into the Buy column, by pool, kept across re-renders. */
   buy: Record<string, string>;
   loadError: ApiError | null;
+  /** Users without a licence paged in past the account's first 100, and where to go on
+   * (`null`: no more; `undefined`: none paged in yet). */
+  moreReds: UserRow[];
+  redsCursor: string | null | undefined;
 }
 
 export const state: State = {
@@ -35,12 +39,18 @@ export const state: State = {
   draft: "",
   buy: {},
   loadError: null,
+  moreReds: [],
+  redsCursor: undefined,
 };
 
 export const t = (): Words => words[state.lang];
 
 export function canManage(): boolean {
   return state.account?.rights.includes("licences.manage") === true && state.account.status === "active";
+}
+
+export function canManageUsers(): boolean {
+  return state.account?.rights.includes("users.manage") === true;
 }
 
 export function poolKey(pool: Pool): string {

@@ -359,3 +359,39 @@ test("a token in the link is taken only when config.json says local", async (t) 
   assert.equal(await page.locator("#licences-table").count(), 0);
   assert.ok(!page.url().includes("token="), "the token leaves the address bar");
 });
+
+test("a tenant with 130 users without a licence: the page lists 100 and the count, Show more lists the rest", async (t) => {
+  const tenant = `${TENANT}-big`;
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Copenhagen" }).format(new Date());
+  await call(token("operator-1", undefined, "licensing/operator"), "POST", "/v1/tenants", {
+    tenant_id: tenant,
+    name: "Big ApS",
+    currency: "DKK",
+    time_zone: "Europe/Copenhagen",
+    period_length: "monthly",
+    period_start: `${today.slice(0, 8)}01`,
+    pools: { licences: { name: "Licences", unit_price: 12900, purchased: 1 } },
+    administrator: { user_id: "ada", name: "Ada Admin", email: "ada@example.com", language: "en" },
+  });
+  const bigAdmin = token("ada", tenant);
+  const users = Array.from({ length: 130 }, (_, i) => {
+    const id = `r-${String(i + 1).padStart(3, "0")}`;
+    return { user_id: id, name: `Red ${id}`, email: `${id}@example.com` };
+  });
+  const made = await call(bigAdmin, "POST", "/v1/users/batch", { users });
+  assert.equal(made.created, 130);
+  const page = await open(t, bigAdmin, "9-red-paging");
+  const rows = page.locator("#reds tbody tr");
+  assert.equal(await rows.count(), 100);
+  assert.match(await page.locator("#reds-shown-licences").textContent(), /100 of 130/);
+  await page.locator("#reds-more").click();
+  await page.locator("#reds tbody tr").nth(129).waitFor();
+  assert.equal(await rows.count(), 130);
+  const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.user));
+  assert.equal(new Set(ids).size, 130, "each red user once");
+  assert.match(await page.locator("#reds-shown-licences").textContent(), /130 of 130/);
+  assert.equal(await page.locator("#reds-more").count(), 0, "nothing more to show");
+  await page.shot("all");
+  assert.deepEqual(page.failures, []);
+  await call(token("operator-1", undefined, "licensing/operator"), "POST", `/v1/tenants/${tenant}/terminate`);
+});

@@ -732,7 +732,7 @@ struct Timed<'a> {
 
 impl licensing_tests::stream_reader::Dispatch for Timed<'_> {
     async fn dispatch(
-        &mut self,
+        &self,
         event: aws_lambda_events::event::dynamodb::Event,
     ) -> Result<aws_lambda_events::event::streams::DynamoDbEventResponse, String> {
         let (response, report) = licensing::startup::on_stream(
@@ -770,7 +770,7 @@ async fn notify(n: u64) {
     let mut timings = Vec::new();
     let mut sent_ms: Vec<f64> = Vec::new();
     for streamed in [false, true] {
-        let plain = fresh_store().await;
+        let plain = fresh_streamed_store().await;
         app::create_tenant(
             &plain,
             "bench",
@@ -793,7 +793,7 @@ async fn notify(n: u64) {
                 )
                 .await
                 .unwrap();
-                let mut dispatch = Timed {
+                let dispatch = Timed {
                     inner: licensing_tests::stream_reader::InProcess {
                         store: &store,
                         notifier: &notifier,
@@ -803,7 +803,7 @@ async fn notify(n: u64) {
                 };
                 // The tenant's own creation is on the stream: delivered before the run.
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    if reader.poll(&mut dispatch).await.unwrap() == 0 {
+                    if reader.poll(&dispatch).await.unwrap() == 0 {
                         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     }
                 }

@@ -26,7 +26,7 @@ struct Invoke {
 }
 
 impl Dispatch for Invoke {
-    async fn dispatch(&mut self, event: Event) -> Result<DynamoDbEventResponse, String> {
+    async fn dispatch(&self, event: Event) -> Result<DynamoDbEventResponse, String> {
         invoke(&self.http, &self.url, event).await
     }
 }
@@ -94,12 +94,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn run(
     mut reader: StreamReader,
-    mut dispatch: impl Dispatch,
+    dispatch: impl Dispatch,
     interval: Duration,
 ) -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let before = reader.stats.invocations;
-        match reader.poll(&mut dispatch).await {
+        match reader.poll(&dispatch).await {
             Ok(0) => tokio::time::sleep(interval).await,
             Ok(_) => {
                 if reader.stats.invocations > before {

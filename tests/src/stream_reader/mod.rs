@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 mod empty_maps;
 
 /// What the reader hands each batch to: the dispatcher.
-pub trait Dispatch: Send {
+pub trait Dispatch: Sync {
     fn dispatch(
-        &mut self,
+        &self,
         event: Event,
     ) -> impl std::future::Future<Output = Result<DynamoDbEventResponse, String>> + Send;
 }
@@ -34,7 +34,7 @@ pub struct InProcess<'a> {
 }
 
 impl Dispatch for InProcess<'_> {
-    async fn dispatch(&mut self, event: Event) -> Result<DynamoDbEventResponse, String> {
+    async fn dispatch(&self, event: Event) -> Result<DynamoDbEventResponse, String> {
         let now = self.now.unwrap_or_else(Utc::now);
         Ok(
             licensing::startup::on_stream(self.store, self.notifier, &event, now)
@@ -44,8 +44,14 @@ impl Dispatch for InProcess<'_> {
     }
 }
 
-/// Records per dispatcher invocation, as the template's `BatchSize`.
-pub const BATCH_SIZE: i32 = 100;
+/// Records per dispatcher invocation, as the template's `BatchSize` (counted after the filter,
+/// as the event source mapping counts them).
+pub const BATCH_SIZE: usize = 100;
+/// Batches of one shard in flight at once, as the template's `ParallelizationFactor`: records
+/// are assigned by partition key (the tenant), so one tenant's stay in order.
+pub const PARALLELIZATION: usize = 4;
+/// Records one `GetRecords` reads (its maximum): most are not outbox items.
+const READ_LIMIT: i32 = 1000;
 /// Retries of a failing record before it goes to the on-failure file, as the template's
 /// `MaximumRetryAttempts`.
 pub const MAX_RETRIES: u32 = 5;
@@ -269,7 +275,7 @@ impl StreamReader {
 
     /// Reads every open shard once and hands what passes the filter to `dispatch`, batch by
     /// batch. Returns how many records were read (0: the reader is caught up).
-    pub async fn poll(&mut self, dispatch: &mut impl Dispatch) -> Result<usize, String> {
+    pub async fn poll(&mut self, dispatch: &impl Dispatch) -> Result<usize, String> {
         if self
             .described
             .is_none_or(|at| at.elapsed() >= DESCRIBE_EVERY)
@@ -287,7 +293,7 @@ impl StreamReader {
                 .streams
                 .get_records()
                 .shard_iterator(iterator)
-                .limit(BATCH_SIZE)
+                .limit(READ_LIMIT)
                 .send()
                 .await
                 .map_err(|e| format!("get records: {e:?}"))?;
@@ -332,7 +338,7 @@ impl StreamReader {
         &mut self,
         shard: &str,
         records: &[Record],
-        dispatch: &mut impl Dispatch,
+        dispatch: &impl Dispatch,
     ) -> Result<Option<String>, String> {
         let Some(last) = records
             .last()
@@ -342,39 +348,68 @@ impl StreamReader {
             return Ok(None);
         };
         let last = last.to_owned();
-        let mut event = Event::default();
-        event.records = records
+        let passed: Vec<EventRecord> = records
             .iter()
             .filter(|r| is_outbox_insert(r))
             .map(|r| event_record(r, &self.stream_arn, &self.region))
             .collect();
         let mut done_up_to = Some(last);
         let mut retry_at = None;
-        if !event.records.is_empty() {
-            let newest = event
-                .records
+        if !passed.is_empty() {
+            let newest = passed
                 .iter()
                 .map(|r| r.change.approximate_creation_date_time)
                 .max()
                 .unwrap_or_default();
             self.stats.iterator_age_ms = (Utc::now() - newest).num_milliseconds().max(0);
-            self.stats.invocations += 1;
-            self.stats.records_handed += event.records.len() as u64;
-            let failed: Vec<String> = match dispatch.dispatch(event.clone()).await {
-                Ok(response) => response
-                    .batch_item_failures
-                    .into_iter()
-                    .filter_map(|f| f.item_identifier)
-                    .collect(),
-                Err(error) => {
-                    eprintln!("dispatcher invocation failed: {error}");
-                    event
-                        .records
-                        .iter()
-                        .filter_map(|r| r.change.sequence_number.clone())
-                        .collect()
-                }
-            };
+            // By partition key into parallel lanes, each lane in batches of BATCH_SIZE, in order.
+            let mut lanes: Vec<Vec<EventRecord>> = vec![Vec::new(); PARALLELIZATION];
+            for record in &passed {
+                let key = record
+                    .change
+                    .keys
+                    .get("pk")
+                    .map(|v| format!("{v:?}"))
+                    .unwrap_or_default();
+                let lane = key
+                    .bytes()
+                    .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+                lanes[lane % PARALLELIZATION].push(record.clone());
+            }
+            let results =
+                futures::future::join_all(lanes.into_iter().filter(|l| !l.is_empty()).map(
+                    |lane| async move {
+                        let mut invocations = 0u64;
+                        for chunk in lane.chunks(BATCH_SIZE) {
+                            let mut event = Event::default();
+                            event.records = chunk.to_vec();
+                            invocations += 1;
+                            let failed: Vec<String> = match dispatch.dispatch(event).await {
+                                Ok(response) => response
+                                    .batch_item_failures
+                                    .into_iter()
+                                    .filter_map(|f| f.item_identifier)
+                                    .collect(),
+                                Err(error) => {
+                                    eprintln!("dispatcher invocation failed: {error}");
+                                    chunk
+                                        .iter()
+                                        .filter_map(|r| r.change.sequence_number.clone())
+                                        .collect()
+                                }
+                            };
+                            // A lane stops at its first failure: its later records wait, in order.
+                            if !failed.is_empty() {
+                                return (invocations, failed);
+                            }
+                        }
+                        (invocations, Vec::new())
+                    },
+                ))
+                .await;
+            let failed: Vec<String> = results.iter().flat_map(|(_, f)| f.clone()).collect();
+            self.stats.invocations += results.iter().map(|(n, _)| n).sum::<u64>();
+            self.stats.records_handed += passed.len() as u64;
             if self
                 .crash_after_invocations
                 .is_some_and(|n| self.stats.invocations >= n)
@@ -391,15 +426,14 @@ impl StreamReader {
                 self.stats.retried += 1;
                 if *tries > MAX_RETRIES {
                     self.retries.remove(first);
-                    if let Some(record) = event
-                        .records
+                    if let Some(record) = passed
                         .iter()
                         .find(|r| r.change.sequence_number.as_deref() == Some(first.as_str()))
                         .cloned()
                     {
                         self.on_failure(&record)?;
                     }
-                    // Past it, as the mapping does: the rest of the batch was handled.
+                    // Past it, as the mapping does: the rest of the read was handled.
                 } else {
                     // Done up to the record before the first failure, read again from it.
                     done_up_to = records
@@ -419,11 +453,7 @@ impl StreamReader {
     }
 
     /// Polls until a poll reads nothing (at most `rounds` polls).
-    pub async fn drain(
-        &mut self,
-        dispatch: &mut impl Dispatch,
-        rounds: usize,
-    ) -> Result<(), String> {
+    pub async fn drain(&mut self, dispatch: &impl Dispatch, rounds: usize) -> Result<(), String> {
         for _ in 0..rounds {
             if self.poll(dispatch).await? == 0 {
                 break;
