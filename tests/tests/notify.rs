@@ -646,11 +646,12 @@ async fn r13_r21_an_outbox_larger_than_a_transaction_is_delivered_whole_and_neve
 }
 
 /// The local stream reader as a process (`stream-reader`, in-process dispatcher) on `w`'s
-/// table, keeping its position in `state`.
+/// table, keeping its position in `state`; its log beside it, one per `run`.
 fn spawn_reader(
     w: &World,
     state: &std::path::Path,
     crash_after: Option<u64>,
+    run: u32,
 ) -> std::process::Child {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stream-reader"));
     command
@@ -659,7 +660,7 @@ fn spawn_reader(
         .env("LICENSING_EVENT_BUS", "licensing")
         .env("LICENSING_MAIL_FROM", "licensing@example.com")
         .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(state.with_extension("log")).unwrap());
+        .stderr(std::fs::File::create(state.with_extension(format!("{run}.log"))).unwrap());
     if let Some(n) = crash_after {
         command.args(["--crash-after-invocations", &n.to_string()]);
     }
@@ -698,7 +699,7 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     std::fs::create_dir_all(&dir).unwrap();
     let state = dir.join("position.json");
     // Killed after its first invocation returned, before it saved its position.
-    let mut first = spawn_reader(&w, &state, Some(1));
+    let mut first = spawn_reader(&w, &state, Some(1), 1);
     let exit = tokio::task::spawn_blocking(move || first.wait())
         .await
         .unwrap()
@@ -712,7 +713,7 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
             .await
             .is_some()
     );
-    let mut second = spawn_reader(&w, &state, None);
+    let mut second = spawn_reader(&w, &state, None, 2);
     // A commit while it runs is sent within a second.
     buy_one_licence(&store, &c, "s-4", now).await;
     let took = outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(5)).await;
@@ -720,6 +721,13 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
         took.is_some_and(|t| t <= std::time::Duration::from_secs(1)),
         "commit to sent {took:?}"
     );
+    // The dispatcher settles a batch before the reader saves its position: give it the moment.
+    for _ in 0..100 {
+        if state.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     second.kill().unwrap();
     second.wait().unwrap();
     assert_eq!(confirmations(&w).await, 4, "each purchase confirmed once");

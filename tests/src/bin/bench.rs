@@ -351,7 +351,7 @@ async fn ratios(clients: u64, total: u64) {
             .unwrap();
     })
     .await;
-    println!("\n{clients} callers in flight, {total} operations each, one run:\n");
+    println!("\n{clients} callers in flight, {total} operations in all, one run:\n");
     println!("| use case | its rate /s | raw rate /s (same calls) | ratio | target |");
     println!("|---|---|---|---|---|");
     println!(
