@@ -100,7 +100,10 @@ async fn deliver_committed<S: Store + OutboxStore, N: Sender>(
     batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
-    for marker in batches.iter().filter_map(|b| b.commit.as_deref()) {
+    // The batches of one large change share its marker: each marker is waited for once.
+    let markers: std::collections::BTreeSet<&str> =
+        batches.iter().filter_map(|b| b.commit.as_deref()).collect();
+    for marker in markers {
         for wait in COMMIT_WAITS {
             if store.committed(&tenant, marker).await? {
                 break;

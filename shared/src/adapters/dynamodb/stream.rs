@@ -53,3 +53,62 @@ pub fn outbox_batch_of_image(image: serde_dynamo::Item) -> Result<Option<OutboxB
     }
     batch_of(item).map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, sequence: &str, image: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "eventID": sequence, "eventName": name, "awsRegion": "eu-west-1",
+            "dynamodb": {"Keys": {"pk": image["pk"].clone(), "sk": image["sk"].clone()},
+                         "NewImage": image, "SequenceNumber": sequence, "SizeBytes": 1,
+                         "StreamViewType": "NEW_IMAGE"}
+        })
+    }
+
+    fn outbox(sk: &str) -> serde_json::Value {
+        serde_json::json!({
+            "pk": {"S": "T#acme"}, "sk": {"S": sk}, "tenant_id": {"S": "acme"},
+            "attempts": {"N": "0"}, "state": {"S": "pending"},
+            "messages": {"L": [{"M": {
+                "message_id": {"S": "msg-1"}, "tenant_id": {"S": "acme"},
+                "created_at": {"S": "2026-12-01T08:00:00Z"},
+                "payload": {"M": {"channel": {"S": "event"}, "detail_type": {"S": "LicencesPurchased"},
+                                   "detail": {"M": {}}}},
+                "attempts": {"N": "0"}, "next_attempt_at": {"S": "2026-12-01T08:00:00Z"}
+            }}]}
+        })
+    }
+
+    #[test]
+    fn only_inserted_outbox_items_are_delivered_and_an_unreadable_one_is_retried() {
+        let user = serde_json::json!({"pk": {"S": "T#acme"}, "sk": {"S": "U#ada"}});
+        let broken = serde_json::json!({"pk": {"S": "T#acme"}, "sk": {"S": "O#broken"}, "state": {"S": "pending"}});
+        let event: Event = serde_json::from_value(serde_json::json!({"Records": [
+            record("INSERT", "1", outbox("O#a#0")),
+            record("MODIFY", "2", outbox("O#a#0")),
+            record("INSERT", "3", user),
+            record("INSERT", "4", broken),
+        ]}))
+        .unwrap();
+        let found = outbox_records(&event);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].0, "1");
+        let batch = found[0].1.as_ref().unwrap();
+        assert_eq!(
+            (batch.tenant_id.as_str(), batch.id.as_str()),
+            ("acme", "O#a#0")
+        );
+        assert_eq!(found[1].0, "4");
+        assert!(
+            found[1].1.is_err(),
+            "a record it cannot read is a failure to retry"
+        );
+        let response = serde_json::to_value(batch_response(vec!["4".into()])).unwrap();
+        assert_eq!(
+            response,
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": "4"}]})
+        );
+    }
+}
