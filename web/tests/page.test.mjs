@@ -378,8 +378,24 @@ test("a tenant with 130 users without a licence: the page lists 100 and the coun
     const id = `r-${String(i + 1).padStart(3, "0")}`;
     return { user_id: id, name: `Red ${id}`, email: `${id}@example.com` };
   });
-  const made = await call(bigAdmin, "POST", "/v1/users/batch", { users });
-  assert.equal(made.created, 130);
+  // In batches of 10: the local router now and then turns a function's answer of some
+  // kilobytes into its own text/plain 500 (README, Known limits), and a batch of 130 answers
+  // ~10 KB. A batch met by that is sent again (users it already made answer "exists").
+  for (let i = 0; i < users.length; i += 10) {
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetch(`${API}/v1/users/batch`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${bigAdmin}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ users: users.slice(i, i + 10) }),
+      });
+      const routers = response.status === 500 && (response.headers.get("content-type") ?? "").startsWith("text/plain");
+      if (routers && attempt === 0) continue;
+      assert.equal(response.status, 200, await response.text());
+      break;
+    }
+  }
+  const account = await call(bigAdmin, "GET", "/v1/account");
+  assert.equal(account.licences.over_allocated_count, 130);
   const page = await open(t, bigAdmin, "9-red-paging");
   const rows = page.locator("#reds tbody tr");
   assert.equal(await rows.count(), 100);
