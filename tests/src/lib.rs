@@ -70,24 +70,24 @@ pub async fn e2e_store() -> Option<DynamoStore> {
 /// A new, uniquely named table with the production definition but its stream, so tests run
 /// in parallel (`schema::create_table_without_stream` says why no stream).
 pub async fn fresh_store() -> DynamoStore {
-    let sdk = sdk().await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
-    let name = format!("test-{}", uuid::Uuid::new_v4().simple());
-    schema::create_table_without_stream(&client, &name)
-        .await
-        .expect("create table");
-    DynamoStore::new(client, name)
+    new_table(false).await
 }
 
 /// A new table with the production definition, stream included: for the tests that deliver
 /// mail and events through it.
 pub async fn fresh_streamed_store() -> DynamoStore {
-    let sdk = sdk().await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    new_table(true).await
+}
+
+async fn new_table(stream: bool) -> DynamoStore {
+    let client = aws_sdk_dynamodb::Client::new(&sdk().await);
     let name = format!("test-{}", uuid::Uuid::new_v4().simple());
-    schema::create_table(&client, &name)
-        .await
-        .expect("create table");
+    let created = if stream {
+        schema::create_table(&client, &name).await
+    } else {
+        schema::create_table_without_stream(&client, &name).await
+    };
+    created.expect("create table");
     DynamoStore::new(client, name)
 }
 
