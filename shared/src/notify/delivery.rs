@@ -231,13 +231,16 @@ async fn deliver_batch<N: Sender>(
 /// are independent, so one slow or failing tenant does not hold up the others.
 const TENANT_CONCURRENCY: usize = 8;
 
-/// Claims, delivers and settles batches. A batch another dispatcher holds is left to it.
-pub async fn deliver<S: Store + OutboxStore, N: Sender>(
-    store: &S,
-    notifier: &N,
+/// Hands each tenant's batches, in their order, to `each`, up to `TENANT_CONCURRENCY`
+/// tenants at once; what each tenant's delivery came to.
+pub(super) async fn per_tenant<F, Fut>(
     batches: Vec<OutboxBatch>,
-    now: DateTime<Utc>,
-) -> Result<DispatchReport, StoreError> {
+    each: F,
+) -> Vec<(TenantId, Result<DispatchReport, StoreError>)>
+where
+    F: Fn(TenantId, Vec<OutboxBatch>) -> Fut,
+    Fut: std::future::Future<Output = Result<DispatchReport, StoreError>>,
+{
     use futures::StreamExt;
     let mut by_tenant: BTreeMap<TenantId, Vec<OutboxBatch>> = BTreeMap::new();
     for batch in batches {
@@ -246,13 +249,29 @@ pub async fn deliver<S: Store + OutboxStore, N: Sender>(
             .or_default()
             .push(batch);
     }
-    let results: Vec<Result<DispatchReport, StoreError>> = futures::stream::iter(by_tenant)
-        .map(|(tenant, batches)| deliver_tenant(store, notifier, tenant, batches, now))
+    futures::stream::iter(by_tenant)
+        .map(|(tenant, batches)| {
+            let delivered = each(tenant.clone(), batches);
+            async move { (tenant, delivered.await) }
+        })
         .buffer_unordered(TENANT_CONCURRENCY)
         .collect()
-        .await;
+        .await
+}
+
+/// Claims, delivers and settles batches. A batch another dispatcher holds is left to it.
+pub async fn deliver<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
+    batches: Vec<OutboxBatch>,
+    now: DateTime<Utc>,
+) -> Result<DispatchReport, StoreError> {
+    let results = per_tenant(batches, |tenant, batches| {
+        deliver_tenant(store, notifier, tenant, batches, now)
+    })
+    .await;
     let mut report = DispatchReport::default();
-    for result in results {
+    for (_, result) in results {
         report.add(&result?);
     }
     Ok(report)

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::delivery::{DispatchReport, deliver_tenant};
+use super::delivery::{DispatchReport, deliver_tenant, per_tenant};
 use super::sender::Sender;
 use crate::domain::identity::TenantId;
 use crate::outbox::OutboxBatch;
@@ -27,14 +27,6 @@ const COMMIT_WAITS: [Duration; 5] = [
     Duration::from_millis(800),
 ];
 
-/// Tenants delivered at once from one stream batch.
-const TENANT_CONCURRENCY: usize = 8;
-
-struct TenantWork {
-    batches: Vec<OutboxBatch>,
-    sequence_numbers: Vec<String>,
-}
-
 /// A stream record that holds an outbox batch: its sequence number, and the batch (or why it
 /// could not be read).
 pub type StreamedBatch = (String, Result<OutboxBatch, StoreError>);
@@ -47,20 +39,17 @@ pub async fn deliver_streamed<S: Store + OutboxStore, N: Sender>(
     records: Vec<StreamedBatch>,
     now: DateTime<Utc>,
 ) -> (Vec<String>, DispatchReport) {
-    use futures::StreamExt;
     let mut failed: Vec<String> = Vec::new();
-    let mut by_tenant: BTreeMap<TenantId, TenantWork> = BTreeMap::new();
+    let mut sequences: BTreeMap<TenantId, Vec<String>> = BTreeMap::new();
+    let mut batches = Vec::new();
     for (sequence, batch) in records {
         match batch {
             Ok(batch) => {
-                let work = by_tenant
+                sequences
                     .entry(batch.tenant_id.clone())
-                    .or_insert_with(|| TenantWork {
-                        batches: Vec::new(),
-                        sequence_numbers: Vec::new(),
-                    });
-                work.batches.push(batch);
-                work.sequence_numbers.push(sequence);
+                    .or_default()
+                    .push(sequence);
+                batches.push(batch);
             }
             Err(err) => {
                 // Retried, then (bisected to this record) sent to the on-failure destination.
@@ -69,22 +58,18 @@ pub async fn deliver_streamed<S: Store + OutboxStore, N: Sender>(
             }
         }
     }
-    let results: Vec<(Vec<String>, Result<DispatchReport, StoreError>)> =
-        futures::stream::iter(by_tenant)
-            .map(|(tenant, work)| async move {
-                let result = deliver_committed(store, notifier, tenant, work.batches, now).await;
-                (work.sequence_numbers, result)
-            })
-            .buffer_unordered(TENANT_CONCURRENCY)
-            .collect()
-            .await;
+    let results = per_tenant(batches, |tenant, batches| {
+        deliver_committed(store, notifier, tenant, batches, now)
+    })
+    .await;
     let mut report = DispatchReport::default();
-    for (sequences, result) in results {
+    for (tenant, result) in results {
         match result {
             Ok(done) => report.add(&done),
             Err(err) => {
-                tracing::warn!(error = %err, records = sequences.len(), "outbox records failed; the stream retries them");
-                failed.extend(sequences);
+                let records = sequences.remove(&tenant).unwrap_or_default();
+                tracing::warn!(error = %err, records = records.len(), "outbox records failed; the stream retries them");
+                failed.extend(records);
             }
         }
     }
