@@ -32,6 +32,10 @@ pub enum MailKind {
     DeadlineReminder,
     RemovalNotice,
     PeriodChangeNotice,
+    /// R30: the managers, some days before a period ends.
+    RenewalReminder,
+    /// R30: the user whose seat became over-allocated, with the deadline and whom to ask.
+    SeatAtRisk,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,14 +278,7 @@ pub fn manager_mails(events: &[DomainEvent]) -> Vec<Payload> {
             Recipient::Managers,
             listed(&removed),
         ));
-        let mut users: Vec<(&UserId, Vec<&RedSeat>)> = Vec::new();
-        for seat in &removed {
-            match users.iter_mut().find(|(u, _)| *u == &seat.seat.user_id) {
-                Some((_, seats)) => seats.push(seat),
-                None => users.push((&seat.seat.user_id, vec![seat])),
-            }
-        }
-        for (user_id, seats) in users {
+        for (user_id, seats) in by_user(&removed) {
             mails.push(mail(
                 MailKind::RemovalNotice,
                 Recipient::User {
@@ -291,7 +288,35 @@ pub fn manager_mails(events: &[DomainEvent]) -> Vec<Payload> {
             ));
         }
     }
+    // R30: each user whose seat became over-allocated is told, once for all their pools.
+    for (user_id, seats) in by_user(&over) {
+        mails.push(mail(
+            MailKind::SeatAtRisk,
+            Recipient::User {
+                user_id: user_id.clone(),
+            },
+            listed(&seats),
+        ));
+    }
     mails
+}
+
+/// Seats grouped by their user, in the order the users first came.
+fn by_user<'a>(seats: &[&'a RedSeat]) -> Vec<(&'a UserId, Vec<&'a RedSeat>)> {
+    // Indexed, not searched: a rollover can over-allocate ten thousand seats at once.
+    let mut at: std::collections::HashMap<&UserId, usize> = std::collections::HashMap::new();
+    let mut users: Vec<(&UserId, Vec<&RedSeat>)> = Vec::new();
+    for seat in seats {
+        let user = &seat.seat.user_id;
+        match at.get(user) {
+            Some(&i) => users[i].1.push(seat),
+            None => {
+                at.insert(user, users.len());
+                users.push((user, vec![seat]));
+            }
+        }
+    }
+    users
 }
 
 /// Messages of one change per batch: delivered, retried and dead-lettered together.

@@ -57,6 +57,7 @@ pub fn notifier(config: &Config, sdk: &aws_types::SdkConfig) -> crate::notify::N
         config.mail_from.clone(),
     )
     .with_configuration_set(config.ses_configuration_set.clone())
+    .with_support_contact(config.support_email.clone())
 }
 
 #[cfg(feature = "notify")]

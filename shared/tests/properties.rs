@@ -152,7 +152,7 @@ proptest! {
                 Op::Downscale { crm, n } => {
                     let modules: BTreeMap<String, u32> = crm.then(|| ("crm".to_owned(), n)).into_iter().collect();
                     let request = NextPeriodRequest::parse((!crm).then_some(n), &modules).unwrap();
-                    if let Ok(plan) = next_period::plan(&tenant.account.subscription, &request) {
+                    if let Ok(plan) = next_period::plan(&tenant.account, &request) {
                         let newest = tenant.newest_all();
                         next_period::apply(&mut tenant.account, &plan, &newest).unwrap();
                     }

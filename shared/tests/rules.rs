@@ -370,7 +370,7 @@ fn r8_a_pool_holds_at_most_a_million_licences_a_refusal_of_the_state_not_the_req
 #[test]
 fn r9_buying_after_a_downscale_resets_the_next_period_to_purchased() {
     let mut tenant = Tenant::november(10);
-    let plan = next_period::plan(&tenant.account.subscription, &next(Some(6), None)).unwrap();
+    let plan = next_period::plan(&tenant.account, &next(Some(6), None)).unwrap();
     next_period::apply(&mut tenant.account, &plan, &BTreeMap::new()).unwrap();
     assert_eq!(tenant.next_period("licences"), 6);
     let now = t("2026-11-19T10:00:00Z");
@@ -414,7 +414,7 @@ fn r10_idempotency_keys_and_request_fingerprints() {
 #[test]
 fn r11_next_period_bounds() {
     let tenant = Tenant::november(10);
-    let sub = &tenant.account.subscription;
+    let sub = &tenant.account;
     assert_eq!(
         next_period::plan(sub, &next(Some(0), None)).unwrap_err(),
         DomainError::NextPeriodBelowOne
@@ -459,12 +459,14 @@ fn r11_next_period_bounds() {
 #[test]
 fn r12_downscale_below_in_use_lists_the_seats_to_remove_in_r3_order() {
     let mut tenant = eleven_on_ten();
-    let plan = next_period::plan(&tenant.account.subscription, &next(Some(8), None)).unwrap();
-    assert_eq!(plan.seats_over[&pool("licences")], 3);
+    // u-10 is red with a deadline on 9 November: removed before the period change on
+    // 1 December, so it is neither counted nor listed (R28). 10 still in use then, 8 licences.
+    let plan = next_period::plan(&tenant.account, &next(Some(8), None)).unwrap();
+    assert_eq!(plan.seats_over[&pool("licences")], 2);
     let newest = tenant.newest_all();
     let (_, seats) = next_period::apply(&mut tenant.account, &plan, &newest).unwrap();
     let ids: Vec<&str> = seats.iter().map(|s| s.user_id.as_str()).collect();
-    assert_eq!(ids, vec!["u-08", "u-09", "u-10"]);
+    assert_eq!(ids, vec!["u-08", "u-09"]);
     // The current period is unchanged.
     assert_eq!(
         (tenant.purchased("licences"), tenant.next_period("licences")),
@@ -474,9 +476,69 @@ fn r12_downscale_below_in_use_lists_the_seats_to_remove_in_r3_order() {
 }
 
 #[test]
+fn r28_only_seats_still_in_use_at_the_period_change_are_counted() {
+    use licensing::domain::next_period::over_at_change;
+    // Nothing downscaled, one red user whose deadline comes before the change: nothing will
+    // happen at the change, so nothing is announced.
+    let tenant = eleven_on_ten();
+    let licences = tenant.account.subscription.pool(&pool("licences")).unwrap();
+    assert_eq!(over_at_change(&tenant.account, licences, 10), 0);
+    assert_eq!(over_at_change(&tenant.account, licences, 9), 1);
+    // A red user made in the period's last week keeps the seat past the change: counted.
+    let mut late = eleven_on_ten();
+    late.create("zoe", &[], t("2026-11-28T09:00:00Z"));
+    let licences = late.account.subscription.pool(&pool("licences")).unwrap();
+    assert_eq!(over_at_change(&late.account, licences, 10), 1);
+    let plan = next_period::plan(&late.account, &next(Some(10), None)).unwrap();
+    let seats = next_period::seats_over(&plan, &late.newest_all());
+    let ids: Vec<&str> = seats.iter().map(|s| s.user_id.as_str()).collect();
+    assert_eq!(ids, vec!["zoe"]);
+    // The preview's totals: this period at its counts, the next with the change.
+    let (now, next_total) =
+        next_period::totals(&late.account.subscription, &next(Some(8), Some(1))).unwrap();
+    let price = |id: &str| {
+        late.account
+            .subscription
+            .pool(&pool(id))
+            .unwrap()
+            .unit_price
+            .minor()
+    };
+    assert_eq!(now.minor(), 10 * price("licences") + 2 * price("crm"));
+    assert_eq!(next_total.minor(), 8 * price("licences") + price("crm"));
+}
+
+#[test]
+fn r30_the_renewal_reminder_is_due_days_before_the_period_ends_once_per_period() {
+    let mut tenant = Tenant::november(10);
+    let sub = &mut tenant.account.subscription;
+    let end = sub.rollover_due().unwrap();
+    assert_eq!(
+        sub.renewal_reminder_due(),
+        Some(end - chrono::Duration::days(7))
+    );
+    assert_eq!(sub.sweep_due(), sub.renewal_reminder_due());
+    sub.renewal_reminded = Some(sub.period.start);
+    assert_eq!(sub.renewal_reminder_due(), None);
+    assert_eq!(sub.sweep_due(), Some(end));
+    sub.renewal_reminded = None;
+    sub.set_renewal_reminder_days(0).unwrap();
+    assert_eq!(sub.renewal_reminder_due(), None);
+    sub.set_renewal_reminder_days(60).unwrap();
+    assert_eq!(
+        sub.renewal_reminder_due(),
+        Some(sub.period.start_instant(sub.time_zone))
+    );
+    assert_eq!(
+        sub.set_renewal_reminder_days(61).unwrap_err().code(),
+        "invalid_input"
+    );
+}
+
+#[test]
 fn r13_a_downscale_causes_a_next_period_changed_event() {
     let mut tenant = Tenant::november(10);
-    let plan = next_period::plan(&tenant.account.subscription, &next(Some(7), Some(1))).unwrap();
+    let plan = next_period::plan(&tenant.account, &next(Some(7), Some(1))).unwrap();
     let (events, _) = next_period::apply(&mut tenant.account, &plan, &BTreeMap::new()).unwrap();
     match &events[0] {
         DomainEvent::NextPeriodChanged {
@@ -501,7 +563,7 @@ fn r13_a_downscale_causes_a_next_period_changed_event() {
 fn r14_rollover_applies_next_period_invoices_the_whole_period_and_flags_from_the_rollover_instant()
 {
     let mut tenant = eleven_on_ten(); // u-10 red since 2 Nov 10:00
-    let plan = next_period::plan(&tenant.account.subscription, &next(Some(8), Some(1))).unwrap();
+    let plan = next_period::plan(&tenant.account, &next(Some(8), Some(1))).unwrap();
     next_period::apply(&mut tenant.account, &plan, &BTreeMap::new()).unwrap();
     let sweep = t("2026-12-01T02:00:00Z");
     let needed = seats_needed(&tenant.account, sweep);

@@ -36,6 +36,24 @@ pub async fn handle<S: Store, C: Clock>(
                             .await?,
                     )
                 }
+                ("POST", ["next-period", "preview"]) => {
+                    let body: NextPeriodBody = json_body(&request)?;
+                    ok(
+                        200,
+                        &app::preview_next_period(
+                            store,
+                            &caller,
+                            body.licences,
+                            &body.modules,
+                            now,
+                        )
+                        .await?,
+                    )
+                }
+                ("PUT", ["settings"]) => {
+                    let body: app::Settings = json_body(&request)?;
+                    ok(200, &app::set_settings(store, &caller, &body, now).await?)
+                }
                 _ => Err(AppError::NotFound("route")),
             }
         },
@@ -56,5 +74,9 @@ mod tests {
         .await;
     }
 
-    const ROUTES: [(&str, &str); 1] = [("PUT", "/v1/next-period")];
+    const ROUTES: [(&str, &str); 3] = [
+        ("PUT", "/v1/next-period"),
+        ("POST", "/v1/next-period/preview"),
+        ("PUT", "/v1/settings"),
+    ];
 }

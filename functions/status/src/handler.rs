@@ -22,6 +22,9 @@ pub async fn handle<S: Store, C: Clock>(
                     200,
                     &app::list_invoices(store, &caller, &page(&request)?, now).await?,
                 ),
+                ("GET", ["invoices", id]) => {
+                    ok(200, &app::get_invoice(store, &caller, id, now).await?)
+                }
                 ("GET", ["action-log"]) => ok(
                     200,
                     &app::list_action_log(store, &caller, &page(&request)?, now).await?,

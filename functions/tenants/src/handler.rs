@@ -135,6 +135,15 @@ pub async fn handle<S: Store, C: Clock>(
                     &app::terminate_tenant(store, &operator, &tenant, now).await?,
                 )
             }
+            ("PUT", ["tenants", id, "settings"]) => {
+                let tenant = TenantId::parse(id).map_err(|_| AppError::NotFound("tenant"))?;
+                record_tenant(tenant.as_str());
+                let body: app::Settings = json_body(&request)?;
+                ok(
+                    200,
+                    &app::set_tenant_settings(store, &operator, &tenant, &body, now).await?,
+                )
+            }
             ("POST", ["tenants", id, "administrator"]) => {
                 let tenant = TenantId::parse(id).map_err(|_| AppError::NotFound("tenant"))?;
                 record_tenant(tenant.as_str());
@@ -164,8 +173,9 @@ mod tests {
         .await;
     }
 
-    const ROUTES: [(&str, &str); 2] = [
+    const ROUTES: [(&str, &str); 3] = [
         ("POST", "/v1/tenants"),
         ("POST", "/v1/tenants/acme/administrator"),
+        ("PUT", "/v1/tenants/acme/settings"),
     ];
 }

@@ -342,7 +342,7 @@ impl Store for MemoryStore {
                     continue;
                 };
                 let sub = &account.subscription;
-                if sub.rollover_due().is_some_and(|due| due <= at) {
+                if sub.sweep_due().is_some_and(|due| due <= at) {
                     work.push(DueWork::Rollover {
                         tenant: tenant.clone(),
                         indexed: Box::new(sub.clone()),

@@ -21,14 +21,8 @@ pub async fn set_next_period<S: Store>(
             let auth = authorize(store, caller, Right::LicencesManage, now).await?;
             let loaded = auth.loaded;
             let mut account = loaded.account.clone();
-            let plan = next_period::plan(&account.subscription, &request)?;
-            let mut newest: BTreeMap<PoolId, Vec<SeatInfo>> = BTreeMap::new();
-            for (pool, over) in &plan.seats_over {
-                newest.insert(
-                    pool.clone(),
-                    store.newest_seats(&caller.tenant, pool, *over).await?,
-                );
-            }
+            let plan = next_period::plan(&account, &request)?;
+            let newest = newest_for(store, &caller.tenant, &plan).await?;
             let (events, seats) = next_period::apply(&mut account, &plan, &newest)?;
             let at = account.subscription.tick(now);
             let seats_view: Vec<SeatToRemoveView> = seats
@@ -86,4 +80,122 @@ pub async fn set_next_period<S: Store>(
         }
     })
     .await
+}
+
+/// A tenant's settings, as an administrator or an operator changes them.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// R30: days before a period ends that the managers are reminded (0: never).
+    pub renewal_reminder_days: u32,
+}
+
+/// R30: the tenant's own administrator (licences.manage) sets the renewal reminder notice.
+pub async fn set_settings<S: Store>(
+    store: &S,
+    caller: &Caller,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<AccountView, AppError> {
+    retrying(|_| async move {
+        let auth = authorize(store, caller, Right::LicencesManage, now).await?;
+        let actor = Actor::User(caller.user.clone());
+        change_settings(store, &auth.loaded, actor, settings, &auth.rights, now).await
+    })
+    .await
+}
+
+pub(crate) async fn change_settings<S: Store>(
+    store: &S,
+    loaded: &Loaded,
+    actor: Actor,
+    settings: &Settings,
+    rights: &BTreeSet<Right>,
+    now: DateTime<Utc>,
+) -> Result<AccountView, AppError> {
+    let mut account = loaded.account.clone();
+    let from = account.subscription.renewal_reminder_days;
+    account
+        .subscription
+        .set_renewal_reminder_days(settings.renewal_reminder_days)?;
+    let at = account.subscription.tick(now);
+    let log = log_entry(
+        actor,
+        "settings.changed",
+        json!({ "renewal_reminder_days": { "from": from, "to": settings.renewal_reminder_days } }),
+        at,
+    );
+    let view = AccountView::new(&account, rights);
+    store
+        .commit(UnitOfWork::new(loaded, account, log, &[], now).into_change())
+        .await?;
+    Ok(view)
+}
+
+/// R28: what `set_next_period` with the same body would do, committing nothing: the seats
+/// that would be without a licence at the period change, and what the next period costs.
+pub async fn preview_next_period<S: Store>(
+    store: &S,
+    caller: &Caller,
+    licences: Option<u32>,
+    modules: &BTreeMap<String, u32>,
+    now: DateTime<Utc>,
+) -> Result<NextPeriodPreview, AppError> {
+    let request = NextPeriodRequest::parse(licences, modules)?;
+    let auth = authorize(store, caller, Right::LicencesManage, now).await?;
+    let account = &auth.loaded.account;
+    let plan = next_period::plan(account, &request)?;
+    let newest = newest_for(store, &caller.tenant, &plan).await?;
+    let seats = next_period::seats_over(&plan, &newest);
+    let (current, next) = next_period::totals(&account.subscription, &request)?;
+    let sub = &account.subscription;
+    Ok(NextPeriodPreview {
+        effective_from: sub.period.end,
+        currency: sub.currency.to_string(),
+        licences: request
+            .items
+            .get(&PoolId::licences())
+            .copied()
+            .or_else(|| sub.licences().map(|p| p.next_period))
+            .unwrap_or(0),
+        modules: sub
+            .modules()
+            .map(|p| {
+                let n = request.items.get(&p.id).copied().unwrap_or(p.next_period);
+                (p.id.to_string(), n)
+            })
+            .collect(),
+        seats_to_remove: seats
+            .iter()
+            .take(OVER_ALLOCATED_SHOWN)
+            .map(|s| SeatToRemoveView {
+                pool: s.pool.to_string(),
+                user_id: s.user_id.to_string(),
+                name: s.name.clone(),
+            })
+            .collect(),
+        seats_to_remove_count: seats.len(),
+        period_total: current.minor(),
+        next_period_total: next.minor(),
+        saving: current.minor() - next.minor(),
+        version: sub.version,
+    })
+}
+
+/// The newest seats a plan's list is taken from: per pool, its seats over plus those gone
+/// before the change (skipped).
+pub(crate) async fn newest_for<S: Store>(
+    store: &S,
+    tenant: &TenantId,
+    plan: &next_period::NextPeriodPlan,
+) -> Result<BTreeMap<PoolId, Vec<SeatInfo>>, AppError> {
+    let mut newest: BTreeMap<PoolId, Vec<SeatInfo>> = BTreeMap::new();
+    for (pool, over) in &plan.seats_over {
+        let gone = plan.gone_before.get(pool).map_or(0, |g| g.len() as u32);
+        newest.insert(
+            pool.clone(),
+            store.newest_seats(tenant, pool, over + gone).await?,
+        );
+    }
+    Ok(newest)
 }

@@ -23,6 +23,35 @@ pub async fn list_invoices<S: Store>(
     Ok(PageView { items, next_cursor })
 }
 
+/// Invoices read per page while looking one up by id.
+const INVOICE_PAGE: u32 = 100;
+
+/// R31: one invoice, for its printable view. Invoices are keyed by when they were issued, so
+/// this reads the tenant's invoices newest first until it meets the id: a tenant issues one a
+/// period plus one per purchase, a few hundred in years, and the newest are opened most.
+pub async fn get_invoice<S: Store>(
+    store: &S,
+    caller: &Caller,
+    invoice_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Invoice, AppError> {
+    authorize(store, caller, Right::AccountView, now).await?;
+    let mut page = PageRequest {
+        cursor: None,
+        limit: INVOICE_PAGE,
+    };
+    loop {
+        let Page { items, next_cursor } = store.list_invoices(&caller.tenant, &page).await?;
+        if let Some(found) = items.into_iter().find(|i| i.invoice_id == invoice_id) {
+            return Ok(found);
+        }
+        match next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Err(AppError::NotFound("invoice")),
+        }
+    }
+}
+
 pub async fn list_action_log<S: Store>(
     store: &S,
     caller: &Caller,

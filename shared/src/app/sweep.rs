@@ -16,8 +16,10 @@ use super::{AppError, UnitOfWork, log_entry, retrying};
 use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::events::DomainEvent;
 use crate::domain::identity::{Actor, TenantId, UserId};
+use crate::domain::next_period::{self, NextPeriodRequest};
 use crate::domain::pool::PoolId;
 use crate::domain::{removal, rollover};
+use crate::outbox::{MailKind, Payload, Recipient};
 use crate::ports::{DueWork, Loaded, Store, UserWrite};
 
 /// How many tenants one invocation works on at once.
@@ -30,6 +32,9 @@ pub struct SweepReport {
     pub invoices: usize,
     pub removals: usize,
     pub reminders: usize,
+    /// Renewal reminders sent (R30), one per tenant and period.
+    #[serde(default)]
+    pub renewal_reminders: usize,
     pub stale_records: usize,
     pub failed_tenants: usize,
     /// Tenants left for the next invocation because the time budget ran out.
@@ -43,6 +48,7 @@ impl SweepReport {
         self.invoices += other.invoices;
         self.removals += other.removals;
         self.reminders += other.reminders;
+        self.renewal_reminders += other.renewal_reminders;
         self.stale_records += other.stale_records;
         self.failed_tenants += other.failed_tenants;
         self.deferred_tenants += other.deferred_tenants;
@@ -319,6 +325,73 @@ pub async fn in_current_period<S: Store>(
     .await
 }
 
+/// R30: when a period's renewal reminder is due, one mail to the managers with the next
+/// period's counts and total and the seats that will be without a licence then, and the
+/// period marked as reminded, in one change. The account it committed, or `None` when no
+/// reminder was due.
+async fn remind_renewal<S: Store>(
+    store: &S,
+    loaded: &Loaded,
+    at: DateTime<Utc>,
+) -> Result<Option<Account>, AppError> {
+    let sub = &loaded.account.subscription;
+    if sub.renewal_reminder_due().is_none_or(|due| due > at) {
+        return Ok(None);
+    }
+    let tenant = sub.tenant_id.clone();
+    let request = NextPeriodRequest {
+        items: sub
+            .pools
+            .iter()
+            .map(|p| (p.id.clone(), p.next_period))
+            .collect(),
+    };
+    let plan = next_period::plan(&loaded.account, &request)?;
+    let newest = super::next_period::newest_for(store, &tenant, &plan).await?;
+    let seats = next_period::seats_over(&plan, &newest);
+    let (_, next_total) = next_period::totals(sub, &request)?;
+    let listed = &seats[..seats.len().min(crate::outbox::MAIL_SEATS)];
+    let pools: Vec<_> = sub
+        .pools
+        .iter()
+        .map(|p| json!({"pool": p.id, "name": p.name, "purchased": p.purchased, "next_period": p.next_period, "unit_price": p.unit_price}))
+        .collect();
+    let mail = Payload::Mail {
+        kind: MailKind::RenewalReminder,
+        to: Recipient::Managers,
+        language: None,
+        data: json!({
+            "effective_from": sub.period.end,
+            "currency": sub.currency,
+            "pools": pools,
+            "next_period_total": next_total,
+            "seats_to_remove": listed,
+            "seats_more": seats.len() - listed.len(),
+        }),
+    };
+    let log = log_entry(
+        Actor::System,
+        "renewal.reminded",
+        json!({
+            "effective_from": sub.period.end,
+            "next_period_total": next_total,
+            "seats_to_remove_count": seats.len(),
+        }),
+        at,
+    );
+    let version = sub.version;
+    let mut account = loaded.account.clone();
+    account.subscription.renewal_reminded = Some(account.subscription.period.start);
+    store
+        .commit(
+            UnitOfWork::on(version, account.clone(), log, &[], at)
+                .mail(vec![mail])
+                .into_change(),
+        )
+        .await?;
+    Ok(Some(account))
+}
+
 /// One tenant: catch up its rollovers, then remove the seats whose grace has ended, then send
 /// the reminders that are due, then tidy stale red-seat records. The time budget is checked
 /// before every removal too: a tenant with thousands of due removals stops when the budget
@@ -377,6 +450,25 @@ pub async fn sweep_tenant<S: Store>(
     if terminated {
         return Ok(report);
     }
+
+    // The renewal reminder (R30), once per period: its mark commits with its mail.
+    let reminded = retrying(|attempt| async move {
+        let Some(loaded) = carried.current(store, tenant, attempt).await? else {
+            return Ok(false);
+        };
+        match remind_renewal(store, &loaded, at).await? {
+            Some(account) => {
+                carried.keep(account);
+                Ok(true)
+            }
+            None => {
+                carried.put_back(loaded);
+                Ok(false)
+            }
+        }
+    })
+    .await?;
+    report.renewal_reminders += usize::from(reminded);
 
     // Removals (R5), up to REMOVALS_PER_CHANGE seats per version-checked change, each seat
     // re-checked on the current state. A seat that cannot be removed (R23's last

@@ -96,6 +96,23 @@ pub async fn terminate_tenant<S: Store>(
     .await
 }
 
+/// R30: an operator sets a tenant's renewal reminder notice.
+pub async fn set_tenant_settings<S: Store>(
+    store: &S,
+    operator: &str,
+    tenant_id: &TenantId,
+    settings: &super::next_period::Settings,
+    now: DateTime<Utc>,
+) -> Result<AccountView, AppError> {
+    retrying(|_| async move {
+        let loaded = operated(store, store.load_account(tenant_id).await?, now).await?;
+        let actor = Actor::Operator(operator.to_owned());
+        super::next_period::change_settings(store, &loaded, actor, settings, &BTreeSet::new(), now)
+            .await
+    })
+    .await
+}
+
 /// R23: an operator gives a tenant an active administrator again: the named user, created if
 /// it does not exist, gets the built-in `administrator` role and is activated if inactive.
 pub async fn restore_administrator<S: Store>(

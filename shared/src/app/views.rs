@@ -46,6 +46,10 @@ pub struct PoolView {
     pub over_allocated: Vec<RedView>,
     /// How many red seats the pool has in all.
     pub over_allocated_count: usize,
+    /// How many seats will be without a licence right after the period change if nothing else
+    /// changes: the seats still in use then beyond `next_period` (R28; red seats whose
+    /// deadline comes first are gone by then).
+    pub over_allocated_at_change: u32,
 }
 
 /// Red seats listed per pool in an account view.
@@ -62,6 +66,8 @@ pub struct AccountView {
     pub licences: PoolView,
     pub modules: Vec<PoolView>,
     pub rights: Vec<&'static str>,
+    /// R30: days before the period ends that the managers are reminded (0: never).
+    pub renewal_reminder_days: u32,
     pub version: u64,
 }
 
@@ -90,6 +96,11 @@ fn pool_view(account: &Account, pool: &Pool, module: bool) -> PoolView {
             .map(red_view)
             .collect(),
         over_allocated_count: reds.len(),
+        over_allocated_at_change: crate::domain::next_period::over_at_change(
+            account,
+            pool,
+            pool.next_period,
+        ),
     }
 }
 
@@ -123,6 +134,7 @@ impl AccountView {
             licences: pool_view(account, sub.licences().unwrap_or(&empty), false),
             modules: sub.modules().map(|p| pool_view(account, p, true)).collect(),
             rights: rights.iter().map(|r| r.as_str()).collect(),
+            renewal_reminder_days: sub.renewal_reminder_days,
             version: sub.version,
         }
     }
@@ -252,6 +264,26 @@ pub struct NextPeriodView {
     pub seats_to_remove: Vec<SeatToRemoveView>,
     pub seats_to_remove_count: usize,
     pub account: AccountView,
+}
+
+/// R28: a next-period change as it would be, before it is made.
+#[derive(Serialize, Debug, Clone)]
+pub struct NextPeriodPreview {
+    pub effective_from: NaiveDate,
+    pub currency: String,
+    pub licences: u32,
+    pub modules: std::collections::BTreeMap<String, u32>,
+    /// The first [`OVER_ALLOCATED_SHOWN`] seats that would be without a licence at the period
+    /// change, oldest first, counting only the seats still in use then.
+    pub seats_to_remove: Vec<SeatToRemoveView>,
+    pub seats_to_remove_count: usize,
+    /// This period at its counts, and the next with the change, in minor units.
+    pub period_total: i64,
+    pub next_period_total: i64,
+    /// `period_total − next_period_total`: negative when the next period costs more.
+    pub saving: i64,
+    /// The account version the preview was made from.
+    pub version: u64,
 }
 
 #[derive(Serialize, Debug, Clone)]

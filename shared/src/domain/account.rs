@@ -47,6 +47,23 @@ pub struct Subscription {
     /// limit is checked without reading them.
     #[serde(default)]
     pub users: u32,
+    /// R30: days before a period ends that the managers are reminded of the renewal (0: never).
+    #[serde(default = "default_renewal_reminder_days")]
+    pub renewal_reminder_days: u32,
+    /// The start of the period whose renewal reminder was sent: once per period, however
+    /// often the sweep runs.
+    #[serde(default)]
+    pub renewal_reminded: Option<chrono::NaiveDate>,
+}
+
+/// R30's default: a week's notice before the next period is invoiced.
+pub const DEFAULT_RENEWAL_REMINDER_DAYS: u32 = 7;
+/// The most notice a tenant may ask for: longer than a month's period would remind at its
+/// start.
+pub const MAX_RENEWAL_REMINDER_DAYS: u32 = 60;
+
+fn default_renewal_reminder_days() -> u32 {
+    DEFAULT_RENEWAL_REMINDER_DAYS
 }
 
 impl Subscription {
@@ -137,6 +154,43 @@ impl Subscription {
     /// When the sweep must roll this subscription over (R14); none once terminated.
     pub fn rollover_due(&self) -> Option<DateTime<Utc>> {
         (!self.is_terminated()).then(|| self.period.end_instant(self.time_zone))
+    }
+
+    /// When this period's renewal reminder is due (R30): `renewal_reminder_days` before the
+    /// period ends, never before it starts; none once sent for this period, when the tenant
+    /// asked for none, or once terminated.
+    pub fn renewal_reminder_due(&self) -> Option<DateTime<Utc>> {
+        if self.is_terminated()
+            || self.renewal_reminder_days == 0
+            || self.renewal_reminded == Some(self.period.start)
+        {
+            return None;
+        }
+        let end = self.period.end_instant(self.time_zone);
+        let start = self.period.start_instant(self.time_zone);
+        Some((end - chrono::Duration::days(i64::from(self.renewal_reminder_days))).max(start))
+    }
+
+    /// The next instant the sweep has work on the subscription itself: a renewal reminder or
+    /// a rollover, whichever comes first.
+    pub fn sweep_due(&self) -> Option<DateTime<Utc>> {
+        match (self.renewal_reminder_due(), self.rollover_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// R30: sets the renewal reminder's notice in days.
+    pub fn set_renewal_reminder_days(&mut self, days: u32) -> Result<(), DomainError> {
+        self.ensure_active()?;
+        if days > MAX_RENEWAL_REMINDER_DAYS {
+            return Err(DomainError::invalid(
+                "renewal_reminder_days",
+                format!("must be 0 to {MAX_RENEWAL_REMINDER_DAYS}"),
+            ));
+        }
+        self.renewal_reminder_days = days;
+        Ok(())
     }
 }
 

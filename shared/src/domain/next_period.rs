@@ -1,13 +1,15 @@
 //! R11/R12: the licences the next period starts with ("downscale").
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::account::{Account, SeatInfo, Subscription};
+use super::allocation::SeatKey;
 use super::error::DomainError;
 use super::events::{DomainEvent, PoolCount};
 use super::identity::UserId;
-use super::pool::PoolId;
+use super::money::Amount;
+use super::pool::{Pool, PoolId};
 
 /// New next-period counts, per pool. Parsed from `{"licences": 8, "modules": {"crm": 1}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,19 +44,44 @@ impl NextPeriodRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NextPeriodPlan {
     pub changes: Vec<PoolCount>,
-    /// Per pool: seats in use beyond the new count (they would be red after the period change).
+    /// Per pool: seats still in use at the period change beyond the new count (they will be
+    /// red after it).
     pub seats_over: BTreeMap<PoolId, u32>,
+    /// Per pool: red seats whose deadline comes before the period change. They are removed
+    /// by then, so they are neither counted nor listed (R28).
+    pub gone_before: BTreeMap<PoolId, BTreeSet<SeatKey>>,
+}
+
+/// The red seats of a pool that the sweep removes before the period change, if nothing else
+/// changes (their deadline comes first; the sweep rolls over before it removes, so a deadline
+/// at the change itself is still in use then).
+pub fn gone_before_change(account: &Account, pool: &PoolId) -> BTreeSet<SeatKey> {
+    let Some(change) = account.subscription.rollover_due() else {
+        return BTreeSet::new();
+    };
+    account
+        .reds(pool)
+        .iter()
+        .filter(|r| r.flag.deadline < change)
+        .map(|r| r.seat.clone())
+        .collect()
+}
+
+/// How many of a pool's seats will be without a licence right after the period change with
+/// `next` licences, counting only the seats still in use then (R28).
+pub fn over_at_change(account: &Account, pool: &Pool, next: u32) -> u32 {
+    let gone = gone_before_change(account, &pool.id).len() as u32;
+    pool.in_use.saturating_sub(gone).saturating_sub(next)
 }
 
 /// R11: `1 ≤ n ≤ purchased` for the core licences (0 means terminating: contact support);
 /// `0 ≤ n ≤ purchased` for a module (0 drops it from the next period).
-pub fn plan(
-    subscription: &Subscription,
-    request: &NextPeriodRequest,
-) -> Result<NextPeriodPlan, DomainError> {
+pub fn plan(account: &Account, request: &NextPeriodRequest) -> Result<NextPeriodPlan, DomainError> {
+    let subscription = &account.subscription;
     subscription.ensure_active()?;
     let mut changes = Vec::new();
     let mut seats_over = BTreeMap::new();
+    let mut gone_before = BTreeMap::new();
     for (pool_id, n) in &request.items {
         let pool = subscription.pool(pool_id).ok_or_else(|| {
             if pool_id.is_licences() {
@@ -77,15 +104,47 @@ pub fn plan(
             from: pool.next_period,
             to: *n,
         });
-        let over = pool.in_use.saturating_sub(*n);
+        let over = over_at_change(account, pool, *n);
         if over > 0 {
             seats_over.insert(pool_id.clone(), over);
+            let gone = gone_before_change(account, pool_id);
+            if !gone.is_empty() {
+                gone_before.insert(pool_id.clone(), gone);
+            }
         }
     }
     Ok(NextPeriodPlan {
         changes,
         seats_over,
+        gone_before,
     })
+}
+
+/// What a period costs at this period's counts and at the next period's with a request
+/// applied (R28: the preview's total and saving). Minor units; no proration, since both are
+/// whole periods.
+pub fn totals(
+    subscription: &Subscription,
+    request: &NextPeriodRequest,
+) -> Result<(Amount, Amount), DomainError> {
+    let current = Amount::sum(
+        subscription
+            .pools
+            .iter()
+            .map(|p| p.unit_price.times(p.purchased))
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
+    let next = Amount::sum(
+        subscription
+            .pools
+            .iter()
+            .map(|p| {
+                p.unit_price
+                    .times(request.items.get(&p.id).copied().unwrap_or(p.next_period))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
+    Ok((current, next))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,23 +154,22 @@ pub struct SeatToRemove {
     pub name: String,
 }
 
-/// Applies a plan. `newest` holds, per pool in `plan.seats_over`, at least that many of the
-/// pool's seats, newest first. Returns the events and the seats that would become red at the
-/// period change, in R3 order per pool (R12). The current period is unchanged.
-pub fn apply(
-    account: &mut Account,
+/// The seats a plan will leave without a licence at the period change, in R3 order per pool.
+/// `newest` holds, per pool in `plan.seats_over`, at least that many plus its `gone_before`
+/// of the pool's seats, newest first.
+pub fn seats_over(
     plan: &NextPeriodPlan,
     newest: &BTreeMap<PoolId, Vec<SeatInfo>>,
-) -> Result<(Vec<DomainEvent>, Vec<SeatToRemove>), DomainError> {
+) -> Vec<SeatToRemove> {
     let mut seats_to_remove = Vec::new();
+    let none = BTreeSet::new();
     for change in &plan.changes {
-        if let Some(pool) = account.subscription.pool_mut(&change.pool) {
-            pool.next_period = change.to;
-        }
         if let Some(over) = plan.seats_over.get(&change.pool) {
+            let gone = plan.gone_before.get(&change.pool).unwrap_or(&none);
             let seats = newest.get(&change.pool).map_or(&[][..], Vec::as_slice);
             let mut listed: Vec<SeatToRemove> = seats
                 .iter()
+                .filter(|s| !gone.contains(&s.seat))
                 .take(*over as usize)
                 .map(|s| SeatToRemove {
                     pool: change.pool.clone(),
@@ -121,6 +179,23 @@ pub fn apply(
                 .collect();
             listed.reverse();
             seats_to_remove.extend(listed);
+        }
+    }
+    seats_to_remove
+}
+
+/// Applies a plan. `newest` holds, per pool in `plan.seats_over`, at least that many plus its
+/// `gone_before` of the pool's seats, newest first. Returns the events and the seats that would become red at the
+/// period change, in R3 order per pool (R12). The current period is unchanged.
+pub fn apply(
+    account: &mut Account,
+    plan: &NextPeriodPlan,
+    newest: &BTreeMap<PoolId, Vec<SeatInfo>>,
+) -> Result<(Vec<DomainEvent>, Vec<SeatToRemove>), DomainError> {
+    let seats_to_remove = seats_over(plan, newest);
+    for change in &plan.changes {
+        if let Some(pool) = account.subscription.pool_mut(&change.pool) {
+            pool.next_period = change.to;
         }
     }
     let events = vec![DomainEvent::NextPeriodChanged {

@@ -100,6 +100,8 @@ pub fn create_tenant(
         clock: now - chrono::Duration::microseconds(1),
         active_by_role: Default::default(),
         users: 0,
+        renewal_reminder_days: super::account::DEFAULT_RENEWAL_REMINDER_DAYS,
+        renewal_reminded: None,
     };
     // R22: a subscription starts in a period still running, never in one already over.
     if subscription.period.end_instant(subscription.time_zone) <= now {

@@ -6,11 +6,13 @@
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-use super::mail::render;
+use super::mail::{MailContext, render};
 use crate::domain::identity::{Language, TenantId};
 use crate::domain::rights::Right;
 use crate::domain::user::User;
-use crate::outbox::{MAX_ATTEMPTS, OutboxBatch, OutboxMessage, Payload, Recipient, backoff};
+use crate::outbox::{
+    MAX_ATTEMPTS, MailKind, OutboxBatch, OutboxMessage, Payload, Recipient, backoff,
+};
 use crate::ports::{OutboxStore, Store, StoreError};
 
 use super::sender::Sender;
@@ -51,8 +53,11 @@ impl DispatchReport {
 struct Recipients {
     users: BTreeMap<String, User>,
     managers: Vec<User>,
-    tenant_name: String,
+    about: MailContext,
 }
+
+/// Managers a user's own mail names as whom to ask.
+const CONTACTS_NAMED: usize = 3;
 
 /// Reads only what the batches' mail needs: nothing for events alone, the named users for
 /// personal mail, and the tenant's users only when some mail goes to the managers. (Every
@@ -61,17 +66,24 @@ async fn recipients<S: Store + OutboxStore>(
     store: &S,
     tenant: &TenantId,
     batches: &[OutboxBatch],
+    support: Option<&str>,
 ) -> Result<Recipients, StoreError> {
+    let mut about = MailContext::new(tenant.to_string());
+    about.support = support.map(str::to_owned);
     let mut people = Recipients {
         users: BTreeMap::new(),
         managers: Vec::new(),
-        tenant_name: tenant.to_string(),
+        about,
     };
+    let mut names_contacts = false;
     let mails: Vec<&Recipient> = batches
         .iter()
         .flat_map(|b| &b.messages)
         .filter_map(|m| match &m.payload {
-            Payload::Mail { to, .. } => Some(to),
+            Payload::Mail { to, kind, .. } => {
+                names_contacts |= *kind == MailKind::SeatAtRisk;
+                Some(to)
+            }
             Payload::Event { .. } => None,
         })
         .collect();
@@ -80,12 +92,14 @@ async fn recipients<S: Store + OutboxStore>(
     }
     let roles = match store.load_account(tenant).await? {
         Some(loaded) => {
-            people.tenant_name = loaded.account.subscription.name.to_string();
-            Some(loaded.account.subscription.roles)
+            let sub = loaded.account.subscription;
+            people.about.tenant_name = sub.name.to_string();
+            people.about.time_zone = sub.time_zone;
+            Some(sub.roles)
         }
         None => None,
     };
-    if mails.iter().any(|to| matches!(to, Recipient::Managers)) {
+    if names_contacts || mails.iter().any(|to| matches!(to, Recipient::Managers)) {
         let users = store.all_users(tenant).await?;
         people.managers = users
             .iter()
@@ -96,6 +110,12 @@ async fn recipients<S: Store + OutboxStore>(
                         .is_some_and(|r| r.rights_of(&u.role).contains(&Right::LicencesManage))
             })
             .cloned()
+            .collect();
+        people.about.contacts = people
+            .managers
+            .iter()
+            .take(CONTACTS_NAMED)
+            .map(|m| format!("{} <{}>", m.name, m.email))
             .collect();
         people.users = users
             .into_iter()
@@ -194,7 +214,7 @@ async fn deliver_batch<N: Sender>(
                         Recipient::User { .. } => language.unwrap_or(user.language),
                         Recipient::Managers => user.language,
                     };
-                    let sent = match render(*kind, lang, &people.tenant_name, data) {
+                    let sent = match render(*kind, lang, &people.about, data) {
                         Ok(mail) => {
                             notifier
                                 .send_mail(&address, &mail, &message.message_id)
@@ -285,7 +305,7 @@ pub(super) async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
     let mut report = DispatchReport::default();
-    let people = recipients(store, &tenant, &batches).await?;
+    let people = recipients(store, &tenant, &batches, notifier.support_contact()).await?;
     let mut mail_budget = notifier.mail_cap();
     for batch in batches {
         if let Some(marker) = &batch.commit

@@ -1,7 +1,9 @@
 //! Mail rendering: templates in `shared/templates/mail/`, English and Danish, HTML escaped
 //! by the template engine (every `.html` template autoescapes), never string concatenation.
 
-use minijinja::{Environment, Value, context};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+use minijinja::{Environment, State, Value, context};
 use std::sync::OnceLock;
 
 use crate::domain::identity::Language;
@@ -42,10 +44,16 @@ fn environment() -> Result<&'static Environment<'static>, String> {
                 "removal_notice.html",
                 "removal_notice.txt",
                 "period_change_notice.html",
-                "period_change_notice.txt"
+                "period_change_notice.txt",
+                "renewal_reminder.html",
+                "renewal_reminder.txt",
+                "seat_at_risk.html",
+                "seat_at_risk.txt",
+                "footer.txt"
             );
             env.add_filter("money", money);
             env.add_filter("instant", instant);
+            env.add_filter("date", date);
             Ok(env)
         };
         build().map_err(|e| format!("mail templates: {e}"))
@@ -62,11 +70,77 @@ fn money(minor: i64, currency: String) -> String {
     }
 }
 
-/// An RFC 3339 instant shown to people: `2026-12-05 00:20 UTC`.
-fn instant(value: String) -> String {
+/// Who a mail is for and about: the tenant's name and time zone, and whom to ask.
+#[derive(Clone, Debug)]
+pub struct MailContext {
+    pub tenant_name: String,
+    /// Instants are shown in the tenant's time zone, the one the page and its deadlines use.
+    pub time_zone: Tz,
+    /// The deployment's support contact (R29), in every footer.
+    pub support: Option<String>,
+    /// The people a user may ask about their licence: the tenant's managers, by name.
+    pub contacts: Vec<String>,
+}
+
+impl MailContext {
+    pub fn new(tenant_name: impl Into<String>) -> Self {
+        Self {
+            tenant_name: tenant_name.into(),
+            time_zone: Tz::UTC,
+            support: None,
+            contacts: Vec::new(),
+        }
+    }
+}
+
+const MONTHS_EN: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const MONTHS_DA: [&str; 12] = [
+    "jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec.",
+];
+
+fn is_danish(state: &State) -> bool {
+    state.lookup("lang").as_ref().and_then(Value::as_str) == Some("da")
+}
+
+fn day_text(day: NaiveDate, danish: bool) -> String {
+    let month = day.month0() as usize;
+    if danish {
+        format!("{}. {} {}", day.day(), MONTHS_DA[month], day.year())
+    } else {
+        format!("{} {} {}", day.day(), MONTHS_EN[month], day.year())
+    }
+}
+
+/// An RFC 3339 instant shown to people in the tenant's time zone and the reader's language:
+/// `5 Dec 2026, 01:20 CET`, `5. dec. 2026 kl. 01:20 CET`.
+fn instant(state: &State, value: String) -> String {
+    let Ok(at) = value.parse::<DateTime<Utc>>() else {
+        return value;
+    };
+    let tz: Tz = state
+        .lookup("tz")
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(Tz::UTC);
+    let local = at.with_timezone(&tz);
+    let danish = is_danish(state);
+    let day = day_text(local.date_naive(), danish);
+    let time = local.format("%H:%M %Z");
+    if danish {
+        format!("{day} kl. {time}")
+    } else {
+        format!("{day}, {time}")
+    }
+}
+
+/// A calendar date (`2026-12-01`) in the reader's language: `1 Dec 2026`, `1. dec. 2026`.
+fn date(state: &State, value: String) -> String {
     value
-        .parse::<chrono::DateTime<chrono::Utc>>()
-        .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+        .parse::<NaiveDate>()
+        .map(|day| day_text(day, is_danish(state)))
         .unwrap_or(value)
 }
 
@@ -78,6 +152,8 @@ pub fn template_name(kind: MailKind) -> &'static str {
         MailKind::DeadlineReminder => "deadline_reminder",
         MailKind::RemovalNotice => "removal_notice",
         MailKind::PeriodChangeNotice => "period_change_notice",
+        MailKind::RenewalReminder => "renewal_reminder",
+        MailKind::SeatAtRisk => "seat_at_risk",
     }
 }
 
@@ -105,13 +181,19 @@ pub fn subject(kind: MailKind, language: Language, many: bool) -> &'static str {
         (MailKind::RemovalNotice, Da) => "En bruger er deaktiveret på grund af manglende licens",
         (MailKind::PeriodChangeNotice, En) => "Your new subscription period has started",
         (MailKind::PeriodChangeNotice, Da) => "Din nye abonnementsperiode er begyndt",
+        (MailKind::RenewalReminder, En) => "Your subscription renews soon: check your licences",
+        (MailKind::RenewalReminder, Da) => "Dit abonnement fornyes snart: tjek dine licenser",
+        (MailKind::SeatAtRisk, En) => {
+            "You have no licence: you will be deactivated unless one is bought"
+        }
+        (MailKind::SeatAtRisk, Da) => "Du har ingen licens: du deaktiveres, medmindre der købes en",
     }
 }
 
 pub fn render(
     kind: MailKind,
     language: Language,
-    tenant_name: &str,
+    about: &MailContext,
     data: &serde_json::Value,
 ) -> Result<RenderedMail, String> {
     let env = environment()?;
@@ -128,7 +210,10 @@ pub fn render(
     let ctx = context! {
         lang => language.as_str(),
         subject => subject,
-        tenant_name => tenant_name,
+        tenant_name => &about.tenant_name,
+        tz => about.time_zone.name(),
+        support => &about.support,
+        contacts => &about.contacts,
         ..Value::from_serialize(data)
     };
     let render = |ext: &str| {
@@ -136,10 +221,14 @@ pub fn render(
             .and_then(|t| t.render(&ctx))
             .map_err(|e| format!("render {name}.{ext}: {e}"))
     };
+    let footer = env
+        .get_template("footer.txt")
+        .and_then(|t| t.render(&ctx))
+        .map_err(|e| format!("render footer.txt: {e}"))?;
     Ok(RenderedMail {
         subject: subject.to_owned(),
         html: render("html")?,
-        text: render("txt")?,
+        text: render("txt")? + &footer,
     })
 }
 
@@ -166,10 +255,10 @@ mod tests {
             MailKind::DeadlineReminder,
             MailKind::RemovalNotice,
         ] {
-            let en = render(kind, Language::En, "Acme", &data).unwrap();
+            let en = render(kind, Language::En, &MailContext::new("Acme"), &data).unwrap();
             assert!(
                 en.text
-                    .contains("- User 49 (licences): 2026-11-09 10:00 UTC"),
+                    .contains("- User 49 (licences): 9 Nov 2026, 10:00 UTC"),
                 "{}",
                 en.text
             );
@@ -177,13 +266,13 @@ mod tests {
             assert!(en.html.contains("… and 9949 more"), "{}", en.html);
             assert_eq!(en.subject, subject(kind, Language::En, true));
             assert_ne!(en.subject, subject(kind, Language::En, false));
-            let da = render(kind, Language::Da, "Acme", &data).unwrap();
+            let da = render(kind, Language::Da, &MailContext::new("Acme"), &data).unwrap();
             assert!(da.text.contains("… og 9949 flere"), "{}", da.text);
         }
         let one = render(
             MailKind::RemovalNotice,
             Language::En,
-            "Acme",
+            &MailContext::new("Acme"),
             &seat("Karen"),
         )
         .unwrap();
@@ -198,7 +287,7 @@ mod tests {
         let en = render(
             MailKind::NextPeriodConfirmation,
             Language::En,
-            "Acme",
+            &MailContext::new("Acme"),
             &data,
         )
         .unwrap();
@@ -208,7 +297,7 @@ mod tests {
         let da = render(
             MailKind::NextPeriodConfirmation,
             Language::Da,
-            "Acme",
+            &MailContext::new("Acme"),
             &data,
         )
         .unwrap();
@@ -217,7 +306,7 @@ mod tests {
         let en = render(
             MailKind::NextPeriodConfirmation,
             Language::En,
-            "Acme",
+            &MailContext::new("Acme"),
             &none,
         )
         .unwrap();
@@ -240,22 +329,14 @@ mod tests {
                 "154.80 DKK",
             ),
             (MailKind::NextPeriodConfirmation, downscale, "Karen"),
-            (
-                MailKind::OverAllocationWarning,
-                seat("Karen"),
-                "2026-11-09 10:00 UTC",
-            ),
-            (
-                MailKind::DeadlineReminder,
-                seat("Karen"),
-                "2026-11-09 10:00 UTC",
-            ),
+            (MailKind::OverAllocationWarning, seat("Karen"), "10:00 UTC"),
+            (MailKind::DeadlineReminder, seat("Karen"), "10:00 UTC"),
             (MailKind::RemovalNotice, seat("Karen"), "Karen"),
             (MailKind::PeriodChangeNotice, invoice, "inv-1"),
         ];
         for (kind, data, figure) in cases {
             for lang in [Language::En, Language::Da] {
-                let mail = render(kind, lang, "Acme ApS", &data).unwrap();
+                let mail = render(kind, lang, &MailContext::new("Acme ApS"), &data).unwrap();
                 assert!(
                     mail.html.contains(figure),
                     "{kind:?} {lang:?} html: {}",
@@ -269,8 +350,87 @@ mod tests {
                 assert_eq!(mail.subject, subject(kind, lang, false));
             }
         }
-        let da = render(MailKind::PurchaseConfirmation, Language::Da, "Acme", &json!({"invoice": {"lines": [], "total": 1, "currency": "DKK", "invoice_id": "x"}, "pools": []})).unwrap();
+        let da = render(MailKind::PurchaseConfirmation, Language::Da, &MailContext::new("Acme"), &json!({"invoice": {"lines": [], "total": 1, "currency": "DKK", "invoice_id": "x"}, "pools": []})).unwrap();
         assert!(da.text.contains("I alt"));
+    }
+
+    #[test]
+    fn r30_instants_are_in_the_tenants_time_zone_and_the_readers_language() {
+        let mut about = MailContext::new("Acme");
+        about.time_zone = "Europe/Copenhagen".parse().unwrap();
+        let late = json!({"seats": [{"pool": "licences", "name": "Karen",
+            "seat": {"since": "2026-11-02T10:00:00Z", "user_id": "u-10"},
+            "flag": {"flagged_at": "2026-11-02T23:30:00Z", "deadline": "2026-11-09T23:30:00Z", "reminded": false}}],
+            "seats_more": 0});
+        let en = render(MailKind::SeatAtRisk, Language::En, &about, &late).unwrap();
+        assert!(en.text.contains("10 Nov 2026, 00:30 CET"), "{}", en.text);
+        assert!(en.html.contains("10 Nov 2026, 00:30 CET"), "{}", en.html);
+        let da = render(MailKind::SeatAtRisk, Language::Da, &about, &late).unwrap();
+        assert!(
+            da.text.contains("10. nov. 2026 kl. 00:30 CET"),
+            "{}",
+            da.text
+        );
+        let summer = json!({"seats": [{"pool": "licences", "name": "Karen",
+            "seat": {"since": "2026-06-02T10:00:00Z", "user_id": "u-10"},
+            "flag": {"flagged_at": "2026-06-02T10:00:00Z", "deadline": "2026-06-09T10:00:00Z", "reminded": false}}],
+            "seats_more": 0});
+        let en = render(MailKind::DeadlineReminder, Language::En, &about, &summer).unwrap();
+        assert!(en.text.contains("9 Jun 2026, 12:00 CEST"), "{}", en.text);
+    }
+
+    #[test]
+    fn r30_the_red_user_is_told_the_deadline_and_whom_to_ask() {
+        let mut about = MailContext::new("Acme ApS");
+        about.contacts = vec!["Ada <ada@acme.example>".into()];
+        about.support = Some("support@licensing.example".into());
+        for lang in [Language::En, Language::Da] {
+            let mail = render(MailKind::SeatAtRisk, lang, &about, &seat("Karen")).unwrap();
+            for part in [&mail.text, &mail.html] {
+                assert!(part.contains("9"), "{part}");
+                assert!(part.contains("10:00 UTC"), "{part}");
+                assert!(part.contains("support@licensing.example"), "{part}");
+            }
+            assert!(
+                mail.text.contains("Ada <ada@acme.example>"),
+                "{}",
+                mail.text
+            );
+            assert!(
+                mail.html.contains("Ada &lt;ada@acme.example&gt;"),
+                "{}",
+                mail.html
+            );
+        }
+    }
+
+    #[test]
+    fn r30_the_renewal_reminder_names_the_counts_the_total_and_the_seats() {
+        let data = json!({"effective_from": "2026-12-01", "currency": "DKK",
+            "pools": [{"name": "Licences", "purchased": 12, "next_period": 10, "unit_price": 15000}],
+            "next_period_total": 150000,
+            "seats_to_remove": [{"pool": "licences", "user_id": "u-11", "name": "Karen"}], "seats_more": 1});
+        let en = render(
+            MailKind::RenewalReminder,
+            Language::En,
+            &MailContext::new("Acme"),
+            &data,
+        )
+        .unwrap();
+        assert!(en.text.contains("1 Dec 2026"), "{}", en.text);
+        assert!(en.text.contains("Licences: 10 (now 12)"), "{}", en.text);
+        assert!(en.text.contains("1500.00 DKK"), "{}", en.text);
+        assert!(en.text.contains("- Karen (licences)"), "{}", en.text);
+        assert!(en.text.contains("… and 1 more"), "{}", en.text);
+        let da = render(
+            MailKind::RenewalReminder,
+            Language::Da,
+            &MailContext::new("Acme"),
+            &data,
+        )
+        .unwrap();
+        assert!(da.text.contains("1. dec. 2026"), "{}", da.text);
+        assert!(da.text.contains("I alt pr. periode"), "{}", da.text);
     }
 
     #[test]
@@ -278,7 +438,7 @@ mod tests {
         let mail = render(
             MailKind::OverAllocationWarning,
             Language::En,
-            "<b>Acme</b>",
+            &MailContext::new("<b>Acme</b>"),
             &seat("<script>alert(1)</script>"),
         )
         .unwrap();

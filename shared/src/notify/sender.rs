@@ -23,6 +23,11 @@ pub trait Sender: Send + Sync {
     ) -> impl std::future::Future<Output = (Vec<String>, Option<String>)> + Send;
 
     fn mail_cap(&self) -> usize;
+
+    /// The support contact every mail's footer names (R29), when the deployment has one.
+    fn support_contact(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl Sender for Notifier {
@@ -42,6 +47,10 @@ impl Sender for Notifier {
     fn mail_cap(&self) -> usize {
         self.mail_cap
     }
+
+    fn support_contact(&self) -> Option<&str> {
+        self.support.as_deref()
+    }
 }
 
 /// Abuse guard: mails one tenant may send in one delivery run; the rest wait for the next.
@@ -55,6 +64,7 @@ pub struct Notifier {
     from: String,
     configuration_set: Option<String>,
     mail_cap: usize,
+    support: Option<String>,
 }
 
 impl Notifier {
@@ -103,12 +113,19 @@ impl Notifier {
             from: from.into(),
             configuration_set: None,
             mail_cap: MAIL_CAP_PER_RUN,
+            support: None,
         }
     }
 
     /// Mails one tenant may send in one delivery run (default [`MAIL_CAP_PER_RUN`]).
     pub fn with_mail_cap(mut self, cap: usize) -> Self {
         self.mail_cap = cap;
+        self
+    }
+
+    /// The support contact (R29) the mails' footers name.
+    pub fn with_support_contact(mut self, email: impl Into<String>) -> Self {
+        self.support = Some(email.into());
         self
     }
 

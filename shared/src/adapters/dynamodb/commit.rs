@@ -49,7 +49,7 @@ impl DynamoStore {
 
     pub(super) fn sub_item(account: &Account, version: u64) -> Result<Item, StoreError> {
         let sub = &account.subscription;
-        let due = sub.rollover_due();
+        let due = sub.sweep_due();
         let mut stored = sub.clone();
         stored.version = version;
         to_item(&SubItem {
