@@ -213,22 +213,22 @@ async fn r20_r21_every_mail_in_both_languages_and_every_event_arrive_once() {
     expect(
         &ada,
         "En bruger mangler en licens inden 7 dage",
-        "2026-11-09 10:00 UTC",
+        "9. nov. 2026 kl. 11:00 CET",
     );
     expect(
         &eve,
         "A user needs a licence within 7 days",
-        "2026-11-09 10:00 UTC",
+        "9 Nov 2026, 11:00 CET",
     );
     expect(
         &ada,
         "Påmindelse: en bruger deaktiveres i morgen",
-        "2026-11-09 10:00 UTC",
+        "9. nov. 2026 kl. 11:00 CET",
     );
     expect(
         &eve,
         "Reminder: a user will be deactivated tomorrow",
-        "2026-11-09 10:00 UTC",
+        "9 Nov 2026, 11:00 CET",
     );
     expect(
         &ada,
@@ -244,6 +244,17 @@ async fn r20_r21_every_mail_in_both_languages_and_every_event_arrive_once() {
         &bo,
         "A user was deactivated for lack of a licence",
         "Bo &lt;script&gt;",
+    );
+    // R30: bo is told too, in the tenant's time zone, with whom to ask.
+    expect(
+        &bo,
+        "You have no licence: you will be deactivated unless one is bought",
+        "9 Nov 2026, 11:00 CET",
+    );
+    expect(
+        &bo,
+        "You have no licence: you will be deactivated unless one is bought",
+        &format!("Ada Admin &lt;{ada}&gt;"),
     );
     // 12 900 × 1 × 12 / 30 = 5 160 → 51.60 DKK, in the buyer's language.
     expect(&ada, "Dit køb af licenser er bekræftet", "51.60 DKK");

@@ -213,7 +213,8 @@ async fn r5_a_tenants_removals_stop_when_the_sweeps_time_budget_ends_and_the_nex
 
 #[tokio::test]
 async fn r27_a_downscale_of_160_seats_logs_and_mails_50_names_and_the_count() {
-    let store = acme_with(10, 0).await;
+    // Licences for everyone, so every seat is still in use at the period change (R28).
+    let store = acme_with(170, 0).await;
     add_users_a_minute_apart(&store, 160).await;
     let now = at("2026-11-20T10:00:00Z");
     let changed = app::set_next_period(&store, &ada("acme"), Some(1), &BTreeMap::new(), now)

@@ -19,6 +19,8 @@ export interface Pool {
   unit_price: number;
   over_allocated: Red[];
   over_allocated_count: number;
+  /** Seats without a licence right after the period change if nothing else changes (R28). */
+  over_allocated_at_change: number;
 }
 
 export interface Period {
@@ -37,6 +39,7 @@ export interface Account {
   licences: Pool;
   modules: Pool[];
   rights: Right[];
+  renewal_reminder_days: number;
   version: number;
 }
 
@@ -85,13 +88,39 @@ export interface NextPeriod {
   account: Account;
 }
 
+export interface InvoiceLine {
+  pool: string;
+  name: string;
+  quantity: number;
+  unit_price: number;
+  days: number;
+  days_in_period: number;
+  amount: number;
+}
+
 export interface Invoice {
   invoice_id: string;
+  tenant_id: string;
   kind: "purchase" | "period";
   issued_at: string;
+  period: Period;
   currency: string;
   total: number;
-  lines: { pool: string; name: string; quantity: number; amount: number }[];
+  lines: InvoiceLine[];
+}
+
+/** What a next-period change would do (R28), nothing changed. */
+export interface NextPeriodPreview {
+  effective_from: string;
+  currency: string;
+  licences: number;
+  modules: Record<string, number>;
+  seats_to_remove: SeatToRemove[];
+  seats_to_remove_count: number;
+  period_total: number;
+  next_period_total: number;
+  saving: number;
+  version: number;
 }
 
 export interface LogEntry {
@@ -102,13 +131,20 @@ export interface LogEntry {
   details: unknown;
 }
 
-/** A user as `GET /v1/users` lists them (the fields the page uses). */
+export type LicenceState = "licensed" | "over_allocated" | "inactive";
+
+/** A user as `GET /v1/users` lists them. */
 export interface UserRow {
   user_id: string;
   name: string;
+  email: string;
+  language: "en" | "da";
+  role: string;
+  modules: string[];
+  active: boolean;
   activated_at: string | null;
   deadline: string | null;
-  licence_state: "licensed" | "over_allocated" | "inactive";
+  licence_state: LicenceState;
 }
 
 export interface Page<T> {
@@ -120,6 +156,10 @@ export interface Page<T> {
 export interface PoolCounts {
   licences?: number;
   modules?: Record<string, number>;
+}
+
+function after(cursor: string | null): string {
+  return cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
 }
 
 /** An answer that is not a success: the API's problem, or `network` when there was none. */
@@ -143,11 +183,34 @@ export class Api {
   account(): Promise<Account> {
     return this.call("GET", "/v1/account");
   }
-  invoices(): Promise<Page<Invoice>> {
-    return this.call("GET", "/v1/invoices?limit=20");
+  invoices(cursor: string | null = null): Promise<Page<Invoice>> {
+    return this.call("GET", `/v1/invoices?limit=20${after(cursor)}`);
   }
-  actionLog(): Promise<Page<LogEntry>> {
-    return this.call("GET", "/v1/action-log?limit=20");
+  invoice(id: string): Promise<Invoice> {
+    return this.call("GET", `/v1/invoices/${encodeURIComponent(id)}`);
+  }
+  actionLog(cursor: string | null = null): Promise<Page<LogEntry>> {
+    return this.call("GET", `/v1/action-log?limit=20${after(cursor)}`);
+  }
+  /** The users, a page at a time, all or those in one licence state. */
+  users(licenceState: LicenceState | "", cursor: string | null): Promise<Page<UserRow>> {
+    const filter = licenceState ? `&licence_state=${licenceState}` : "";
+    return this.call("GET", `/v1/users?limit=50${filter}${after(cursor)}`);
+  }
+  activate(userId: string): Promise<UserRow> {
+    return this.call("POST", `/v1/users/${encodeURIComponent(userId)}/activate`);
+  }
+  deactivate(userId: string): Promise<UserRow> {
+    return this.call("POST", `/v1/users/${encodeURIComponent(userId)}/deactivate`);
+  }
+  updateUser(userId: string, change: { role?: string; modules?: string[] }): Promise<UserRow> {
+    return this.call("PUT", `/v1/users/${encodeURIComponent(userId)}`, change);
+  }
+  roles(): Promise<{ role: string; rights: Right[]; built_in: boolean }[]> {
+    return this.call("GET", "/v1/roles");
+  }
+  previewNextPeriod(counts: PoolCounts): Promise<NextPeriodPreview> {
+    return this.call("POST", "/v1/next-period/preview", counts);
   }
   /** The users without a licence, a page at a time (R26): past the account's first 100. */
   redUsers(cursor: string | null): Promise<Page<UserRow>> {

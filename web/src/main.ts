@@ -6,7 +6,7 @@
 import "./style.css";
 import { Api } from "./api";
 import { currentToken, type Config } from "./auth";
-import { load, render } from "./page";
+import { load, render, showAddressedInvoice } from "./page";
 import { state } from "./state";
 
 async function start(): Promise<void> {
@@ -22,5 +22,7 @@ async function start(): Promise<void> {
   render();
   await load();
 }
+
+window.addEventListener("hashchange", () => void showAddressedInvoice());
 
 void start();

@@ -6,10 +6,12 @@ import { h, type Child } from "./dom";
 import * as fmt from "./format";
 import type { Lang } from "./i18n";
 import { purchase } from "./purchase";
-import { state, t, canManage, explain } from "./state";
+import { state, t, canManage, canManageUsers, explain } from "./state";
 import { actionLog, invoices } from "./views/history";
+import { invoiceInAddress, invoiceView } from "./views/invoice";
 import { section } from "./views/pools";
 import { reds } from "./views/reds";
+import { deactivateButton, loadUsers, users } from "./views/users";
 
 export async function load(): Promise<void> {
   if (!state.api) return;
@@ -19,13 +21,14 @@ export async function load(): Promise<void> {
     // A fresh account lists its own first 100 red users: page the rest again from there.
     state.moreReds = [];
     state.redsCursor = undefined;
+    state.gone.clear();
   } catch (error) {
     state.loadError = error instanceof ApiError ? error : new ApiError(0, "network", "", "");
     render();
     return;
   }
   render();
-  await refreshHistory();
+  await Promise.all([refreshHistory(), loadUsers(), showAddressedInvoice()]);
 }
 
 export async function refreshHistory(): Promise<void> {
@@ -33,11 +36,68 @@ export async function refreshHistory(): Promise<void> {
   try {
     const [invoices, log] = await Promise.all([state.api.invoices(), state.api.actionLog()]);
     state.invoices = invoices.items;
+    state.invoicesCursor = invoices.next_cursor;
     state.log = log.items;
+    state.logCursor = log.next_cursor;
     renderHistory();
   } catch {
     // The numbers that matter are already shown; the lists catch up on the next load.
   }
+}
+
+async function moreInvoices(): Promise<void> {
+  if (!state.api || state.invoicesCursor === null) return;
+  const first = state.invoices.length;
+  try {
+    const page = await state.api.invoices(state.invoicesCursor);
+    state.invoices.push(...page.items);
+    state.invoicesCursor = page.next_cursor;
+  } catch (error) {
+    state.notice = { kind: "error", text: explain(error) };
+    render();
+    return;
+  }
+  renderHistory();
+  (document.querySelector(`#invoices-table tbody tr:nth-child(${first + 1}) a`) as HTMLElement | null)?.focus();
+}
+
+async function moreLog(): Promise<void> {
+  if (!state.api || state.logCursor === null) return;
+  const first = state.log.length;
+  try {
+    const page = await state.api.actionLog(state.logCursor);
+    state.log.push(...page.items);
+    state.logCursor = page.next_cursor;
+  } catch (error) {
+    state.notice = { kind: "error", text: explain(error) };
+    render();
+    return;
+  }
+  renderHistory();
+  const next = document.querySelector(`#log-table tbody tr:nth-child(${first + 1}) td`) as HTMLElement | null;
+  (document.getElementById("log-more") ?? next)?.focus();
+}
+
+/** R31: the invoice the address names (`#invoice=<id>`), shown instead of the page. */
+export async function showAddressedInvoice(): Promise<void> {
+  const id = invoiceInAddress();
+  if (!id) {
+    if (state.invoice) {
+      state.invoice = null;
+      render();
+      document.getElementById("invoices-h")?.focus();
+    }
+    return;
+  }
+  if (!state.api) return;
+  try {
+    state.invoice = await state.api.invoice(id);
+  } catch (error) {
+    state.invoice = null;
+    state.notice = { kind: "error", text: explain(error) };
+  }
+  render();
+  document.getElementById(state.invoice ? "invoice-h" : "notice")?.focus();
 }
 
 export function render(): void {
@@ -60,7 +120,7 @@ export function render(): void {
 function renderHistory(): void {
   const a = state.account;
   if (!a) return;
-  for (const fresh of [invoices(a), actionLog(a)]) document.getElementById(fresh.id)?.replaceWith(fresh);
+  for (const fresh of [invoices(a, moreInvoices), actionLog(a, moreLog)]) document.getElementById(fresh.id)?.replaceWith(fresh);
 }
 
 function header(): HTMLElement {
@@ -97,6 +157,7 @@ function body(): Child[] {
   }
   const a = state.account;
   if (!a) return [h("p", {}, t().loading)];
+  if (state.invoice) return [invoiceView(state.invoice)];
   return [
     a.status === "terminated" && h("p", { class: "notice warn", role: "status" }, t().terminated),
     h("p", { class: "intro" }, t().intro),
@@ -106,8 +167,9 @@ function body(): Child[] {
     a.modules.length > 0 ? section("modules", t().modules, a.modules) : h("section", { "aria-labelledby": "modules-h" }, h("h2", { id: "modules-h" }, t().modules), h("p", {}, t().noModules)),
     canManage() && h("p", { class: "actions" }, h("button", { type: "submit", form: "buy-form", id: "purchase-more", class: "primary" }, t().purchaseMore)),
     reds(a),
-    invoices(a),
-    actionLog(a),
+    users(),
+    invoices(a, moreInvoices),
+    actionLog(a, moreLog),
   ];
 }
 
@@ -119,6 +181,14 @@ function notice(): Child {
     { class: `notice ${n.kind}`, role: n.kind === "error" ? "alert" : "status", id: "notice", tabindex: -1 },
     h("p", {}, n.text),
     n.list && h("ul", {}, ...n.list.map((item) => h("li", {}, item))),
+    // A downscale's seats, each with its Deactivate (R28: act on the users at risk).
+    n.users &&
+      n.users.length > 0 &&
+      h(
+        "ul",
+        { class: "people" },
+        ...n.users.map((u) => h("li", {}, h("span", {}, u.name), canManageUsers() && deactivateButton(u.user_id, u.name, "notice"))),
+      ),
     n.more !== undefined && n.more > 0 && h("p", { class: "hint" }, t().andMore(n.more)),
   );
 }

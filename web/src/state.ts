@@ -1,10 +1,11 @@
 // The page's state, what the caller may do, and the words in the chosen language.
 
-import { ApiError, type Account, type Api, type Invoice, type LogEntry, type Pool, type PoolCounts, type UserRow } from "./api";
+import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type UserRow } from "./api";
 import type { Config } from "./auth";
 import { initialLang, words, type Lang, type Words } from "./i18n";
 
-type Notice = { kind: "ok" | "warn" | "error"; text: string; list?: string[]; more?: number };
+/** A notice; `users` lists people with a Deactivate beside each (a downscale's result). */
+type Notice = { kind: "ok" | "warn" | "error"; text: string; list?: string[]; users?: { user_id: string; name: string }[]; more?: number };
 
 interface State {
   lang: Lang;
@@ -25,6 +26,22 @@ interface State {
    * (`null`: no more; `undefined`: none paged in yet). */
   moreReds: UserRow[];
   redsCursor: string | null | undefined;
+  /** Where the invoices and the action log go on (`null`: nothing more). */
+  invoicesCursor: string | null;
+  logCursor: string | null;
+  /** The users view: its filter, what is listed and where it goes on. */
+  usersFilter: LicenceState | "";
+  users: UserRow[];
+  usersCursor: string | null;
+  usersLoaded: boolean;
+  /** The tenant's role names, for a user's role. */
+  roles: string[];
+  /** Users deactivated from the page in this load, kept out of the lists until reloaded. */
+  gone: Set<string>;
+  /** The preview of the next-period change being typed (R28), for the pool being edited. */
+  preview: NextPeriodPreview | null;
+  /** The invoice opened for printing (R31), or null for the page. */
+  invoice: Invoice | null;
 }
 
 export const state: State = {
@@ -41,6 +58,16 @@ export const state: State = {
   loadError: null,
   moreReds: [],
   redsCursor: undefined,
+  invoicesCursor: null,
+  logCursor: null,
+  usersFilter: "",
+  users: [],
+  usersCursor: null,
+  usersLoaded: false,
+  roles: [],
+  gone: new Set(),
+  preview: null,
+  invoice: null,
 };
 
 export const t = (): Words => words[state.lang];

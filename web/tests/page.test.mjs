@@ -303,8 +303,22 @@ test("next period below the users in use warns, then lists who would lose their 
   await page.getByRole("alert").waitFor();
   assert.match(await page.getByRole("alert").textContent(), /at least 1 licence.*contact support to terminate your subscription/);
   assert.deepEqual(await lowContrast(page), [], "the error is readable");
+  // R28: the preview as the user types, debounced: the last number typed is the one shown,
+  // with the API's own seats and total.
+  const previewed = page.waitForResponse(async (r) => r.url().endsWith("/v1/next-period/preview") && JSON.parse(r.request().postData() ?? "{}").licences === 9);
+  await input.pressSequentially("19", { delay: 20 });
   await input.fill("9");
+  const preview = await (await previewed).json();
+  const api = await call(admin, "POST", "/v1/next-period/preview", { licences: 9 });
+  assert.deepEqual(preview.seats_to_remove, api.seats_to_remove);
+  assert.equal(preview.next_period_total, api.next_period_total);
+  assert.deepEqual(api.seats_to_remove.map((s) => s.name), ["Jens Krogh", "Karen Lund"]);
+  await page.locator("#next-licences-seats li").first().waitFor();
   assert.match(await page.locator("#next-licences-warning").textContent(), /^2 users in use would have no licence from/);
+  assert.deepEqual(await page.locator("#next-licences-seats li").allTextContents(), ["Jens Krogh", "Karen Lund"]);
+  const total = dkk(api.next_period_total).replace(".", "\\.");
+  assert.match(await page.locator("#next-licences-preview").textContent(), new RegExp(`^Next period: ${total} per period, ${dkk(api.saving).replace(".", "\\.")} less than this period\\.$`));
+  assert.equal((await call(admin, "GET", "/v1/account")).licences.next_period, 11, "a preview changes nothing");
   await page.shot("warning");
   assert.deepEqual(await lowContrast(page), [], "the warning is readable");
   const saved = page.waitForResponse((r) => r.url().endsWith("/v1/next-period"));
@@ -313,7 +327,9 @@ test("next period below the users in use warns, then lists who would lose their 
   assert.deepEqual(answer.seats_to_remove.map((s) => s.name), ["Jens Krogh", "Karen Lund"]);
   await page.locator("#notice li").first().waitFor();
   assert.match(await page.locator("#notice p").textContent(), /these users will have no licence/);
-  assert.deepEqual(await page.locator("#notice li").allTextContents(), ["Jens Krogh", "Karen Lund"]);
+  assert.deepEqual(await page.locator("#notice li span").allTextContents(), ["Jens Krogh", "Karen Lund"]);
+  // Each one with its Deactivate, named for a screen reader.
+  assert.equal(await page.getByRole("button", { name: "Deactivate Karen Lund" }).count(), 2, "in the notice and in the users view");
   assert.equal(await cell(page, "licences", 5).locator(".value").textContent(), "9");
   await page.shot("removed-list");
 });
@@ -418,4 +434,204 @@ test("a tenant with 130 users without a licence: the page lists 100 and the coun
   await page.shot("all");
   assert.deepEqual(page.failures, []);
   await call(token("operator-1", undefined, "licensing/operator"), "POST", `/v1/tenants/${tenant}/terminate`);
+});
+
+const operator = token("operator-1", undefined, "licensing/operator");
+
+/** A tenant of its own for a test: `licences` bought, `users` created in order after Ada. */
+async function tenantWith(suffix, licences, users, lang = "en") {
+  const tenant = `${TENANT}-${suffix}`;
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Copenhagen" }).format(new Date());
+  await call(operator, "POST", "/v1/tenants", {
+    tenant_id: tenant,
+    name: "Fjord ApS",
+    currency: "DKK",
+    time_zone: "Europe/Copenhagen",
+    period_length: "monthly",
+    period_start: `${today.slice(0, 8)}01`,
+    pools: { licences: { name: "Licences", unit_price: 12900, purchased: licences }, crm: { name: "CRM", unit_price: 4900, purchased: 1 } },
+    administrator: { user_id: "ada", name: "Ada Admin", email: "ada@example.com", language: lang },
+  });
+  const bearer = token("ada", tenant);
+  for (const [i, name] of users.entries()) {
+    const id = `f-${String(i + 1).padStart(2, "0")}`;
+    await call(bearer, "POST", "/v1/users", { user_id: id, name, email: `${id}@example.com` });
+  }
+  return { tenant, bearer };
+}
+
+test("deactivating a red user from the page asks first, then the counts and the lists update at once", async (t) => {
+  const { bearer } = await tenantWith("deact", 2, ["Liv Moe", "Mads Nør"]);
+  const page = await open(t, bearer, "10-deactivate-red");
+  assert.match(await cell(page, "licences", 3).textContent(), /^3\s*1 without a licence$/);
+  const reds = page.locator("#reds tbody tr");
+  assert.equal(await reds.count(), 1);
+  assert.equal(await reds.locator("th").textContent(), "Mads Nør");
+  await page.locator("#users-table").waitFor();
+  // Cancel changes nothing.
+  await reds.getByRole("button", { name: "Deactivate Mads Nør" }).click();
+  const dialog = page.getByRole("dialog", { name: "Deactivate Mads Nør?" });
+  await dialog.waitFor();
+  await page.shot("confirm");
+  assert.deepEqual(await lowContrast(page), [], "the confirmation is readable");
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await dialog.waitFor({ state: "hidden" });
+  assert.equal((await call(bearer, "GET", "/v1/account")).licences.in_use, 3);
+  // Confirmed: deactivated, and the page shows it without a reload.
+  await reds.getByRole("button", { name: "Deactivate Mads Nør" }).click();
+  const done = page.waitForResponse((r) => r.url().endsWith("/v1/users/f-02/deactivate"));
+  await dialog.getByRole("button", { name: "Deactivate" }).click();
+  assert.equal((await done).status(), 200);
+  await page.locator("#notice").getByText("Mads Nør is deactivated.").waitFor();
+  assert.equal(await cell(page, "licences", 3).textContent(), "2");
+  assert.equal(await cell(page, "licences", 4).textContent(), "0");
+  assert.equal(await page.locator("#reds tbody tr").count(), 0);
+  assert.equal(await page.locator('#users-table tr[data-user="f-02"] td').nth(2).textContent(), "Inactive");
+  const account = await call(bearer, "GET", "/v1/account");
+  assert.equal(account.licences.in_use, 2);
+  assert.equal(account.licences.over_allocated_count, 0);
+  await page.shot("after");
+  assert.deepEqual(page.failures, []);
+});
+
+test("the users view works from the keyboard alone: filter, deactivate, activate, role and modules", async (t) => {
+  const { bearer } = await tenantWith("keys", 2, ["Nina Ohm", "Ole Pihl"]);
+  await call(bearer, "PUT", "/v1/roles/viewer", { rights: ["account.view"] });
+  const page = await open(t, bearer, "11-users-keyboard");
+  await page.locator("#users-table").waitFor();
+  assert.deepEqual(await page.locator("#users-table tbody th").evaluateAll((ths) => ths.map((th) => th.firstChild.textContent)), ["Ada Admin", "Nina Ohm", "Ole Pihl"]);
+  // From the section's filter onwards, only keys.
+  await page.locator("#users-filter").focus();
+  const filtered = page.waitForResponse((r) => r.url().includes("/v1/users?limit=50&licence_state=over_allocated"));
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowDown");
+  await filtered;
+  await page.locator('#users-table tbody tr[data-user="f-02"]').waitFor();
+  assert.equal(await page.locator("#users-table tbody tr").count(), 1);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "users-filter", "the focus stays on the filter");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Deactivate Ole Pihl");
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog", { name: "Deactivate Ole Pihl?" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "ask-yes", "the dialog opens on its action");
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "hidden" });
+  assert.equal((await call(bearer, "GET", "/v1/account")).licences.in_use, 3, "Escape deactivates no one");
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog", { name: "Deactivate Ole Pihl?" }).waitFor();
+  await page.keyboard.press("Enter");
+  await page.locator("#notice").getByText("Ole Pihl is deactivated.").waitFor();
+  assert.equal(await page.locator("#users-table").count(), 0, "no user is without a licence now");
+  // All users again; Ole activated back with the keyboard.
+  await page.locator("#users-filter").focus();
+  const all = page.waitForResponse((r) => r.url().includes("/v1/users?limit=50") && !r.url().includes("licence_state"));
+  await page.keyboard.press("Home");
+  await all;
+  await page.locator('#users-table tr[data-user="f-02"]').waitFor();
+  const activate = page.getByRole("button", { name: "Activate Ole Pihl" });
+  await activate.focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog", { name: "Activate Ole Pihl?" }).waitFor();
+  assert.match(await page.locator("#ask-text").textContent(), /No licence is available/);
+  await page.keyboard.press("Enter");
+  await page.locator("#notice").getByText("Ole Pihl is active, without a licence.").waitFor();
+  assert.equal(await cell(page, "licences", 3).locator(".badge").textContent(), "1 without a licence");
+  // Role and modules: Change opens the form on the role.
+  await page.getByRole("button", { name: "Change role and modules of Nina Ohm" }).focus();
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "role-f-01");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "module-f-01-crm");
+  await page.keyboard.press("Space");
+  const saved = page.waitForResponse((r) => r.url().endsWith("/v1/users/f-01") && r.request().method() === "PUT");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  const user = await (await saved).json();
+  assert.equal(user.role, "viewer");
+  assert.deepEqual(user.modules, ["crm"]);
+  await page.locator("#notice").getByText("Nina Ohm is saved.").waitFor();
+  assert.match(await page.locator('#users-table tr[data-user="f-01"]').textContent(), /viewer.*CRM/);
+  await page.shot("done");
+  assert.deepEqual(await lowContrast(page), [], "the users view is readable");
+  assert.deepEqual(page.failures, []);
+});
+
+test("the users view in Danish: words, licence states and deadlines in the tenant's time zone", async (t) => {
+  const { bearer } = await tenantWith("da", 1, ["Per Quist"], "da");
+  const account = await call(bearer, "GET", "/v1/account");
+  const deadline = new Date(account.licences.over_allocated[0].deadline);
+  const page = await open(t, bearer, "12-users-danish");
+  await page.getByLabel("Language").selectOption("da");
+  await page.locator("#users-table").waitFor();
+  assert.equal(await page.locator("#users-h").textContent(), "Brugere");
+  assert.deepEqual(await page.locator("#users-table thead th").allTextContents(), ["Bruger", "Rolle", "Moduler", "Licens", "Handlinger"]);
+  assert.deepEqual(await page.locator("#users-filter option").allTextContents(), ["Alle brugere", "Med licens", "Uden licens", "Inaktive"]);
+  const shown = new Intl.DateTimeFormat("da-DK", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Copenhagen", timeZoneName: "short" }).format(deadline);
+  assert.equal(await page.locator('#users-table tr[data-user="f-01"] td.deadline').textContent(), `Uden licens: deaktiveres ${shown}`);
+  assert.equal(await page.locator('#users-table tr[data-user="ada"] td').nth(0).textContent(), "Administrator");
+  assert.equal(await page.getByRole("button", { name: "Deaktivér Per Quist" }).count(), 2, "beside the red user and in the users view");
+  await page.shot("danish");
+  assert.deepEqual(await lowContrast(page), [], "readable in Danish too");
+  assert.deepEqual(page.failures, []);
+});
+
+test("invoices page with Show more, and an invoice opens as a printable A4 view", async (t) => {
+  const { bearer } = await tenantWith("inv", 1, []);
+  // 22 purchases, 22 invoices: more than the list's first 20.
+  for (let i = 0; i < 22; i++) {
+    const quote = await call(bearer, "POST", "/v1/purchases/quotes", { modules: { crm: 1 } });
+    const response = await fetch(`${API}/v1/purchases`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json", "Idempotency-Key": `inv-${i}-${quote.quote_id}` },
+      body: JSON.stringify({ quote_id: quote.quote_id }),
+    });
+    assert.equal(response.status, 201, await response.text());
+  }
+  const all = (await call(bearer, "GET", "/v1/invoices?limit=100")).items;
+  assert.equal(all.length, 22);
+  const page = await open(t, bearer, "13-invoices");
+  const rows = page.locator("#invoices-table tbody tr");
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 20);
+  const more = page.waitForResponse((r) => r.url().includes("/v1/invoices?limit=20&cursor="));
+  await page.locator("#invoices-more").click();
+  assert.equal((await more).status(), 200);
+  await rows.nth(21).waitFor();
+  assert.equal(await rows.count(), 22);
+  assert.deepEqual(await rows.locator("th").allTextContents(), all.map((i) => i.invoice_id), "newest first, each once");
+  assert.equal(await page.locator("#invoices-more").count(), 0, "nothing more to show");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), all[20].invoice_id, "the focus is on the first new row");
+  // The oldest invoice, opened from its link.
+  const oldest = all[21];
+  const opened = page.waitForResponse((r) => r.url().endsWith(`/v1/invoices/${oldest.invoice_id}`));
+  await page.getByRole("link", { name: `Open invoice ${oldest.invoice_id}` }).click();
+  const invoice = await (await opened).json();
+  assert.deepEqual(invoice, oldest);
+  await page.locator("#invoice").waitFor();
+  assert.equal(await page.locator("#invoice-h").textContent(), `Invoice ${oldest.invoice_id}`);
+  const line = oldest.lines[0];
+  assert.deepEqual(await page.locator("#invoice-lines tbody td").allTextContents(), ["1", dkk(line.unit_price), `${line.days}/${line.days_in_period}`, dkk(line.amount)]);
+  assert.equal(await page.locator("#invoice-total").textContent(), dkk(oldest.total));
+  assert.match(await page.locator("#invoice dl").textContent(), /CustomerFjord ApS.*CurrencyDKK/);
+  assert.deepEqual(await lowContrast(page), [], "the invoice is readable");
+  await page.shot("invoice");
+  // Printed: A4, the invoice alone.
+  await page.emulateMedia({ media: "print" });
+  assert.equal(await page.locator("#invoice-print").isVisible(), false, "no buttons on paper");
+  assert.equal(await page.locator("header .lang").isVisible(), false);
+  assert.equal(await page.locator("#licences-table").count(), 0);
+  await page.setViewportSize({ width: 794, height: 1123 });
+  await page.shot("print");
+  const pdf = await page.pdf({ format: "A4", preferCSSPageSize: true });
+  assert.ok(pdf.length > 1000);
+  await page.emulateMedia({ media: "screen" });
+  // An address others can open, and Back returns to the page.
+  assert.ok(page.url().endsWith(`#invoice=${oldest.invoice_id}`));
+  await page.goBack();
+  await page.locator("#licences-table").waitFor();
+  const missing = await fetch(`${API}/v1/invoices/inv-nope`, { headers: { Authorization: `Bearer ${bearer}` } });
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).code, "not_found");
+  assert.deepEqual(page.failures, []);
 });

@@ -151,6 +151,7 @@ pub async fn handle<S: Store, C: Clock>(
                         &app::update_user(store, &caller, &user_id(id)?, patch, now).await?,
                     )
                 }
+                ("GET", ["roles"]) => ok(200, &app::list_roles(store, &caller, now).await?),
                 ("GET", ["roles", role]) => {
                     let role = RoleName::parse(role).map_err(|_| AppError::NotFound("role"))?;
                     ok(200, &app::get_role(store, &caller, &role, now).await?)

@@ -360,6 +360,20 @@ pub async fn get_role<S: Store>(
     Ok(role_view(role, &roles.rights_of(role)))
 }
 
+/// The tenant's roles (at most R24's 50, so one answer), for choosing a user's role.
+pub async fn list_roles<S: Store>(
+    store: &S,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<Vec<RoleView>, AppError> {
+    let auth = authorize(store, caller, Right::UsersManage, now).await?;
+    let roles = &auth.loaded.account.subscription.roles;
+    Ok(roles
+        .iter()
+        .map(|(role, _)| role_view(role, &roles.rights_of(role)))
+        .collect())
+}
+
 pub async fn put_role<S: Store>(
     store: &S,
     caller: &Caller,

@@ -19,12 +19,13 @@ export function section(id: string, title: string, pools: Pool[]): HTMLElement {
     manage && h("th", { scope: "col", class: "num buy-col" }, t().buy),
   );
   const end = fmt.date(state.account?.period.end ?? "", state.lang);
-  const short = pools.filter((p) => p.next_period < p.in_use);
+  // Only what will happen: seats still in use at the change beyond the next period (R28).
+  const short = pools.filter((p) => p.over_allocated_at_change > 0);
   return h(
     "section",
     { "aria-labelledby": `${id}-h` },
     h("h2", { id: `${id}-h` }, title),
-    ...short.map((p) => h("p", { class: "notice warn" }, `${poolName(p)}: ${t().nextBelowNow(p.in_use - p.next_period, end)}`)),
+    ...short.map((p) => h("p", { class: "notice warn", id: `short-${poolKey(p)}` }, `${poolName(p)}: ${t().nextBelowNow(p.over_allocated_at_change, p.next_period, end)}`)),
     h("table", { id: `${id}-table` }, h("thead", {}, headRow), h("tbody", {}, ...pools.map((p) => poolRow(p, manage)))),
   );
 }
@@ -91,10 +92,36 @@ function nextPeriodCell(pool: Pool, key: string, name: string, manage: boolean):
         }, "✎"),
     );
   }
-  const warning = h("p", { class: "hint warn", id: `next-${key}-warning`, role: "status" });
+  const warning = h("div", { class: "hint warn", id: `next-${key}-warning`, role: "status" });
+  const totals = h("p", { class: "hint", id: `next-${key}-preview` });
   const update = (value: string) => {
     const n = Number(value);
-    warning.textContent = Number.isInteger(n) && n >= 1 && n < pool.in_use ? t().nextWarning(pool.in_use - n, fmt.date(state.account?.period.end ?? "", state.lang)) : "";
+    const min = key === "licences" ? 1 : 0;
+    if (value.trim() === "" || !Number.isInteger(n) || n < min || n > pool.purchased) {
+      state.preview = null;
+      warning.replaceChildren();
+      totals.textContent = "";
+      return;
+    }
+    schedulePreview(key, n, (preview) => {
+      const a = state.account;
+      if (!a) return;
+      const from = fmt.date(preview.effective_from, state.lang);
+      const money = (m: number) => fmt.money(m, preview.currency, state.lang);
+      // The preview is of this pool alone: its seats are the ones listed and counted.
+      const seats = preview.seats_to_remove;
+      const count = preview.seats_to_remove_count;
+      warning.replaceChildren(
+        ...(count > 0
+          ? [
+              h("p", {}, t().nextWarning(count, from)),
+              h("ul", { id: `next-${key}-seats` }, ...seats.slice(0, 10).map((s) => h("li", {}, s.name))),
+              count > Math.min(10, seats.length) ? h("p", {}, t().andMore(count - Math.min(10, seats.length))) : "",
+            ]
+          : []),
+      );
+      totals.textContent = t().previewTotal(money(preview.next_period_total), preview.saving > 0 ? money(preview.saving) : null);
+    });
   };
   const input = h("input", {
     id: `next-${key}`,
@@ -122,11 +149,36 @@ function nextPeriodCell(pool: Pool, key: string, name: string, manage: boolean):
     h("button", { type: "submit", id: `save-${key}` }, t().save),
     h("button", { type: "button", onclick: () => cancelEdit(key) }, t().cancel),
     warning,
+    totals,
   );
   return h("td", { class: "num" }, form);
 }
 
+/** The preview asked for last: earlier answers arriving late are dropped. */
+let previewSeq = 0;
+let previewTimer: ReturnType<typeof setTimeout> | undefined;
+/** Typing pauses this long before the preview is asked for. */
+const PREVIEW_DEBOUNCE_MS = 250;
+
+function schedulePreview(key: string, n: number, show: (p: NonNullable<typeof state.preview>) => void): void {
+  clearTimeout(previewTimer);
+  const seq = ++previewSeq;
+  previewTimer = setTimeout(async () => {
+    if (!state.api) return;
+    try {
+      const preview = await state.api.previewNextPeriod(counts(key, n));
+      if (seq !== previewSeq || state.editing !== key) return;
+      state.preview = preview;
+      show(preview);
+    } catch {
+      // A preview is advice; Save reports any error.
+    }
+  }, PREVIEW_DEBOUNCE_MS);
+}
+
 function cancelEdit(key: string): void {
+  previewSeq++;
+  state.preview = null;
   state.editing = null;
   render();
   document.getElementById(`edit-${key}`)?.focus();
@@ -143,13 +195,15 @@ async function saveNext(key: string, raw: string): Promise<void> {
     const answer = await state.api.setNextPeriod(counts(key, n));
     state.account = answer.account;
     state.editing = null;
+    previewSeq++;
+    state.preview = null;
     const from = fmt.date(answer.effective_from, state.lang);
     state.notice =
       answer.seats_to_remove.length > 0
         ? {
             kind: "warn",
             text: t().willBeRemoved(from),
-            list: answer.seats_to_remove.map((s) => s.name),
+            users: answer.seats_to_remove.map((s) => ({ user_id: s.user_id, name: s.name })),
             more: answer.seats_to_remove_count - answer.seats_to_remove.length,
           }
         : { kind: "ok", text: t().nextSaved(from) };

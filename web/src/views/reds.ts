@@ -6,9 +6,11 @@ import * as fmt from "../format";
 import { purchase } from "../purchase";
 import { canManage, canManageUsers, poolKey, poolName, state, t } from "../state";
 import { render } from "../page";
+import { deactivateButton } from "./users";
 
 export function reds(a: Account): HTMLElement {
   const pools = [a.licences, ...a.modules].filter((p) => p.over_allocated.length > 0);
+  const manageUsers = canManageUsers();
   const row = (id: string, name: string, pool: string, since: string | null, deadline: string | null) =>
     h(
       "tr",
@@ -17,6 +19,7 @@ export function reds(a: Account): HTMLElement {
       h("td", {}, pool),
       h("td", {}, since ? fmt.instant(since, a.time_zone, state.lang) : ""),
       h("td", { class: "deadline" }, deadline ? fmt.instant(deadline, a.time_zone, state.lang) : ""),
+      manageUsers && h("td", { class: "row-actions" }, deactivateButton(id, name, "reds")),
     );
   const rows = pools.flatMap((p) => p.over_allocated.map((r) => row(r.user_id, r.name, poolName(p), r.since, r.deadline)));
   // Past the account's first 100 (R26), the users list pages the rest of the licences' red
@@ -39,7 +42,12 @@ export function reds(a: Account): HTMLElement {
           "div",
           {},
           h("p", {}, t().redsIntro),
-          h("table", {}, h("thead", {}, h("tr", {}, col(t().user), col(t().pool), col(t().since), col(t().deadline))), h("tbody", {}, ...rows)),
+          h(
+            "table",
+            {},
+            h("thead", {}, h("tr", {}, col(t().user), col(t().pool), col(t().since), col(t().deadline), manageUsers && h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t().actionsHead)))),
+            h("tbody", {}, ...rows),
+          ),
           // The account lists the nearest deadlines only (R26); say so when there are more.
           ...pools
             .filter((p) => p.over_allocated_count > p.over_allocated.length)
