@@ -459,8 +459,8 @@ fn r11_next_period_bounds() {
 #[test]
 fn r12_downscale_below_in_use_lists_the_seats_to_remove_in_r3_order() {
     let mut tenant = eleven_on_ten();
-    // u-10 is red with a deadline on 9 November: removed before the period change on
-    // 1 December, so it is neither counted nor listed (R28). 10 still in use then, 8 licences.
+    // u-10 is red already: it has no licence to lose, so it is neither counted nor listed
+    // (R28). 10 licensed now, 8 licences next period.
     let plan = next_period::plan(&tenant.account, &next(Some(8), None)).unwrap();
     assert_eq!(plan.seats_over[&pool("licences")], 2);
     let newest = tenant.newest_all();
@@ -476,23 +476,28 @@ fn r12_downscale_below_in_use_lists_the_seats_to_remove_in_r3_order() {
 }
 
 #[test]
-fn r28_only_seats_still_in_use_at_the_period_change_are_counted() {
+fn r28_only_seats_that_hold_a_licence_now_are_counted_as_losing_it() {
     use licensing::domain::next_period::over_at_change;
-    // Nothing downscaled, one red user whose deadline comes before the change: nothing will
-    // happen at the change, so nothing is announced.
+    // Nothing downscaled, one red user: nothing will happen at the change (u-10 is removed
+    // on 9 November, before it), so nothing is announced.
     let tenant = eleven_on_ten();
     let licences = tenant.account.subscription.pool(&pool("licences")).unwrap();
-    assert_eq!(over_at_change(&tenant.account, licences, 10), 0);
-    assert_eq!(over_at_change(&tenant.account, licences, 9), 1);
-    // A red user made in the period's last week keeps the seat past the change: counted.
+    assert_eq!(over_at_change(licences, 10), 0);
+    assert_eq!(over_at_change(licences, 9), 1);
+    // A red user made in the period's last week stays red through the change with her own
+    // deadline: she has no licence to lose, so she is neither counted nor listed.
     let mut late = eleven_on_ten();
     late.create("zoe", &[], t("2026-11-28T09:00:00Z"));
     let licences = late.account.subscription.pool(&pool("licences")).unwrap();
-    assert_eq!(over_at_change(&late.account, licences, 10), 1);
-    let plan = next_period::plan(&late.account, &next(Some(10), None)).unwrap();
+    assert_eq!(over_at_change(licences, 10), 0);
+    let plan = next_period::plan(&late.account, &next(Some(9), None)).unwrap();
     let seats = next_period::seats_over(&plan, &late.newest_all());
     let ids: Vec<&str> = seats.iter().map(|s| s.user_id.as_str()).collect();
-    assert_eq!(ids, vec!["zoe"]);
+    assert_eq!(
+        ids,
+        vec!["u-09"],
+        "the newest licensed seat, the red ones skipped"
+    );
     // The preview's totals: this period at its counts, the next with the change.
     let (now, next_total) =
         next_period::totals(&late.account.subscription, &next(Some(8), Some(1))).unwrap();

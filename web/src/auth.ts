@@ -15,6 +15,8 @@ export interface Config {
   oidc: Oidc | null;
   /** Only the local run command's config.json says true; deployed configs never do. */
   local?: boolean;
+  /** R29: where customers write about their subscription (the stack's SupportEmail). */
+  support_email?: string;
 }
 
 const KEY = "licensing.token";

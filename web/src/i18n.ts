@@ -51,9 +51,10 @@ const en = {
   willBeRemoved: (date: string) =>
     `From ${date} these users will have no licence and will be deactivated 7 days later unless you buy more licences or deactivate others:`,
   nextBelowNow: (n: number, next: number, date: string) =>
-    `From ${date} the next period has ${next === 1 ? "1 licence" : `${next} licences`}, and ${n === 1 ? "1 more user" : `${n} more users`} will still be in use then: the newest lose their licence and are deactivated 7 days later unless you buy more or deactivate others.`,
+    `From ${date} the next period has ${next === 1 ? "1 licence" : `${next} licences`}: ${n === 1 ? "1 user who has a licence now loses it" : `${n} users who have a licence now lose it`}, the newest first, and ${n === 1 ? "is" : "are"} deactivated 7 days later unless you buy more or deactivate others.`,
   previewTotal: (total: string, saving: string | null) =>
     `Next period: ${total} per period${saving ? `, ${saving} less than this period` : ""}.`,
+  support: "Questions about your subscription or invoices:",
   usersTitle: "Users",
   show: "Show",
   allUsers: "All users",
@@ -211,8 +212,9 @@ const da: Words = {
   willBeRemoved: (date) =>
     `Fra ${date} har disse brugere ingen licens og deaktiveres 7 dage senere, medmindre du køber flere licenser eller deaktiverer andre:`,
   nextBelowNow: (n, next, date) =>
-    `Fra ${date} har næste periode ${next === 1 ? "1 licens" : `${next} licenser`}, og ${n === 1 ? "1 bruger mere" : `${n} brugere mere`} vil stadig være i brug: de nyeste mister licensen og deaktiveres 7 dage senere, medmindre du køber flere eller deaktiverer andre.`,
+    `Fra ${date} har næste periode ${next === 1 ? "1 licens" : `${next} licenser`}: ${n === 1 ? "1 bruger, der har licens nu, mister den" : `${n} brugere, der har licens nu, mister den`}, de nyeste først, og deaktiveres 7 dage senere, medmindre du køber flere eller deaktiverer andre.`,
   previewTotal: (total, saving) => `Næste periode: ${total} pr. periode${saving ? `, ${saving} mindre end denne periode` : ""}.`,
+  support: "Spørgsmål om abonnementet eller fakturaer:",
   usersTitle: "Brugere",
   show: "Vis",
   allUsers: "Alle brugere",

@@ -170,6 +170,8 @@ function body(): Child[] {
     users(),
     invoices(a, moreInvoices),
     actionLog(a, moreLog),
+    state.config.support_email &&
+      h("p", { class: "hint support", id: "support" }, t().support, " ", h("a", { href: `mailto:${state.config.support_email}` }, state.config.support_email)),
   ];
 }
 

@@ -94,5 +94,8 @@ export function counts(key: string, n: number): PoolCounts {
 
 export function explain(error: unknown): string {
   if (!(error instanceof ApiError)) return t().unknownError("internal", "");
-  return t().errors[error.code] ?? t().unknownError(error.code, error.requestId);
+  const text = t().errors[error.code] ?? t().unknownError(error.code, error.requestId);
+  // R29: a refusal that sends the customer to support names where to write.
+  const support = state.config.support_email;
+  return error.code === "next_period_below_one" && support ? `${text} (${support})` : text;
 }

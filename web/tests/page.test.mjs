@@ -467,6 +467,9 @@ test("deactivating a red user from the page asks first, then the counts and the 
   const reds = page.locator("#reds tbody tr");
   assert.equal(await reds.count(), 1);
   assert.equal(await reds.locator("th").textContent(), "Mads Nør");
+  // Nothing downscaled: the next period takes no licence from anyone, so no warning (R28);
+  // the red user is listed with his deadline instead.
+  assert.equal(await page.locator("#short-licences").count(), 0);
   await page.locator("#users-table").waitFor();
   // Cancel changes nothing.
   await reds.getByRole("button", { name: "Deactivate Mads Nør" }).click();

@@ -182,8 +182,8 @@ pub async fn preview_next_period<S: Store>(
     })
 }
 
-/// The newest seats a plan's list is taken from: per pool, its seats over plus those gone
-/// before the change (skipped).
+/// The newest seats a plan's list is taken from: per pool, its seats over plus those already
+/// red (the newest, skipped).
 pub(crate) async fn newest_for<S: Store>(
     store: &S,
     tenant: &TenantId,
@@ -191,10 +191,10 @@ pub(crate) async fn newest_for<S: Store>(
 ) -> Result<BTreeMap<PoolId, Vec<SeatInfo>>, AppError> {
     let mut newest: BTreeMap<PoolId, Vec<SeatInfo>> = BTreeMap::new();
     for (pool, over) in &plan.seats_over {
-        let gone = plan.gone_before.get(pool).map_or(0, |g| g.len() as u32);
+        let red = plan.already_red.get(pool).map_or(0, |g| g.len() as u32);
         newest.insert(
             pool.clone(),
-            store.newest_seats(tenant, pool, over + gone).await?,
+            store.newest_seats(tenant, pool, over + red).await?,
         );
     }
     Ok(newest)

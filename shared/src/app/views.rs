@@ -46,9 +46,9 @@ pub struct PoolView {
     pub over_allocated: Vec<RedView>,
     /// How many red seats the pool has in all.
     pub over_allocated_count: usize,
-    /// How many seats will be without a licence right after the period change if nothing else
-    /// changes: the seats still in use then beyond `next_period` (R28; red seats whose
-    /// deadline comes first are gone by then).
+    /// How many seats that hold a licence now lose it at the period change if nothing else
+    /// changes: the licensed seats beyond `next_period` (R28; seats already red are counted
+    /// in `over_allocated_count`, not here).
     pub over_allocated_at_change: u32,
 }
 
@@ -97,7 +97,6 @@ fn pool_view(account: &Account, pool: &Pool, module: bool) -> PoolView {
             .collect(),
         over_allocated_count: reds.len(),
         over_allocated_at_change: crate::domain::next_period::over_at_change(
-            account,
             pool,
             pool.next_period,
         ),
@@ -273,8 +272,8 @@ pub struct NextPeriodPreview {
     pub currency: String,
     pub licences: u32,
     pub modules: std::collections::BTreeMap<String, u32>,
-    /// The first [`OVER_ALLOCATED_SHOWN`] seats that would be without a licence at the period
-    /// change, oldest first, counting only the seats still in use then.
+    /// The first [`OVER_ALLOCATED_SHOWN`] seats that would lose their licence at the period
+    /// change, oldest first (seats already red are not among them).
     pub seats_to_remove: Vec<SeatToRemoveView>,
     pub seats_to_remove_count: usize,
     /// This period at its counts, and the next with the change, in minor units.

@@ -44,34 +44,21 @@ impl NextPeriodRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NextPeriodPlan {
     pub changes: Vec<PoolCount>,
-    /// Per pool: seats still in use at the period change beyond the new count (they will be
-    /// red after it).
+    /// Per pool: seats that hold a licence now and lose it at the period change.
     pub seats_over: BTreeMap<PoolId, u32>,
-    /// Per pool: red seats whose deadline comes before the period change. They are removed
-    /// by then, so they are neither counted nor listed (R28).
-    pub gone_before: BTreeMap<PoolId, BTreeSet<SeatKey>>,
+    /// Per pool: the seats already red. They are the pool's newest (R3) and are skipped when
+    /// the seats that lose their licence are listed: each is either removed before the change
+    /// (its deadline comes first) or stays red through it with its own deadline (R14), so the
+    /// change takes no licence from them.
+    pub already_red: BTreeMap<PoolId, BTreeSet<SeatKey>>,
 }
 
-/// The red seats of a pool that the sweep removes before the period change, if nothing else
-/// changes (their deadline comes first; the sweep rolls over before it removes, so a deadline
-/// at the change itself is still in use then).
-pub fn gone_before_change(account: &Account, pool: &PoolId) -> BTreeSet<SeatKey> {
-    let Some(change) = account.subscription.rollover_due() else {
-        return BTreeSet::new();
-    };
-    account
-        .reds(pool)
-        .iter()
-        .filter(|r| r.flag.deadline < change)
-        .map(|r| r.seat.clone())
-        .collect()
-}
-
-/// How many of a pool's seats will be without a licence right after the period change with
-/// `next` licences, counting only the seats still in use then (R28).
-pub fn over_at_change(account: &Account, pool: &Pool, next: u32) -> u32 {
-    let gone = gone_before_change(account, &pool.id).len() as u32;
-    pool.in_use.saturating_sub(gone).saturating_sub(next)
+/// How many of a pool's seats lose their licence at the period change if the next period has
+/// `next` licences and nothing else changes (R28): the seats licensed now beyond `next`. A
+/// red seat is not counted: it has no licence to lose, whether the sweep removes it before
+/// the change or it stays red through it.
+pub fn over_at_change(pool: &Pool, next: u32) -> u32 {
+    pool.licensed().saturating_sub(next)
 }
 
 /// R11: `1 ≤ n ≤ purchased` for the core licences (0 means terminating: contact support);
@@ -81,7 +68,7 @@ pub fn plan(account: &Account, request: &NextPeriodRequest) -> Result<NextPeriod
     subscription.ensure_active()?;
     let mut changes = Vec::new();
     let mut seats_over = BTreeMap::new();
-    let mut gone_before = BTreeMap::new();
+    let mut already_red = BTreeMap::new();
     for (pool_id, n) in &request.items {
         let pool = subscription.pool(pool_id).ok_or_else(|| {
             if pool_id.is_licences() {
@@ -104,19 +91,23 @@ pub fn plan(account: &Account, request: &NextPeriodRequest) -> Result<NextPeriod
             from: pool.next_period,
             to: *n,
         });
-        let over = over_at_change(account, pool, *n);
+        let over = over_at_change(pool, *n);
         if over > 0 {
             seats_over.insert(pool_id.clone(), over);
-            let gone = gone_before_change(account, pool_id);
-            if !gone.is_empty() {
-                gone_before.insert(pool_id.clone(), gone);
+            let reds: BTreeSet<SeatKey> = account
+                .reds(pool_id)
+                .iter()
+                .map(|r| r.seat.clone())
+                .collect();
+            if !reds.is_empty() {
+                already_red.insert(pool_id.clone(), reds);
             }
         }
     }
     Ok(NextPeriodPlan {
         changes,
         seats_over,
-        gone_before,
+        already_red,
     })
 }
 
@@ -155,7 +146,7 @@ pub struct SeatToRemove {
 }
 
 /// The seats a plan will leave without a licence at the period change, in R3 order per pool.
-/// `newest` holds, per pool in `plan.seats_over`, at least that many plus its `gone_before`
+/// `newest` holds, per pool in `plan.seats_over`, at least that many plus its `already_red`
 /// of the pool's seats, newest first.
 pub fn seats_over(
     plan: &NextPeriodPlan,
@@ -165,11 +156,11 @@ pub fn seats_over(
     let none = BTreeSet::new();
     for change in &plan.changes {
         if let Some(over) = plan.seats_over.get(&change.pool) {
-            let gone = plan.gone_before.get(&change.pool).unwrap_or(&none);
+            let red = plan.already_red.get(&change.pool).unwrap_or(&none);
             let seats = newest.get(&change.pool).map_or(&[][..], Vec::as_slice);
             let mut listed: Vec<SeatToRemove> = seats
                 .iter()
-                .filter(|s| !gone.contains(&s.seat))
+                .filter(|s| !red.contains(&s.seat))
                 .take(*over as usize)
                 .map(|s| SeatToRemove {
                     pool: change.pool.clone(),
@@ -185,7 +176,7 @@ pub fn seats_over(
 }
 
 /// Applies a plan. `newest` holds, per pool in `plan.seats_over`, at least that many plus its
-/// `gone_before` of the pool's seats, newest first. Returns the events and the seats that would become red at the
+/// `already_red` of the pool's seats, newest first. Returns the events and the seats that would become red at the
 /// period change, in R3 order per pool (R12). The current period is unchanged.
 pub fn apply(
     account: &mut Account,
