@@ -121,6 +121,8 @@ async function open(t, bearer, name, prepare) {
     }
   }
   page.shot = (step) => page.screenshot({ path: `${SHOTS}${name}-${step}.png`, fullPage: true });
+  // What the README shows: one part of the page (docs/*.png are copies of these).
+  page.shotOf = (locator, step) => locator.screenshot({ path: `${SHOTS}${name}-${step}.png` });
   page.failures = failures;
   return page;
 }
@@ -189,6 +191,7 @@ test("the demo administrator sees the licences, the modules and one red user wit
   const shown = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Copenhagen", timeZoneName: "short" }).format(deadline);
   assert.equal(await reds.locator(".deadline").textContent(), shown);
   await page.shot("overview");
+  await page.screenshot({ path: `${SHOTS}1-administrator-readme.png` });
   assert.deepEqual(await lowContrast(page), [], "red users and badges are readable");
   assert.deepEqual(page.failures, []);
 });
@@ -320,6 +323,7 @@ test("next period below the users in use warns, then lists who would lose their 
   assert.match(await page.locator("#next-licences-preview").textContent(), new RegExp(`^Next period: ${total} per period, ${dkk(api.saving).replace(".", "\\.")} less than this period\\.$`));
   assert.equal((await call(admin, "GET", "/v1/account")).licences.next_period, 11, "a preview changes nothing");
   await page.shot("warning");
+  await page.shotOf(page.locator('section[aria-labelledby="licences-h"]'), "readme-preview");
   assert.deepEqual(await lowContrast(page), [], "the warning is readable");
   const saved = page.waitForResponse((r) => r.url().endsWith("/v1/next-period"));
   await page.keyboard.press("Enter");
@@ -556,6 +560,7 @@ test("the users view works from the keyboard alone: filter, deactivate, activate
   await page.locator("#notice").getByText("Nina Ohm is saved.").waitFor();
   assert.match(await page.locator('#users-table tr[data-user="f-01"]').textContent(), /viewer.*CRM/);
   await page.shot("done");
+  await page.shotOf(page.locator("#users"), "readme-users");
   assert.deepEqual(await lowContrast(page), [], "the users view is readable");
   assert.deepEqual(page.failures, []);
 });
