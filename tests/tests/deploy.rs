@@ -593,3 +593,37 @@ fn the_dispatcher_reads_inserted_outbox_items_from_the_stream_with_bounded_retri
         "an alarm on the dispatcher's iterator age"
     );
 }
+
+/// Every action the code writes to the log is one the contract names (`LogEntry.action`): the
+/// fuzzer found one that was not, after the fact.
+#[test]
+fn every_logged_action_is_in_the_contract() {
+    let openapi: serde_yaml::Value = serde_yaml::from_str(OPENAPI).unwrap();
+    let named: BTreeSet<String> =
+        openapi["components"]["schemas"]["LogEntry"]["properties"]["action"]["enum"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src/app");
+    let mut logged = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        // The action is the first string literal after each `log_entry(`.
+        for call in source.split("log_entry(").skip(1) {
+            if let Some(literal) = call.split('"').nth(1)
+                && literal.contains('.')
+                && !literal.contains(' ')
+            {
+                logged.insert(literal.to_owned());
+            }
+        }
+    }
+    assert!(logged.len() >= 14, "{logged:?}");
+    let missing: Vec<_> = logged.difference(&named).collect();
+    assert!(
+        missing.is_empty(),
+        "logged but not in openapi.yaml: {missing:?}"
+    );
+}

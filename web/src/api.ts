@@ -209,6 +209,10 @@ export class Api {
   roles(): Promise<{ role: string; rights: Right[]; built_in: boolean }[]> {
     return this.call("GET", "/v1/roles");
   }
+  /** R30: the renewal reminder's notice in days (0: none). */
+  setSettings(settings: { renewal_reminder_days: number }): Promise<Account> {
+    return this.call("PUT", "/v1/settings", settings);
+  }
   previewNextPeriod(counts: PoolCounts): Promise<NextPeriodPreview> {
     return this.call("POST", "/v1/next-period/preview", counts);
   }

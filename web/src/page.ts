@@ -11,6 +11,7 @@ import { actionLog, invoices } from "./views/history";
 import { invoiceInAddress, invoiceView } from "./views/invoice";
 import { section } from "./views/pools";
 import { reds } from "./views/reds";
+import { settings } from "./views/settings";
 import { deactivateButton, loadUsers, users } from "./views/users";
 
 export async function load(): Promise<void> {
@@ -168,6 +169,7 @@ function body(): Child[] {
     canManage() && h("p", { class: "actions" }, h("button", { type: "submit", form: "buy-form", id: "purchase-more", class: "primary" }, t().purchaseMore)),
     reds(a),
     users(),
+    settings(a),
     invoices(a, moreInvoices),
     actionLog(a, moreLog),
     state.config.support_email &&

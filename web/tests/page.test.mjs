@@ -643,3 +643,23 @@ test("invoices page with Show more, and an invoice opens as a printable A4 view"
   assert.equal((await missing.json()).code, "not_found");
   assert.deepEqual(page.failures, []);
 });
+
+test("an administrator sets the renewal reminder's notice on the page", async (t) => {
+  const { bearer } = await tenantWith("remind", 1, []);
+  const page = await open(t, bearer, "14-reminder");
+  const days = page.getByLabel("Days before each period ends");
+  assert.equal(await days.inputValue(), "7", "a week by default");
+  await days.fill("61");
+  await page.locator("#reminder-save").click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").textContent(), /from 0 to 60/);
+  await days.fill("14");
+  const saved = page.waitForResponse((r) => r.url().endsWith("/v1/settings"));
+  await days.press("Enter");
+  assert.equal((await saved).status(), 200);
+  await page.locator("#notice").getByText("Saved: the reminder comes 14 days before each period ends.").waitFor();
+  assert.equal((await call(bearer, "GET", "/v1/account")).renewal_reminder_days, 14);
+  assert.match(await page.locator("#reminder-hint").textContent(), /14 days before each period ends/);
+  assert.deepEqual(await lowContrast(page), [], "readable");
+  assert.deepEqual(page.failures, []);
+});
