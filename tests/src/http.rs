@@ -28,32 +28,17 @@ pub fn api() -> Option<Api> {
 }
 
 impl Api {
-    /// The first mail moto accepted that `matches`, waiting up to `within` for it (the stream
-    /// path delivers after the answer), and how long it took to arrive.
+    /// The first mail the SES engine accepted that `matches`, waiting up to `within` for it
+    /// (the stream path delivers after the answer), and how long it took to arrive.
     pub async fn mail(
         &self,
         within: std::time::Duration,
-        matches: impl Fn(&Value) -> bool,
-    ) -> Option<(Value, std::time::Duration)> {
-        let moto = std::env::var("AWS_ENDPOINT_URL").ok()?;
+        matches: impl Fn(&crate::mail::SentMail) -> bool,
+    ) -> Option<(crate::mail::SentMail, std::time::Duration)> {
         let started = std::time::Instant::now();
         loop {
-            let data: Value = self
-                .http
-                .get(format!("{moto}/moto-api/data.json"))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            let found = data["ses"]["Message"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|m| matches(m))
-                .cloned();
-            if let Some(mail) = found {
+            let sent = crate::mail::sent_mail(&self.http).await.ok()?;
+            if let Some(mail) = sent.into_iter().find(|m| matches(m)) {
                 return Some((mail, started.elapsed()));
             }
             if started.elapsed() > within {

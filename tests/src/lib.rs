@@ -4,6 +4,7 @@
 
 pub mod contract;
 pub mod http;
+pub mod mail;
 pub mod stream_reader;
 pub mod streamed;
 
@@ -27,6 +28,23 @@ pub fn engines() -> bool {
         eprintln!("engines not started: run ./scripts/test.sh to run the integration tests");
     }
     on
+}
+
+/// Whether the engines are the LocalStack profile (`LICENSING_ENGINE=localstack`, README "Two
+/// engines"). The code under test never asks; a test asks only to pin what differs.
+pub fn on_localstack() -> bool {
+    std::env::var("LICENSING_ENGINE").is_ok_and(|v| v == "localstack")
+}
+
+/// The size tests' engines: DynamoDB Local itself. Through LocalStack's gateway every call
+/// costs a Python request on top, and ten thousand users take tens of minutes (README, "Two
+/// engines"); there they are skipped.
+pub fn size_engines() -> bool {
+    if on_localstack() {
+        eprintln!("size tests run against DynamoDB Local only (README, \"Two engines\")");
+        return false;
+    }
+    engines()
 }
 
 /// The tools' SDK configuration: the full `aws-config` chain (the functions build theirs

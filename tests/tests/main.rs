@@ -4,6 +4,7 @@
 
 mod api;
 mod deploy;
+mod engines;
 mod notify;
 mod size;
 mod store;

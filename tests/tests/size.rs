@@ -123,7 +123,7 @@ async fn sweep_to_the_end(
 #[tokio::test]
 async fn r13_r14_r5_ten_thousand_users_downscaled_to_one_roll_over_and_are_removed_over_several_runs()
  {
-    if !engines() {
+    if !size_engines() {
         return;
     }
     let store = fresh_store().await;
@@ -225,7 +225,7 @@ async fn r13_r14_r5_ten_thousand_users_downscaled_to_one_roll_over_and_are_remov
 
 #[tokio::test]
 async fn r13_r14_five_thousand_users_of_a_module_set_to_none_are_all_flagged_at_the_rollover() {
-    if !engines() {
+    if !size_engines() {
         return;
     }
     let store = fresh_store().await;
@@ -255,7 +255,7 @@ async fn r13_r14_five_thousand_users_of_a_module_set_to_none_are_all_flagged_at_
 
 #[tokio::test]
 async fn r8_r10_a_purchase_that_licenses_9999_red_seats_answers_201_and_replays_the_same_body() {
-    if !engines() {
+    if !size_engines() {
         return;
     }
     let store = fresh_store().await;
@@ -323,7 +323,7 @@ fn batch(from: usize, n: usize) -> Vec<app::CreateUser> {
 
 #[tokio::test]
 async fn r25_twenty_batches_of_500_create_10_000_users_in_order_with_the_newest_red() {
-    if !engines() {
+    if !size_engines() {
         return;
     }
     let store = fresh_store().await;
@@ -473,7 +473,7 @@ async fn crash_run(crash: Option<i64>) -> serde_json::Value {
 
 #[tokio::test]
 async fn r15_r13_a_sweep_of_400_removals_killed_between_any_two_writes_ends_as_a_clean_one() {
-    if !engines() {
+    if !size_engines() {
         return;
     }
     let expected = crash_run(None).await;
@@ -517,7 +517,7 @@ async fn r15_r13_a_sweep_of_400_removals_killed_between_any_two_writes_ends_as_a
 /// counted once, and the administrator count exact.
 #[tokio::test]
 async fn r3_r25_eight_racing_creators_leave_the_newest_seats_red() {
-    if !engines() {
+    if !size_engines() {
         return;
     }
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -578,7 +578,7 @@ async fn r3_r25_eight_racing_creators_leave_the_newest_seats_red() {
 /// counter delta naming only what it changes (the fuzzer found the first answering 500).
 #[tokio::test]
 async fn r2_r25_inactive_and_module_users_are_created_as_counter_deltas() {
-    if !engines() {
+    if !size_engines() {
         return;
     }
     let store = fresh_store().await;
