@@ -100,14 +100,32 @@ start_bg() {
   log "started $name (pid $!, log $logfile)"
 }
 
+# Whether a started process still runs (one that exited stays a zombie until waited for).
+running() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "${state#Z}" = "$state" ]
+}
+
+# Stops what start_bg started: TERM to each process group, then KILL to a group still there
+# after 10 s (LocalStack once kept retrying an event delivery after its gateway had stopped,
+# and a test run waited on it for good).
 stop_all() {
-  local pid
+  local pid _
   for pid in "${PIDS[@]:-}"; do
     [ -n "$pid" ] || continue
     kill -TERM -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
   done
   for pid in "${PIDS[@]:-}"; do
     [ -n "$pid" ] || continue
+    for _ in $(seq 100); do
+      running "$pid" || break
+      sleep 0.1
+    done
+    if running "$pid"; then
+      log "pid $pid did not stop on TERM within 10 s: KILL"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
     wait "$pid" 2>/dev/null || true
   done
   PIDS=()

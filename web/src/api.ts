@@ -233,9 +233,8 @@ export class Api {
   }
 
   private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(this.base + path, {
+    const send = () =>
+      fetch(this.base + path, {
         method,
         headers: {
           Authorization: `Bearer ${this.token}`,
@@ -244,9 +243,21 @@ export class Api {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    } catch {
-      throw new ApiError(0, "network", "", "");
+    let response: Response | null = null;
+    // A read is asked once more after a moment when the network or a server failed it (a
+    // gateway's 502/503, the local router's own 500): reading twice changes nothing. Changes
+    // are never resent here; the purchase flow makes its own retries safe with its key.
+    for (let attempt = 0; attempt < (method === "GET" ? 2 : 1); attempt++) {
+      if (attempt > 0) await new Promise((resume) => setTimeout(resume, 300));
+      try {
+        response = await send();
+      } catch {
+        response = null;
+        continue;
+      }
+      if (response.status < 500) break;
     }
+    if (!response) throw new ApiError(0, "network", "", "");
     const text = await response.text();
     let parsed: unknown = undefined;
     try {
