@@ -19,7 +19,7 @@ export function section(id: string, title: string, pools: Pool[]): HTMLElement {
     manage && h("th", { scope: "col", class: "num buy-col" }, t().buy),
   );
   const end = fmt.date(state.account?.period.end ?? "", state.lang);
-  // Only what will happen: seats still in use at the change beyond the next period (R28).
+  // Only what will happen: seats that hold a licence now and lose it at the change (R28).
   const short = pools.filter((p) => p.over_allocated_at_change > 0);
   return h(
     "section",
@@ -103,25 +103,27 @@ function nextPeriodCell(pool: Pool, key: string, name: string, manage: boolean):
       totals.textContent = "";
       return;
     }
-    schedulePreview(key, n, (preview) => {
-      const a = state.account;
-      if (!a) return;
-      const from = fmt.date(preview.effective_from, state.lang);
-      const money = (m: number) => fmt.money(m, preview.currency, state.lang);
-      // The preview is of this pool alone: its seats are the ones listed and counted.
-      const seats = preview.seats_to_remove;
-      const count = preview.seats_to_remove_count;
-      warning.replaceChildren(
-        ...(count > 0
-          ? [
-              h("p", {}, t().nextWarning(count, from)),
-              h("ul", { id: `next-${key}-seats` }, ...seats.slice(0, 10).map((s) => h("li", {}, s.name))),
-              count > Math.min(10, seats.length) ? h("p", {}, t().andMore(count - Math.min(10, seats.length))) : "",
-            ]
-          : []),
-      );
-      totals.textContent = t().previewTotal(money(preview.next_period_total), preview.saving > 0 ? money(preview.saving) : null);
-    });
+    // A re-render keeps the preview already shown for this number; a new number asks again.
+    const shown = state.preview;
+    if (shown && previewOf === `${key}=${n}`) show(shown);
+    else schedulePreview(key, n, show);
+  };
+  const show = (preview: NonNullable<typeof state.preview>) => {
+    const from = fmt.date(preview.effective_from, state.lang);
+    const money = (m: number) => fmt.money(m, preview.currency, state.lang);
+    // The preview is of this pool alone: its seats are the ones listed and counted.
+    const seats = preview.seats_to_remove;
+    const count = preview.seats_to_remove_count;
+    warning.replaceChildren(
+      ...(count > 0
+        ? [
+            h("p", {}, t().nextWarning(count, from)),
+            h("ul", { id: `next-${key}-seats` }, ...seats.slice(0, 10).map((s) => h("li", {}, s.name))),
+            count > Math.min(10, seats.length) ? h("p", {}, t().andMore(count - Math.min(10, seats.length))) : "",
+          ]
+        : []),
+    );
+    totals.textContent = t().previewTotal(money(preview.next_period_total), preview.saving > 0 ? money(preview.saving) : null);
   };
   const input = h("input", {
     id: `next-${key}`,
@@ -156,6 +158,8 @@ function nextPeriodCell(pool: Pool, key: string, name: string, manage: boolean):
 
 /** The preview asked for last: earlier answers arriving late are dropped. */
 let previewSeq = 0;
+/** What `state.preview` is of: `<pool>=<number>`. */
+let previewOf = "";
 let previewTimer: ReturnType<typeof setTimeout> | undefined;
 /** Typing pauses this long before the preview is asked for. */
 const PREVIEW_DEBOUNCE_MS = 250;
@@ -169,6 +173,7 @@ function schedulePreview(key: string, n: number, show: (p: NonNullable<typeof st
       const preview = await state.api.previewNextPeriod(counts(key, n));
       if (seq !== previewSeq || state.editing !== key) return;
       state.preview = preview;
+      previewOf = `${key}=${n}`;
       show(preview);
     } catch {
       // A preview is advice; Save reports any error.
