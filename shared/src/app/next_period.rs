@@ -25,15 +25,7 @@ pub async fn set_next_period<S: Store>(
             let newest = newest_for(store, &caller.tenant, &plan).await?;
             let (events, seats) = next_period::apply(&mut account, &plan, &newest)?;
             let at = account.subscription.tick(now);
-            let seats_view: Vec<SeatToRemoveView> = seats
-                .iter()
-                .take(OVER_ALLOCATED_SHOWN)
-                .map(|s| SeatToRemoveView {
-                    pool: s.pool.to_string(),
-                    user_id: s.user_id.to_string(),
-                    name: s.name.clone(),
-                })
-                .collect();
+            let seats_view = first_seats(&seats);
             // The log entry and the mail name the first seats and count the rest, so their
             // size is bounded however many seats a downscale touches (R27).
             let listed = &seats[..seats.len().min(SEATS_LISTED)];
@@ -132,8 +124,21 @@ pub(crate) async fn change_settings<S: Store>(
     Ok(view)
 }
 
+/// The first [`OVER_ALLOCATED_SHOWN`] seats an answer lists (R26); the rest are counted.
+fn first_seats(seats: &[next_period::SeatToRemove]) -> Vec<SeatToRemoveView> {
+    seats
+        .iter()
+        .take(OVER_ALLOCATED_SHOWN)
+        .map(|s| SeatToRemoveView {
+            pool: s.pool.to_string(),
+            user_id: s.user_id.to_string(),
+            name: s.name.clone(),
+        })
+        .collect()
+}
+
 /// R28: what `set_next_period` with the same body would do, committing nothing: the seats
-/// that would be without a licence at the period change, and what the next period costs.
+/// that would lose their licence at the period change, and what the next period costs.
 pub async fn preview_next_period<S: Store>(
     store: &S,
     caller: &Caller,
@@ -165,15 +170,7 @@ pub async fn preview_next_period<S: Store>(
                 (p.id.to_string(), n)
             })
             .collect(),
-        seats_to_remove: seats
-            .iter()
-            .take(OVER_ALLOCATED_SHOWN)
-            .map(|s| SeatToRemoveView {
-                pool: s.pool.to_string(),
-                user_id: s.user_id.to_string(),
-                name: s.name.clone(),
-            })
-            .collect(),
+        seats_to_remove: first_seats(&seats),
         seats_to_remove_count: seats.len(),
         period_total: current.minor(),
         next_period_total: next.minor(),
