@@ -1,6 +1,6 @@
 // The page: loading the account, the shell (header, notice, sections) and re-rendering.
 
-import { ApiError } from "./api";
+import { ApiError, type Api, type Page } from "./api";
 import { signIn } from "./auth";
 import { h, type Child } from "./dom";
 import * as fmt from "./format";
@@ -46,38 +46,52 @@ export async function refreshHistory(): Promise<void> {
   }
 }
 
-async function moreInvoices(): Promise<void> {
-  if (!state.api || state.invoicesCursor === null) return;
-  const first = state.invoices.length;
+/**
+ * The next page of a list: its items appended and where it goes on kept (`take`), the list
+ * shown again, and the keyboard moved to the first new row (`focus`, given its index).
+ */
+async function nextPage<T>(cursor: string | null, load: (api: Api, cursor: string) => Promise<Page<T>>, take: (page: Page<T>) => number, focus: (first: number) => void): Promise<void> {
+  if (!state.api || cursor === null) return;
+  let first: number;
   try {
-    const page = await state.api.invoices(state.invoicesCursor);
-    state.invoices.push(...page.items);
-    state.invoicesCursor = page.next_cursor;
+    first = take(await load(state.api, cursor));
   } catch (error) {
     state.notice = { kind: "error", text: explain(error) };
     render();
     return;
   }
   renderHistory();
-  (document.querySelector(`#invoices-table tbody tr:nth-child(${first + 1}) a`) as HTMLElement | null)?.focus();
+  focus(first);
 }
 
-async function moreLog(): Promise<void> {
-  if (!state.api || state.logCursor === null) return;
-  const first = state.log.length;
-  try {
-    const page = await state.api.actionLog(state.logCursor);
-    state.log.push(...page.items);
-    state.logCursor = page.next_cursor;
-  } catch (error) {
-    state.notice = { kind: "error", text: explain(error) };
-    render();
-    return;
-  }
-  renderHistory();
-  const next = document.querySelector(`#log-table tbody tr:nth-child(${first + 1}) td`) as HTMLElement | null;
-  (document.getElementById("log-more") ?? next)?.focus();
-}
+const moreInvoices = () =>
+  nextPage(
+    state.invoicesCursor,
+    (api, c) => api.invoices(c),
+    (page) => {
+      const first = state.invoices.length;
+      state.invoices.push(...page.items);
+      state.invoicesCursor = page.next_cursor;
+      return first;
+    },
+    (first) => (document.querySelector(`#invoices-table tbody tr:nth-child(${first + 1}) a`) as HTMLElement | null)?.focus(),
+  );
+
+const moreLog = () =>
+  nextPage(
+    state.logCursor,
+    (api, c) => api.actionLog(c),
+    (page) => {
+      const first = state.log.length;
+      state.log.push(...page.items);
+      state.logCursor = page.next_cursor;
+      return first;
+    },
+    (first) => {
+      const next = document.querySelector(`#log-table tbody tr:nth-child(${first + 1}) td`) as HTMLElement | null;
+      (document.getElementById("log-more") ?? next)?.focus();
+    },
+  );
 
 /** R31: the invoice the address names (`#invoice=<id>`), shown instead of the page. */
 export async function showAddressedInvoice(): Promise<void> {
