@@ -101,6 +101,28 @@ impl Api {
         (status, value)
     }
 
+    /// A purchase as the page makes it: a quote for `counts`, then its approval under `key`.
+    /// The approval's status and body.
+    pub async fn buy(&self, bearer: &str, counts: Value, key: &str) -> (StatusCode, Value) {
+        let (status, quote) = self
+            .call(
+                Method::POST,
+                "/v1/purchases/quotes",
+                Some(bearer),
+                Some(counts),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{quote}");
+        self.call_with(
+            Method::POST,
+            "/v1/purchases",
+            Some(bearer),
+            Some(json!({"quote_id": quote["quote_id"]}).to_string()),
+            &[("Idempotency-Key", key)],
+        )
+        .await
+    }
+
     /// An operator creates a tenant whose period is the current month.
     pub async fn tenant(&self, id: &str, licences: u32) {
         let today = Utc::now().date_naive();

@@ -570,23 +570,7 @@ async fn preview_settings_and_one_invoice_through_the_api() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // R31: one invoice by its id; another tenant's id is not there.
-    let (_, quote) = api
-        .call(
-            Method::POST,
-            "/v1/purchases/quotes",
-            Some(&admin),
-            Some(json!({"licences": 1})),
-        )
-        .await;
-    let (status, bought) = api
-        .call_with(
-            Method::POST,
-            "/v1/purchases",
-            Some(&admin),
-            Some(json!({"quote_id": quote["quote_id"]}).to_string()),
-            &[("Idempotency-Key", "r31")],
-        )
-        .await;
+    let (status, bought) = api.buy(&admin, json!({"licences": 1}), "r31").await;
     assert_eq!(status, StatusCode::CREATED, "{bought}");
     let id = bought["invoice_id"].as_str().unwrap();
     let (status, invoice) = api

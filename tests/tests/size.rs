@@ -134,6 +134,32 @@ async fn r13_r14_r5_ten_thousand_users_downscaled_to_one_roll_over_and_are_remov
         (10_000, 10_000, 10_000, 0)
     );
 
+    // R28 at size: the preview lists 100, counts all and changes nothing.
+    let version = |store: &DynamoStore| {
+        let tenant = tenant.clone();
+        let store = store.clone();
+        async move {
+            let loaded = store.load_account(&tenant).await.unwrap().unwrap();
+            loaded.account.subscription.version
+        }
+    };
+    let before = version(&store).await;
+    let preview = app::preview_next_period(
+        &store,
+        &caller,
+        Some(1),
+        &BTreeMap::new(),
+        at("2026-11-20T09:00:00Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (preview.seats_to_remove.len(), preview.seats_to_remove_count),
+        (100, 9_999)
+    );
+    assert!(serde_json::to_vec(&preview).unwrap().len() < 64 * 1024);
+    assert_eq!(version(&store).await, before, "a preview changes nothing");
+
     let changed = app::set_next_period(
         &store,
         &caller,
@@ -144,6 +170,18 @@ async fn r13_r14_r5_ten_thousand_users_downscaled_to_one_roll_over_and_are_remov
     .await
     .unwrap();
     assert_eq!(changed.seats_to_remove_count, 9_999);
+    assert_items_bounded(&store).await;
+
+    // R30 at size: the renewal reminder a week before the end names 50 of the 9 999 seats
+    // that will lose their licence, counts the rest, and comes once.
+    let reminded = app::sweep::sweep(&store, at("2026-11-24T00:00:00Z"), None)
+        .await
+        .unwrap();
+    assert_eq!(reminded.renewal_reminders, 1, "{reminded:?}");
+    let again = app::sweep::sweep(&store, at("2026-11-24T00:01:00Z"), None)
+        .await
+        .unwrap();
+    assert_eq!(again.renewal_reminders, 0);
     assert_items_bounded(&store).await;
 
     // The period ends at midnight in Copenhagen: the rollover reds 9 999 seats in one sweep.
