@@ -182,8 +182,11 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Clone, Debug, Default)]
+/// What an approval reads before it decides: one request on DynamoDB (and the red seats
+/// after it when the account has any).
+#[derive(Default)]
 pub struct ApprovalReads {
+    pub account: Option<Loaded>,
     pub user: Option<User>,
     pub idempotency: Option<IdempotencyRecord>,
     pub quote: Option<StoredQuote>,
@@ -336,6 +339,7 @@ pub trait Store: Send + Sync {
                 None => None,
             };
             Ok(ApprovalReads {
+                account: self.load_account(tenant).await?,
                 user: self.load_user(tenant, user).await?,
                 idempotency,
                 quote: self.get_quote(tenant, quote_id, now).await?,

@@ -370,7 +370,7 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_answers_at_on
     // The dispatcher reads the stream while both fail: its attempt fails, the messages wait.
     broken.deliver(now).await;
     let pending = good.store.store.pending_outbox(&c.tenant).await.unwrap();
-    let waiting: usize = pending.iter().map(|b| b.messages.len()).sum();
+    let waiting: usize = pending.iter().map(|b| b.messages.0.len()).sum();
     assert!(
         waiting >= 3,
         "mail and events wait in the outbox: {waiting}"

@@ -33,24 +33,23 @@ pub async fn approve_purchase<S: Store>(
         let key = key.clone();
         let print = print.clone();
         async move {
-            // Two reads: the account, and the approver, key and quote together.
+            // One read of the account, approver, key and quote together (then the red seats,
+            // when the account has any).
             let digest = key
                 .as_ref()
                 .ok()
                 .and_then(|k| k.as_ref())
                 .map(IdempotencyKey::digest);
-            let (loaded, reads) = futures::join!(
-                store.load_account(&caller.tenant),
-                store.load_approval(
+            let mut reads = store
+                .load_approval(
                     &caller.tenant,
                     &caller.user,
                     digest.as_deref(),
                     quote_id,
-                    now
+                    now,
                 )
-            );
-            let reads = reads?;
-            let loaded = in_current_period(store, loaded?, now).await?;
+                .await?;
+            let loaded = in_current_period(store, reads.account.take(), now).await?;
             // Rights first: a caller without them learns nothing about the request's validity.
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
             let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();

@@ -235,7 +235,7 @@ impl DynamoStore {
                 to_item(&LogItem {
                     pk: pk.clone(),
                     sk: marker.clone(),
-                    entry: log.clone(),
+                    entry: Packed(log.clone()),
                 })?,
                 None,
             )?,
@@ -245,7 +245,7 @@ impl DynamoStore {
             let item = to_item(&InvoiceItem {
                 pk: pk.clone(),
                 sk: invoice_sk(invoice.issued_at, &invoice.invoice_id),
-                invoice: invoice.clone(),
+                invoice: Packed(invoice.clone()),
             })?;
             actions.push((
                 self.put(item, Some("attribute_not_exists(pk)"))?,
@@ -274,7 +274,7 @@ impl DynamoStore {
             let item = to_item(&IdempotencyItem {
                 pk: pk.clone(),
                 sk: idempotency_sk(&record.key_digest),
-                record: record.clone(),
+                record: Packed(record.clone()),
                 expires_at: record.expires_at.timestamp(),
             })?;
             actions.push((

@@ -78,7 +78,8 @@ impl DynamoStore {
     }
 
     /// Every item of a tenant's partition under `prefix` (`U#` users, `L#` log, `O#` outbox,
-    /// `S#` seats …), as stored: what the crash tests compare two runs on.
+    /// `S#` seats …), as stored, with the packed documents (`PACKED_ATTRIBUTES`) read back as
+    /// JSON: what the crash tests compare two runs on.
     pub async fn partition(
         &self,
         tenant: &TenantId,
@@ -93,7 +94,16 @@ impl DynamoStore {
             let got: Page<serde_json::Value> = self
                 .query_prefix(tenant_pk(tenant), prefix, &page, true)
                 .await?;
-            all.extend(got.items);
+            all.extend(got.items.into_iter().map(|mut item| {
+                for name in PACKED_ATTRIBUTES {
+                    if let Some(serde_json::Value::String(text)) = item.get(name)
+                        && let Ok(document) = serde_json::from_str(text)
+                    {
+                        item[name] = document;
+                    }
+                }
+                item
+            }));
             match got.next_cursor {
                 Some(cursor) => page.cursor = Some(cursor),
                 None => return Ok(all),

@@ -1,6 +1,7 @@
 //! Stored shapes, (de)serialised with `serde_dynamo`.
 
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::account::{SeatInfo, Subscription};
 use crate::domain::allocation::RedSeat;
@@ -9,6 +10,37 @@ use crate::domain::quote::Quote;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
 use crate::ports::{IdempotencyRecord, LogEntry};
+
+/// A document no expression ever looks into (a log entry, an invoice, a quote, an
+/// idempotency record, an outbox batch's messages), stored as one JSON string attribute
+/// rather than as nested maps: DynamoDB Local parses and stores a nested map attribute by
+/// attribute, which made the approval's transaction cost twice a flat one of the same bytes
+/// (docs/decisions/0006-opaque-documents-as-strings.md), and the wire form halves without
+/// the type tags. Items written before as maps still read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Packed<T>(pub T);
+
+impl<T: Serialize> Serialize for Packed<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(&self.0).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Packed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(text) => serde_json::from_str(&text).map(Packed),
+            // The nested-map form of items written before the documents were packed.
+            structured => serde_json::from_value(structured).map(Packed),
+        }
+        .map_err(D::Error::custom)
+    }
+}
+
+/// The attributes stored as [`Packed`]: what a reader of raw items unpacks.
+pub const PACKED_ATTRIBUTES: [&str; 5] = ["entry", "invoice", "quote", "record", "messages"];
 
 #[derive(Serialize, Deserialize)]
 pub struct SubItem {
@@ -53,21 +85,21 @@ pub struct UserItem {
 pub struct LogItem {
     pub pk: String,
     pub sk: String,
-    pub entry: LogEntry,
+    pub entry: Packed<LogEntry>,
 }
 
 #[derive(Serialize, Deserialize)]
 pub struct InvoiceItem {
     pub pk: String,
     pub sk: String,
-    pub invoice: Invoice,
+    pub invoice: Packed<Invoice>,
 }
 
 #[derive(Serialize, Deserialize)]
 pub struct QuoteItem {
     pub pk: String,
     pub sk: String,
-    pub quote: Quote,
+    pub quote: Packed<Quote>,
     pub approved: bool,
     /// TTL (epoch seconds); reads also check it, because TTL deletion is late.
     pub expires_at: i64,
@@ -77,7 +109,7 @@ pub struct QuoteItem {
 pub struct IdempotencyItem {
     pub pk: String,
     pub sk: String,
-    pub record: IdempotencyRecord,
+    pub record: Packed<IdempotencyRecord>,
     pub expires_at: i64,
 }
 
@@ -87,7 +119,7 @@ pub struct OutboxItem {
     pub pk: String,
     pub sk: String,
     pub tenant_id: String,
-    pub messages: Vec<OutboxMessage>,
+    pub messages: Packed<Vec<OutboxMessage>>,
     pub attempts: u32,
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,3 +137,75 @@ pub struct OutboxItem {
 }
 
 pub use crate::outbox::OUTBOX_BATCH;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn record() -> IdempotencyRecord {
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 29, 10, 0, 0)
+            .unwrap();
+        IdempotencyRecord {
+            key_digest: "d1".into(),
+            fingerprint: "f1".into(),
+            status: 201,
+            body: r#"{"purchase_id":"p-1"}"#.into(),
+            created_at: at,
+            expires_at: at + chrono::Duration::hours(24),
+        }
+    }
+
+    fn item(record: serde_dynamo::AttributeValue) -> serde_dynamo::Item {
+        let mut item = std::collections::HashMap::new();
+        item.insert(
+            "pk".to_owned(),
+            serde_dynamo::AttributeValue::S("T#acme".into()),
+        );
+        item.insert(
+            "sk".to_owned(),
+            serde_dynamo::AttributeValue::S("K#d1".into()),
+        );
+        item.insert("record".to_owned(), record);
+        item.insert(
+            "expires_at".to_owned(),
+            serde_dynamo::AttributeValue::N("1".into()),
+        );
+        serde_dynamo::Item::from(item)
+    }
+
+    #[test]
+    fn a_packed_document_is_one_string_attribute_and_reads_back() {
+        let stored: serde_dynamo::Item = serde_dynamo::to_item(IdempotencyItem {
+            pk: "T#acme".into(),
+            sk: "K#d1".into(),
+            record: Packed(record()),
+            expires_at: 1,
+        })
+        .unwrap();
+        let Some(serde_dynamo::AttributeValue::S(text)) = stored.get("record") else {
+            panic!("record stored as {:?}", stored.get("record"));
+        };
+        assert!(text.contains(r#""status":201"#), "{text}");
+        let back: IdempotencyItem = serde_dynamo::from_item(stored).unwrap();
+        assert_eq!(back.record, Packed(record()));
+    }
+
+    #[test]
+    fn an_item_written_before_as_nested_maps_still_reads() {
+        let nested: serde_dynamo::AttributeValue =
+            serde_dynamo::to_attribute_value(record()).unwrap();
+        assert!(matches!(nested, serde_dynamo::AttributeValue::M(_)));
+        let back: IdempotencyItem = serde_dynamo::from_item(item(nested)).unwrap();
+        assert_eq!(back.record.0, record());
+    }
+
+    #[test]
+    fn a_string_that_is_not_the_document_is_an_error_not_a_default() {
+        let broken = item(serde_dynamo::AttributeValue::S("{\"status\":".into()));
+        assert!(serde_dynamo::from_item::<_, IdempotencyItem>(broken).is_err());
+        let wrong = item(serde_dynamo::AttributeValue::N("7".into()));
+        assert!(serde_dynamo::from_item::<_, IdempotencyItem>(wrong).is_err());
+    }
+}

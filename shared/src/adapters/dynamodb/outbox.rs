@@ -115,7 +115,7 @@ impl DynamoStore {
             // attributes a settle does not own (the commit marker, the keys) stay as written.
             // DynamoDB refuses names and values an expression does not use: each branch
             // declares its own.
-            let messages = to_value(&remaining)?;
+            let messages = to_value(&Packed(remaining))?;
             let attempts = batch.attempts + u32::from(failed);
             let mut update = self
                 .client
@@ -185,7 +185,7 @@ pub(super) fn batch_of(item: OutboxItem) -> Result<OutboxBatch, StoreError> {
         tenant_id: TenantId::parse(&item.tenant_id)
             .map_err(|e| StoreError::Backend(format!("outbox item: {e}")))?,
         id: item.sk,
-        messages: item.messages,
+        messages: item.messages.0,
         attempts: item.attempts,
         commit: item.commit,
     })
@@ -198,7 +198,7 @@ fn item_of(batch: &OutboxBatch) -> OutboxItem {
         pk: tenant_pk(&batch.tenant_id),
         sk: batch.id.clone(),
         tenant_id: batch.tenant_id.to_string(),
-        messages: batch.messages.clone(),
+        messages: Packed(batch.messages.clone()),
         attempts: batch.attempts,
         state: "pending".into(),
         due_pk: None,

@@ -12,10 +12,7 @@ impl Store for DynamoStore {
         }
     }
 
-    /// The subscription (one strongly consistent GetItem), then its red-seat records only when
-    /// its counts say a pool has any: a tenant without red seats costs one item to read,
-    /// however many users it has. A change committed between the two reads moves the version,
-    /// so a command built on them fails its commit and reads again.
+    /// The subscription (one strongly consistent GetItem), then its red seats (`account_of`).
     async fn load_account(&self, tenant: &TenantId) -> Result<Option<Loaded>, StoreError> {
         let Some(item) = self
             .get::<SubItem>(tenant_pk(tenant), SUB_SK.to_owned())
@@ -23,15 +20,7 @@ impl Store for DynamoStore {
         else {
             return Ok(None);
         };
-        let mut subscription = item.sub;
-        subscription.version = item.version;
-        let reds = if subscription.pools.iter().any(|p| p.over_allocated() > 0) {
-            self.red_records(tenant).await?
-        } else {
-            Vec::new()
-        };
-        let (account, stale) = Account::from_parts(subscription, reds);
-        Ok(Some(Loaded { account, stale }))
+        self.account_of(tenant, item).await.map(Some)
     }
 
     async fn red_records(&self, tenant: &TenantId) -> Result<Vec<RedSeat>, StoreError> {
@@ -100,7 +89,7 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<LogEntry>, StoreError> {
-        self.list(tenant, "L#", page, false, |i: LogItem| i.entry)
+        self.list(tenant, "L#", page, false, |i: LogItem| i.entry.0)
             .await
     }
 
@@ -109,7 +98,7 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Invoice>, StoreError> {
-        self.list(tenant, "I#", page, false, |i: InvoiceItem| i.invoice)
+        self.list(tenant, "I#", page, false, |i: InvoiceItem| i.invoice.0)
             .await
     }
 
@@ -117,7 +106,7 @@ impl Store for DynamoStore {
         let item = to_item(&QuoteItem {
             pk: tenant_pk(&quote.tenant_id),
             sk: quote_sk(&quote.quote_id),
-            quote: quote.clone(),
+            quote: Packed(quote.clone()),
             approved: false,
             expires_at: quote.expires_at.timestamp() + 24 * 3600,
         })?;
@@ -150,7 +139,7 @@ impl Store for DynamoStore {
         Ok(item
             .filter(|i| i.expires_at > now.timestamp())
             .map(|i| StoredQuote {
-                quote: i.quote,
+                quote: i.quote.0,
                 approved: i.approved,
             }))
     }
@@ -166,7 +155,7 @@ impl Store for DynamoStore {
             .await?;
         Ok(item
             .filter(|i| i.expires_at >= now.timestamp())
-            .map(|i| i.record))
+            .map(|i| i.record.0))
     }
 
     async fn load_approval(
@@ -178,7 +167,10 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<crate::ports::ApprovalReads, StoreError> {
         let pk = tenant_pk(tenant);
-        let mut keys = vec![key(pk.clone(), user_sk(user.as_str()))];
+        let mut keys = vec![
+            key(pk.clone(), SUB_SK.to_owned()),
+            key(pk.clone(), user_sk(user.as_str())),
+        ];
         let quote_ok = !quote_id.is_empty() && quote_id.len() <= 64 && !quote_id.contains('#');
         if quote_ok {
             keys.push(key(pk.clone(), quote_sk(quote_id)));
@@ -187,29 +179,35 @@ impl Store for DynamoStore {
             keys.push(key(pk.clone(), idempotency_sk(digest)));
         }
         let mut reads = crate::ports::ApprovalReads::default();
+        let mut sub = None;
         for item in self.batch_get(keys, None).await? {
             let sk = item
                 .get("sk")
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default();
-            if sk.starts_with("U#") {
+            if sk == SUB_SK {
+                sub = Some(from_item::<SubItem>(item)?);
+            } else if sk.starts_with("U#") {
                 reads.user = Some(from_item::<UserItem>(item)?.user);
             } else if sk.starts_with("Q#") {
                 let q: QuoteItem = from_item(item)?;
                 // TTL deletes late: an item past its TTL is treated as gone.
                 if q.expires_at > now.timestamp() {
                     reads.quote = Some(StoredQuote {
-                        quote: q.quote,
+                        quote: q.quote.0,
                         approved: q.approved,
                     });
                 }
             } else if sk.starts_with("K#") {
                 let k: IdempotencyItem = from_item(item)?;
                 if k.expires_at >= now.timestamp() {
-                    reads.idempotency = Some(k.record);
+                    reads.idempotency = Some(k.record.0);
                 }
             }
+        }
+        if let Some(item) = sub {
+            reads.account = Some(self.account_of(tenant, item).await?);
         }
         Ok(reads)
     }
@@ -266,6 +264,22 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The account of a subscription item read: its red-seat records are read only when its
+    /// counts say a pool has any, so a tenant without red seats costs one item to read,
+    /// however many users it has. A change committed between the two reads moves the
+    /// version, so a command built on them fails its commit and reads again.
+    async fn account_of(&self, tenant: &TenantId, item: SubItem) -> Result<Loaded, StoreError> {
+        let mut subscription = item.sub;
+        subscription.version = item.version;
+        let reds = if subscription.pools.iter().any(|p| p.over_allocated() > 0) {
+            self.red_records(tenant).await?
+        } else {
+            Vec::new()
+        };
+        let (account, stale) = Account::from_parts(subscription, reds);
+        Ok(Loaded { account, stale })
+    }
+
     /// Every item of `keys` that exists, strongly consistent: `BatchGetItem`s of 100 keys,
     /// unprocessed keys asked again with backoff (throttled after eight rounds).
     async fn batch_get(
