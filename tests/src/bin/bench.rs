@@ -235,6 +235,14 @@ async fn ratios(clients: u64, total: u64) {
     let table = store.table().to_owned();
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let (client, table, callers, st) = (&client, &table, &callers, &store);
+    let transact = |actions: Vec<TransactWriteItem>| async move {
+        client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+            .unwrap();
+    };
 
     // Status: what it reads, raw: the subscription, then the red seats (Query), beside the
     // caller's user (GetItem), all strongly consistent.
@@ -333,12 +341,7 @@ async fn ratios(clients: u64, total: u64) {
                     .build()
             })
             .collect();
-        client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-            .unwrap();
+        transact(actions).await;
     })
     .await;
     // Not a target, a diagnosis: the approval's own six items (one of each kind it wrote, as
@@ -381,12 +384,7 @@ async fn ratios(clients: u64, total: u64) {
                     .build()
             })
             .collect();
-        client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-            .unwrap();
+        transact(actions).await;
     })
     .await;
     let raw_put = throughput(clients, total, |k, i| async move {
