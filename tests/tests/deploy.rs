@@ -606,10 +606,19 @@ fn every_logged_action_is_in_the_contract() {
             .iter()
             .map(|v| v.as_str().unwrap().to_owned())
             .collect();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src/app");
+    let mut sources =
+        vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src/app")];
+    let mut files = Vec::new();
+    while let Some(path) = sources.pop() {
+        if path.is_dir() {
+            sources.extend(std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files.push(path);
+        }
+    }
     let mut logged = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for file in files {
+        let source = std::fs::read_to_string(file).unwrap();
         // The action is the first string literal after each `log_entry(`.
         for call in source.split("log_entry(").skip(1) {
             if let Some(literal) = call.split('"').nth(1)

@@ -12,6 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
+mod renewal;
+mod seats;
+
+pub use seats::{REMINDERS_PER_CHANGE, REMOVALS_PER_CHANGE};
+
 use super::{AppError, UnitOfWork, log_entry, retrying};
 use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::events::DomainEvent;
@@ -139,126 +144,6 @@ impl Carried {
     }
 }
 
-/// Seats one removal change takes at most. Each writes its user and deletes the seat and its
-/// red record (more with modules), so a change stays far inside a transaction's 100 items.
-pub const REMOVALS_PER_CHANGE: usize = 25;
-
-/// Reminders one change marks at most: one red record each, inside the transaction.
-pub const REMINDERS_PER_CHANGE: usize = 80;
-
-/// A log entry's details for many seats: the first ones and the count (R27).
-fn seats_summary(
-    seats: impl Iterator<Item = serde_json::Value>,
-    count: usize,
-) -> serde_json::Value {
-    let listed: Vec<serde_json::Value> = seats.take(super::SEATS_LISTED).collect();
-    json!({ "seats": listed, "seats_count": count })
-}
-
-/// What one removal change did: the state it left (committed, or as read when it removed
-/// nothing), how many seats it removed, and the seats it found it cannot remove.
-struct RemovalStep {
-    left: Loaded,
-    removed: usize,
-    skipped: Vec<(PoolId, UserId)>,
-}
-
-/// One attempt at R5 on what was read: the next due seats, not skipped before, removed in one
-/// change. Takes the state by value: the seats are removed from it in place. `Err` with the
-/// state when none is left.
-async fn remove_due<S: Store>(
-    store: &S,
-    loaded: Loaded,
-    at: DateTime<Utc>,
-    skipped: &BTreeSet<(PoolId, UserId)>,
-) -> Result<Result<RemovalStep, Loaded>, AppError> {
-    let tenant = loaded.account.subscription.tenant_id.clone();
-    let tenant = &tenant;
-    let due: Vec<_> = removal::due_removals(&loaded.account, at)
-        .filter(|r| !skipped.contains(&(r.pool.clone(), r.seat.user_id.clone())))
-        .take(REMOVALS_PER_CHANGE)
-        .cloned()
-        .collect();
-    if due.is_empty() {
-        return Ok(Err(loaded));
-    }
-    let read =
-        futures::future::join_all(due.iter().map(|r| store.load_user(tenant, &r.seat.user_id)))
-            .await;
-    let before_change = loaded.account.subscription.clone();
-    let version = before_change.version;
-    let stale = loaded.stale;
-    let mut account = loaded.account;
-    let mut writes: Vec<UserWrite> = Vec::new();
-    let mut events = Vec::new();
-    let mut removed = Vec::new();
-    let mut skip = Vec::new();
-    for (red, user) in due.iter().zip(read) {
-        let key = (red.pool.clone(), red.seat.user_id.clone());
-        // A user due in two pools at once is written once, with both removals.
-        let (before, mut after) = match writes
-            .iter()
-            .position(|w| w.after.user_id == red.seat.user_id)
-        {
-            Some(i) => {
-                let w = writes.remove(i);
-                (w.before, w.after)
-            }
-            None => match user? {
-                Some(user) => (Some(user.clone()), user),
-                None => {
-                    skip.push(key);
-                    continue;
-                }
-            },
-        };
-        if red.pool.is_licences() && account.subscription.is_last_administrator(&after) {
-            tracing::warn!(tenant = %tenant, user = %red.seat.user_id, "seat not removed: its user is the last active administrator");
-            skip.push(key);
-        } else if let Some(more) = removal::remove(&mut account, &mut after, &red.pool, at)? {
-            events.extend(more);
-            removed.push(red);
-        } else {
-            skip.push(key);
-        }
-        writes.push(UserWrite { before, after });
-    }
-    writes.retain(|w| w.before.as_ref() != Some(&w.after));
-    account
-        .subscription
-        .ensure_administrator_kept(&before_change)?;
-    if removed.is_empty() {
-        return Ok(Ok(RemovalStep {
-            left: Loaded { account, stale },
-            removed: 0,
-            skipped: skip,
-        }));
-    }
-    {
-        let log = log_entry(
-            Actor::System,
-            "seat.removed",
-            seats_summary(
-                removed.iter().map(|r| json!({ "pool": r.pool, "user_id": r.seat.user_id, "name": r.name, "deadline": r.flag.deadline })),
-                removed.len(),
-            ),
-            account.subscription.clock,
-        );
-        store
-            .commit(
-                UnitOfWork::on(version, account.clone(), log, &events, at)
-                    .users(writes)
-                    .into_change(),
-            )
-            .await?;
-    }
-    Ok(Ok(RemovalStep {
-        left: Loaded::committed(account),
-        removed: removed.len(),
-        skipped: skip,
-    }))
-}
-
 /// One attempt at R14 on what was read: every period ended by `at`, in one version-checked
 /// change. `None` when nothing was due. Returns the account as committed and the number of
 /// periods and invoices.
@@ -325,73 +210,6 @@ pub async fn in_current_period<S: Store>(
     .await
 }
 
-/// R30: when a period's renewal reminder is due, one mail to the managers with the next
-/// period's counts and total and the seats that will be without a licence then, and the
-/// period marked as reminded, in one change. The account it committed, or `None` when no
-/// reminder was due.
-async fn remind_renewal<S: Store>(
-    store: &S,
-    loaded: &Loaded,
-    at: DateTime<Utc>,
-) -> Result<Option<Account>, AppError> {
-    let sub = &loaded.account.subscription;
-    if sub.renewal_reminder_due().is_none_or(|due| due > at) {
-        return Ok(None);
-    }
-    let tenant = sub.tenant_id.clone();
-    let request = NextPeriodRequest {
-        items: sub
-            .pools
-            .iter()
-            .map(|p| (p.id.clone(), p.next_period))
-            .collect(),
-    };
-    let plan = next_period::plan(&loaded.account, &request)?;
-    let newest = super::next_period::newest_for(store, &tenant, &plan).await?;
-    let seats = next_period::seats_over(&plan, &newest);
-    let (_, next_total) = next_period::totals(sub, &request)?;
-    let listed = &seats[..seats.len().min(crate::outbox::MAIL_SEATS)];
-    let pools: Vec<_> = sub
-        .pools
-        .iter()
-        .map(|p| json!({"pool": p.id, "name": p.name, "purchased": p.purchased, "next_period": p.next_period, "unit_price": p.unit_price}))
-        .collect();
-    let mail = Payload::Mail {
-        kind: MailKind::RenewalReminder,
-        to: Recipient::Managers,
-        language: None,
-        data: json!({
-            "effective_from": sub.period.end,
-            "currency": sub.currency,
-            "pools": pools,
-            "next_period_total": next_total,
-            "seats_to_remove": listed,
-            "seats_more": seats.len() - listed.len(),
-        }),
-    };
-    let log = log_entry(
-        Actor::System,
-        "renewal.reminded",
-        json!({
-            "effective_from": sub.period.end,
-            "next_period_total": next_total,
-            "seats_to_remove_count": seats.len(),
-        }),
-        at,
-    );
-    let version = sub.version;
-    let mut account = loaded.account.clone();
-    account.subscription.renewal_reminded = Some(account.subscription.period.start);
-    store
-        .commit(
-            UnitOfWork::on(version, account.clone(), log, &[], at)
-                .mail(vec![mail])
-                .into_change(),
-        )
-        .await?;
-    Ok(Some(account))
-}
-
 /// One tenant: catch up its rollovers, then remove the seats whose grace has ended, then send
 /// the reminders that are due, then tidy stale red-seat records. The time budget is checked
 /// before every removal too: a tenant with thousands of due removals stops when the budget
@@ -456,7 +274,7 @@ pub async fn sweep_tenant<S: Store>(
         let Some(loaded) = carried.current(store, tenant, attempt).await? else {
             return Ok(false);
         };
-        match remind_renewal(store, &loaded, at).await? {
+        match renewal::remind_renewal(store, &loaded, at).await? {
             Some(account) => {
                 carried.keep(account);
                 Ok(true)
@@ -484,7 +302,7 @@ pub async fn sweep_tenant<S: Store>(
             let Some(loaded) = carried.current(store, tenant, attempt).await? else {
                 return Ok(None);
             };
-            match remove_due(store, loaded, at, skipped_now).await? {
+            match seats::remove_due(store, loaded, at, skipped_now).await? {
                 Ok(step) => {
                     carried.put_back(step.left);
                     Ok(Some((step.removed, step.skipped)))
@@ -503,9 +321,7 @@ pub async fn sweep_tenant<S: Store>(
         skipped.extend(skipped_now);
     }
 
-    // Reminders one day before a deadline (R20), REMINDERS_PER_CHANGE per change: each
-    // marks its seats' records inside the transaction, so a reminder is sent exactly when its
-    // mark commits.
+    // Reminders one day before a deadline (R20), REMINDERS_PER_CHANGE per change.
     let mut reminded = 0;
     let mut stale_records = 0;
     loop {
@@ -518,47 +334,9 @@ pub async fn sweep_tenant<S: Store>(
             let Some(loaded) = carried.current(store, tenant, attempt).await? else {
                 return Ok((0, 0));
             };
-            let due: Vec<_> = removal::due_reminders(&loaded.account, at)
-                .take(REMINDERS_PER_CHANGE)
-                .cloned()
-                .collect();
-            if due.is_empty() {
-                // A tenant whose counts say it has no red seat was read without its records:
-                // any left (a deferred clearing) are all stale.
-                let stale_records = if loaded.account.all_reds().next().is_none() {
-                    store.red_records(tenant).await?
-                } else {
-                    loaded.stale.clone()
-                };
-                let stale = stale_records.len();
-                if stale > 0 {
-                    store.delete_red_records(tenant, &stale_records).await?;
-                }
-                carried.put_back(Loaded {
-                    account: loaded.account,
-                    stale: Vec::new(),
-                });
-                return Ok((0, stale));
-            }
-            let version = loaded.account.subscription.version;
-            let mut account = loaded.account;
-            let mut events = Vec::new();
-            for red in &due {
-                if let Some(marked) = account.mark_reminded(&red.pool, &red.seat) {
-                    events.push(DomainEvent::DeadlineReminder { seat: marked });
-                }
-            }
-            let log = log_entry(
-                Actor::System,
-                "deadline.reminded",
-                seats_summary(due.iter().map(|r| json!({"pool": r.pool, "user_id": r.seat.user_id, "name": r.name, "deadline": r.flag.deadline})), due.len()),
-                at,
-            );
-            store
-                .commit(UnitOfWork::on(version, account.clone(), log, &events, at).into_change())
-                .await?;
-            carried.keep(account);
-            Ok((due.len(), 0))
+            let step = seats::remind_deadlines(store, tenant, loaded, at).await?;
+            carried.put_back(step.left);
+            Ok((step.reminded, step.stale))
         })
         .await?;
         reminded += step.0;
