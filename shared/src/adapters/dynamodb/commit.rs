@@ -1,5 +1,5 @@
 //! Writes: the items of a change, planned as one `TransactWriteItems` (with the red-seat
-//! writes kept out of it when the change is larger), and batched writes.
+//! writes kept out of it when the change is larger), and what its guards mean when it fails.
 
 use super::outbox::outbox_batches;
 use super::*;
@@ -61,77 +61,6 @@ impl DynamoStore {
             due_pk: due.map(|_| roll_due_pk(&sub.tenant_id)),
             due_at: due.map(|at| due_at(at, sub.tenant_id.as_str())),
         })
-    }
-
-    pub(super) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in requests.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk.to_vec();
-            let mut rounds = 0;
-            while !pending.is_empty() {
-                self.metrics.spend_write()?;
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending.clone())
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                self.metrics.record(total(out.consumed_capacity()));
-                let sent = pending.len();
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                self.metrics.wrote(sent - pending.len());
-                rounds += 1;
-                if rounds > 8 {
-                    return Err(StoreError::Throttled);
-                }
-                if !pending.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << rounds)).await;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Many writes at once: chunks of 25, eight in flight (what one change's red seats or a
-    /// seeded tenant need without a round trip per 25 items).
-    pub(super) async fn batch_write_concurrently(
-        &self,
-        requests: Vec<WriteRequest>,
-    ) -> Result<(), StoreError> {
-        use futures::StreamExt;
-        let chunks: Vec<Vec<WriteRequest>> = requests.chunks(25).map(<[_]>::to_vec).collect();
-        let results: Vec<Result<(), StoreError>> = futures::stream::iter(chunks)
-            .map(|chunk| self.batch_write(chunk))
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        results.into_iter().collect()
-    }
-
-    pub(super) fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
-        Ok(WriteRequest::builder()
-            .put_request(
-                PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(built)?,
-            )
-            .build())
-    }
-
-    pub(super) fn delete_request(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
-        Ok(WriteRequest::builder()
-            .delete_request(
-                DeleteRequest::builder()
-                    .set_key(Some(key(pk, sk)))
-                    .build()
-                    .map_err(built)?,
-            )
-            .build())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The DynamoDB adapter: one table, single-table design (see `keys.rs`), strongly consistent
 //! reads of the tenant partition, and every change as one conditional `TransactWriteItems`.
 
+mod batch;
 mod commit;
 mod delta;
 #[cfg(feature = "test-fixtures")]
