@@ -14,16 +14,19 @@
 //! | outbox batch | `T#{tenant}` | `O#{change}` | `OUTBOX#{shard}`, next attempt |
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
+//! The log entry, invoice, quote, idempotency record and outbox messages are each one JSON
+//! string attribute (`items::Packed`, decision 0006); the rest are attributes `serde_dynamo`
+//! writes.
 //!
 //! | access pattern | key condition | cost |
 //! |---|---|---|
-//! | status (R1) | `pk = T#t AND begins_with(sk, "A#")`, consistent | 1 Query; items = 1 + red seats, whatever the number of users |
+//! | account (R1) | GetItem `A#SUB`, then only when a pool has red seats `begins_with(sk, "A#OA#")`, consistent | 1 read, + 1 Query of the red seats when there are any, whatever the number of users |
 //! | caller's rights (R17) | GetItem `T#t`, `U#u`, consistent | 1 read |
 //! | users, paginated | `begins_with(sk, "U#")`, forward | 1 Query per page |
 //! | action log, newest first | `begins_with(sk, "L#")`, backward | 1 Query per page |
 //! | invoices, newest first | `begins_with(sk, "I#")`, backward | 1 Query per page |
 //! | newest seats of a pool (R12, R14) | `begins_with(sk, "S#{pool}#")`, backward, limit n | 1 Query, n items |
-//! | approval reads (R10) | BatchGetItem `U#u`, `K#key`, `Q#quote`, consistent | 1 call |
+//! | approval reads (R10) | BatchGetItem `A#SUB`, `U#u`, `K#key`, `Q#quote`, consistent (then the red seats as above) | 1 call |
 //! | a change | TransactWriteItems, version-checked | 1 call |
 //! | due rollovers / seats / outbox | index `due`: `due_pk = ROLL#n / SEAT#n / OUTBOX#n AND due_at <= t` | 1 Query per shard; items = work due |
 
