@@ -1,0 +1,191 @@
+//! The persistence ports: the store the use cases change and read through, and the outbox as
+//! delivery needs it.
+
+use super::*;
+
+/// Everything the use cases read and write: an account's state, its users, quotes, keys, the
+/// log and invoices, and the due work the sweep finds.
+pub trait Store: Send + Sync {
+    fn usage(&self) -> StoreUsage {
+        StoreUsage::default()
+    }
+
+    /// The subscription and its red seats, strongly consistent (R1).
+    fn load_account(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Option<Loaded>, StoreError>> + Send;
+
+    fn load_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Every red-seat record of the tenant, effective or stale (the sweep tidies the stale
+    /// ones of a tenant whose counts say it has none).
+    fn red_records(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<RedSeat>, StoreError>> + Send {
+        async move {
+            Ok(self
+                .load_account(tenant)
+                .await?
+                .map(|l| l.account.all_reds().cloned().chain(l.stale).collect())
+                .unwrap_or_default())
+        }
+    }
+
+    /// Which of `users` exist in the tenant. The DynamoDB store asks for their keys alone, a
+    /// hundred to a `BatchGetItem`.
+    fn existing_users(
+        &self,
+        tenant: &TenantId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<std::collections::BTreeSet<UserId>, StoreError>> + Send {
+        async move {
+            let found =
+                futures::future::join_all(users.iter().map(|u| self.load_user(tenant, u))).await;
+            let mut existing = std::collections::BTreeSet::new();
+            for user in found {
+                if let Some(user) = user? {
+                    existing.insert(user.user_id);
+                }
+            }
+            Ok(existing)
+        }
+    }
+
+    /// The newest `limit` seats of a pool, newest first (R3 order reversed).
+    fn newest_seats(
+        &self,
+        tenant: &TenantId,
+        pool: &PoolId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<SeatInfo>, StoreError>> + Send;
+
+    fn list_users(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<User>, StoreError>> + Send;
+
+    fn list_log(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<LogEntry>, StoreError>> + Send;
+
+    fn list_invoices(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Invoice>, StoreError>> + Send;
+
+    fn put_quote(&self, quote: &Quote) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_quote(
+        &self,
+        tenant: &TenantId,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<StoredQuote>, StoreError>> + Send;
+
+    fn get_idempotency(
+        &self,
+        tenant: &TenantId,
+        key_digest: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
+
+    /// What an approval reads besides the account: the approver, the idempotency record and
+    /// the quote. The DynamoDB store reads the three in one `BatchGetItem`.
+    fn load_approval(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        key_digest: Option<&str>,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ApprovalReads, StoreError>> + Send {
+        async move {
+            let idempotency = match key_digest {
+                Some(digest) => self.get_idempotency(tenant, digest, now).await?,
+                None => None,
+            };
+            Ok(ApprovalReads {
+                account: self.load_account(tenant).await?,
+                user: self.load_user(tenant, user).await?,
+                idempotency,
+                quote: self.get_quote(tenant, quote_id, now).await?,
+            })
+        }
+    }
+
+    fn commit(&self, change: Change) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Red-seat records left behind by a change too large for one transaction, or found stale.
+    fn delete_red_records(
+        &self,
+        tenant: &TenantId,
+        records: &[RedSeat],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Due work at `at`, through the sparse due index (never a scan).
+    fn due_work(
+        &self,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DueWork>, StoreError>> + Send;
+}
+
+/// The outbox as delivery needs it (R20, R21): the batches a change wrote, those due, a lease
+/// so that one dispatcher sends a batch, the attempt written back, and the users to mail.
+pub trait OutboxStore: Send + Sync {
+    /// The batches `messages` were stored as by a change of `tenant`.
+    fn batches_of(
+        &self,
+        tenant: &TenantId,
+        messages: &[OutboxMessage],
+    ) -> Vec<crate::outbox::OutboxBatch>;
+
+    /// Batches due at `at`, at most `limit` from each part of the due index.
+    fn due_outbox(
+        &self,
+        at: DateTime<Utc>,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<crate::outbox::OutboxBatch>, StoreError>> + Send;
+
+    /// Takes a batch for `lease_secs`; false when another dispatcher holds it or it moved on.
+    fn claim_outbox(
+        &self,
+        batch: &crate::outbox::OutboxBatch,
+        now: DateTime<Utc>,
+        lease_secs: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Writes an attempt back: gone when nothing remains, otherwise the remaining messages,
+    /// the attempt counted only when `failed`, due again at `next_attempt` or dead. False
+    /// when another dispatcher recorded this attempt first.
+    fn settle_outbox(
+        &self,
+        batch: &crate::outbox::OutboxBatch,
+        remaining: Vec<OutboxMessage>,
+        next_attempt: DateTime<Utc>,
+        dead: bool,
+        failed: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Whether the change whose commit marker is `marker` committed (its log entry exists).
+    fn committed(
+        &self,
+        tenant: &TenantId,
+        marker: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every user of the tenant (the notifier picks the managers it mails).
+    fn all_users(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+}
