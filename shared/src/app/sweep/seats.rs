@@ -174,12 +174,15 @@ pub(super) async fn remind_deadlines<S: Store>(
             events.push(DomainEvent::DeadlineReminder { seat: marked });
         }
     }
+    let seats = due.iter().map(|r| {
+        json!({"pool": r.pool, "user_id": r.seat.user_id, "name": r.name, "deadline": r.flag.deadline})
+    });
     let log = log_entry(
-            Actor::System,
-            "deadline.reminded",
-            seats_summary(due.iter().map(|r| json!({"pool": r.pool, "user_id": r.seat.user_id, "name": r.name, "deadline": r.flag.deadline})), due.len()),
-            at,
-        );
+        Actor::System,
+        "deadline.reminded",
+        seats_summary(seats, due.len()),
+        at,
+    );
     store
         .commit(UnitOfWork::on(version, account.clone(), log, &events, at).into_change())
         .await?;
