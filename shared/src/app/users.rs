@@ -1,12 +1,11 @@
-//! Users and roles (R2, R3, R17, R23): list, create, activate, deactivate, re-role, and the
-//! roles' rights. Every change keeps one active administrator and grants only rights the
-//! caller holds.
+//! Users (R2, R3, R17, R23): list, create, activate, deactivate, re-role. Every change keeps
+//! one active administrator and grants only rights the caller holds.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeSet;
 
-use super::views::{PageView, RoleView, UserView};
+use super::views::{PageView, UserView};
 use super::{
     AppError, Authorized, Caller, Replayable, UnitOfWork, authorize, idempotency_window, log_entry,
     newest_seat, retrying,
@@ -15,13 +14,13 @@ use crate::domain::DomainError;
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
 use crate::domain::identity::{Actor, DisplayName, EmailAddress, Language, RoleName, UserId};
 use crate::domain::pool::PoolId;
-use crate::domain::rights::{self, ADMINISTRATOR, Right, plain_user};
+use crate::domain::rights::{self, Right, plain_user};
 use crate::domain::user::{self, NewUser};
 use crate::ports::{IdempotencyRecord, Page, PageRequest, Store, StoreError, UserWrite};
 
 /// R23: a caller acts on a user only within its own rights: it may not create, activate,
 /// deactivate or re-role a user whose role holds a right the caller lacks.
-fn ensure_within_rights(auth: &Authorized, role: &RoleName) -> Result<(), AppError> {
+pub(super) fn ensure_within_rights(auth: &Authorized, role: &RoleName) -> Result<(), AppError> {
     let roles = &auth.loaded.account.subscription.roles;
     rights::ensure_grantable(&auth.rights, &roles.rights_of(role))?;
     Ok(())
@@ -333,86 +332,6 @@ pub async fn update_user<S: Store>(
             let write = UserWrite { before: Some(before), after };
             store.commit(UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change()).await?;
             Ok(view)
-        }
-    })
-    .await
-}
-
-fn role_view(role: &RoleName, rights: &BTreeSet<Right>) -> RoleView {
-    RoleView {
-        role: role.to_string(),
-        rights: rights.iter().map(|r| r.as_str()).collect(),
-        built_in: role.as_str() == ADMINISTRATOR,
-    }
-}
-
-pub async fn get_role<S: Store>(
-    store: &S,
-    caller: &Caller,
-    role: &RoleName,
-    now: DateTime<Utc>,
-) -> Result<RoleView, AppError> {
-    let auth = authorize(store, caller, Right::UsersManage, now).await?;
-    let roles = &auth.loaded.account.subscription.roles;
-    if !roles.exists(role) {
-        return Err(AppError::NotFound("role"));
-    }
-    Ok(role_view(role, &roles.rights_of(role)))
-}
-
-/// The tenant's roles (at most R24's 50, so one answer), for choosing a user's role.
-pub async fn list_roles<S: Store>(
-    store: &S,
-    caller: &Caller,
-    now: DateTime<Utc>,
-) -> Result<Vec<RoleView>, AppError> {
-    let auth = authorize(store, caller, Right::UsersManage, now).await?;
-    let roles = &auth.loaded.account.subscription.roles;
-    Ok(roles
-        .iter()
-        .map(|(role, _)| role_view(role, &roles.rights_of(role)))
-        .collect())
-}
-
-pub async fn put_role<S: Store>(
-    store: &S,
-    caller: &Caller,
-    role: &RoleName,
-    rights: BTreeSet<Right>,
-    now: DateTime<Utc>,
-) -> Result<RoleView, AppError> {
-    retrying(|_| {
-        let rights = rights.clone();
-        async move {
-            let auth = authorize(store, caller, Right::UsersManage, now).await?;
-            // R23: not one's own role, and only rights one holds (also those taken away:
-            // a role may hold rights its editor lacks, and only a holder may remove them).
-            if &auth.user.role == role {
-                return Err(DomainError::Escalation.into());
-            }
-            rights::ensure_grantable(&auth.rights, &rights)?;
-            ensure_within_rights(&auth, role)?;
-            let loaded = auth.loaded;
-            let mut account = loaded.account.clone();
-            account.subscription.ensure_active()?;
-            account
-                .subscription
-                .roles
-                .set(role.clone(), rights.clone())?;
-            account
-                .subscription
-                .ensure_administrator_kept(&loaded.account.subscription)?;
-            let at = account.subscription.tick(now);
-            let log = log_entry(
-                Actor::User(caller.user.clone()),
-                "role.updated",
-                json!({ "role": role, "rights": rights }),
-                at,
-            );
-            store
-                .commit(UnitOfWork::new(&loaded, account, log, &[], now).into_change())
-                .await?;
-            Ok(role_view(role, &rights))
         }
     })
     .await
