@@ -17,6 +17,7 @@ pub mod quote;
 pub mod removal;
 pub mod rights;
 pub mod rollover;
+pub mod subscription;
 pub mod tenant;
 pub mod user;
 
