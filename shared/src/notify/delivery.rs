@@ -6,13 +6,11 @@
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-use super::mail::{MailContext, render};
+use super::mail::render;
+use super::recipients::{Recipients, recipients};
 use crate::domain::identity::{Language, TenantId};
-use crate::domain::rights::Right;
 use crate::domain::user::User;
-use crate::outbox::{
-    MAX_ATTEMPTS, MailKind, OutboxBatch, OutboxMessage, Payload, Recipient, backoff,
-};
+use crate::outbox::{MAX_ATTEMPTS, OutboxBatch, OutboxMessage, Payload, Recipient, backoff};
 use crate::ports::{OutboxStore, Store, StoreError};
 
 use super::sender::Sender;
@@ -48,90 +46,6 @@ impl DispatchReport {
         self.capped += other.capped;
         self.oldest_age_secs = self.oldest_age_secs.max(other.oldest_age_secs);
     }
-}
-
-struct Recipients {
-    users: BTreeMap<String, User>,
-    managers: Vec<User>,
-    about: MailContext,
-}
-
-/// Managers a user's own mail names as whom to ask.
-const CONTACTS_NAMED: usize = 3;
-
-/// Reads only what the batches' mail needs: nothing for events alone, the named users for
-/// personal mail, and the tenant's users only when some mail goes to the managers. (Every
-/// change has events; reading all users after each commit would cost a tenant-sized Query.)
-async fn recipients<S: Store + OutboxStore>(
-    store: &S,
-    tenant: &TenantId,
-    batches: &[OutboxBatch],
-    support: Option<&str>,
-) -> Result<Recipients, StoreError> {
-    let mut about = MailContext::new(tenant.to_string());
-    about.support = support.map(str::to_owned);
-    let mut people = Recipients {
-        users: BTreeMap::new(),
-        managers: Vec::new(),
-        about,
-    };
-    let mut names_contacts = false;
-    let mails: Vec<&Recipient> = batches
-        .iter()
-        .flat_map(|b| &b.messages)
-        .filter_map(|m| match &m.payload {
-            Payload::Mail { to, kind, .. } => {
-                names_contacts |= *kind == MailKind::SeatAtRisk;
-                Some(to)
-            }
-            Payload::Event { .. } => None,
-        })
-        .collect();
-    if mails.is_empty() {
-        return Ok(people);
-    }
-    let roles = match store.load_account(tenant).await? {
-        Some(loaded) => {
-            let sub = loaded.account.subscription;
-            people.about.tenant_name = sub.name.to_string();
-            people.about.time_zone = sub.time_zone;
-            Some(sub.roles)
-        }
-        None => None,
-    };
-    if names_contacts || mails.iter().any(|to| matches!(to, Recipient::Managers)) {
-        let users = store.all_users(tenant).await?;
-        people.managers = users
-            .iter()
-            .filter(|u| {
-                u.active
-                    && roles
-                        .as_ref()
-                        .is_some_and(|r| r.rights_of(&u.role).contains(&Right::LicencesManage))
-            })
-            .cloned()
-            .collect();
-        people.about.contacts = people
-            .managers
-            .iter()
-            .take(CONTACTS_NAMED)
-            .map(|m| format!("{} <{}>", m.name, m.email))
-            .collect();
-        people.users = users
-            .into_iter()
-            .map(|u| (u.user_id.to_string(), u))
-            .collect();
-    } else {
-        for to in mails {
-            if let Recipient::User { user_id } = to
-                && !people.users.contains_key(user_id.as_str())
-                && let Some(user) = store.load_user(tenant, user_id).await?
-            {
-                people.users.insert(user_id.to_string(), user);
-            }
-        }
-    }
-    Ok(people)
 }
 
 /// What one delivery attempt of a batch left: the undelivered messages, and whether any of

@@ -3,6 +3,7 @@
 
 mod delivery;
 pub mod mail;
+mod recipients;
 mod sender;
 mod stream;
 
