@@ -1,5 +1,6 @@
 //! Stored shapes, (de)serialised with `serde_dynamo`.
 
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -9,7 +10,7 @@ use crate::domain::invoice::Invoice;
 use crate::domain::quote::Quote;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
-use crate::ports::{IdempotencyRecord, LogEntry};
+use crate::ports::{IdempotencyRecord, LogEntry, StoredQuote};
 
 /// A document no expression ever looks into (a log entry, an invoice, a quote, an
 /// idempotency record, an outbox batch's messages), stored as one JSON string attribute
@@ -105,12 +106,29 @@ pub struct QuoteItem {
     pub expires_at: i64,
 }
 
+impl QuoteItem {
+    /// The quote as read at `now`: TTL deletes late, so an item past its TTL is gone.
+    pub fn live(self, now: DateTime<Utc>) -> Option<StoredQuote> {
+        (self.expires_at > now.timestamp()).then_some(StoredQuote {
+            quote: self.quote.0,
+            approved: self.approved,
+        })
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 pub struct IdempotencyItem {
     pub pk: String,
     pub sk: String,
     pub record: Packed<IdempotencyRecord>,
     pub expires_at: i64,
+}
+
+impl IdempotencyItem {
+    /// The record as read at `now`: past its window (TTL deletes late) it is gone.
+    pub fn live(self, now: DateTime<Utc>) -> Option<IdempotencyRecord> {
+        (self.expires_at >= now.timestamp()).then_some(self.record.0)
+    }
 }
 
 /// An outbox batch as stored (`crate::outbox::OutboxBatch` plus its keys and due-index entry).

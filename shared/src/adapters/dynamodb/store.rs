@@ -131,17 +131,11 @@ impl Store for DynamoStore {
         quote_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<StoredQuote>, StoreError> {
-        if quote_id.is_empty() || quote_id.len() > 64 || quote_id.contains('#') {
+        if !valid_quote_id(quote_id) {
             return Ok(None);
         }
         let item: Option<QuoteItem> = self.get(tenant_pk(tenant), quote_sk(quote_id)).await?;
-        // TTL deletes late: an item past its TTL is treated as gone.
-        Ok(item
-            .filter(|i| i.expires_at > now.timestamp())
-            .map(|i| StoredQuote {
-                quote: i.quote.0,
-                approved: i.approved,
-            }))
+        Ok(item.and_then(|i| i.live(now)))
     }
 
     async fn get_idempotency(
@@ -153,9 +147,7 @@ impl Store for DynamoStore {
         let item: Option<IdempotencyItem> = self
             .get(tenant_pk(tenant), idempotency_sk(key_digest))
             .await?;
-        Ok(item
-            .filter(|i| i.expires_at >= now.timestamp())
-            .map(|i| i.record.0))
+        Ok(item.and_then(|i| i.live(now)))
     }
 
     async fn load_approval(
@@ -171,8 +163,7 @@ impl Store for DynamoStore {
             key(pk.clone(), SUB_SK.to_owned()),
             key(pk.clone(), user_sk(user.as_str())),
         ];
-        let quote_ok = !quote_id.is_empty() && quote_id.len() <= 64 && !quote_id.contains('#');
-        if quote_ok {
+        if valid_quote_id(quote_id) {
             keys.push(key(pk.clone(), quote_sk(quote_id)));
         }
         if let Some(digest) = key_digest {
@@ -191,19 +182,9 @@ impl Store for DynamoStore {
             } else if sk.starts_with("U#") {
                 reads.user = Some(from_item::<UserItem>(item)?.user);
             } else if sk.starts_with("Q#") {
-                let q: QuoteItem = from_item(item)?;
-                // TTL deletes late: an item past its TTL is treated as gone.
-                if q.expires_at > now.timestamp() {
-                    reads.quote = Some(StoredQuote {
-                        quote: q.quote.0,
-                        approved: q.approved,
-                    });
-                }
+                reads.quote = from_item::<QuoteItem>(item)?.live(now);
             } else if sk.starts_with("K#") {
-                let k: IdempotencyItem = from_item(item)?;
-                if k.expires_at >= now.timestamp() {
-                    reads.idempotency = Some(k.record.0);
-                }
+                reads.idempotency = from_item::<IdempotencyItem>(item)?.live(now);
             }
         }
         if let Some(item) = sub {
