@@ -85,8 +85,11 @@ after(async () => {
   await browser?.close();
 });
 
-/** Opens the page for `t`; its browser context is closed when `t` ends, passed or failed. */
-async function open(t, bearer, name, prepare) {
+/**
+ * Opens the page for `t`; its browser context is closed when `t` ends, passed or failed.
+ * `ready` is what shows once the page is up (the licences table unless told).
+ */
+async function open(t, bearer, name, prepare, ready = (page) => page.locator("#licences-table")) {
   const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1100, height: 900 } });
   t.after(() => context.close());
   const page = await context.newPage();
@@ -126,7 +129,7 @@ async function open(t, bearer, name, prepare) {
     await page.goto(`${API}/#token=${bearer}`);
     try {
       // A script that failed to load never draws the table: no need to wait the full time.
-      await page.locator("#licences-table").waitFor({ timeout: routerFailed() ? 2000 : 30000 });
+      await ready(page).waitFor({ timeout: routerFailed() ? 2000 : 30000 });
       break;
     } catch (error) {
       if (attempt === 0 && routerFailed()) {
@@ -386,13 +389,14 @@ test("the page speaks Danish, every input has a label and focus is visible", asy
 });
 
 test("a token in the link is taken only when config.json says local", async (t) => {
-  const context = await browser.newContext({ locale: "en-GB" });
-  t.after(() => context.close());
-  const page = await context.newPage();
   // As deployed: the stack's config.json has no `local`.
-  await page.route("**/config.json", (route) => route.fulfill({ contentType: "application/json", body: JSON.stringify({ api_base: "", oidc: null }) }));
-  await page.goto(`${API}/#token=${admin}`);
-  await page.getByText("You are not signed in.").waitFor();
+  const page = await open(
+    t,
+    admin,
+    "signed-out",
+    (p) => p.route("**/config.json", (route) => route.fulfill({ contentType: "application/json", body: JSON.stringify({ api_base: "", oidc: null }) })),
+    (p) => p.getByText("You are not signed in."),
+  );
   assert.equal(await page.locator("#licences-table").count(), 0);
   assert.ok(!page.url().includes("token="), "the token leaves the address bar");
 });
