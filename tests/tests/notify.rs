@@ -715,6 +715,17 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
             .is_some()
     );
     let mut second = spawn_reader(&w, &state, None, 2);
+    // Restarted, it reads the first batch again (nothing left to send) and saves its position:
+    // from then on it runs, and the second below is what a running reader takes, not its start
+    // (a start took more than a second once on a loaded CI machine). The dispatcher settles a
+    // batch before the reader saves its position.
+    for _ in 0..200 {
+        if state.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(state.exists(), "the restarted reader saved its position");
     // A commit while it runs is sent within a second.
     buy_one_licence(&store, &c, "s-4", now).await;
     let took = outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(10)).await;
@@ -723,13 +734,6 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     // engines").
     let bound = std::time::Duration::from_secs(if on_localstack() { 5 } else { 1 });
     assert!(took.is_some_and(|t| t <= bound), "commit to sent {took:?}");
-    // The dispatcher settles a batch before the reader saves its position: give it the moment.
-    for _ in 0..100 {
-        if state.exists() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     second.kill().unwrap();
     second.wait().unwrap();
     assert_eq!(confirmations(&w).await, 4, "each purchase confirmed once");
