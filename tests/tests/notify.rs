@@ -648,12 +648,18 @@ async fn r13_r21_an_outbox_larger_than_a_transaction_is_delivered_whole_and_neve
 
 /// The local stream reader as a process (`stream-reader`, in-process dispatcher) on `w`'s
 /// table, keeping its position in `state`; its log beside it, one per `run`.
-fn spawn_reader(
-    w: &World,
-    state: &std::path::Path,
-    crash_after: Option<u64>,
-    run: u32,
-) -> std::process::Child {
+/// A started stream reader, stopped when dropped: a test that fails half-way leaves no reader
+/// behind (one outlived a failed CI run).
+struct Reader(std::process::Child);
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_reader(w: &World, state: &std::path::Path, crash_after: Option<u64>, run: u32) -> Reader {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stream-reader"));
     command
         .args(["--state", state.to_str().unwrap(), "--interval-ms", "10"])
@@ -665,7 +671,7 @@ fn spawn_reader(
     if let Some(n) = crash_after {
         command.args(["--crash-after-invocations", &n.to_string()]);
     }
-    command.spawn().expect("the stream-reader binary")
+    Reader(command.spawn().expect("the stream-reader binary"))
 }
 
 /// The purchase confirmations for `w` that reached moto (one read: moto's data.json grows to
@@ -701,7 +707,7 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     let state = dir.join("position.json");
     // Killed after its first invocation returned, before it saved its position.
     let mut first = spawn_reader(&w, &state, Some(1), 1);
-    let exit = tokio::task::spawn_blocking(move || first.wait())
+    let exit = tokio::task::spawn_blocking(move || first.0.wait())
         .await
         .unwrap()
         .unwrap();
@@ -734,8 +740,8 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     // engines").
     let bound = std::time::Duration::from_secs(if on_localstack() { 5 } else { 1 });
     assert!(took.is_some_and(|t| t <= bound), "commit to sent {took:?}");
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.0.kill().unwrap();
+    second.0.wait().unwrap();
     assert_eq!(confirmations(&w).await, 4, "each purchase confirmed once");
     let seen = events(&w.queue_url, &w.tenant).await;
     let mut by_id: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
