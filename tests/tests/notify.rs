@@ -646,8 +646,6 @@ async fn r13_r21_an_outbox_larger_than_a_transaction_is_delivered_whole_and_neve
     assert_eq!(numbers.len(), 120);
 }
 
-/// The local stream reader as a process (`stream-reader`, in-process dispatcher) on `w`'s
-/// table, keeping its position in `state`; its log beside it, one per `run`.
 /// A started stream reader, stopped when dropped: a test that fails half-way leaves no reader
 /// behind (one outlived a failed CI run).
 struct Reader(std::process::Child);
@@ -659,6 +657,8 @@ impl Drop for Reader {
     }
 }
 
+/// The local stream reader as a process (`stream-reader`, in-process dispatcher) on `w`'s
+/// table, keeping its position in `state`; its log beside it, one per `run`.
 fn spawn_reader(w: &World, state: &std::path::Path, crash_after: Option<u64>, run: u32) -> Reader {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stream-reader"));
     command
@@ -720,7 +720,7 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
             .await
             .is_some()
     );
-    let mut second = spawn_reader(&w, &state, None, 2);
+    let second = spawn_reader(&w, &state, None, 2);
     // Restarted, it reads the first batch again (nothing left to send) and saves its position:
     // from then on it runs, and the second below is what a running reader takes, not its start
     // (a start took more than a second once on a loaded CI machine). The dispatcher settles a
@@ -740,8 +740,7 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     // engines").
     let bound = std::time::Duration::from_secs(if on_localstack() { 5 } else { 1 });
     assert!(took.is_some_and(|t| t <= bound), "commit to sent {took:?}");
-    second.0.kill().unwrap();
-    second.0.wait().unwrap();
+    drop(second);
     assert_eq!(confirmations(&w).await, 4, "each purchase confirmed once");
     let seen = events(&w.queue_url, &w.tenant).await;
     let mut by_id: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
