@@ -35,25 +35,29 @@ function confirmed(title: string, text: string, yes: string): Promise<boolean> {
 /** The list asked for last: a filter changed twice quickly shows the second's answer. */
 let listSeq = 0;
 
-/** Loads the first page of the users view for the current filter, and the roles. */
-export async function loadUsers(): Promise<void> {
-  if (!state.api || !canManageUsers()) return;
+/**
+ * Loads the first page of the users view for the current filter, and the roles. False when
+ * a later load superseded this one: it changed nothing on the page.
+ */
+export async function loadUsers(): Promise<boolean> {
+  if (!state.api || !canManageUsers()) return false;
   const seq = ++listSeq;
   try {
     const [page, roles] = await Promise.all([
       state.api.users(state.usersFilter, null),
       state.roles.length > 0 ? Promise.resolve(null) : state.api.roles(),
     ]);
-    if (seq !== listSeq) return;
+    if (seq !== listSeq) return false;
     state.users = page.items;
     state.usersCursor = page.next_cursor;
     if (roles) state.roles = roles.map((r) => r.role);
   } catch (error) {
-    if (seq !== listSeq) return;
+    if (seq !== listSeq) return false;
     state.notice = { kind: "error", text: explain(error) };
   }
   state.usersLoaded = true;
   renderUsers();
+  return true;
 }
 
 async function moreUsers(): Promise<void> {
@@ -269,7 +273,10 @@ export function users(): HTMLElement | null {
       id: "users-filter",
       onchange: (e: Event) => {
         state.usersFilter = (e.target as HTMLSelectElement).value as LicenceState | "";
-        void loadUsers().then(() => document.getElementById("users-filter")?.focus());
+        // The section is drawn anew, filter included, so the focus goes back to the filter;
+        // a superseded load drew nothing, and taking the focus then would pull the keyboard
+        // back from wherever it has gone since.
+        void loadUsers().then((drawn) => drawn && document.getElementById("users-filter")?.focus());
       },
     },
     ...(["", "licensed", "over_allocated", "inactive"] as const).map((v) => h("option", { value: v, selected: state.usersFilter === v }, v ? t().licenceStates[v] ?? v : t().allUsers)),
