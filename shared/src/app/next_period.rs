@@ -59,7 +59,7 @@ pub async fn set_next_period<S: Store>(
                     .collect(),
                 seats_to_remove: seats_view,
                 seats_to_remove_count: seats.len(),
-                account: AccountView::new(&account, &auth.rights),
+                account: AccountView::committing(&account, &auth.rights),
             };
             store
                 .commit(
@@ -117,7 +117,7 @@ pub(crate) async fn change_settings<S: Store>(
         json!({ "renewal_reminder_days": { "from": from, "to": settings.renewal_reminder_days } }),
         at,
     );
-    let view = AccountView::new(&account, rights);
+    let view = AccountView::committing(&account, rights);
     store
         .commit(UnitOfWork::new(loaded, account, log, &[], now).into_change())
         .await?;

@@ -137,6 +137,14 @@ impl AccountView {
             version: sub.version,
         }
     }
+
+    /// The account as the change about to commit leaves it: a client that sends the version
+    /// back must get the one stored, not the one the command read.
+    pub fn committing(account: &Account, rights: &BTreeSet<Right>) -> Self {
+        let mut view = Self::new(account, rights);
+        view.version += 1;
+        view
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]
