@@ -92,7 +92,12 @@ impl Api {
         if let Some(b) = body {
             request = request.header("content-type", "application/json").body(b);
         }
-        let (status, content_type, text) = send_past_router_race(&method_name, request).await;
+        let repeatable = method_name == "GET"
+            || headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("idempotency-key"))
+            || (method_name == "POST" && path.ends_with("/terminate"));
+        let (status, content_type, text) = send_past_router_race(repeatable, request).await;
         if status.is_client_error() || status.is_server_error() {
             assert_eq!(content_type, "application/problem+json", "{status} {text}");
         }
@@ -185,14 +190,18 @@ impl Api {
     }
 }
 
-/// Sends a request; a GET that meets the local router's own failure is sent again (at most
-/// twice). `cargo lambda watch` 1.9.2 now and then answers a function's *successful* answer
-/// of some kilobytes with its own `text/plain` 500 (`https://httpstatuses.com/500`) while the
-/// function logs 200: measured 3 in 4 600 GETs of a 25 KB body at 16 in flight, 0 in 2 000 of
-/// a small one (README, Known limits). Only that answer, and only for a GET, is retried: the
-/// service itself never answers text/plain, and everything else is asserted as it comes.
+/// Sends a request; one the service answers the same when repeated (a GET, a change under an
+/// `Idempotency-Key`, a terminate: R10, R18) that meets the local router's own failure is sent
+/// again (at most twice). `cargo lambda watch` 1.9.2 now and then answers with its own
+/// `text/plain` 500 (`https://httpstatuses.com/500`, any of its internal errors). Seen: 3 in
+/// 4 600 GETs of a 25 KB body at 16 in flight while the function logged 200 (its runtime API
+/// answers the function before the router has read the answer's body), 0 in 2 000 of a small
+/// one (README, Known limits); twice on a terminate in CI runs, with no answer logged by the
+/// function (cause not found). Only that answer is retried, and only where a repeat is
+/// harmless: the service itself never answers text/plain, and everything else is asserted as
+/// it comes.
 async fn send_past_router_race(
-    method: &str,
+    repeatable: bool,
     request: reqwest::RequestBuilder,
 ) -> (StatusCode, String, String) {
     let mut attempt = 0;
@@ -210,9 +219,9 @@ async fn send_past_router_race(
         let router_failure = status == StatusCode::INTERNAL_SERVER_ERROR
             && content_type.starts_with("text/plain")
             && text.contains("httpstatuses.com/500");
-        if method == "GET" && router_failure && attempt < 2 {
+        if repeatable && router_failure && attempt < 2 {
             attempt += 1;
-            eprintln!("the local router's own 500 for a GET; sending it again ({attempt})");
+            eprintln!("the local router's own 500; sending the request again ({attempt})");
             continue;
         }
         return (status, content_type, text);

@@ -178,6 +178,52 @@ async fn r23_the_last_administrator_cannot_be_deactivated() {
 }
 
 #[tokio::test]
+async fn r18_a_repeated_terminate_answers_the_terminated_account_and_logs_once() {
+    let store = acme_with(10, 1).await;
+    let tenant = ada("acme").tenant;
+    let first = app::terminate_tenant(&store, "op", &tenant, at("2026-11-20T10:00:00Z"))
+        .await
+        .unwrap();
+    let again = app::terminate_tenant(&store, "op", &tenant, at("2026-11-20T10:05:00Z"))
+        .await
+        .unwrap();
+    assert_eq!((first.status, again.status), ("terminated", "terminated"));
+    let stored = app::account_status(&store, &ada("acme"), at("2026-11-20T10:06:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.version, again.version),
+        (stored.version, stored.version),
+        "both answers carry the version stored: the repeat wrote nothing"
+    );
+    let page = licensing::ports::PageRequest {
+        cursor: None,
+        limit: 100,
+    };
+    let log = app::list_action_log(&store, &ada("acme"), &page, at("2026-11-20T10:06:00Z"))
+        .await
+        .unwrap();
+    let terminated = log
+        .items
+        .iter()
+        .filter(|e| e.action == "tenant.terminated")
+        .count();
+    assert_eq!(terminated, 1);
+    let refused = app::set_next_period(
+        &store,
+        &ada("acme"),
+        Some(5),
+        &BTreeMap::new(),
+        at("2026-11-20T10:07:00Z"),
+    )
+    .await;
+    assert!(matches!(
+        refused,
+        Err(AppError::Domain(DomainError::SubscriptionTerminated))
+    ));
+}
+
+#[tokio::test]
 async fn r26_the_account_lists_the_first_hundred_red_seats_and_counts_them_all() {
     // 10 licences, Ada and 160 users (a minute apart) in use: 151 red.
     let store = acme_with(10, 0).await;

@@ -79,6 +79,11 @@ pub async fn terminate_tenant<S: Store>(
 ) -> Result<AccountView, AppError> {
     retrying(|_| async move {
         let loaded = operated(store, store.load_account(tenant_id).await?, now).await?;
+        // A terminated subscription is what the operator asked for: a repeated call (a retry
+        // after a lost answer) gets the account again, with no second log entry.
+        if loaded.account.subscription.is_terminated() {
+            return Ok(AccountView::new(&loaded.account, &BTreeSet::new()));
+        }
         let mut account = loaded.account.clone();
         tenant::terminate(&mut account, now)?;
         let log = log_entry(
@@ -87,7 +92,7 @@ pub async fn terminate_tenant<S: Store>(
             json!({ "tenant_id": tenant_id }),
             account.subscription.clock,
         );
-        let view = AccountView::new(&account, &BTreeSet::new());
+        let view = AccountView::committing(&account, &BTreeSet::new());
         store
             .commit(UnitOfWork::new(&loaded, account, log, &[], now).into_change())
             .await?;
