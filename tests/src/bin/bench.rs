@@ -288,14 +288,17 @@ where
 /// Each use case's throughput as a share of the engine's own rate for the same calls, with
 /// the same number of callers in flight, in the same run (absolute figures move ± 50 %
 /// between runs on this machine; the ratios are what the targets are about). One tenant
-/// per caller, each with 21 users on 10 licences (so status reads red seats).
+/// per caller and approval round, each with 21 users on 10 licences (so status reads red
+/// seats, and every round's approvals license the same share of red seats).
 async fn ratios(clients: u64, total: u64) {
     use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
     let store = fresh_store().await;
     let now = at("2026-11-19T10:00:00Z");
     let start = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    // Caller `k` of approval round `r` acts in tenant `r-{r * clients + k}`; status and the
+    // raw reads use round 0's.
     let mut callers = Vec::new();
-    for k in 0..clients {
+    for k in 0..clients * PAIRS {
         let id = format!("r-{k}");
         app::create_tenant(
             &store,
@@ -373,13 +376,13 @@ async fn ratios(clients: u64, total: u64) {
     let (status, raw_status) = in_both_orders(status, raw_status).await;
     let status_calls = store.usage().since(before).calls as f64 / (PAIRS * total) as f64;
 
-    // Approval: quotes made first (one per approval of every round); then each caller
-    // approves its own tenant's.
+    // Approval: quotes made first; then each caller approves its own tenant's, a tenant of
+    // its own each round.
     let per = total / clients;
     let mut quotes = Vec::new();
     for caller in callers {
         let mut mine = Vec::new();
-        for _ in 0..PAIRS * per {
+        for _ in 0..per {
             mine.push(
                 app::create_quote(&store, caller, Some(1), &BTreeMap::new(), now)
                     .await
@@ -399,12 +402,13 @@ async fn ratios(clients: u64, total: u64) {
         let r = round.replace(round.get() + 1);
         let before = st.usage();
         let rate = throughput(clients, total, move |k, i| async move {
-            let quote = &quotes[k as usize][(r * per + i) as usize];
+            let at = (r * clients + k) as usize;
+            let quote = &quotes[at][i as usize];
             let body = serde_json::json!({ "quote_id": quote });
             app::approve_purchase(
                 st,
-                &callers[k as usize],
-                Some(&format!("r-{k}-{r}-{i}")),
+                &callers[at],
+                Some(&format!("r-{k}-{i}")),
                 &body,
                 quote,
                 now,
@@ -427,7 +431,7 @@ async fn ratios(clients: u64, total: u64) {
         let r = raw_round.replace(raw_round.get() + 1);
         let (items, _) = shape.get();
         throughput(clients, total, move |k, i| async move {
-            let pk = format!("T#r-{k}");
+            let pk = format!("T#r-{}", r * clients + k);
             let actions: Vec<TransactWriteItem> = (0..items)
                 .map(|j| {
                     TransactWriteItem::builder()
