@@ -264,6 +264,26 @@ impl Rounds {
     }
 }
 
+/// `a`'s rate as a percentage of `b`'s.
+fn percent(a: Rate, b: Rate) -> f64 {
+    100.0 * a.per_second / b.per_second
+}
+
+/// One row of the ratio table: a use case against its raw counterpart, over all rounds and
+/// by which went first.
+fn compared(name: &str, raw_calls: &str, case: &Rounds, raw: &Rounds, target: &str) {
+    println!(
+        "| {name} | {:.0} | {:.0} ({raw_calls}) | {:.0} % | {:.0} % / {:.0} % | {target} | {} / {} |",
+        case.both().per_second,
+        raw.both().per_second,
+        percent(case.both(), raw.both()),
+        percent(pooled(&case.first), pooled(&raw.first)),
+        percent(pooled(&case.second), pooled(&raw.second)),
+        case.both().cpu(),
+        raw.both().cpu()
+    );
+}
+
 /// Runs `case` and `raw` in [`PAIRS`] pairs, alternating which goes first (see [`Rounds`]).
 async fn in_both_orders<C, CF, R, RF>(case: C, raw: R) -> (Rounds, Rounds)
 where
@@ -541,38 +561,26 @@ async fn ratios(clients: u64, total: u64) {
         "| use case | its rate /s | raw rate /s (same calls) | ratio | by round (its first / raw first) | target | bench CPU ms/op (its / raw) |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let ratio = |a: Rate, b: Rate| 100.0 * a.per_second / b.per_second;
-    let rounds = |a: &Rounds, b: &Rounds| {
-        format!(
-            "{:.0} % / {:.0} %",
-            ratio(pooled(&a.first), pooled(&b.first)),
-            ratio(pooled(&a.second), pooled(&b.second))
-        )
-    };
-    println!(
-        "| status ({status_calls:.1} calls) | {:.0} | {:.0} (GetItem → Query, beside a GetItem) | {:.0} % | {} | ≥ 80 % | {} / {} |",
-        status.both().per_second,
-        raw_status.both().per_second,
-        ratio(status.both(), raw_status.both()),
-        rounds(&status, &raw_status),
-        status.both().cpu(),
-        raw_status.both().cpu()
+    compared(
+        &format!("status ({status_calls:.1} calls)"),
+        "GetItem → Query, beside a GetItem",
+        &status,
+        &raw_status,
+        "≥ 80 %",
     );
-    println!(
-        "| approval ({approval_calls:.1} calls) | {:.0} | {:.0} (TransactWriteItems of {items} items) | {:.0} % | {} | ≥ 70 % | {} / {} |",
-        approval.both().per_second,
-        raw_tx.both().per_second,
-        ratio(approval.both(), raw_tx.both()),
-        rounds(&approval, &raw_tx),
-        approval.both().cpu(),
-        raw_tx.both().cpu()
+    compared(
+        &format!("approval ({approval_calls:.1} calls)"),
+        &format!("TransactWriteItems of {items} items"),
+        &approval,
+        &raw_tx,
+        "≥ 70 %",
     );
     let raw_tx = raw_tx.both();
     println!(
         "| (the approval's own 6 items, replayed raw) | {:.0} | {:.0} | {:.0} % | | | {} |",
         replayed.per_second,
         raw_tx.per_second,
-        ratio(replayed, raw_tx),
+        percent(replayed, raw_tx),
         replayed.cpu()
     );
     println!(
