@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 mod renewal;
@@ -60,14 +61,45 @@ impl SweepReport {
     }
 }
 
+/// When an invocation should stop, and whether it has changed anything yet. The end is
+/// honoured only once the invocation has committed a step: an invocation that stopped before
+/// its first one (because reading the due index and a tenant of 10 000 red seats took longer
+/// than the budget, on a slow engine or a cold start) would leave the next one exactly where it
+/// was, run after run. One step past the end is one bounded change (≤ 25 removals or 80
+/// reminders), which the sweeper's safety margin before the Lambda's own limit covers.
+pub struct Budget {
+    ends: Option<Instant>,
+    progressed: AtomicBool,
+}
+
+impl Budget {
+    pub fn ending(ends: Option<Instant>) -> Self {
+        Budget {
+            ends,
+            progressed: AtomicBool::new(false),
+        }
+    }
+
+    fn spent(&self) -> bool {
+        self.progressed.load(Ordering::Relaxed)
+            && self.ends.is_some_and(|end| Instant::now() >= end)
+    }
+
+    fn progressed(&self) {
+        self.progressed.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Sweeps every tenant with due work at `at`. Stops starting new tenants once `budget_ends`
-/// has passed (the Lambda time limit is near); the due index still lists what is left, so the
-/// next invocation continues there.
+/// has passed (the Lambda time limit is near) and a step has been committed (see [`Budget`]);
+/// the due index still lists what is left, so the next invocation continues there.
 pub async fn sweep<S: Store>(
     store: &S,
     at: DateTime<Utc>,
     budget_ends: Option<Instant>,
 ) -> Result<SweepReport, AppError> {
+    let budget = Budget::ending(budget_ends);
+    let budget = &budget;
     let work = store.due_work(at).await?;
     let mut tenants: BTreeMap<TenantId, Option<Subscription>> = BTreeMap::new();
     for item in work {
@@ -82,13 +114,13 @@ pub async fn sweep<S: Store>(
     }
     let results: Vec<Result<SweepReport, (TenantId, AppError)>> = futures::stream::iter(tenants)
         .map(|(tenant, indexed)| async move {
-            if budget_ends.is_some_and(|end| Instant::now() >= end) {
+            if budget.spent() {
                 return Ok(SweepReport {
                     deferred_tenants: 1,
                     ..SweepReport::default()
                 });
             }
-            sweep_tenant(store, &tenant, at, indexed, budget_ends)
+            sweep_tenant(store, &tenant, at, indexed, budget)
                 .await
                 .map_err(|e| (tenant, e))
         })
@@ -212,14 +244,15 @@ pub async fn in_current_period<S: Store>(
 
 /// One tenant: catch up its rollovers, then remove the seats whose grace has ended, then send
 /// the reminders that are due, then tidy stale red-seat records. The time budget is checked
-/// before every removal too: a tenant with thousands of due removals stops when the budget
-/// ends (counted as deferred) and the next invocation goes on from the due index.
+/// before every removal and reminder change too: a tenant with thousands of due removals stops
+/// when the budget ends (counted as deferred) and the next invocation goes on from the due
+/// index; an invocation's first change is always made (see [`Budget`]).
 pub async fn sweep_tenant<S: Store>(
     store: &S,
     tenant: &TenantId,
     at: DateTime<Utc>,
     indexed: Option<Subscription>,
-    budget_ends: Option<Instant>,
+    budget: &Budget,
 ) -> Result<SweepReport, AppError> {
     let mut report = SweepReport {
         tenants: 1,
@@ -255,6 +288,9 @@ pub async fn sweep_tenant<S: Store>(
     .await?;
     report.rollovers += rolled.0;
     report.invoices += rolled.1;
+    if rolled.0 > 0 {
+        budget.progressed();
+    }
 
     // R23: a terminated subscription is left alone: no removals, no reminders, no mail.
     let terminated = match carried.current(store, tenant, 0).await? {
@@ -287,13 +323,16 @@ pub async fn sweep_tenant<S: Store>(
     })
     .await?;
     report.renewal_reminders += usize::from(reminded);
+    if reminded {
+        budget.progressed();
+    }
 
     // Removals (R5), up to REMOVALS_PER_CHANGE seats per version-checked change, each seat
     // re-checked on the current state. A seat that cannot be removed (R23's last
     // administrator, a user record gone) is skipped, never a reason to stop the others.
     let mut skipped: BTreeSet<(PoolId, UserId)> = BTreeSet::new();
     loop {
-        if budget_ends.is_some_and(|end| Instant::now() >= end) {
+        if budget.spent() {
             report.deferred_tenants += 1;
             return Ok(report);
         }
@@ -318,6 +357,9 @@ pub async fn sweep_tenant<S: Store>(
             break;
         };
         report.removals += removed;
+        if removed > 0 {
+            budget.progressed();
+        }
         skipped.extend(skipped_now);
     }
 
@@ -325,7 +367,7 @@ pub async fn sweep_tenant<S: Store>(
     let mut reminded = 0;
     let mut stale_records = 0;
     loop {
-        if budget_ends.is_some_and(|end| Instant::now() >= end) {
+        if budget.spent() {
             report.deferred_tenants += 1;
             report.reminders += reminded;
             return Ok(report);
@@ -341,6 +383,9 @@ pub async fn sweep_tenant<S: Store>(
         .await?;
         reminded += step.0;
         stale_records += step.1;
+        if step.0 > 0 {
+            budget.progressed();
+        }
         if step.0 == 0 {
             break;
         }
