@@ -65,15 +65,16 @@ impl SweepReport {
 /// honoured only once the invocation has committed a step: an invocation that stopped before
 /// its first one (because reading the due index and a tenant of 10 000 red seats took longer
 /// than the budget, on a slow engine or a cold start) would leave the next one exactly where it
-/// was, run after run. One step past the end is one bounded change (≤ 25 removals or 80
-/// reminders), which the sweeper's safety margin before the Lambda's own limit covers.
-pub struct Budget {
+/// was, run after run. Past the end each tenant in flight finishes at most the change it is
+/// making (≤ 25 removals or 80 reminders), which the sweeper's safety margin before the
+/// Lambda's own limit covers.
+struct Budget {
     ends: Option<Instant>,
     progressed: AtomicBool,
 }
 
 impl Budget {
-    pub fn ending(ends: Option<Instant>) -> Self {
+    fn ending(ends: Option<Instant>) -> Self {
         Budget {
             ends,
             progressed: AtomicBool::new(false),
@@ -247,7 +248,7 @@ pub async fn in_current_period<S: Store>(
 /// before every removal and reminder change too: a tenant with thousands of due removals stops
 /// when the budget ends (counted as deferred) and the next invocation goes on from the due
 /// index; an invocation's first change is always made (see [`Budget`]).
-pub async fn sweep_tenant<S: Store>(
+async fn sweep_tenant<S: Store>(
     store: &S,
     tenant: &TenantId,
     at: DateTime<Utc>,
