@@ -597,11 +597,11 @@ async fn ratios(clients: u64, total: u64) {
         &raw_tx_again,
         "",
     );
+    let raw_tx = raw_tx.both();
     println!(
         "| (so the approval against its calls without its code) | | | {:.0} % | | | |",
-        percent(approval.both(), raw_tx.both()) / percent(bare.both(), raw_tx_again.both()) * 100.0
+        percent(approval.both(), raw_tx) / percent(bare.both(), raw_tx_again.both()) * 100.0
     );
-    let raw_tx = raw_tx.both();
     println!(
         "| (the approval's own 6 items, replayed raw) | {:.0} | {:.0} | {:.0} % | | | {} |",
         replayed.per_second,
