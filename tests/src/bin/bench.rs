@@ -2,7 +2,8 @@
 //! command's engines, or any endpoint in `AWS_ENDPOINT_URL_DYNAMODB`).
 //!
 //! `bench api [iterations] [callers]`   DynamoDB calls, consumed capacity and latency per use
-//!   case, then throughput against the engine's raw rates with `callers` in flight (16)
+//!   case, then throughput against the engine's raw rates with `callers` in flight (16);
+//!   with `BENCH_ENGINE_PID` set to the engine's process id, the engine's CPU per operation too
 //! `bench sweep [tenants] [users_per_tenant] [due_percent]`   one sweep over a seeded table
 //! `bench size [users …]`   each use case on tenants of 100 / 1 000 / 10 000 / 50 000 users
 //! `bench creates [clients] [total]`   single creates racing on one tenant (in process, or
@@ -184,15 +185,23 @@ async fn api(n: u64, callers: u64) {
 
 /// A phase's rate, and the CPU this process spent per operation in it: the engine shares this
 /// machine's two cores with the bench, so what our code costs in CPU is taken from the engine.
+/// With `BENCH_ENGINE_PID` set to the engine's process, also the CPU the engine spent per
+/// operation: a sharper split than rates, which move with the machine, of where an
+/// operation's cost lies.
 #[derive(Clone, Copy)]
 struct Rate {
     per_second: f64,
     cpu_ms: Option<f64>,
+    engine_ms: Option<f64>,
 }
 
 impl Rate {
     fn cpu(&self) -> String {
-        self.cpu_ms.map_or("–".to_owned(), |ms| format!("{ms:.2}"))
+        let ms = |v: Option<f64>| v.map_or("–".to_owned(), |ms| format!("{ms:.2}"));
+        match self.engine_ms {
+            Some(_) => format!("{} + {}", ms(self.cpu_ms), ms(self.engine_ms)),
+            None => ms(self.cpu_ms),
+        }
     }
 }
 
@@ -204,7 +213,9 @@ where
     Fut: Future<Output = ()>,
 {
     let per = total / clients;
-    let cpu_before = own_cpu_ticks();
+    let engine = std::env::var("BENCH_ENGINE_PID").ok();
+    let engine_before = engine.as_deref().and_then(cpu_ticks);
+    let cpu_before = cpu_ticks("self");
     let started = Instant::now();
     futures::future::join_all((0..clients).map(|k| {
         let op = &op;
@@ -217,16 +228,23 @@ where
     .await;
     let n = (per * clients) as f64;
     let per_second = n / started.elapsed().as_secs_f64();
-    let cpu_ms = cpu_before
-        .zip(own_cpu_ticks())
-        // /proc counts in clock ticks of 10 ms (USER_HZ 100 on Linux).
-        .map(|(before, after)| (after - before) as f64 * 10.0 / n);
-    Rate { per_second, cpu_ms }
+    // /proc counts in clock ticks of 10 ms (USER_HZ 100 on Linux).
+    let per_op = |before: Option<u64>, after: Option<u64>| {
+        before
+            .zip(after)
+            .map(|(before, after)| after.saturating_sub(before) as f64 * 10.0 / n)
+    };
+    Rate {
+        per_second,
+        cpu_ms: per_op(cpu_before, cpu_ticks("self")),
+        engine_ms: per_op(engine_before, engine.as_deref().and_then(cpu_ticks)),
+    }
 }
 
-/// User plus system CPU of this process in clock ticks, from `/proc/self/stat` (Linux).
-fn own_cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// User plus system CPU of a process (`self`, or a pid) in clock ticks, all its threads, from
+/// `/proc/<pid>/stat` (Linux).
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The fields after the command name (which may hold spaces) start at its closing ')'.
     let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
@@ -251,10 +269,14 @@ struct Rounds {
 /// Rates of equal operation counts as one: all operations over all the time, CPU averaged.
 fn pooled(rates: &[Rate]) -> Rate {
     let n = rates.len() as f64;
-    let cpu: Option<Vec<f64>> = rates.iter().map(|r| r.cpu_ms).collect();
+    let mean = |of: fn(&Rate) -> Option<f64>| {
+        let all: Option<Vec<f64>> = rates.iter().map(of).collect();
+        all.map(|c| c.iter().sum::<f64>() / n)
+    };
     Rate {
         per_second: n / rates.iter().map(|r| 1.0 / r.per_second).sum::<f64>(),
-        cpu_ms: cpu.map(|c| c.iter().sum::<f64>() / n),
+        cpu_ms: mean(|r| r.cpu_ms),
+        engine_ms: mean(|r| r.engine_ms),
     }
 }
 
@@ -339,14 +361,20 @@ async fn ratios(clients: u64, total: u64) {
     let table = store.table().to_owned();
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let (client, table, callers, st) = (&client, &table, &callers, &store);
-    let transact = |actions: Vec<TransactWriteItem>| async move {
+    // Every call of ours asks for the capacity it consumed (the requests' metrics and logs);
+    // free on AWS, work for DynamoDB Local. The raw rows do not ask, the bare calls do.
+    let capacity =
+        |asked: bool| asked.then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
+    let transact_as = move |actions: Vec<TransactWriteItem>, asked: bool| async move {
         client
             .transact_write_items()
             .set_transact_items(Some(actions))
+            .set_return_consumed_capacity(capacity(asked))
             .send()
             .await
             .unwrap();
     };
+    let transact = |actions: Vec<TransactWriteItem>| transact_as(actions, false);
 
     // Status: what it reads, raw: the subscription, then the red seats (Query), beside the
     // caller's user (GetItem), all strongly consistent.
@@ -447,27 +475,30 @@ async fn ratios(clients: u64, total: u64) {
     let raw_round = std::cell::Cell::new(0_u64);
     let raw_round = &raw_round;
     // The same number of items in one raw TransactWriteItems, on the caller's partition.
+    let raw_actions = move |pk: String, tag: String| -> Vec<TransactWriteItem> {
+        (0..shape.get().0)
+            .map(|j| {
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(table)
+                            .item("pk", s(&pk))
+                            .item("sk", s(&format!("{tag}#{j}")))
+                            .item("body", s(&"x".repeat(300)))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect()
+    };
     let raw_tx_op = || {
         let r = raw_round.replace(raw_round.get() + 1);
-        let (items, _) = shape.get();
-        throughput(clients, total, move |k, i| async move {
-            let pk = format!("T#r-{}", r * clients + k);
-            let actions: Vec<TransactWriteItem> = (0..items)
-                .map(|j| {
-                    TransactWriteItem::builder()
-                        .put(
-                            Put::builder()
-                                .table_name(table)
-                                .item("pk", s(&pk))
-                                .item("sk", s(&format!("RAW#{r}#{i}#{j}")))
-                                .item("body", s(&"x".repeat(300)))
-                                .build()
-                                .unwrap(),
-                        )
-                        .build()
-                })
-                .collect();
-            transact(actions).await;
+        throughput(clients, total, move |k, i| {
+            transact(raw_actions(
+                format!("T#r-{}", r * clients + k),
+                format!("RAW#{r}#{i}"),
+            ))
         })
     };
     // The approval runs first in its first round, so the raw count is known when needed.
@@ -492,7 +523,7 @@ async fn ratios(clients: u64, total: u64) {
         written.push((prefix, out.items.unwrap_or_default().remove(0)));
     }
     let written = &written;
-    let replay = move |k: u64, i: u64, tag: String| async move {
+    let replay = move |k: u64, i: u64, tag: String, asked: bool| async move {
         let actions: Vec<TransactWriteItem> = written
             .iter()
             .map(|(prefix, item)| {
@@ -513,11 +544,11 @@ async fn ratios(clients: u64, total: u64) {
                     .build()
             })
             .collect();
-        transact(actions).await;
+        transact_as(actions, asked).await;
     };
     // The approval's read, raw: one BatchGetItem of the four keys it reads (the subscription,
     // the approver, a quote and a key record, as replayed).
-    let read = move |k: u64, i: u64| async move {
+    let read = move |k: u64, i: u64, asked: bool| async move {
         let pk = format!("T#r-{k}");
         let keys = [
             "A#SUB".to_owned(),
@@ -536,14 +567,15 @@ async fn ratios(clients: u64, total: u64) {
         client
             .batch_get_item()
             .request_items(table, keys)
+            .set_return_consumed_capacity(capacity(asked))
             .send()
             .await
             .unwrap();
     };
-    let replayed = throughput(clients, total, |k, i| replay(k, i, "REPLAY".into())).await;
-    let raw_batch = throughput(clients, total, read).await;
+    let replayed = throughput(clients, total, |k, i| replay(k, i, "REPLAY".into(), false)).await;
+    let raw_batch = throughput(clients, total, |k, i| read(k, i, false)).await;
     // Also a diagnosis: the approval's calls with none of its code — that read, then those six
-    // items — against the raw transaction in alternating rounds like the targets. What
+    // items, each asking for its consumed capacity as ours do — against the raw transaction in alternating rounds like the targets. What
     // separates the approval from it is our own code (decoding, deciding, encoding), the red
     // seats' Query and the seventh item; what separates it from the replay alone is the
     // engine serving a read between writes.
@@ -552,11 +584,16 @@ async fn ratios(clients: u64, total: u64) {
     let bare = || {
         let r = bare_round.replace(bare_round.get() + 1);
         throughput(clients, total, move |k, i| async move {
-            read(k, i).await;
-            replay(k, i, format!("BARE{r}")).await;
+            read(k, i, true).await;
+            replay(k, i, format!("BARE{r}"), true).await;
         })
     };
     let (bare, raw_tx_again) = in_both_orders(bare, &raw_tx_op).await;
+    // The raw transaction asking for its consumed capacity, as the approval's does.
+    let raw_tx_capacity = throughput(clients, total, |k, i| {
+        transact_as(raw_actions(format!("T#r-{k}"), format!("RAWCAP#{i}")), true)
+    })
+    .await;
     let raw_put = throughput(clients, total, |k, i| async move {
         client
             .put_item()
@@ -572,8 +609,13 @@ async fn ratios(clients: u64, total: u64) {
         "\n{clients} callers in flight, {total} operations a round; each use case and its raw \
          counterpart in {PAIRS} rounds each, alternating which goes first (one run):\n"
     );
+    let cpu = if std::env::var("BENCH_ENGINE_PID").is_ok() {
+        "CPU ms/op, bench + engine (its / raw)"
+    } else {
+        "bench CPU ms/op (its / raw)"
+    };
     println!(
-        "| use case | its rate /s | raw rate /s (same calls) | ratio | by round (its first / raw first) | target | bench CPU ms/op (its / raw) |"
+        "| use case | its rate /s | raw rate /s (same calls) | ratio | by round (its first / raw first) | target | {cpu} |"
     );
     println!("|---|---|---|---|---|---|---|");
     compared(
@@ -613,6 +655,13 @@ async fn ratios(clients: u64, total: u64) {
         "| (the approval's read, a raw BatchGetItem of its 4 keys) | {:.0} | | | | | {} |",
         raw_batch.per_second,
         raw_batch.cpu()
+    );
+    println!(
+        "| (a raw TransactWriteItems of {items} items asking for its consumed capacity) | {:.0} | {:.0} | {:.0} % | | | {} |",
+        raw_tx_capacity.per_second,
+        raw_tx.per_second,
+        percent(raw_tx_capacity, raw_tx),
+        raw_tx_capacity.cpu()
     );
     println!(
         "| raw PutItem | {:.0} | | | | | {} |",
