@@ -287,6 +287,7 @@ fuzz_contract() {
   export LICENSING_FUZZ_EXCLUDED="$logdir/fuzz-excluded.txt"
   rm -f "$LICENSING_FUZZ_EXCLUDED"
   local st=("$VENV/bin/schemathesis" --config-file schemathesis.toml --no-color run ../../openapi.yaml -u "$api")
+  export LICENSING_FUZZ_TENANT="$tenant"
   (cd "$ROOT/tests/fuzz" && PYTHONPATH=. LICENSING_FUZZ_CALLER=fuzz-admin \
     "${st[@]}" -H "Authorization: Bearer $admin" --exclude-path-regex '^/v1/tenants' \
     --report junit --report-junit-path "$logdir/fuzz-administrator.xml")
@@ -297,5 +298,5 @@ fuzz_contract() {
   # The run's tenant holds whatever the fuzzer made of it: terminated, so the end-to-end
   # sweeper test (which sweeps the whole table weeks ahead) leaves it alone.
   curl -s -o /dev/null -X POST -H "Authorization: Bearer $operator" "$api/v1/tenants/$tenant/terminate" || true
-  unset LICENSING_FUZZ_EXCLUDED
+  unset LICENSING_FUZZ_EXCLUDED LICENSING_FUZZ_TENANT
 }
