@@ -575,10 +575,11 @@ async fn ratios(clients: u64, total: u64) {
     let replayed = throughput(clients, total, |k, i| replay(k, i, "REPLAY".into(), false)).await;
     let raw_batch = throughput(clients, total, |k, i| read(k, i, false)).await;
     // Also a diagnosis: the approval's calls with none of its code — that read, then those six
-    // items, each asking for its consumed capacity as ours do — against the raw transaction in alternating rounds like the targets. What
-    // separates the approval from it is our own code (decoding, deciding, encoding), the red
-    // seats' Query and the seventh item; what separates it from the replay alone is the
-    // engine serving a read between writes.
+    // items, each asking for its consumed capacity as ours do — against the raw transaction in
+    // alternating rounds like the targets. What separates the approval from it is our own code
+    // (decoding, deciding, encoding), its conditions and quote update, the red seats' Query
+    // and the seventh item; what separates it from the replay alone is the engine serving a
+    // read between writes, and sizing what it is asked to.
     let bare_round = std::cell::Cell::new(0_u64);
     let bare_round = &bare_round;
     let bare = || {
@@ -633,7 +634,7 @@ async fn ratios(clients: u64, total: u64) {
         "≥ 70 %",
     );
     compared(
-        "(its calls without its code: its read, then its 6 items)",
+        "(its calls without its code: its read, then its 6 items, asking for capacity)",
         &format!("TransactWriteItems of {items} items"),
         &bare,
         &raw_tx_again,
