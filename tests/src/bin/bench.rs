@@ -374,7 +374,6 @@ async fn ratios(clients: u64, total: u64) {
             .await
             .unwrap();
     };
-    let transact = |actions: Vec<TransactWriteItem>| transact_as(actions, false);
 
     // Status: what it reads, raw: the subscription, then the red seats (Query), beside the
     // caller's user (GetItem), all strongly consistent.
@@ -495,10 +494,10 @@ async fn ratios(clients: u64, total: u64) {
     let raw_tx_op = || {
         let r = raw_round.replace(raw_round.get() + 1);
         throughput(clients, total, move |k, i| {
-            transact(raw_actions(
-                format!("T#r-{}", r * clients + k),
-                format!("RAW#{r}#{i}"),
-            ))
+            transact_as(
+                raw_actions(format!("T#r-{}", r * clients + k), format!("RAW#{r}#{i}")),
+                false,
+            )
         })
     };
     // The approval runs first in its first round, so the raw count is known when needed.
@@ -610,7 +609,7 @@ async fn ratios(clients: u64, total: u64) {
         "\n{clients} callers in flight, {total} operations a round; each use case and its raw \
          counterpart in {PAIRS} rounds each, alternating which goes first (one run):\n"
     );
-    let cpu = if std::env::var("BENCH_ENGINE_PID").is_ok() {
+    let cpu = if raw_put.engine_ms.is_some() {
         "CPU ms/op, bench + engine (its / raw)"
     } else {
         "bench CPU ms/op (its / raw)"
