@@ -234,33 +234,29 @@ export_aws_env() {
   export LICENSING_SUPPORT_EMAIL="${LICENSING_SUPPORT_EMAIL:-support@example.com}"
 }
 
-# Builds the functions as `cargo lambda watch` will run them and serves them on the
-# production routes.
+# Serves the functions on the production routes: `cargo lambda watch --only-lambda-apis` routes
+# each request (the watch router in Cargo.toml) and queues it, and the local front
+# (tests/src/front/, docs/decisions/0007) runs the function processes against it: four of each,
+# started again whenever one exits, each answer handed to watch whole, every invocation
+# answered. The deadlines it sends are the template's timeouts.
 start_api() {
-  local port="$1" logdir="$2"
-  # watch starts each function with `cargo run --bin <name>` from the workspace root, where
-  # cargo resolves the features of every member at once (unlike `-p`). Built any other way,
-  # a function compiles on its first request, and on a fresh clone that first request (the
-  # page's script, say) outlives watch's wait and fails.
+  local port="$1" logdir="$2" fn args=()
   cargo build --quiet --bins
-  start_bg "cargo lambda watch on :$port" "$logdir/watch.log" \
-    "$VENV/bin/cargo-lambda" lambda watch --ignore-changes --concurrency 4 -A 127.0.0.1 -P "$port"
+  for fn in web status purchase next_period users tenants sweeper dispatcher; do
+    args+=(--function "$fn=4")
+  done
+  start_bg "the local API on :$port (cargo lambda watch and the local front)" "$logdir/watch.log" \
+    "$ROOT/target/debug/local-front" --watch "127.0.0.1:$port" --bin-dir "$ROOT/target/debug" \
+    "${args[@]}" --default-timeout 10 --timeout dispatcher=60 --timeout sweeper=900 -- \
+    "$VENV/bin/cargo-lambda" lambda watch --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$port"
   wait_for "the local API" "http://127.0.0.1:$port/v1/account"
 }
 
 # The local stand-in for the event source mapping on the table's stream: it hands each new
-# outbox item to the `dispatcher` function under watch (Lambda's Invoke API), keeping its
-# position in $logdir/stream-reader.json. The dispatcher's four processes (one per parallel
-# batch, as ParallelizationFactor) are started first: watch starts each with `cargo run`, which
-# takes tens of seconds on a busy machine (or waits for the test build's lock), and mail would
-# wait for it.
+# outbox item to the `dispatcher` function (Lambda's Invoke API on the local API), keeping its
+# position in $logdir/stream-reader.json.
 start_stream_reader() {
-  local api="$1" logdir="$2" i warming=()
-  for i in 1 2 3 4; do
-    curl -s -o /dev/null -X POST -d '{"Records": []}' "$api/2015-03-31/functions/dispatcher/invocations" &
-    warming+=("$!")
-  done
-  wait "${warming[@]}"
+  local api="$1" logdir="$2"
   start_bg "the stream reader (table $LICENSING_TABLE into the dispatcher)" "$logdir/stream-reader.log" \
     "$ROOT/target/debug/stream-reader" --table "$LICENSING_TABLE" --invoke "$api" \
     --state "$logdir/stream-reader.json" --interval-ms 20
@@ -294,7 +290,7 @@ fuzz_contract() {
   (cd "$ROOT/tests/fuzz" && PYTHONPATH=. LICENSING_FUZZ_CALLER=fuzz-operator \
     "${st[@]}" -H "Authorization: Bearer $operator" --include-path-regex '^/v1/tenants' \
     --report junit --report-junit-path "$logdir/fuzz-operator.xml")
-  log "fuzzing excluded $(wc -l < "$LICENSING_FUZZ_EXCLUDED" 2>/dev/null || echo 0) failures, each the local router's own text/plain 500, with its reason ($LICENSING_FUZZ_EXCLUDED)"
+  log "fuzzing excluded $(wc -l < "$LICENSING_FUZZ_EXCLUDED" 2>/dev/null || echo 0) failures, each the local router's own text/plain 500 to a body that is not UTF-8 ($LICENSING_FUZZ_EXCLUDED)"
   # The run's tenant holds whatever the fuzzer made of it: terminated, so the end-to-end
   # sweeper test (which sweeps the whole table weeks ahead) leaves it alone.
   curl -s -o /dev/null -X POST -H "Authorization: Bearer $operator" "$api/v1/tenants/$tenant/terminate" || true

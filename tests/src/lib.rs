@@ -3,6 +3,7 @@
 //! real SDK clients; endpoints come from the SDK's standard environment settings.
 
 pub mod contract;
+pub mod front;
 pub mod http;
 pub mod mail;
 pub mod stream_reader;
