@@ -21,6 +21,14 @@ MOTO_PORT=$(free_port)
 start_engines "$ENGINE_PORT" "$MOTO_PORT" "$LOGDIR"
 export LICENSING_JWT_SECRET="test-secret-$(date +%s)"
 export LICENSING_TEST_ENGINES=1
+# The tests that need the engines or the local API are #[ignore]d (a bare `cargo test` lists
+# them as ignored) and run here with --include-ignored; these few run alone after the others.
+RUN_ALONE=(--skip the_sweeper_function --skip every_users_process_killed --skip each_functions_policy)
+run_alone() {
+  log "a function's processes killed at once, then the sweeper function end to end (it sweeps the whole table)"
+  cargo test --workspace --quiet --test main every_users_process_killed -- --ignored
+  cargo test --workspace --quiet --test main the_sweeper_function -- --ignored
+}
 
 if [ "$LICENSING_ENGINE" = localstack ]; then
   log "provisioning the end-to-end table on LocalStack and starting the local API"
@@ -31,10 +39,10 @@ if [ "$LICENSING_ENGINE" = localstack ]; then
   start_api "$API_PORT" "$LOGDIR"
   export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
   start_stream_reader "$LICENSING_API_URL" "$LOGDIR"
-  log "cargo test against LocalStack (integration and end to end)"
-  cargo test --workspace --quiet "$@"
-  log "the sweeper function end to end against LocalStack"
-  LICENSING_SWEEP_E2E=1 cargo test --workspace --quiet --test main the_sweeper_function
+  log "cargo test against LocalStack (integration and end to end; the size tests and the page's load run on DynamoDB Local only)"
+  cargo test --workspace --quiet "$@" -- --include-ignored "${RUN_ALONE[@]}" \
+    --skip size:: --skip front::the_pages_script
+  run_alone
   log "done (LocalStack profile); target/ holds $(du -sh target 2>/dev/null | cut -f1)"
   exit 0
 fi
@@ -68,20 +76,17 @@ unset LICENSING_RECORD_AWS_CALLS
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
 start_stream_reader "$LICENSING_API_URL" "$LOGDIR"
 
-log "cargo test"
-cargo test --workspace --quiet "$@"
+log "cargo test (every test, those that need the engines and the API included)"
+cargo test --workspace --quiet "$@" -- --include-ignored "${RUN_ALONE[@]}"
 
 log "the contract fuzzed: schemathesis against openapi.yaml and the local API"
 fuzz_contract "$LICENSING_API_URL" "$LICENSING_JWT_SECRET" "$LOGDIR"
 
-# The scheduled job through its own function and event: it sweeps the whole end-to-end table
-# (every tenant rolls into its next period), so it runs after the other end-to-end tests.
-log "the sweeper function end to end"
-LICENSING_SWEEP_E2E=1 cargo test --workspace --quiet --test main the_sweeper_function
+run_alone
 
 log "least privilege: each function's policy against the AWS calls it made"
-LICENSING_CHECK_AWS_CALLS=1 LICENSING_RECORD_AWS_CALLS="$LOGDIR/aws-calls" \
-  cargo test --workspace --quiet --test main each_functions_policy
+LICENSING_RECORD_AWS_CALLS="$LOGDIR/aws-calls" \
+  cargo test --workspace --quiet --test main each_functions_policy -- --ignored
 
 log "browser tests of the web page (Chromium, screenshots in target/browser-tests/)"
 (cd web && npm test --silent)

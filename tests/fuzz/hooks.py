@@ -1,13 +1,11 @@
 """Schemathesis hooks for the contract fuzzing in scripts/test.sh.
 
-Two exclusions, both the local router's own text/plain 500, never a function's answer (the
-functions answer problem+json):
-- a request body that is not UTF-8: `cargo lambda watch` (1.9.2) answers it before any
-  function runs; API Gateway hands the function the body base64-encoded, and the function
-  answers 400 problem+json (the handler tests `a_body_that_is_not_utf8_*` check that);
-- a GET whose successful answer the router replaced with its 500 (README, "Known limits"):
-  the same request is sent again, once, and excluded only if that answer is not a 5xx.
-Each exclusion is logged to LICENSING_FUZZ_EXCLUDED. Every other failure fails the run.
+One exclusion, the local router's own text/plain 500 to a request body that is not UTF-8:
+`cargo lambda watch` (1.9.2) cannot put such a body in the event it builds and answers before
+any function runs; API Gateway hands the function the body base64-encoded, and the function
+answers 400 problem+json (the handler tests `a_body_that_is_not_utf8_*` check that). Each
+exclusion is logged to LICENSING_FUZZ_EXCLUDED. Every other failure fails the run: every other
+answer is the function's own (the local front, docs/decisions/0007).
 
 It sends a batch of users with at most three entries (`before_call`, below). A schema-valid
 user to create gets a fresh user id and idempotency key (the generator repeats short values,
@@ -25,7 +23,6 @@ every later settings change would be a 422; terminating has its own tests.
 import itertools
 import os
 
-import requests
 import schemathesis
 
 
@@ -42,31 +39,11 @@ def _is_routers_non_utf8_answer(response) -> bool:
     return response.status_code == 500 and content_type.startswith("text/plain")
 
 
-ROUTER_500 = '{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error"}'
-
-
-def _is_routers_flaky_get(response) -> bool:
-    """The router's 500 on a GET, confirmed by the same request answering without one."""
-    content_type = ",".join(response.headers.get("content-type", []))
-    if not (
-        response.request.method == "GET"
-        and response.status_code == 500
-        and content_type.startswith("text/plain")
-        and response.content.decode("utf-8", "replace").strip() == ROUTER_500
-    ):
-        return False
-    again = requests.Session().send(response.request, timeout=30)
-    return again.status_code < 500
-
-
 @schemathesis.hook
 def filter_failure(context, failure, case, response):
-    if _is_routers_non_utf8_answer(response):
-        why = "body not UTF-8"
-    elif _is_routers_flaky_get(response):
-        why = "router 500 on a GET, answered when sent again"
-    else:
+    if not _is_routers_non_utf8_answer(response):
         return True
+    why = "body not UTF-8"
     log = os.environ.get("LICENSING_FUZZ_EXCLUDED")
     if log:
         with open(log, "a", encoding="utf-8") as out:

@@ -21,31 +21,20 @@ use licensing::domain::tenant::{NewPool, NewTenant};
 use licensing::domain::user::NewUser;
 use serde::Serialize;
 
-/// True when the test command started the engines. Integration tests say so and return
-/// otherwise, so that a bare `cargo test` runs the pure tests; CI always runs them all.
-pub fn engines() -> bool {
-    let on = std::env::var("LICENSING_TEST_ENGINES").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!("engines not started: run ./scripts/test.sh to run the integration tests");
-    }
-    on
+/// The engines the test command started. The tests that need them are `#[ignore]`d, so a
+/// bare `cargo test` lists them as ignored; run on their own without engines, they fail here
+/// and say why, instead of passing.
+pub fn require_engines() {
+    assert!(
+        std::env::var("LICENSING_TEST_ENGINES").is_ok_and(|v| v == "1"),
+        "engines not started: ./scripts/test.sh starts them and runs the ignored tests"
+    );
 }
 
 /// Whether the engines are the LocalStack profile (`LICENSING_ENGINE=localstack`, README "Two
 /// engines"). The code under test never asks; a test asks only to pin what differs.
 pub fn on_localstack() -> bool {
     std::env::var("LICENSING_ENGINE").is_ok_and(|v| v == "localstack")
-}
-
-/// The size tests' engines: DynamoDB Local itself. Through LocalStack's gateway every call
-/// costs a Python request on top, and ten thousand users take tens of minutes (README, "Two
-/// engines"); there they are skipped.
-pub fn size_engines() -> bool {
-    if on_localstack() {
-        eprintln!("size tests run against DynamoDB Local only (README, \"Two engines\")");
-        return false;
-    }
-    engines()
 }
 
 /// The tools' SDK configuration: the full `aws-config` chain (the functions build theirs

@@ -6,32 +6,19 @@ mod guard_rails;
 
 use chrono::{NaiveDate, Utc};
 use futures::StreamExt;
-use licensing_tests::http::api;
+use licensing_tests::http::require_api;
 use licensing_tests::{e2e_store, outbox_drained, token, unique};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-macro_rules! api_or_skip {
-    () => {
-        match api() {
-            Some(api) => api,
-            None => {
-                eprintln!(
-                    "LICENSING_API_URL not set: run ./scripts/test.sh to run the end-to-end tests"
-                );
-                return;
-            }
-        }
-    };
-}
 
 fn round_half_up(n: i64, d: i64) -> i64 {
     (2 * n + d) / (2 * d)
 }
 
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn a_customer_buys_downscales_and_manages_rights_through_the_api() {
-    let api = api_or_skip!();
+    let api = require_api();
     let tenant = unique("journey");
     api.tenant(&tenant, 10).await;
     let admin = api.user(&tenant, "ada");
@@ -312,8 +299,9 @@ async fn a_customer_buys_downscales_and_manages_rights_through_the_api() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn every_route_needs_a_valid_token_the_right_and_the_callers_own_tenant() {
-    let api = api_or_skip!();
+    let api = require_api();
     let a = unique("sec-a");
     let b = unique("sec-b");
     api.tenant(&a, 5).await;
@@ -451,8 +439,9 @@ async fn every_route_needs_a_valid_token_the_right_and_the_callers_own_tenant() 
 /// nothing; the renewal reminder's notice is set by the tenant's administrator or an
 /// operator, within its bounds; an invoice opens by its id in its own tenant only.
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn preview_settings_and_one_invoice_through_the_api() {
-    let api = api_or_skip!();
+    let api = require_api();
     let tenant = unique("r28");
     api.tenant(&tenant, 3).await;
     let admin = api.user(&tenant, "ada");
@@ -611,8 +600,9 @@ async fn preview_settings_and_one_invoice_through_the_api() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn bad_input_is_a_4xx_problem_and_stores_nothing() {
-    let api = api_or_skip!();
+    let api = require_api();
     let tenant = unique("bad");
     api.tenant(&tenant, 5).await;
     let admin = api.user(&tenant, "ada");
@@ -716,8 +706,9 @@ async fn bad_input_is_a_4xx_problem_and_stores_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn two_hundred_approvals_over_twenty_keys_make_twenty_purchases() {
-    let api = api_or_skip!();
+    let api = require_api();
     let tenant = unique("burst");
     api.tenant(&tenant, 5).await;
     let admin = api.user(&tenant, "ada");
@@ -781,8 +772,9 @@ async fn two_hundred_approvals_over_twenty_keys_make_twenty_purchases() {
 /// event reaches moto through the stream reader while the rest of the suite runs: at ~50
 /// events/s, 3 000 users held every fourth tenant's mail back for a minute.)
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn a_customer_onboards_1000_users_in_batches_and_downscales() {
-    let api = api_or_skip!();
+    let api = require_api();
     let tenant = unique("onboard");
     // Licences for all: over-allocation is the size tests' subject.
     api.tenant(&tenant, 1_001).await;

@@ -15,10 +15,9 @@ fn main_endpoint() -> String {
 /// "not included in your current license plan or has not yet been emulated"), so the
 /// LocalStack profile sends mail to moto (`AWS_ENDPOINT_URL_SESV2`).
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn ses_v2_is_served_by_moto_and_not_by_community_localstack() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let sdk = sdk().await;
     let at_main = aws_sdk_sesv2::config::Builder::from(&sdk)
         .endpoint_url(main_endpoint())
@@ -54,10 +53,9 @@ async fn ses_v2_is_served_by_moto_and_not_by_community_localstack() {
 /// fails delivery on moto only; the delivery tests make EventBridge fail by an endpoint that
 /// does not answer, which fails on both.
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn put_events_to_a_missing_bus_fails_on_moto_and_is_accepted_by_localstack() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let events = aws_sdk_eventbridge::Client::new(&sdk().await);
     let entry = PutEventsRequestEntry::builder()
         .source("licensing")

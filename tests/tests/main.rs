@@ -5,6 +5,7 @@
 mod api;
 mod deploy;
 mod engines;
+mod front;
 mod notify;
 mod size;
 mod store;

@@ -134,10 +134,9 @@ fn closed_endpoint() -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r20_r21_every_mail_in_both_languages_and_every_event_arrive_once() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let w = world("licensing").await;
     // ada (Danish) and eve (English) manage licences; bo is the third user on two licences.
     add(
@@ -336,11 +335,10 @@ fn assert_event_schema(detail_type: &str, detail: &Value) {
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_answers_at_once_and_the_sweeper_delivers_later_exactly_once()
  {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let good = world("licensing").await;
     let sdk = sdk().await;
     // The same table, but EventBridge not answering and a sender never verified. (Not a bus
@@ -416,10 +414,9 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_answers_at_on
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn a_dispatcher_that_dies_after_sending_causes_at_most_one_duplicate_with_the_same_id() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let w = world("licensing").await;
     let store = w.store.store.clone();
     let c = caller(&w, "ada");
@@ -486,10 +483,9 @@ async fn a_dispatcher_that_dies_after_sending_causes_at_most_one_duplicate_with_
 /// Mail held back by the per-run cap waits for the next run without counting as a failed
 /// attempt: however many runs it takes, it is delivered, never dead-lettered.
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn mail_over_the_per_run_cap_waits_without_an_attempt_and_is_never_dead_lettered() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let w = world("licensing").await;
     let sdk = sdk().await;
     let capped = Streamed::new(
@@ -598,11 +594,10 @@ async fn large_outbox_change(
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r13_r21_an_outbox_larger_than_a_transaction_is_delivered_whole_and_never_before_its_change_commits()
  {
-    if !engines() {
-        return;
-    }
+    require_engines();
     use licensing::ports::Store;
     let w = world("licensing").await;
     let inner = &w.store.store;
@@ -689,10 +684,9 @@ async fn confirmations(w: &World) -> usize {
 /// only with the same `message_id`, and nothing dead-lettered; the restarted reader keeps
 /// delivering within a second of the commit.
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let w = world("licensing").await;
     let store = w.store.store.clone();
     let c = caller(&w, "ada");
@@ -777,11 +771,10 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r30_the_renewal_reminder_comes_once_per_period_and_the_red_user_is_told_in_copenhagen_time()
  {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let w = world("licensing").await;
     // Two licences: Ada and Eve hold them; Bo, activated at 23:30 UTC, is red.
     add(

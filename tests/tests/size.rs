@@ -121,11 +121,10 @@ async fn sweep_to_the_end(
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local: ./scripts/test.sh runs it (default profile)"]
 async fn r13_r14_r5_ten_thousand_users_downscaled_to_one_roll_over_and_are_removed_over_several_runs()
  {
-    if !size_engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let caller = big(&store, 10_000, 0, 9_999, &[]).await;
     let tenant = caller.tenant.clone();
@@ -262,10 +261,9 @@ async fn r13_r14_r5_ten_thousand_users_downscaled_to_one_roll_over_and_are_remov
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local: ./scripts/test.sh runs it (default profile)"]
 async fn r13_r14_five_thousand_users_of_a_module_set_to_none_are_all_flagged_at_the_rollover() {
-    if !size_engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let caller = big(&store, 5_001, 5_000, 5_000, &["crm"]).await;
     let modules = BTreeMap::from([("crm".to_owned(), 0)]);
@@ -292,10 +290,9 @@ async fn r13_r14_five_thousand_users_of_a_module_set_to_none_are_all_flagged_at_
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local: ./scripts/test.sh runs it (default profile)"]
 async fn r8_r10_a_purchase_that_licenses_9999_red_seats_answers_201_and_replays_the_same_body() {
-    if !size_engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let caller = big(&store, 1, 0, 9_999, &[]).await;
     assert_eq!(
@@ -360,10 +357,9 @@ fn batch(from: usize, n: usize) -> Vec<app::CreateUser> {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local: ./scripts/test.sh runs it (default profile)"]
 async fn r25_twenty_batches_of_500_create_10_000_users_in_order_with_the_newest_red() {
-    if !size_engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let caller = big_named(&store, &unique("onboard"), 9_000, 0, 0, &[]).await;
     let now = at("2026-11-02T08:00:00Z");
@@ -510,10 +506,9 @@ async fn crash_run(crash: Option<i64>) -> serde_json::Value {
 }
 
 #[tokio::test]
+#[ignore = "needs DynamoDB Local: ./scripts/test.sh runs it (default profile)"]
 async fn r15_r13_a_sweep_of_400_removals_killed_between_any_two_writes_ends_as_a_clean_one() {
-    if !size_engines() {
-        return;
-    }
+    require_engines();
     let expected = crash_run(None).await;
     let account = expected["account"].as_array().unwrap();
     assert_eq!(
@@ -554,10 +549,9 @@ async fn r15_r13_a_sweep_of_400_removals_killed_between_any_two_writes_ends_as_a
 /// back; the red seats must still be exactly the newest (by activation instant), each create
 /// counted once, and the administrator count exact.
 #[tokio::test]
+#[ignore = "needs DynamoDB Local: ./scripts/test.sh runs it (default profile)"]
 async fn r3_r25_eight_racing_creators_leave_the_newest_seats_red() {
-    if !size_engines() {
-        return;
-    }
+    require_engines();
     use std::sync::atomic::{AtomicUsize, Ordering};
     let store = fresh_store().await;
     let caller = big_named(&store, &unique("race"), 61, 0, 0, &[]).await;
@@ -615,10 +609,9 @@ async fn r3_r25_eight_racing_creators_leave_the_newest_seats_red() {
 /// A create that adds no seat (an inactive user) and one of a module user: each commits as a
 /// counter delta naming only what it changes (the fuzzer found the first answering 500).
 #[tokio::test]
+#[ignore = "needs DynamoDB Local: ./scripts/test.sh runs it (default profile)"]
 async fn r2_r25_inactive_and_module_users_are_created_as_counter_deltas() {
-    if !size_engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let caller = big(&store, 3, 1, 0, &[]).await;
     let mut inactive = new_user("asleep", "Asleep", Language::En, &[]);

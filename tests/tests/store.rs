@@ -22,10 +22,9 @@ async fn tenant_with(store: &licensing::adapters::dynamodb::DynamoStore, id: &st
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn reading_a_tenant_of_2000_users_reads_its_subscription_and_only_its_red_seats() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     tenant_with(&store, "big", 2000).await;
     let tenant = TenantId::parse("big").unwrap();
@@ -88,10 +87,9 @@ async fn reading_a_tenant_of_2000_users_reads_its_subscription_and_only_its_red_
 /// together; the red seats after it only when there are any) and commits in one transaction;
 /// what it writes keeps each document as one string attribute (decision 0006), and reads back.
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn an_approval_reads_in_one_request_and_stores_its_documents_as_strings() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     tenant_with(&store, "one-read", 5).await;
     let tenant = TenantId::parse("one-read").unwrap();
@@ -168,10 +166,9 @@ async fn an_approval_reads_in_one_request_and_stores_its_documents_as_strings() 
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn users_log_and_invoices_paginate_without_gaps_or_repeats() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     tenant_with(&store, "pages", 5).await;
     let caller = ada("pages");
@@ -298,10 +295,9 @@ fn buy(n: u32) -> (Option<u32>, BTreeMap<String, u32>) {
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn thirty_two_racing_purchases_and_downscales_each_count_exactly_once() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     tenant_with(&store, "race", 10).await;
     let caller = ada("race");
@@ -373,10 +369,9 @@ async fn thirty_two_racing_purchases_and_downscales_each_count_exactly_once() {
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn one_idempotency_key_replayed_fifty_times_concurrently_buys_once() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     tenant_with(&store, "idem", 10).await;
     let caller = ada("idem");
@@ -465,10 +460,9 @@ async fn one_idempotency_key_replayed_fifty_times_concurrently_buys_once() {
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn another_tenants_quote_is_not_found() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     tenant_with(&store, "aaa", 10).await;
     tenant_with(&store, "bbb", 10).await;
@@ -484,10 +478,9 @@ async fn another_tenants_quote_is_not_found() {
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn expired_quotes_and_idempotency_records_are_ignored_before_ttl_deletes_them() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     tenant_with(&store, "ttl", 10).await;
     let caller = ada("ttl");

@@ -73,10 +73,9 @@ async fn active(store: &DynamoStore, tenant: &TenantId, user: &str) -> bool {
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r5_a_red_seat_is_kept_until_its_deadline_and_removed_at_the_first_sweep_after() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let caller = tenant(&store, "grace", 10).await; // u-10 red since 2 Nov 10:00
     let t = at("2026-11-02T10:00:00Z");
@@ -112,10 +111,9 @@ async fn r5_a_red_seat_is_kept_until_its_deadline_and_removed_at_the_first_sweep
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r5_a_purchase_or_an_older_users_deactivation_before_the_deadline_saves_the_seat() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let t = at("2026-11-02T10:00:00Z");
     let buyer = tenant(&store, "saved-a", 10).await;
@@ -138,11 +136,10 @@ async fn r5_a_purchase_or_an_older_users_deactivation_before_the_deadline_saves_
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r14_downscale_below_in_use_then_rollover_reds_the_newest_and_removes_them_seven_days_later()
  {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let caller = tenant(&store, "shrink", 9).await; // 10 in use, 10 licences
     app::set_next_period(
@@ -185,10 +182,9 @@ async fn r14_downscale_below_in_use_then_rollover_reds_the_newest_and_removes_th
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r14_a_tenant_missed_for_three_periods_is_rolled_three_times_with_three_invoices() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let caller = tenant(&store, "late", 0).await;
     let report = sweep(&store, at("2027-02-10T00:00:00Z"), None)
@@ -280,10 +276,9 @@ async fn scenario(store: &DynamoStore, id: &str) -> Caller {
 const SWEEP_AT: &str = "2027-01-09T00:00:00Z";
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r15_two_sweeps_at_once_end_as_one() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let clean = fresh_store().await;
     let one = scenario(&clean, "twice").await;
     sweep(&clean, at(SWEEP_AT), None).await.unwrap();
@@ -377,10 +372,9 @@ impl Store for Crashing {
 }
 
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r15_a_sweep_killed_after_any_number_of_writes_and_restarted_ends_as_a_clean_one() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let clean = fresh_store().await;
     let reference = scenario(&clean, "crash").await;
     let report = sweep(&clean, at(SWEEP_AT), None).await.unwrap();
@@ -412,10 +406,9 @@ async fn r15_a_sweep_killed_after_any_number_of_writes_and_restarted_ends_as_a_c
 /// R22: requests that find the period ended race the sweep for the same rollover: each ended
 /// period is rolled over exactly once, with the invoice ids the sweep alone would give.
 #[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r22_requests_racing_the_sweep_roll_each_ended_period_over_exactly_once() {
-    if !engines() {
-        return;
-    }
+    require_engines();
     let store = fresh_store().await;
     let sept = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
     app::create_tenant(

@@ -27,20 +27,14 @@ function token(sub, tenant, scope) {
 }
 
 async function call(bearer, method, path, body) {
-  // A GET met by the local router's own text/plain 500 (README, Known limits) is sent again,
-  // at most twice, as the Rust end-to-end client does; nothing else is retried.
-  for (let attempt = 0; ; attempt++) {
-    const response = await fetch(API + path, {
-      method,
-      headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    const routers = response.status === 500 && (response.headers.get("content-type") ?? "").startsWith("text/plain");
-    if (method === "GET" && routers && attempt < 2) continue;
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-    return JSON.parse(text);
-  }
+  const response = await fetch(API + path, {
+    method,
+    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text);
 }
 
 /** The same rule as the page (and the mails): integer minor units split, never a float. */
@@ -96,49 +90,21 @@ async function open(t, bearer, name, prepare, ready = (page) => page.locator("#l
   await prepare?.(page);
   const failures = [];
   page.on("pageerror", (e) => failures.push(String(e)));
-  // The local router's own text/plain 500 (README, Known limits) shows in the console as a
-  // failed load; the page asks such a read again. One console line per router 500 seen is
-  // its own, not the page's; every other error counts.
-  let routerFailures = 0;
-  let routerConsole = 0;
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    if (/status of 500/.test(m.text()) && routerConsole < routerFailures) {
-      routerConsole++;
-      return;
-    }
-    failures.push(m.text());
-  });
+  page.on("console", (m) => m.type() === "error" && failures.push(m.text()));
+  // Every answer is the function's own (the local front, docs/decisions/0007): a 5xx is a
+  // failure even where the page would ask the same read again.
+  page.on("response", (r) => r.status() >= 500 && failures.push(`${r.status()} ${r.url()}`));
   // What has not answered yet, named if the page does not come up.
   const waiting = new Set();
   page.on("request", (r) => waiting.add(r));
   page.on("requestfinished", (r) => waiting.delete(r));
   page.on("requestfailed", (r) => waiting.delete(r) && failures.push(`${r.url()}: ${r.failure()?.errorText}`));
-  // The local router (cargo lambda watch 1.9.2) now and then answers a function's successful
-  // answer of some kilobytes, the page's script say, with its own 500 (README, Known limits):
-  // a load that failed on such a 500 is tried once more; anything else fails at once.
-  let retried = [];
-  page.on("response", (r) => r.status() === 500 && (r.headers()["content-type"] ?? "").startsWith("text/plain") && routerFailures++);
-  for (let attempt = 0; ; attempt++) {
-    const seen = failures.length;
-    const before = routerFailures;
-    const routerFailed = () => routerFailures > before;
-    // A second load must be a real one: from the page itself, a link that differs only in its
-    // fragment would not load anything.
-    if (attempt > 0) await page.goto("about:blank");
-    await page.goto(`${API}/#token=${bearer}`);
-    try {
-      // A script that failed to load never draws the table: no need to wait the full time.
-      await ready(page).waitFor({ timeout: routerFailed() ? 2000 : 30000 });
-      break;
-    } catch (error) {
-      if (attempt === 0 && routerFailed()) {
-        retried = failures.splice(seen);
-        continue;
-      }
-      const pending = [...waiting].map((r) => `${r.method()} ${r.url().replace(/#.*/, "")}`);
-      throw new Error(`the page did not come up; no answer yet to [${pending.join(", ")}]; errors [${failures.join(", ")}]; on the load before the retry [${retried.join(", ")}]`, { cause: error });
-    }
+  await page.goto(`${API}/#token=${bearer}`);
+  try {
+    await ready(page).waitFor({ timeout: 30000 });
+  } catch (error) {
+    const pending = [...waiting].map((r) => `${r.method()} ${r.url().replace(/#.*/, "")}`);
+    throw new Error(`the page did not come up; no answer yet to [${pending.join(", ")}]; errors [${failures.join(", ")}]`, { cause: error });
   }
   page.shot = (step) => page.screenshot({ path: `${SHOTS}${name}-${step}.png`, fullPage: true });
   // What the README shows: one part of the page (docs/*.png are copies of these).
@@ -419,21 +385,8 @@ test("a tenant with 130 users without a licence: the page lists 100 and the coun
     const id = `r-${String(i + 1).padStart(3, "0")}`;
     return { user_id: id, name: `Red ${id}`, email: `${id}@example.com` };
   });
-  // In batches of 10: the local router now and then turns a function's answer of some
-  // kilobytes into its own text/plain 500 (README, Known limits), and a batch of 130 answers
-  // ~10 KB. A batch met by that is sent again (users it already made answer "exists").
   for (let i = 0; i < users.length; i += 10) {
-    for (let attempt = 0; ; attempt++) {
-      const response = await fetch(`${API}/v1/users/batch`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${bigAdmin}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ users: users.slice(i, i + 10) }),
-      });
-      const routers = response.status === 500 && (response.headers.get("content-type") ?? "").startsWith("text/plain");
-      if (routers && attempt === 0) continue;
-      assert.equal(response.status, 200, await response.text());
-      break;
-    }
+    await call(bigAdmin, "POST", "/v1/users/batch", { users: users.slice(i, i + 10) });
   }
   const account = await call(bigAdmin, "GET", "/v1/account");
   assert.equal(account.licences.over_allocated_count, 130);
@@ -445,8 +398,6 @@ test("a tenant with 130 users without a licence: the page lists 100 and the coun
   // already shown: as many clicks as it takes (two pages of 100 for 130).
   for (let clicks = 0; (await page.locator("#reds-more").count()) > 0; clicks++) {
     assert.ok(clicks < 2, "two pages of 100 list 130");
-    // The page asks a read once more after a 5xx (the local router's own 500, README): the
-    // answer that counts is the 200.
     const listed = page.waitForResponse((r) => r.url().includes("/v1/users?licence_state=over_allocated") && r.status() === 200);
     await page.locator("#reds-more").click();
     await listed;

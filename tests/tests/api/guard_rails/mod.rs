@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use futures::StreamExt;
-use licensing_tests::http::api;
+use licensing_tests::http::require_api;
 use licensing_tests::unique;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -13,11 +13,9 @@ fn code(body: &Value) -> Option<&str> {
 }
 
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn r23_a_tenant_cannot_lock_itself_out_and_nobody_grants_rights_they_lack() {
-    let api = match api() {
-        Some(api) => api,
-        None => return,
-    };
+    let api = require_api();
     let t = unique("r23");
     // Three licences: the restored administrator below takes a red seat, whose warning the
     // tenants function mails (so the least-privilege check sees it send).
@@ -190,11 +188,9 @@ fn month_start(back: u32) -> NaiveDate {
 }
 
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn r22_a_request_on_an_ended_period_first_rolls_the_tenant_over() {
-    let api = match api() {
-        Some(api) => api,
-        None => return,
-    };
+    let api = require_api();
     // The API refuses to start a subscription in a period that is over.
     let t = unique("r22");
     let mut body = json!({
@@ -309,11 +305,9 @@ async fn r22_a_request_on_an_ended_period_first_rolls_the_tenant_over() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn a_retried_user_create_with_its_key_creates_one_user() {
-    let api = match api() {
-        Some(api) => api,
-        None => return,
-    };
+    let api = require_api();
     let t = unique("idem");
     api.tenant(&t, 5).await;
     let admin = api.user(&t, "ada");
@@ -356,11 +350,9 @@ async fn a_retried_user_create_with_its_key_creates_one_user() {
 /// records go in batches after the commit): at customer size the purchase function needs
 /// `BatchWriteItem`, which the least-privilege check then sees it call.
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn buying_for_more_red_seats_than_one_transaction_holds() {
-    let api = match api() {
-        Some(api) => api,
-        None => return,
-    };
+    let api = require_api();
     let t = unique("wide");
     api.tenant(&t, 1).await;
     let ids: Vec<String> = (0..110).map(|i| format!("w-{i:03}")).collect();
@@ -424,19 +416,12 @@ async fn buying_for_more_red_seats_than_one_transaction_holds() {
 
 /// The sweeper function, invoked as EventBridge does (through the local invoke path), acting
 /// for an instant weeks ahead: tenants roll over and red seats past their grace are removed;
-/// a terminated tenant is left alone. Run by the test command after the other end-to-end
-/// tests (`LICENSING_SWEEP_E2E=1`), since it sweeps the whole table.
+/// a terminated tenant is left alone. The test command runs it on its own after the other
+/// end-to-end tests, since it sweeps the whole table.
 #[tokio::test]
+#[ignore = "sweeps the whole end-to-end table: ./scripts/test.sh runs it after the others"]
 async fn the_sweeper_function_rolls_over_removes_and_leaves_terminated_tenants_alone() {
-    let api = match api() {
-        Some(api) if std::env::var("LICENSING_SWEEP_E2E").as_deref() == Ok("1") => api,
-        _ => {
-            eprintln!(
-                "LICENSING_SWEEP_E2E not set: the test command runs this after the other end-to-end tests"
-            );
-            return;
-        }
-    };
+    let api = require_api();
     let live = unique("sweep");
     let ended = unique("sweep-term");
     for t in [&live, &ended] {
@@ -515,11 +500,9 @@ async fn the_sweeper_function_rolls_over_removes_and_leaves_terminated_tenants_a
 }
 
 #[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn r24_a_tenants_fifty_first_role_is_refused_with_limit_reached() {
-    let api = match api() {
-        Some(api) => api,
-        None => return,
-    };
+    let api = require_api();
     let t = unique("r24");
     api.tenant(&t, 3).await;
     let put = |i: usize| {
