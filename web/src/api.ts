@@ -245,7 +245,7 @@ export class Api {
       });
     let response: Response | null = null;
     // A read is asked once more after a moment when the network or a server failed it (a
-    // gateway's 502/503, the local router's own 500): reading twice changes nothing. Changes
+    // gateway's 502/503, a function that timed out): reading twice changes nothing. Changes
     // are never resent here; the purchase flow makes its own retries safe with its key.
     for (let attempt = 0; attempt < (method === "GET" ? 2 : 1); attempt++) {
       if (attempt > 0) await new Promise((resume) => setTimeout(resume, 300));
