@@ -249,7 +249,14 @@ start_api() {
     "$ROOT/target/debug/local-front" --watch "127.0.0.1:$port" --bin-dir "$ROOT/target/debug" \
     "${args[@]}" --default-timeout 10 --timeout dispatcher=60 --timeout sweeper=900 -- \
     "$VENV/bin/cargo-lambda" lambda watch --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$port"
-  wait_for "the local API" "http://127.0.0.1:$port/v1/account"
+  local front="${PIDS[-1]}" _
+  for _ in $(seq 120); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/v1/account" && return 0
+    running "$front" || { echo "the local front exited (log $logdir/watch.log)" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "the local API did not answer on :$port (log $logdir/watch.log)" >&2
+  return 1
 }
 
 # The local stand-in for the event source mapping on the table's stream: it hands each new

@@ -6,6 +6,7 @@ use futures::StreamExt;
 use licensing_tests::http::{Api, require_api};
 use licensing_tests::unique;
 use reqwest::{Client, StatusCode};
+use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 /// The page's script, as the page loads it (the built `index.html` names it).
@@ -96,6 +97,34 @@ async fn forty_eight_concurrent_account_reads_all_answer_200_within_60_s() {
     assert!(started.elapsed() < Duration::from_secs(60));
 }
 
+/// A method or path no route has is answered as API Gateway answers it, 404
+/// `{"message":"Not Found"}`, by the front (watch hands such requests to its default
+/// function), never by a 5xx.
+#[tokio::test]
+#[ignore = "needs the local API: ./scripts/test.sh runs it"]
+async fn a_request_no_route_takes_is_404_as_on_api_gateway() {
+    let api: Api = require_api();
+    for (method, path) in [
+        ("TRACE", "/v1/account"),
+        ("DELETE", "/v1/account"),
+        ("GET", "/v1/nowhere"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let answer = api
+            .http
+            .request(method.clone(), format!("{}{path}", api.url))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(answer.headers()["content-type"], "application/json");
+        assert_eq!(
+            answer.text().await.expect("body"),
+            r#"{"message":"Not Found"}"#
+        );
+    }
+}
+
 /// Clients that give up while the function works (timeouts of 1 to 24 ms, shorter than a
 /// users read takes here) leave the function able to answer the next requests, promptly: on a
 /// bare watch each such answer met a 500 from watch on its way back.
@@ -170,9 +199,14 @@ async fn every_users_process_killed_at_once_is_started_again_and_answers() {
     assert!(started.elapsed() < Duration::from_secs(60));
 }
 
-/// Kills (SIGKILL) every process whose program is the function binary `name`; how many.
+/// Kills (SIGKILL) every process whose program is this workspace's debug build of the
+/// function `name` (not another checkout's); how many.
 fn kill_processes_of(name: &str) -> usize {
-    let suffix = format!("/{name}");
+    let binary = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/debug")
+        .join(name)
+        .canonicalize()
+        .expect("the function's debug build");
     let mut killed = 0;
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -182,7 +216,8 @@ fn kill_processes_of(name: &str) -> usize {
             continue;
         };
         let program = cmdline.split(|b| *b == 0).next().unwrap_or_default();
-        if String::from_utf8_lossy(program).ends_with(&suffix) {
+        let program = std::path::Path::new(std::ffi::OsStr::from_bytes(program));
+        if program.canonicalize().is_ok_and(|p| p == binary) {
             let status = std::process::Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
                 .status()

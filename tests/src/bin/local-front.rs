@@ -45,6 +45,9 @@ fn parse(args: &[String]) -> Result<Front, String> {
             "--bin-dir" => front.bin_dir = value.into(),
             "--function" => {
                 let (name, n) = pair()?;
+                if n == 0 || front.functions.iter().any(|(f, _)| *f == name) {
+                    return Err(format!("--function {value}: once per function, at least 1"));
+                }
                 front.functions.push((name, n as usize));
             }
             "--timeout" => {

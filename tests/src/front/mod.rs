@@ -35,8 +35,9 @@ pub struct Front {
     /// Each function's timeout (the template's), sent as the invocation's deadline.
     pub timeouts: HashMap<String, Duration>,
     pub default_timeout: Duration,
-    /// A process holding one invocation longer than this is stopped, and the invocation
-    /// answered as an error (Lambda stops a function at its timeout). Generous: debug builds.
+    /// A process holding one invocation longer than its function's timeout and a minute, and
+    /// at least this, is stopped, and the invocation answered as an error (Lambda stops a
+    /// function at its timeout). Generous: debug builds.
     pub hang_after: Duration,
 }
 
@@ -60,9 +61,10 @@ impl Front {
         );
         tokio::spawn(serve(listener, relay.clone()));
         let (program, args) = self.watch_command.split_first().ok_or("no watch command")?;
+        // The run and test commands stop watch and every function process with the front, by
+        // process group (scripts/lib.sh, stop_all).
         let mut watch = Command::new(program)
             .args(args)
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("starting watch ({program}): {e}"))?;
         eprintln!(
@@ -152,15 +154,15 @@ impl Process {
             relay.started(&self.function, &instance);
             let started = Instant::now();
             let outcome = self.run_once(&instance, &stop).await;
+            let lived = started.elapsed();
             stops.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
             relay.abandon(&self.function, &instance).await;
             eprintln!(
-                "local-front: {} process {instance} ended after {:?}: {outcome}; starting it again",
+                "local-front: {} process {instance} ended after {lived:?}: {outcome}; starting it again",
                 self.function,
-                started.elapsed()
             );
             // A process that keeps failing at start is not restarted in a tight loop.
-            backoff = if started.elapsed() > Duration::from_secs(10) {
+            backoff = if lived > Duration::from_secs(10) {
                 Duration::from_millis(100)
             } else {
                 (backoff * 2).min(Duration::from_secs(5))
@@ -180,7 +182,6 @@ impl Process {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
             .stdin(Stdio::null())
-            .kill_on_drop(true)
             .spawn();
         let mut child = match child {
             Ok(child) => child,

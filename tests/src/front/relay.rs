@@ -4,13 +4,13 @@
 //! the unread body to the waiting client (`runtime/functions_router.rs`); a body that had not
 //! fully arrived when the runtime's client moved on became the router's own text/plain 500.
 //! Here the function's whole answer is read first, then written to watch in one piece on a
-//! connection of its own that is half-closed and drained, so watch reads every byte whatever
-//! it answers and whenever it reads. Each `GET …/next` of a function is one long poll of
-//! watch's queue whose invocation, once claimed, is never dropped: it goes to the function's
-//! queue here, for whichever process of that function asks next (a process that died while
-//! waiting loses nothing). An invocation whose process exits, or holds it past `hang_after`,
-//! is answered to watch as a function error, so no client waits for an answer that will not
-//! come.
+//! connection of its own that is read to its end (`post_whole`), so watch reads every byte
+//! whatever it answers and whenever it reads. Each waiting `GET …/next` of a function has a
+//! long poll of watch's queue; an invocation once claimed is never dropped: it goes to the
+//! function's queue here, for whichever process of that function asks next (a process that
+//! died while waiting loses nothing). An invocation whose process exits, or holds it past its
+//! limit, or that cannot be handed on, is answered to watch as a function error, so no client
+//! waits for an answer that will not come from a process that took its request.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -40,6 +40,31 @@ struct Invocation {
 struct Queue {
     tx: mpsc::UnboundedSender<Invocation>,
     rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Invocation>>>,
+    counts: Mutex<Counts>,
+}
+
+/// Calls waiting for an invocation of one function, and polls of watch running for them:
+/// a poll is started only while there are fewer than calls, so calls that went away (their
+/// process died) leave at most the polls they had.
+#[derive(Default)]
+struct Counts {
+    waiting: usize,
+    polls: usize,
+}
+
+impl Queue {
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One call waiting on a queue, counted while it waits.
+struct Waiting(Arc<Queue>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.counts().waiting -= 1;
+    }
 }
 
 /// Who holds an invocation: the function, the process instance, since when.
@@ -85,7 +110,7 @@ impl Relay {
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             watch,
-            http: reqwest::Client::builder().build()?,
+            http: reqwest::Client::builder().no_proxy().build()?,
             queues: Mutex::new(HashMap::new()),
             holders: Mutex::new(Holders::default()),
             timeouts,
@@ -102,6 +127,7 @@ impl Relay {
                 Arc::new(Queue {
                     tx,
                     rx: Arc::new(tokio::sync::Mutex::new(rx)),
+                    counts: Mutex::new(Counts::default()),
                 })
             })
             .clone()
@@ -129,37 +155,65 @@ impl Relay {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = request.into_body().collect().await?.to_bytes();
-        if let Some(id) = call.strip_prefix("invocation/").and_then(|rest| {
+        let Some(id) = call.strip_prefix("invocation/").and_then(|rest| {
             rest.strip_suffix("/response")
                 .or(rest.strip_suffix("/error"))
-        }) {
-            let taken = self.holders().held.remove(id);
-            if taken.is_none() {
-                eprintln!("local-front: {function} answered {id}, which it no longer held");
-            }
+        }) else {
+            // `init/error`: watch 1.9.2 would answer the first queued invocation of whichever
+            // function its map yields first with it; the process exits and is started again.
+            eprintln!(
+                "local-front: {function} failed to start: {}",
+                String::from_utf8_lossy(&body)
+            );
+            return Ok(answer(StatusCode::ACCEPTED, r#"{"status":"OK"}"#));
+        };
+        let taken = self.holders().held.remove(id);
+        if taken.is_none() {
+            eprintln!("local-front: {function} answered {id}, which it no longer held");
         }
         let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
         headers.extend(error_type.map(|t| (ERROR_TYPE.to_owned(), t)));
         let upstream = format!("/.rt/{function}/{RUNTIME}{call}");
         match post_whole(&self.watch, &upstream, &headers, &body).await {
             Ok(status) if status < 300 => {}
-            // watch answers 500 when nobody waits any more (the client gave up): the answer has
-            // nowhere to go, and the function goes on to its next invocation.
+            // watch answers 500 (or resets the connection) when nobody waits any more (the
+            // client gave up): the answer has nowhere to go, and the function goes on.
             Ok(status) => eprintln!("local-front: watch answered {status} to {function}'s {call}"),
-            Err(e) => eprintln!("local-front: {function}'s {call} not handed to watch: {e}"),
+            Err(e) => {
+                eprintln!("local-front: {function}'s {call} not handed to watch: {e}");
+                self.fail(
+                    &function,
+                    id,
+                    "Relay.Failed",
+                    "the answer could not be handed on",
+                )
+                .await;
+            }
         }
         Ok(answer(StatusCode::ACCEPTED, r#"{"status":"OK"}"#))
     }
 
-    async fn next(self: Arc<Self>, function: &str, instance: &str) -> Answer {
+    /// The next invocation of `function`, claimed from watch by a poll of this call's (or of
+    /// an earlier call's that went away: nothing a poll claims is dropped).
+    async fn take(self: &Arc<Self>, function: &str) -> (Arc<Queue>, Option<Invocation>) {
         let queue = self.queue(function);
-        // One long poll of watch per call: whatever it claims goes to the function's queue, so
-        // it is taken by this call or, if this call is gone, by the next one.
-        tokio::spawn(self.clone().poll(function.to_owned(), queue.tx.clone()));
-        let invocation = {
-            let mut rx = queue.rx.lock().await;
-            rx.recv().await
+        let spawn = {
+            let mut counts = queue.counts();
+            counts.waiting += 1;
+            let spawn = counts.polls < counts.waiting;
+            counts.polls += usize::from(spawn);
+            spawn
         };
+        let _waiting = Waiting(queue.clone());
+        if spawn {
+            tokio::spawn(self.clone().poll(function.to_owned(), queue.clone()));
+        }
+        let invocation = queue.rx.lock().await.recv().await;
+        (queue, invocation)
+    }
+
+    async fn next(self: Arc<Self>, function: &str, instance: &str) -> Answer {
+        let (queue, invocation) = self.take(function).await;
         let Some(invocation) = invocation else {
             return answer(StatusCode::INTERNAL_SERVER_ERROR, "relay stopped");
         };
@@ -215,30 +269,45 @@ impl Relay {
             .unwrap_or(self.default_timeout)
     }
 
-    /// Claims the next invocation of `function` from watch, retrying until it has one.
-    async fn poll(self: Arc<Self>, function: String, tx: mpsc::UnboundedSender<Invocation>) {
+    /// Claims the next invocation of `function` from watch into its queue, retrying until it
+    /// has one.
+    async fn poll(self: Arc<Self>, function: String, queue: Arc<Queue>) {
         let url = format!(
             "http://{}/.rt/{function}/{RUNTIME}invocation/next",
             self.watch
         );
         loop {
-            match self.claim(&url).await {
+            match self.claim(&function, &url).await {
                 Ok(Some(invocation)) => {
-                    if tx.send(invocation).is_err() {
+                    queue.counts().polls -= 1;
+                    if queue.tx.send(invocation).is_err() {
                         eprintln!("local-front: {function}'s queue is closed");
                     }
                     return;
                 }
                 Ok(None) => {}
+                // Until watch listens, at start.
+                Err(e) if e.is_connect() => {}
                 Err(e) => eprintln!("local-front: polling watch for {function}: {e}"),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    async fn claim(&self, url: &str) -> Result<Option<Invocation>, reqwest::Error> {
+    /// One long poll. Once watch has named the invocation, a failure to take it is answered
+    /// to watch as an error: watch may already have taken it off its queue.
+    async fn claim(&self, function: &str, url: &str) -> Result<Option<Invocation>, reqwest::Error> {
         let response = self.http.get(url).send().await?;
+        let id = response
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if response.status() != reqwest::StatusCode::OK {
+            if let Some(id) = id {
+                let why = format!("watch answered {} to a poll", response.status());
+                self.fail(function, &id, "Relay.Failed", &why).await;
+            }
             return Ok(None);
         }
         let headers: Vec<(String, String)> = response
@@ -254,8 +323,14 @@ impl Relay {
         else {
             return Ok(None);
         };
-        let body = response.bytes().await?;
-        Ok(Some(Invocation { id, headers, body }))
+        match response.bytes().await {
+            Ok(body) => Ok(Some(Invocation { id, headers, body })),
+            Err(e) => {
+                let why = format!("the invocation could not be read: {e}");
+                self.fail(function, &id, "Relay.Failed", &why).await;
+                Ok(None)
+            }
+        }
     }
 
     fn holders(&self) -> std::sync::MutexGuard<'_, Holders> {
@@ -299,13 +374,16 @@ impl Relay {
         }
     }
 
-    /// The processes holding an invocation for longer than `limit`, to be stopped as Lambda
-    /// stops a function at its timeout.
-    pub fn hung(&self, limit: Duration) -> Vec<(String, String)> {
+    /// The processes holding an invocation for longer than their function's timeout and a
+    /// minute, and at least `floor` (debug builds are slower than the deployed ones), to be
+    /// stopped as Lambda stops a function at its timeout.
+    pub fn hung(&self, floor: Duration) -> Vec<(String, String)> {
         self.holders()
             .held
             .values()
-            .filter(|h| h.since.elapsed() > limit)
+            .filter(|h| {
+                h.since.elapsed() > floor.max(self.timeout(&h.function) + Duration::from_secs(60))
+            })
             .map(|h| (h.function.clone(), h.instance.clone()))
             .collect()
     }
@@ -325,16 +403,18 @@ impl Relay {
     /// Answers every request watch routes to no function as API Gateway does: 404
     /// `{"message":"Not Found"}`.
     pub async fn answer_unrouted(self: Arc<Self>) {
-        let queue = self.queue(UNROUTED);
         loop {
-            tokio::spawn(self.clone().poll(UNROUTED.to_owned(), queue.tx.clone()));
-            let Some(invocation) = queue.rx.lock().await.recv().await else {
+            let Some(invocation) = self.take(UNROUTED).await.1 else {
                 return;
             };
+            // Every field, as lambda_http writes them: watch reads the answer strictly.
             let body = serde_json::json!({
                 "statusCode": 404,
                 "headers": {"content-type": "application/json"},
+                "multiValueHeaders": {},
                 "body": r#"{"message":"Not Found"}"#,
+                "isBase64Encoded": false,
+                "cookies": [],
             })
             .to_string();
             let path = format!(
@@ -357,12 +437,31 @@ fn split(path: &str) -> Option<(&str, &str, &str)> {
     Some((function, instance, rest.strip_prefix(RUNTIME)?))
 }
 
+/// POSTs `body` to watch (`post_once`), trying a refused connection twice more.
+async fn post_whole(
+    watch: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<u16> {
+    let mut tries = 0;
+    loop {
+        match post_once(watch, path, headers, body).await {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused && tries < 2 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// POSTs `body` to watch on a connection of its own: the whole request is written before
 /// anything is read, and the connection is read to its end (watch closes it once it has read
 /// the body and answered: `connection: close`), so watch can read the body at any time before
 /// or after it answers, and no reset cuts it short. The write side stays open: watch's hyper
 /// drops a request whose client half-closes before the answer. Returns watch's status.
-async fn post_whole(
+async fn post_once(
     watch: &str,
     path: &str,
     headers: &[(String, String)],
