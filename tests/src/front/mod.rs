@@ -151,9 +151,8 @@ impl Process {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(key.clone(), stop.clone());
-            relay.started(&self.function, &instance);
             let started = Instant::now();
-            let outcome = self.run_once(&instance, &stop).await;
+            let outcome = self.run_once(&instance, &stop, &relay).await;
             let lived = started.elapsed();
             stops.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
             relay.abandon(&self.function, &instance).await;
@@ -171,7 +170,7 @@ impl Process {
         }
     }
 
-    async fn run_once(&self, instance: &str, stop: &Notify) -> String {
+    async fn run_once(&self, instance: &str, stop: &Notify, relay: &Relay) -> String {
         let runtime_api = format!(
             "http://{}/.rt/{}/{instance}",
             self.relay_addr, self.function
@@ -187,6 +186,10 @@ impl Process {
             Ok(child) => child,
             Err(e) => return format!("not started ({}): {e}", self.binary.display()),
         };
+        match child.id() {
+            Some(pid) => relay.started(&self.function, instance, pid),
+            None => return "exited at once".to_owned(),
+        }
         tokio::select! {
             status = child.wait() => match status {
                 Ok(status) => status.to_string(),

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -79,7 +79,9 @@ struct Held {
 #[derive(Default)]
 struct Holders {
     held: HashMap<String, Held>,
-    live: HashSet<(String, String)>,
+    /// Each process's id: a process killed a moment ago may still have a `GET …/next`
+    /// waiting here, and is not handed anything.
+    live: HashMap<(String, String), u32>,
 }
 
 pub struct Relay {
@@ -224,12 +226,13 @@ impl Relay {
             + timeout;
         {
             let mut holders = self.holders();
-            if !holders
+            let pid = holders
                 .live
-                .contains(&(function.to_owned(), instance.to_owned()))
-            {
-                // A call left behind by a process that has exited: the invocation goes to the
-                // next process that asks.
+                .get(&(function.to_owned(), instance.to_owned()))
+                .copied();
+            if !pid.is_some_and(running) {
+                // A call left behind by a process that has exited (or died and is not yet
+                // reaped): the invocation goes to the next process that asks.
                 drop(holders);
                 let _ = queue.tx.send(invocation);
                 return answer(StatusCode::GONE, "this process has exited");
@@ -337,11 +340,11 @@ impl Relay {
         self.holders.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The process `instance` of `function` is about to start.
-    pub fn started(&self, function: &str, instance: &str) {
+    /// The process `instance` of `function` has started as `pid`.
+    pub fn started(&self, function: &str, instance: &str, pid: u32) {
         self.holders()
             .live
-            .insert((function.to_owned(), instance.to_owned()));
+            .insert((function.to_owned(), instance.to_owned()), pid);
     }
 
     /// The process `instance` of `function` is gone: what it held is answered as an error.
@@ -429,6 +432,22 @@ impl Relay {
     }
 }
 
+/// Whether process `pid` still runs: not gone, not a zombie waiting to be reaped. Where there
+/// is no `/proc` to ask, it is taken to run.
+fn running(pid: u32) -> bool {
+    if !std::path::Path::new("/proc/self").exists() {
+        return true;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command's closing parenthesis: "pid (comm) S …".
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z' | 'X') | None)
+}
+
 /// `/.rt/{function}/{instance}/2018-06-01/runtime/{call}` → (function, instance, call).
 fn split(path: &str) -> Option<(&str, &str, &str)> {
     let rest = path.strip_prefix("/.rt/")?;
@@ -496,6 +515,12 @@ async fn post_once(
 #[cfg(test)]
 mod tests {
     use super::split;
+
+    #[test]
+    fn this_process_runs_and_a_pid_that_is_not_used_does_not() {
+        assert!(super::running(std::process::id()));
+        assert!(!super::running(u32::MAX));
+    }
 
     #[test]
     fn a_runtime_path_names_its_function_instance_and_call() {
