@@ -223,6 +223,21 @@ fn kill_processes_of(name: &str) -> usize {
                 .status()
                 .expect("kill");
             killed += usize::from(status.success());
+            // A request handed to a process while it dies is lost with it (on Lambda too):
+            // the reads start once it is gone (reaped, or a zombie).
+            let stat = entry.path().join("stat");
+            for _ in 0..500 {
+                match std::fs::read_to_string(&stat) {
+                    Ok(s)
+                        if !s
+                            .rsplit_once(')')
+                            .is_some_and(|(_, r)| r.trim_start().starts_with(['Z', 'X'])) =>
+                    {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    _ => break,
+                }
+            }
         }
     }
     killed
