@@ -24,7 +24,8 @@ case "$LICENSING_ENGINE" in
 esac
 export LICENSING_ENGINE
 
-log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+# Each step says how many seconds the command had run when it began: where a run's time goes.
+log() { printf '\033[1m==>\033[0m [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 
 # Installs what is missing; a second run only checks.
 install_tools() {
