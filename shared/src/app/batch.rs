@@ -4,12 +4,25 @@
 //! one version-checked transaction well inside DynamoDB's 100 items, so a batch of 500 costs
 //! about twenty transactions instead of five hundred racing ones.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeSet;
 
 use super::views::UserView;
-use super::*;
-use crate::domain::DomainError;
-use crate::domain::user::{self, NewUser};
+use crate::app::error::AppError;
+use crate::app::next_period::SEATS_LISTED;
+use crate::app::{
+    Authorized, Caller, UnitOfWork, authorize, log_entry, newest_seat, retrying, users,
+};
+use crate::domain::error::DomainError;
+use crate::domain::events::DomainEvent;
+use crate::domain::identity::{Actor, UserId};
+use crate::domain::pool::PoolId;
+use crate::domain::rights::Right;
+use crate::domain::user;
+use crate::domain::user::{NewUser, User};
+use crate::ports::{Store, UserWrite};
 
 /// Users one request may create.
 pub const BATCH_USERS: usize = 500;

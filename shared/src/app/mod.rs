@@ -12,33 +12,31 @@ pub mod tenants;
 pub mod users;
 pub mod views;
 
+pub use batch::{BATCH_USERS, BatchResult, BatchView, create_users};
+pub use error::AppError;
+pub use next_period::{SEATS_LISTED, Settings, preview_next_period, set_next_period, set_settings};
+pub use purchase::{approve_purchase, create_quote};
+pub use roles::{get_role, list_roles, put_role};
+pub use status::{account_status, get_invoice, list_action_log, list_invoices};
+pub use tenants::{
+    TenantCreatedView, create_tenant, restore_administrator, set_tenant_settings, terminate_tenant,
+};
+pub use users::{
+    Activation, CreateUser, FILTER_READS, UserPatch, create_user, list_users, set_active,
+    update_user,
+};
+
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::Future;
 
-use crate::domain::account::SeatInfo;
 use crate::domain::events::DomainEvent;
-use crate::domain::idempotency::{IdempotencyKey, fingerprint};
 use crate::domain::identity::{Actor, TenantId, UserId};
-use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
-use crate::domain::quote::{PurchaseRequest, prepare_quote};
 use crate::domain::rights::Right;
 use crate::domain::user::User;
-use crate::outbox::{MailKind, OutboxMessage, Payload, Recipient, event_payloads, manager_mails};
-use crate::ports::{
-    Change, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError, UserWrite,
-};
-pub use batch::*;
-pub use error::AppError;
-pub use next_period::*;
-pub use purchase::*;
-pub use roles::*;
-pub use status::*;
-pub use tenants::*;
-pub use users::*;
-use views::*;
+use crate::outbox::{OutboxMessage, Payload, event_payloads, manager_mails};
+use crate::ports::{Change, IdempotencyRecord, Loaded, LogEntry, Store, UserWrite};
 
 /// The authenticated caller of a tenant route (R16): the tenant comes only from the token.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,8 +1,23 @@
 //! The next period's counts (R11–R13): a downscale takes effect at the period change; the
 //! seats it would over-allocate are listed now.
 
-use super::*;
-use crate::domain::next_period::{self, NextPeriodRequest};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::app::error::AppError;
+use crate::app::views::{
+    AccountView, NextPeriodPreview, NextPeriodView, OVER_ALLOCATED_SHOWN, SeatToRemoveView,
+};
+use crate::app::{Caller, UnitOfWork, authorize, log_entry, retrying};
+use crate::domain::account::SeatInfo;
+use crate::domain::identity::{Actor, TenantId};
+use crate::domain::next_period;
+use crate::domain::next_period::NextPeriodRequest;
+use crate::domain::pool::PoolId;
+use crate::domain::rights::Right;
+use crate::outbox::{MailKind, Payload, Recipient};
+use crate::ports::{Loaded, Store};
 
 /// Seats a log entry or a mail names; the rest are counted.
 pub const SEATS_LISTED: usize = 50;

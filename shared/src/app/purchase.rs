@@ -1,8 +1,23 @@
 //! Buying licences: a quote (R6, R7), and its approval (R8–R10), replayed for the same key
 //! and body.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::app::error::AppError;
+use crate::app::views::{AccountView, PurchaseView, QuoteView};
+use crate::app::{
+    Caller, Replayable, UnitOfWork, authorize, check_right, idempotency_window, in_current_period,
+    log_entry, retrying,
+};
+use crate::domain::idempotency::{IdempotencyKey, fingerprint};
+use crate::domain::identity::Actor;
 use crate::domain::purchase;
+use crate::domain::quote::{PurchaseRequest, prepare_quote};
+use crate::domain::rights::Right;
+use crate::outbox::{MailKind, Payload, Recipient};
+use crate::ports::{IdempotencyRecord, Loaded, Store, StoreError};
 
 pub async fn create_quote<S: Store>(
     store: &S,

@@ -1,7 +1,14 @@
 //! Reading a tenant: its account (R1), invoices and action log (R19), each in the running
 //! period (R22).
 
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::app::error::AppError;
+use crate::app::views::{AccountView, PageView};
+use crate::app::{Caller, authorize};
+use crate::domain::invoice::Invoice;
+use crate::domain::rights::Right;
+use crate::ports::{LogEntry, Page, PageRequest, Store};
 
 pub async fn account_status<S: Store>(
     store: &S,

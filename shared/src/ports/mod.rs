@@ -1,11 +1,13 @@
 //! The traits the application needs from the outside world. The domain knows none of them;
 //! the adapters implement them with real AWS clients.
 
+mod store;
+pub use store::{OutboxStore, Store};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::future::Future;
 
-use crate::domain::account::{Account, SeatInfo};
+use crate::domain::account::Account;
 use crate::domain::allocation::RedSeat;
 use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::invoice::Invoice;
@@ -13,10 +15,6 @@ use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
-
-mod store;
-
-pub use store::{OutboxStore, Store};
 
 /// The instant "now", passed in from the entry point.
 pub trait Clock: Send + Sync {

@@ -1,7 +1,20 @@
 //! The persistence ports: the store the use cases change and read through, and the outbox as
 //! delivery needs it.
 
-use super::*;
+use chrono::{DateTime, Utc};
+
+use crate::domain::account::SeatInfo;
+use crate::domain::allocation::RedSeat;
+use crate::domain::identity::{TenantId, UserId};
+use crate::domain::invoice::Invoice;
+use crate::domain::pool::PoolId;
+use crate::domain::quote::Quote;
+use crate::domain::user::User;
+use crate::outbox::OutboxMessage;
+use crate::ports::{
+    ApprovalReads, Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest,
+    StoreError, StoreUsage, StoredQuote,
+};
 
 /// Everything the use cases read and write: an account's state, its users, quotes, keys, the
 /// log and invoices, and the due work the sweep finds.

@@ -1,7 +1,10 @@
 //! Batched reads and writes (`BatchGetItem`, `BatchWriteItem`): what a transaction does not
 //! need to hold, with their unprocessed items asked again under backoff.
 
-use super::*;
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
+
+use crate::adapters::dynamodb::{DynamoStore, Item, backend, built, key, total};
+use crate::ports::StoreError;
 
 impl DynamoStore {
     /// Every item of `keys` that exists, strongly consistent: `BatchGetItem`s of 100 keys,

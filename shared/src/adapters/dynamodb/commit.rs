@@ -1,8 +1,28 @@
 //! Writes: the items of a change, planned as one `TransactWriteItems` (with the red-seat
 //! writes kept out of it when the change is larger), and what its guards mean when it fails.
 
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update, WriteRequest,
+};
+use std::collections::BTreeMap;
+
 use super::outbox::outbox_batches;
-use super::*;
+use crate::adapters::dynamodb::items::{
+    IdempotencyItem, InvoiceItem, LogItem, Packed, RedItem, SeatItem, SubItem, UserItem,
+};
+use crate::adapters::dynamodb::keys::{
+    SUB_SK, due_at, idempotency_sk, invoice_sk, log_sk, quote_sk, red_sk, roll_due_pk, seat_due_pk,
+    seat_sk, tenant_pk, user_sk,
+};
+use crate::adapters::dynamodb::{
+    DynamoStore, Guard, Item, backend, built, item_size, key, to_item, total,
+};
+use crate::domain::account::{Account, SeatInfo};
+use crate::domain::allocation::RedSeat;
+use crate::domain::identity::TenantId;
+use crate::domain::pool::PoolId;
+use crate::ports::{Change, StoreError};
 
 impl DynamoStore {
     pub(super) fn put(

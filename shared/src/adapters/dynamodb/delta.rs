@@ -1,7 +1,12 @@
 //! A single create's subscription change as a conditional counter update (`CounterDelta`):
 //! the counts it adds, and the conditions its answer rests on instead of the version.
 
-use super::*;
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
+use std::collections::BTreeMap;
+
+use crate::adapters::dynamodb::keys::SUB_SK;
+use crate::adapters::dynamodb::{DynamoStore, built, key, s, to_value};
+use crate::ports::StoreError;
 
 impl DynamoStore {
     /// The subscription's update for a counter delta: the counts added, the version moved on

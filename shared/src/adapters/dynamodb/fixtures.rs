@@ -4,8 +4,17 @@
 //! subscription is written last under its version, so what a test then reads is exactly what
 //! as many single creates would have left.
 
-use super::*;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::sync::atomic::Ordering;
+
+use super::items::{PACKED_ATTRIBUTES, SeatItem, UserItem};
+use super::keys::{seat_sk, tenant_pk, user_sk};
+use super::{DynamoStore, Item, backend, item_size, to_item};
+use crate::domain::account::SeatInfo;
 use crate::domain::events::DomainEvent;
+use crate::domain::identity::TenantId;
+use crate::domain::user::User;
+use crate::ports::{Page, PageRequest, Store, StoreError};
 
 impl DynamoStore {
     /// The same table through a store that dies after `writes` write calls (each

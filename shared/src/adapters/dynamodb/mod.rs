@@ -17,33 +17,14 @@ pub mod stream;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::query::QueryOutput;
-use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Delete, DeleteRequest, Put, PutRequest,
-    ReturnConsumedCapacity, TransactWriteItem, Update, WriteRequest,
-};
-use chrono::{DateTime, Utc};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use crate::domain::account::{Account, SeatInfo};
-use crate::domain::allocation::RedSeat;
-use crate::domain::identity::{TenantId, UserId};
-use crate::domain::invoice::Invoice;
-use crate::domain::pool::PoolId;
-use crate::domain::quote::Quote;
-use crate::domain::user::User;
-use crate::outbox::OutboxMessage;
-use crate::ports::{
-    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError,
-    StoredQuote,
-};
-use items::*;
-use keys::*;
+use crate::ports::StoreError;
 
 type Item = HashMap<String, AttributeValue>;
 

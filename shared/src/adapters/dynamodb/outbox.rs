@@ -1,9 +1,17 @@
 //! The outbox as stored: batches written with a change, found through the due index,
 //! leased for delivery and settled after it.
 
-use super::*;
-use crate::outbox::OutboxBatch;
-use crate::ports::OutboxStore;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+
+use crate::adapters::dynamodb::items::{OutboxItem, Packed};
+use crate::adapters::dynamodb::keys::{DUE_SHARDS, due_at, outbox_due_pk, outbox_sk, tenant_pk};
+use crate::adapters::dynamodb::{DynamoStore, backend, from_item, key, s, to_value};
+use crate::domain::identity::TenantId;
+use crate::domain::user::User;
+use crate::outbox::{OutboxBatch, OutboxMessage};
+use crate::ports::{OutboxStore, Page, PageRequest, StoreError};
 
 impl DynamoStore {
     /// Outbox batches due at `at`, from every shard of the due index (each shard's oldest

@@ -1,7 +1,18 @@
 //! Reads: one page of a tenant's items by sort-key prefix (the cursor a position inside that
 //! listing), every page, and the due index's shards.
 
-use super::*;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+
+use crate::adapters::dynamodb::items::{RedItem, SubItem, UserItem};
+use crate::adapters::dynamodb::keys::tenant_pk;
+use crate::adapters::dynamodb::{DynamoStore, Item, backend, from_item, key, s, schema};
+use crate::domain::identity::TenantId;
+use crate::domain::user::User;
+use crate::ports::{DueWork, Page, PageRequest, StoreError};
 
 /// A cursor is the hex of the last item's sort key after the listing's prefix: a position in
 /// the caller's own listing, never a key of another partition or kind. Any hex string is a

@@ -1,7 +1,28 @@
 //! The `Store` port implemented on the table: each method one or two requests, built from
 //! the reads, writes and plans of the sibling modules.
 
-use super::*;
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+use chrono::{DateTime, Utc};
+
+use crate::adapters::dynamodb::items::{
+    IdempotencyItem, InvoiceItem, LogItem, Packed, QuoteItem, RedItem, SeatItem, SubItem, UserItem,
+};
+use crate::adapters::dynamodb::keys::{
+    DUE_SHARDS, RED_PREFIX, SUB_SK, idempotency_sk, quote_sk, red_sk, seat_prefix, tenant_pk,
+    user_sk, valid_quote_id,
+};
+use crate::adapters::dynamodb::{DynamoStore, Item, backend, from_item, key, s, to_item};
+use crate::domain::account::{Account, SeatInfo};
+use crate::domain::allocation::RedSeat;
+use crate::domain::identity::{TenantId, UserId};
+use crate::domain::invoice::Invoice;
+use crate::domain::pool::PoolId;
+use crate::domain::quote::Quote;
+use crate::domain::user::User;
+use crate::ports::{
+    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError,
+    StoredQuote,
+};
 
 impl Store for DynamoStore {
     fn usage(&self) -> crate::ports::StoreUsage {

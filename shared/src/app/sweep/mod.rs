@@ -4,6 +4,11 @@
 //! is no longer due, and what a concurrent sweep did first makes this one's transaction fail
 //! its version check and re-read.
 
+mod renewal;
+mod seats;
+
+pub use seats::{REMINDERS_PER_CHANGE, REMOVALS_PER_CHANGE};
+
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
@@ -13,20 +18,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-mod renewal;
-mod seats;
-
-pub use seats::{REMINDERS_PER_CHANGE, REMOVALS_PER_CHANGE};
-
 use super::{AppError, UnitOfWork, log_entry, retrying};
 use crate::domain::account::{Account, SeatInfo, Subscription};
-use crate::domain::events::DomainEvent;
 use crate::domain::identity::{Actor, TenantId, UserId};
-use crate::domain::next_period::{self, NextPeriodRequest};
 use crate::domain::pool::PoolId;
-use crate::domain::{removal, rollover};
-use crate::outbox::{MailKind, Payload, Recipient};
-use crate::ports::{DueWork, Loaded, Store, UserWrite};
+use crate::domain::rollover;
+use crate::ports::{DueWork, Loaded, Store};
 
 /// How many tenants one invocation works on at once.
 pub const TENANT_CONCURRENCY: usize = 16;

@@ -1,6 +1,16 @@
 //! The renewal reminder (R30): one mail to the managers before a period ends.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::app::error::AppError;
+use crate::app::{UnitOfWork, log_entry};
+use crate::domain::account::Account;
+use crate::domain::identity::Actor;
+use crate::domain::next_period;
+use crate::domain::next_period::NextPeriodRequest;
+use crate::outbox::{MailKind, Payload, Recipient};
+use crate::ports::{Loaded, Store};
 
 /// R30: when a period's renewal reminder is due, one mail to the managers with the next
 /// period's counts and total and the seats that will be without a licence then, and the

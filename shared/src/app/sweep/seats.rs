@@ -1,7 +1,17 @@
 //! The sweep's steps on red seats: removals when the grace has ended (R5) and the reminders a
 //! day before (R20), each a version-checked change of bounded size.
 
-use super::*;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+use crate::app::error::AppError;
+use crate::app::{UnitOfWork, log_entry};
+use crate::domain::events::DomainEvent;
+use crate::domain::identity::{Actor, TenantId, UserId};
+use crate::domain::pool::PoolId;
+use crate::domain::removal;
+use crate::ports::{Loaded, Store, UserWrite};
 
 /// Seats one removal change takes at most. Each writes its user and deletes the seat and its
 /// red record (more with modules), so a change stays far inside a transaction's 100 items.
