@@ -3,6 +3,7 @@
 //! real SDK clients; endpoints come from the SDK's standard environment settings.
 
 pub mod contract;
+pub mod faults;
 pub mod front;
 pub mod http;
 pub mod mail;
@@ -19,6 +20,7 @@ use licensing::domain::pool::PoolId;
 use licensing::domain::rights::{administrator, plain_user};
 use licensing::domain::tenant::{NewPool, NewTenant};
 use licensing::domain::user::NewUser;
+use licensing::ports::{AccountReads, Commits};
 use serde::Serialize;
 
 /// The engines the test command started. The tests that need them are `#[ignore]`d, so a
@@ -271,7 +273,7 @@ pub async fn provision_messaging(
 /// Adds `n` active users `b-00001`… to a tenant, 40 per transaction, through the domain and
 /// the store's commit (creating thousands one request at a time would only test patience).
 pub async fn bulk_users(store: &DynamoStore, tenant: &TenantId, n: usize, from: DateTime<Utc>) {
-    use licensing::ports::{Change, LogEntry, Store, UserWrite};
+    use licensing::ports::{Change, LogEntry, UserWrite};
     let mut created = 0;
     while created < n {
         let loaded = store

@@ -7,6 +7,7 @@ use licensing::app::{self, Caller};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
 use licensing::domain::rights::administrator;
 use licensing::notify::{Notifier, dispatch_due};
+use licensing::ports::{AccountReads, Commits};
 use licensing_tests::streamed::Streamed;
 use licensing_tests::*;
 use serde_json::Value;
@@ -74,7 +75,7 @@ async fn world(bus: &str) -> World {
     let queue_url = provision_messaging(&sdk, bus, &queue, "licensing@example.com")
         .await
         .unwrap();
-    let store = Streamed::new(
+    let store = Streamed::open(
         fresh_streamed_store().await,
         Notifier::new(&sdk, bus, "licensing@example.com")
             .with_support_contact("support@licensing.example"),
@@ -344,7 +345,7 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_answers_at_on
     // The same table, but EventBridge not answering and a sender never verified. (Not a bus
     // that does not exist: LocalStack accepts events to one, tests/tests/engines.rs.)
     let (ses, bus) = Notifier::client_configs(&sdk);
-    let broken = Streamed::new(
+    let broken = Streamed::open(
         good.store.store.clone(),
         Notifier::from_configs(
             ses,
@@ -376,20 +377,20 @@ async fn with_the_bus_missing_and_the_sender_unverified_a_purchase_answers_at_on
     assert!(pending.iter().all(|b| b.attempts == 1));
     assert!(mails(&good.marker).await.is_empty());
     // Not due again before its backoff.
-    let early = dispatch_due(&good.store.store, &good.store.notifier, now)
+    let early = dispatch_due(&good.store.store, &good.store.then.notifier, now)
         .await
         .unwrap();
     assert_eq!(early.batches, 0);
     // The fault clears; with no stream reader running, the sweeper's outbox run delivers each
     // message once.
     let later = now + Duration::minutes(5);
-    let report = dispatch_due(&good.store.store, &good.store.notifier, later)
+    let report = dispatch_due(&good.store.store, &good.store.then.notifier, later)
         .await
         .unwrap();
     assert!(report.batches >= 1 && report.failed == 0, "{report:?}");
     let again = dispatch_due(
         &good.store.store,
-        &good.store.notifier,
+        &good.store.then.notifier,
         later + Duration::minutes(5),
     )
     .await
@@ -428,7 +429,9 @@ async fn a_dispatcher_that_dies_after_sending_causes_at_most_one_duplicate_with_
     // A dispatcher sends everything, then "dies" before recording it: the batches are back as
     // they were when it had claimed them (lease held, attempts unchanged).
     let t1 = now + Duration::minutes(1);
-    let report = dispatch_due(&store, &w.store.notifier, t1).await.unwrap();
+    let report = dispatch_due(&store, &w.store.then.notifier, t1)
+        .await
+        .unwrap();
     assert_eq!(report.failed, 0);
     for batch in &batches {
         let mut claimed = batch.clone();
@@ -445,15 +448,15 @@ async fn a_dispatcher_that_dies_after_sending_causes_at_most_one_duplicate_with_
             .unwrap();
     }
     // While the dead dispatcher's lease holds, nobody sends; after it, one redelivery.
-    let held = dispatch_due(&store, &w.store.notifier, t1 + Duration::seconds(30))
+    let held = dispatch_due(&store, &w.store.then.notifier, t1 + Duration::seconds(30))
         .await
         .unwrap();
     assert_eq!(held.batches, 0);
-    let redo = dispatch_due(&store, &w.store.notifier, t1 + Duration::seconds(90))
+    let redo = dispatch_due(&store, &w.store.then.notifier, t1 + Duration::seconds(90))
         .await
         .unwrap();
     assert_eq!(redo.batches, batches.len());
-    let after = dispatch_due(&store, &w.store.notifier, t1 + Duration::minutes(10))
+    let after = dispatch_due(&store, &w.store.then.notifier, t1 + Duration::minutes(10))
         .await
         .unwrap();
     assert_eq!(after.batches, 0);
@@ -488,7 +491,7 @@ async fn mail_over_the_per_run_cap_waits_without_an_attempt_and_is_never_dead_le
     require_engines();
     let w = world("licensing").await;
     let sdk = sdk().await;
-    let capped = Streamed::new(
+    let capped = Streamed::open(
         w.store.store.clone(),
         Notifier::new(&sdk, "licensing", "licensing@example.com").with_mail_cap(1),
     )
@@ -524,7 +527,7 @@ async fn mail_over_the_per_run_cap_waits_without_an_attempt_and_is_never_dead_le
     // More runs than the dead letter allows attempts; one mail a run.
     let mut now = at("2026-11-03T08:01:00Z");
     for _ in 0..licensing::outbox::MAX_ATTEMPTS + 2 {
-        let report = dispatch_due(&capped.store, &capped.notifier, now)
+        let report = dispatch_due(&capped.store, &capped.then.notifier, now)
             .await
             .unwrap();
         assert_eq!((report.dead, report.failed), (0, 0), "{report:?}");
@@ -559,7 +562,7 @@ async fn large_outbox_change(
     now: chrono::DateTime<chrono::Utc>,
 ) -> licensing::ports::Change {
     use licensing::outbox::{OutboxMessage, Payload};
-    use licensing::ports::Store;
+
     let tenant = TenantId::parse(&w.tenant).unwrap();
     let loaded = w.store.store.load_account(&tenant).await.unwrap().unwrap();
     let entry_id = unique("log");
@@ -598,10 +601,10 @@ async fn large_outbox_change(
 async fn r13_r21_an_outbox_larger_than_a_transaction_is_delivered_whole_and_never_before_its_change_commits()
  {
     require_engines();
-    use licensing::ports::Store;
+
     let w = world("licensing").await;
     let inner = &w.store.store;
-    let notifier = &w.store.notifier;
+    let notifier = &w.store.then.notifier;
     let now = at("2026-11-10T10:00:00Z");
 
     // Killed after its first write (a batch written before the transaction): the change never

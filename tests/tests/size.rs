@@ -10,7 +10,7 @@ use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId,
 use licensing::domain::pool::PoolId;
 use licensing::domain::rights::plain_user;
 use licensing::domain::user::{LicenceState, User};
-use licensing::ports::Store;
+use licensing::ports::{AccountReads, Listings};
 use licensing_tests::*;
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -6,7 +6,7 @@ use chrono::Duration;
 use futures::future::join_all;
 use licensing::app::{self, AppError};
 use licensing::domain::identity::{Language, TenantId};
-use licensing::ports::{PageRequest, Store};
+use licensing::ports::{AccountReads, Listings, PageRequest, Quotes};
 use licensing_tests::*;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -5,21 +5,13 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use licensing::adapters::dynamodb::DynamoStore;
 use licensing::app::sweep::{SweepReport, sweep};
 use licensing::app::{self, Activation, Caller};
-use licensing::domain::account::SeatInfo;
 use licensing::domain::allocation::RedSeat;
 use licensing::domain::identity::{Language, TenantId, UserId};
-use licensing::domain::invoice::Invoice;
 use licensing::domain::pool::PoolId;
-use licensing::domain::quote::Quote;
-use licensing::domain::user::User;
-use licensing::ports::{
-    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError,
-    StoredQuote,
-};
+use licensing::ports::{AccountReads, Listings, PageRequest};
+use licensing_tests::faults::Faulty;
 use licensing_tests::*;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Acme with 10 licences and `users` more users created an hour apart from 2 Nov 00:00 UTC.
 async fn tenant(store: &DynamoStore, id: &str, users: usize) -> Caller {
@@ -293,84 +285,6 @@ async fn r15_two_sweeps_at_once_end_as_one() {
     assert_eq!(snapshot(&clean, &one).await, snapshot(&racing, &two).await);
 }
 
-/// The real store, failing every write after a budget: a sweep killed mid-way.
-#[derive(Clone)]
-struct Crashing {
-    inner: DynamoStore,
-    writes_left: Arc<AtomicI64>,
-}
-
-impl Crashing {
-    fn spend(&self) -> Result<(), StoreError> {
-        if self.writes_left.fetch_sub(1, Ordering::SeqCst) <= 0 {
-            Err(StoreError::Backend("killed".into()))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl Store for Crashing {
-    async fn load_account(&self, t: &TenantId) -> Result<Option<Loaded>, StoreError> {
-        self.inner.load_account(t).await
-    }
-    async fn load_user(&self, t: &TenantId, u: &UserId) -> Result<Option<User>, StoreError> {
-        self.inner.load_user(t, u).await
-    }
-    async fn newest_seats(
-        &self,
-        t: &TenantId,
-        p: &PoolId,
-        n: u32,
-    ) -> Result<Vec<SeatInfo>, StoreError> {
-        self.inner.newest_seats(t, p, n).await
-    }
-    async fn list_users(&self, t: &TenantId, p: &PageRequest) -> Result<Page<User>, StoreError> {
-        self.inner.list_users(t, p).await
-    }
-    async fn list_log(&self, t: &TenantId, p: &PageRequest) -> Result<Page<LogEntry>, StoreError> {
-        self.inner.list_log(t, p).await
-    }
-    async fn list_invoices(
-        &self,
-        t: &TenantId,
-        p: &PageRequest,
-    ) -> Result<Page<Invoice>, StoreError> {
-        self.inner.list_invoices(t, p).await
-    }
-    async fn put_quote(&self, q: &Quote) -> Result<(), StoreError> {
-        self.spend()?;
-        self.inner.put_quote(q).await
-    }
-    async fn get_quote(
-        &self,
-        t: &TenantId,
-        q: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<StoredQuote>, StoreError> {
-        self.inner.get_quote(t, q, now).await
-    }
-    async fn get_idempotency(
-        &self,
-        t: &TenantId,
-        k: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.inner.get_idempotency(t, k, now).await
-    }
-    async fn commit(&self, change: Change) -> Result<(), StoreError> {
-        self.spend()?;
-        self.inner.commit(change).await
-    }
-    async fn delete_red_records(&self, t: &TenantId, r: &[RedSeat]) -> Result<(), StoreError> {
-        self.spend()?;
-        self.inner.delete_red_records(t, r).await
-    }
-    async fn due_work(&self, at: DateTime<Utc>) -> Result<Vec<DueWork>, StoreError> {
-        self.inner.due_work(at).await
-    }
-}
-
 #[tokio::test]
 #[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn r15_a_sweep_killed_after_any_number_of_writes_and_restarted_ends_as_a_clean_one() {
@@ -386,13 +300,10 @@ async fn r15_a_sweep_killed_after_any_number_of_writes_and_restarted_ends_as_a_c
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let kill_after = if run < 8 { run } else { (seed % 8) as i64 };
+        let kill_after = if run < 8 { run as u64 } else { seed % 8 };
         let store = fresh_store().await;
         let caller = scenario(&store, "crash").await;
-        let crashing = Crashing {
-            inner: store.clone(),
-            writes_left: Arc::new(AtomicI64::new(kill_after)),
-        };
+        let crashing = Faulty::killed_after_writes(store.clone(), kill_after);
         let _ = sweep(&crashing, at(SWEEP_AT), None).await;
         sweep(&store, at(SWEEP_AT), None).await.unwrap();
         assert_eq!(

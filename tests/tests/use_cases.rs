@@ -7,7 +7,7 @@ use licensing::adapters::memory::MemoryStore;
 use licensing::app::{self, Activation, AppError, CreateUser};
 use licensing::domain::DomainError;
 use licensing::domain::identity::{Language, UserId};
-use licensing::ports::Store;
+use licensing::ports::AccountReads;
 use licensing_tests::*;
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
 use licensing::notify::{DispatchReport, dispatch_due};
-use licensing::ports::Store;
+use licensing::ports::AccountReads;
 use licensing::startup::Outbox;
 use licensing::telemetry::SweepFigures;
 use serde::Serialize;

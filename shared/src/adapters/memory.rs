@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::domain::account::{Account, SeatInfo};
 use crate::domain::allocation::RedSeat;
@@ -19,8 +19,13 @@ use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::DueIndex;
+use crate::ports::Listings;
+use crate::ports::Quotes;
 use crate::ports::{
-    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError,
+    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, StoreError,
     StoreUsage, StoredQuote,
 };
 
@@ -39,10 +44,11 @@ struct TenantData {
     outbox: Vec<OutboxMessage>,
 }
 
-#[derive(Default)]
+/// A clone shares its tenants, as two clients of one table do.
+#[derive(Clone, Default)]
 pub struct MemoryStore {
-    tenants: Mutex<BTreeMap<TenantId, TenantData>>,
-    calls: AtomicU64,
+    tenants: Arc<Mutex<BTreeMap<TenantId, TenantData>>>,
+    calls: Arc<AtomicU64>,
 }
 
 fn poisoned<T>(_: T) -> StoreError {
@@ -100,7 +106,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl AccountReads for MemoryStore {
     fn usage(&self) -> StoreUsage {
         StoreUsage {
             calls: self.calls.load(Ordering::Relaxed),
@@ -157,7 +163,9 @@ impl Store for MemoryStore {
             Ok(seats)
         })
     }
+}
 
+impl Listings for MemoryStore {
     async fn list_users(
         &self,
         tenant: &TenantId,
@@ -203,7 +211,9 @@ impl Store for MemoryStore {
             Ok(page_of(&listed, page))
         })
     }
+}
 
+impl Quotes for MemoryStore {
     async fn put_quote(&self, quote: &Quote) -> Result<(), StoreError> {
         self.with(|t| {
             let expires = quote.expires_at + chrono::Duration::seconds(QUOTE_RECORD_SECS);
@@ -248,7 +258,9 @@ impl Store for MemoryStore {
                 .cloned())
         })
     }
+}
 
+impl Commits for MemoryStore {
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         self.with(|t| {
             let tenant_id = change.account.subscription.tenant_id.clone();
@@ -333,7 +345,9 @@ impl Store for MemoryStore {
             Ok(())
         })
     }
+}
 
+impl DueIndex for MemoryStore {
     async fn due_work(&self, at: DateTime<Utc>) -> Result<Vec<DueWork>, StoreError> {
         self.with(|t| {
             let mut work = Vec::new();

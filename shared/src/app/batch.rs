@@ -22,7 +22,9 @@ use crate::domain::pool::PoolId;
 use crate::domain::rights::Right;
 use crate::domain::user;
 use crate::domain::user::{NewUser, User};
-use crate::ports::{Store, UserWrite};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::UserWrite;
 
 /// Users one request may create.
 pub const BATCH_USERS: usize = 500;
@@ -80,7 +82,7 @@ fn group_end(items: &[(usize, users::CreateUser)], start: usize) -> usize {
     end
 }
 
-pub async fn create_users<S: Store>(
+pub async fn create_users<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     items: Vec<users::CreateUser>,
@@ -118,7 +120,7 @@ pub async fn create_users<S: Store>(
 
 /// One group in one change, on a fresh read: each item checked as a single create checks it
 /// (rights, an existing user, the domain's rules), in order.
-async fn create_group<S: Store>(
+async fn create_group<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     group: &[(usize, users::CreateUser)],

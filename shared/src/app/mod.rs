@@ -36,7 +36,9 @@ use crate::domain::pool::PoolId;
 use crate::domain::rights::Right;
 use crate::domain::user::User;
 use crate::outbox::{OutboxMessage, Payload, event_payloads, manager_mails};
-use crate::ports::{Change, IdempotencyRecord, Loaded, LogEntry, Store, UserWrite};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::{Change, IdempotencyRecord, Loaded, LogEntry, UserWrite};
 
 /// The authenticated caller of a tenant route (R16): the tenant comes only from the token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +89,7 @@ pub struct Authorized {
 /// R16/R17: the caller's account and user, read fresh (so a revoked right takes effect on the
 /// next request), and the right checked. The two reads run concurrently. R22: a period that
 /// ended without the sweep is rolled over first, so the request acts on the period running.
-pub async fn authorize<S: Store>(
+pub async fn authorize<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     right: Right,
@@ -101,7 +103,7 @@ pub async fn authorize<S: Store>(
 }
 
 /// R22 on a tenant read that may not exist (see `sweep::in_current_period`).
-async fn in_current_period<S: Store>(
+async fn in_current_period<S: AccountReads + Commits>(
     store: &S,
     loaded: Option<Loaded>,
     now: DateTime<Utc>,
@@ -115,7 +117,7 @@ async fn in_current_period<S: Store>(
 /// The newest seat's instant in `pools`, read after the account (so no seat the account
 /// counts is missed): a command that adds a seat puts it after this one (R3), see
 /// `Subscription::observe`.
-async fn newest_seat<S: Store>(
+async fn newest_seat<S: AccountReads>(
     store: &S,
     tenant: &TenantId,
     pools: impl IntoIterator<Item = PoolId>,

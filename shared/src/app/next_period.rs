@@ -17,12 +17,14 @@ use crate::domain::next_period::NextPeriodRequest;
 use crate::domain::pool::PoolId;
 use crate::domain::rights::Right;
 use crate::outbox::{MailKind, Payload, Recipient};
-use crate::ports::{Loaded, Store};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::Loaded;
 
 /// Seats a log entry or a mail names; the rest are counted.
 pub const SEATS_LISTED: usize = 50;
 
-pub async fn set_next_period<S: Store>(
+pub async fn set_next_period<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     licences: Option<u32>,
@@ -98,7 +100,7 @@ pub struct Settings {
 }
 
 /// R30: the tenant's own administrator (licences.manage) sets the renewal reminder notice.
-pub async fn set_settings<S: Store>(
+pub async fn set_settings<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     settings: &Settings,
@@ -112,7 +114,7 @@ pub async fn set_settings<S: Store>(
     .await
 }
 
-pub(crate) async fn change_settings<S: Store>(
+pub(crate) async fn change_settings<S: AccountReads + Commits>(
     store: &S,
     loaded: &Loaded,
     actor: Actor,
@@ -154,7 +156,7 @@ fn first_seats(seats: &[next_period::SeatToRemove]) -> Vec<SeatToRemoveView> {
 
 /// R28: what `set_next_period` with the same body would do, committing nothing: the seats
 /// that would lose their licence at the period change, and what the next period costs.
-pub async fn preview_next_period<S: Store>(
+pub async fn preview_next_period<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     licences: Option<u32>,
@@ -196,7 +198,7 @@ pub async fn preview_next_period<S: Store>(
 
 /// The newest seats a plan's list is taken from: per pool, its seats over plus those already
 /// red (the newest, skipped).
-pub(crate) async fn newest_for<S: Store>(
+pub(crate) async fn newest_for<S: AccountReads>(
     store: &S,
     tenant: &TenantId,
     plan: &next_period::NextPeriodPlan,

@@ -17,9 +17,12 @@ use crate::domain::purchase;
 use crate::domain::quote::{PurchaseRequest, prepare_quote};
 use crate::domain::rights::Right;
 use crate::outbox::{MailKind, Payload, Recipient};
-use crate::ports::{IdempotencyRecord, Loaded, Store, StoreError};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::Quotes;
+use crate::ports::{IdempotencyRecord, Loaded, StoreError};
 
-pub async fn create_quote<S: Store>(
+pub async fn create_quote<S: AccountReads + Quotes + Commits>(
     store: &S,
     caller: &Caller,
     licences: Option<u32>,
@@ -34,7 +37,7 @@ pub async fn create_quote<S: Store>(
     Ok(QuoteView::new(&quote))
 }
 
-pub async fn approve_purchase<S: Store>(
+pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
     store: &S,
     caller: &Caller,
     idempotency_key: Option<&str>,
@@ -189,7 +192,7 @@ impl PurchaseMade {
 
 /// R10: the same key and body answer the purchase made first, with the account read again:
 /// the request's own read may predate the purchase's commit (it ran beside the record's read).
-async fn replay_purchase<S: Store>(
+async fn replay_purchase<S: AccountReads>(
     store: &S,
     tenant: &crate::domain::identity::TenantId,
     record: IdempotencyRecord,

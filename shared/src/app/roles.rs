@@ -11,7 +11,8 @@ use super::{AppError, Caller, UnitOfWork, authorize, log_entry, retrying};
 use crate::domain::DomainError;
 use crate::domain::identity::{Actor, RoleName};
 use crate::domain::rights::{self, ADMINISTRATOR, Right};
-use crate::ports::Store;
+use crate::ports::AccountReads;
+use crate::ports::Commits;
 
 fn role_view(role: &RoleName, rights: &BTreeSet<Right>) -> RoleView {
     RoleView {
@@ -21,7 +22,7 @@ fn role_view(role: &RoleName, rights: &BTreeSet<Right>) -> RoleView {
     }
 }
 
-pub async fn get_role<S: Store>(
+pub async fn get_role<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     role: &RoleName,
@@ -36,7 +37,7 @@ pub async fn get_role<S: Store>(
 }
 
 /// The tenant's roles (at most R24's 50, so one answer), for choosing a user's role.
-pub async fn list_roles<S: Store>(
+pub async fn list_roles<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     now: DateTime<Utc>,
@@ -49,7 +50,7 @@ pub async fn list_roles<S: Store>(
         .collect())
 }
 
-pub async fn put_role<S: Store>(
+pub async fn put_role<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     role: &RoleName,

@@ -8,9 +8,12 @@ use crate::app::views::{AccountView, PageView};
 use crate::app::{Caller, authorize};
 use crate::domain::invoice::Invoice;
 use crate::domain::rights::Right;
-use crate::ports::{LogEntry, Page, PageRequest, Store};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::Listings;
+use crate::ports::{LogEntry, Page, PageRequest};
 
-pub async fn account_status<S: Store>(
+pub async fn account_status<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     now: DateTime<Utc>,
@@ -19,7 +22,7 @@ pub async fn account_status<S: Store>(
     Ok(AccountView::new(&auth.loaded.account, &auth.rights))
 }
 
-pub async fn list_invoices<S: Store>(
+pub async fn list_invoices<S: AccountReads + Listings + Commits>(
     store: &S,
     caller: &Caller,
     page: &PageRequest,
@@ -36,7 +39,7 @@ const INVOICE_PAGE: u32 = 100;
 /// R31: one invoice, for its printable view. Invoices are keyed by when they were issued, so
 /// this reads the tenant's invoices newest first until it meets the id: a tenant issues one a
 /// period plus one per purchase, a few hundred in years, and the newest are opened most.
-pub async fn get_invoice<S: Store>(
+pub async fn get_invoice<S: AccountReads + Listings + Commits>(
     store: &S,
     caller: &Caller,
     invoice_id: &str,
@@ -59,7 +62,7 @@ pub async fn get_invoice<S: Store>(
     }
 }
 
-pub async fn list_action_log<S: Store>(
+pub async fn list_action_log<S: AccountReads + Listings + Commits>(
     store: &S,
     caller: &Caller,
     page: &PageRequest,

@@ -11,7 +11,9 @@ use crate::domain::identity::{Actor, TenantId};
 use crate::domain::rights::administrator;
 use crate::domain::tenant::{self, NewTenant};
 use crate::domain::user::{self, NewUser};
-use crate::ports::{Change, Loaded, Store, UserWrite};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::{Change, Loaded, UserWrite};
 
 #[derive(serde::Serialize, Debug, Clone)]
 pub struct TenantCreatedView {
@@ -19,7 +21,7 @@ pub struct TenantCreatedView {
     pub administrator: UserView,
 }
 
-pub async fn create_tenant<S: Store>(
+pub async fn create_tenant<S: AccountReads + Commits>(
     store: &S,
     operator: &str,
     new: NewTenant,
@@ -62,7 +64,7 @@ pub async fn create_tenant<S: Store>(
 }
 
 /// The tenant an operator acts on, in its running period (R22).
-async fn operated<S: Store>(
+async fn operated<S: AccountReads + Commits>(
     store: &S,
     loaded: Option<Loaded>,
     now: DateTime<Utc>,
@@ -71,7 +73,7 @@ async fn operated<S: Store>(
     sweep::in_current_period(store, loaded, now).await
 }
 
-pub async fn terminate_tenant<S: Store>(
+pub async fn terminate_tenant<S: AccountReads + Commits>(
     store: &S,
     operator: &str,
     tenant_id: &TenantId,
@@ -102,7 +104,7 @@ pub async fn terminate_tenant<S: Store>(
 }
 
 /// R30: an operator sets a tenant's renewal reminder notice.
-pub async fn set_tenant_settings<S: Store>(
+pub async fn set_tenant_settings<S: AccountReads + Commits>(
     store: &S,
     operator: &str,
     tenant_id: &TenantId,
@@ -120,7 +122,7 @@ pub async fn set_tenant_settings<S: Store>(
 
 /// R23: an operator gives a tenant an active administrator again: the named user, created if
 /// it does not exist, gets the built-in `administrator` role and is activated if inactive.
-pub async fn restore_administrator<S: Store>(
+pub async fn restore_administrator<S: AccountReads + Commits>(
     store: &S,
     operator: &str,
     tenant_id: &TenantId,

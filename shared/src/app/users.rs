@@ -16,7 +16,11 @@ use crate::domain::identity::{Actor, DisplayName, EmailAddress, Language, RoleNa
 use crate::domain::pool::PoolId;
 use crate::domain::rights::{self, Right, plain_user};
 use crate::domain::user::{self, NewUser};
-use crate::ports::{IdempotencyRecord, Page, PageRequest, Store, StoreError, UserWrite};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::Listings;
+use crate::ports::Quotes;
+use crate::ports::{IdempotencyRecord, Page, PageRequest, StoreError, UserWrite};
 
 /// R23: a caller acts on a user only within its own rights: it may not create, activate,
 /// deactivate or re-role a user whose role holds a right the caller lacks.
@@ -32,7 +36,7 @@ pub const FILTER_READS: u32 = 1_000;
 
 /// `GET /v1/users`, optionally only the users in one licence state (R26: the red users of a
 /// tenant of thousands, paged).
-pub async fn list_users<S: Store>(
+pub async fn list_users<S: AccountReads + Listings + Commits>(
     store: &S,
     caller: &Caller,
     page: &PageRequest,
@@ -126,7 +130,7 @@ pub(crate) fn mint_user_id() -> Result<UserId, DomainError> {
 /// Creates (and by default activates) a user (R2). With an `Idempotency-Key`, a retry of the
 /// same request answers the first result, the same user, instead of creating a second one
 /// (the minted id is in the first answer); `request` is the body as sent, its fingerprint.
-pub async fn create_user<S: Store>(
+pub async fn create_user<S: AccountReads + Quotes + Commits>(
     store: &S,
     caller: &Caller,
     new: CreateUser,
@@ -232,7 +236,7 @@ pub enum Activation {
     Deactivate,
 }
 
-pub async fn set_active<S: Store>(
+pub async fn set_active<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     user_id: &UserId,
@@ -277,7 +281,7 @@ pub async fn set_active<S: Store>(
     .await
 }
 
-pub async fn update_user<S: Store>(
+pub async fn update_user<S: AccountReads + Commits>(
     store: &S,
     caller: &Caller,
     user_id: &UserId,

@@ -16,9 +16,9 @@ use crate::ports::{
     StoreError, StoreUsage, StoredQuote,
 };
 
-/// Everything the use cases read and write: an account's state, its users, quotes, keys, the
-/// log and invoices, and the due work the sweep finds.
-pub trait Store: Send + Sync {
+/// Reading one tenant: its account (the subscription and its red seats) and its users, as
+/// every use case does before it decides.
+pub trait AccountReads: Send + Sync {
     fn usage(&self) -> StoreUsage {
         StoreUsage::default()
     }
@@ -77,7 +77,10 @@ pub trait Store: Send + Sync {
         pool: &PoolId,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<SeatInfo>, StoreError>> + Send;
+}
 
+/// The pages of a tenant's users, action log and invoices (R19), newest first.
+pub trait Listings: Send + Sync {
     fn list_users(
         &self,
         tenant: &TenantId,
@@ -95,7 +98,11 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<Invoice>, StoreError>> + Send;
+}
 
+/// Quotes (R6) and the idempotency records of approvals (R10); an approval's reads default to
+/// the account's and these.
+pub trait Quotes: Send + Sync + AccountReads {
     fn put_quote(&self, quote: &Quote) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn get_quote(
@@ -135,7 +142,11 @@ pub trait Store: Send + Sync {
             })
         }
     }
+}
 
+/// Writing a change: one version-checked commit (state, log, outbox), and the tidy of red-seat
+/// records a change left behind.
+pub trait Commits: Send + Sync {
     fn commit(&self, change: Change) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Red-seat records left behind by a change too large for one transaction, or found stale.
@@ -144,13 +155,22 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         records: &[RedSeat],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
+/// The sweep's way in: the due work at an instant, through the sparse due index.
+pub trait DueIndex: Send + Sync {
     /// Due work at `at`, through the sparse due index (never a scan).
     fn due_work(
         &self,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<DueWork>, StoreError>> + Send;
 }
+
+/// Every port the use cases have, for the callers that need them all (the functions' wiring
+/// and the tests); a use case asks only for the ones it uses.
+pub trait Store: AccountReads + Listings + Quotes + Commits + DueIndex {}
+
+impl<T: AccountReads + Listings + Quotes + Commits + DueIndex> Store for T {}
 
 /// The outbox as delivery needs it (R20, R21): the batches a change wrote, those due, a lease
 /// so that one dispatcher sends a batch, the attempt written back, and the users to mail.

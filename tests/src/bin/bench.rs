@@ -20,7 +20,7 @@ use futures::StreamExt;
 use licensing::adapters::dynamodb::DynamoStore;
 use licensing::app::{self, Caller};
 use licensing::domain::identity::{TenantId, UserId};
-use licensing::ports::{PageRequest, Store};
+use licensing::ports::{AccountReads, PageRequest};
 use licensing_tests::*;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

@@ -5,7 +5,7 @@
 
 use licensing::adapters::dynamodb::{DynamoStore, schema};
 use licensing::domain::identity::{Language, TenantId, UserId};
-use licensing::ports::Store;
+use licensing::ports::AccountReads;
 use licensing_tests::{acme, new_user, provision_messaging, sdk};
 
 fn arg(args: &[String], name: &str, default: &str) -> String {

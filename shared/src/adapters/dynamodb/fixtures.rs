@@ -14,7 +14,8 @@ use crate::domain::account::SeatInfo;
 use crate::domain::events::DomainEvent;
 use crate::domain::identity::TenantId;
 use crate::domain::user::User;
-use crate::ports::{Page, PageRequest, Store, StoreError};
+use crate::ports::AccountReads;
+use crate::ports::{Page, PageRequest, StoreError};
 
 impl DynamoStore {
     /// The same table through a store that dies after `writes` write calls (each

@@ -19,12 +19,17 @@ use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::user::User;
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::DueIndex;
+use crate::ports::Listings;
+use crate::ports::Quotes;
 use crate::ports::{
-    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Store, StoreError,
+    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, StoreError,
     StoredQuote,
 };
 
-impl Store for DynamoStore {
+impl AccountReads for DynamoStore {
     fn usage(&self) -> crate::ports::StoreUsage {
         crate::ports::StoreUsage {
             calls: self.metrics.calls(),
@@ -44,6 +49,17 @@ impl Store for DynamoStore {
         self.account_of(tenant, item).await.map(Some)
     }
 
+    async fn load_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .get::<UserItem>(tenant_pk(tenant), user_sk(user.as_str()))
+            .await?
+            .map(|i| i.user))
+    }
+
     async fn red_records(&self, tenant: &TenantId) -> Result<Vec<RedSeat>, StoreError> {
         let query = self
             .client
@@ -60,15 +76,27 @@ impl Store for DynamoStore {
             .collect()
     }
 
-    async fn load_user(
+    async fn existing_users(
         &self,
         tenant: &TenantId,
-        user: &UserId,
-    ) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .get::<UserItem>(tenant_pk(tenant), user_sk(user.as_str()))
-            .await?
-            .map(|i| i.user))
+        users: &[UserId],
+    ) -> Result<std::collections::BTreeSet<UserId>, StoreError> {
+        let pk = tenant_pk(tenant);
+        let mut existing = std::collections::BTreeSet::new();
+        let unique: std::collections::BTreeSet<&UserId> = users.iter().collect();
+        let keys: Vec<Item> = unique
+            .into_iter()
+            .map(|u| key(pk.clone(), user_sk(u.as_str())))
+            .collect();
+        for item in self.batch_get(keys, Some("sk")).await? {
+            let id = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| sk.strip_prefix("U#"))
+                .and_then(|id| UserId::parse(id).ok());
+            existing.extend(id);
+        }
+        Ok(existing)
     }
 
     async fn newest_seats(
@@ -95,7 +123,9 @@ impl Store for DynamoStore {
         seats.truncate(limit as usize);
         Ok(seats)
     }
+}
 
+impl Listings for DynamoStore {
     async fn list_users(
         &self,
         tenant: &TenantId,
@@ -122,7 +152,9 @@ impl Store for DynamoStore {
         self.list(tenant, "I#", page, false, |i: InvoiceItem| i.invoice.0)
             .await
     }
+}
 
+impl Quotes for DynamoStore {
     async fn put_quote(&self, quote: &Quote) -> Result<(), StoreError> {
         let item = to_item(&QuoteItem {
             pk: tenant_pk(&quote.tenant_id),
@@ -213,30 +245,9 @@ impl Store for DynamoStore {
         }
         Ok(reads)
     }
+}
 
-    async fn existing_users(
-        &self,
-        tenant: &TenantId,
-        users: &[UserId],
-    ) -> Result<std::collections::BTreeSet<UserId>, StoreError> {
-        let pk = tenant_pk(tenant);
-        let mut existing = std::collections::BTreeSet::new();
-        let unique: std::collections::BTreeSet<&UserId> = users.iter().collect();
-        let keys: Vec<Item> = unique
-            .into_iter()
-            .map(|u| key(pk.clone(), user_sk(u.as_str())))
-            .collect();
-        for item in self.batch_get(keys, Some("sk")).await? {
-            let id = item
-                .get("sk")
-                .and_then(|v| v.as_s().ok())
-                .and_then(|sk| sk.strip_prefix("U#"))
-                .and_then(|id| UserId::parse(id).ok());
-            existing.extend(id);
-        }
-        Ok(existing)
-    }
-
+impl Commits for DynamoStore {
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         self.commit_change(change).await
     }
@@ -252,7 +263,9 @@ impl Store for DynamoStore {
             .collect::<Result<Vec<_>, _>>()?;
         self.batch_write(requests).await
     }
+}
 
+impl DueIndex for DynamoStore {
     async fn due_work(&self, at: DateTime<Utc>) -> Result<Vec<DueWork>, StoreError> {
         // The shards are read at once: one after the other they put 16 round trips in front
         // of the first rollover of every invocation.

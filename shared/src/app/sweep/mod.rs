@@ -23,7 +23,10 @@ use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::rollover;
-use crate::ports::{DueWork, Loaded, Store};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::DueIndex;
+use crate::ports::{DueWork, Loaded};
 
 /// How many tenants one invocation works on at once.
 pub const TENANT_CONCURRENCY: usize = 16;
@@ -91,7 +94,7 @@ impl Budget {
 /// Sweeps every tenant with due work at `at`. Stops starting new tenants once `budget_ends`
 /// has passed (the Lambda time limit is near) and a step has been committed (see [`Budget`]);
 /// the due index still lists what is left, so the next invocation continues there.
-pub async fn sweep<S: Store>(
+pub async fn sweep<S: AccountReads + Commits + DueIndex>(
     store: &S,
     at: DateTime<Utc>,
     budget_ends: Option<Instant>,
@@ -161,7 +164,7 @@ impl Carried {
         }
     }
 
-    async fn current<S: Store>(
+    async fn current<S: AccountReads>(
         &self,
         store: &S,
         tenant: &TenantId,
@@ -177,7 +180,7 @@ impl Carried {
 /// One attempt at R14 on what was read: every period ended by `at`, in one version-checked
 /// change. `None` when nothing was due. Returns the account as committed and the number of
 /// periods and invoices.
-async fn roll_over_loaded<S: Store>(
+async fn roll_over_loaded<S: AccountReads + Commits>(
     store: &S,
     loaded: &Loaded,
     at: DateTime<Utc>,
@@ -215,7 +218,7 @@ async fn roll_over_loaded<S: Store>(
 /// each period's end instant, the same invoice ids) and the committed state is returned;
 /// otherwise the read itself. A racing sweep or request loses the version check, re-reads and
 /// finds nothing left to do, so each rollover happens once.
-pub async fn in_current_period<S: Store>(
+pub async fn in_current_period<S: AccountReads + Commits>(
     store: &S,
     loaded: Loaded,
     now: DateTime<Utc>,
@@ -245,7 +248,7 @@ pub async fn in_current_period<S: Store>(
 /// before every removal and reminder change too: a tenant with thousands of due removals stops
 /// when the budget ends (counted as deferred) and the next invocation goes on from the due
 /// index; an invocation's first change is always made (see [`Budget`]).
-async fn sweep_tenant<S: Store>(
+async fn sweep_tenant<S: AccountReads + Commits>(
     store: &S,
     tenant: &TenantId,
     at: DateTime<Utc>,

@@ -10,13 +10,15 @@ use crate::domain::identity::Actor;
 use crate::domain::next_period;
 use crate::domain::next_period::NextPeriodRequest;
 use crate::outbox::{MailKind, Payload, Recipient};
-use crate::ports::{Loaded, Store};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::Loaded;
 
 /// R30: when a period's renewal reminder is due, one mail to the managers with the next
 /// period's counts and total and the seats that will be without a licence then, and the
 /// period marked as reminded, in one change. The account it committed, or `None` when no
 /// reminder was due.
-pub(super) async fn remind_renewal<S: Store>(
+pub(super) async fn remind_renewal<S: AccountReads + Commits>(
     store: &S,
     loaded: &Loaded,
     at: DateTime<Utc>,

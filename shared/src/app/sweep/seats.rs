@@ -11,7 +11,9 @@ use crate::domain::events::DomainEvent;
 use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::removal;
-use crate::ports::{Loaded, Store, UserWrite};
+use crate::ports::AccountReads;
+use crate::ports::Commits;
+use crate::ports::{Loaded, UserWrite};
 
 /// Seats one removal change takes at most. Each writes its user and deletes the seat and its
 /// red record (more with modules), so a change stays far inside a transaction's 100 items.
@@ -40,7 +42,7 @@ pub(super) struct RemovalStep {
 /// One attempt at R5 on what was read: the next due seats, not skipped before, removed in one
 /// change. Takes the state by value: the seats are removed from it in place. `Err` with the
 /// state when none is left.
-pub(super) async fn remove_due<S: Store>(
+pub(super) async fn remove_due<S: AccountReads + Commits>(
     store: &S,
     loaded: Loaded,
     at: DateTime<Utc>,
@@ -144,7 +146,7 @@ pub(super) struct DeadlineStep {
 /// One attempt at R20 on what was read: up to REMINDERS_PER_CHANGE reminders one day before a
 /// deadline, each marking its seat's record inside the transaction, so a reminder is sent
 /// exactly when its mark commits. With none due, the stale red-seat records are tidied.
-pub(super) async fn remind_deadlines<S: Store>(
+pub(super) async fn remind_deadlines<S: AccountReads + Commits>(
     store: &S,
     tenant: &TenantId,
     loaded: Loaded,

@@ -1,0 +1,483 @@
+//! One decorator over every port, for tests that need a store which misbehaves the way a
+//! production one does: a call that fails, one that is slow, a process killed between two
+//! calls, or a change followed by something (the stream's delivery). It forwards each call to
+//! the store it wraps, so it behaves exactly like that store unless a rule says otherwise.
+//!
+//! The rule sees each call ([`Call`]: which method, its place among all calls and among the
+//! writes) and answers a [`Fault`]. A kill is final: that call and every later one fail, as
+//! nothing more comes from a process that died. Counting is atomic, so one decorator can be
+//! shared by concurrent callers for thousands of steps.
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use licensing::domain::account::SeatInfo;
+use licensing::domain::allocation::RedSeat;
+use licensing::domain::identity::{TenantId, UserId};
+use licensing::domain::invoice::Invoice;
+use licensing::domain::pool::PoolId;
+use licensing::domain::quote::Quote;
+use licensing::domain::user::User;
+use licensing::outbox::{OutboxBatch, OutboxMessage};
+use licensing::ports::{
+    AccountReads, ApprovalReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings,
+    Loaded, LogEntry, OutboxStore, Page, PageRequest, Quotes, StoreError, StoreUsage, StoredQuote,
+};
+
+/// The port methods, as a rule names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    LoadAccount,
+    LoadUser,
+    RedRecords,
+    ExistingUsers,
+    NewestSeats,
+    ListUsers,
+    ListLog,
+    ListInvoices,
+    PutQuote,
+    GetQuote,
+    GetIdempotency,
+    LoadApproval,
+    Commit,
+    DeleteRedRecords,
+    DueWork,
+    DueOutbox,
+    ClaimOutbox,
+    SettleOutbox,
+    Committed,
+    AllUsers,
+}
+
+impl Method {
+    /// Whether the call changes the table: the kill points of a crash test.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Method::PutQuote
+                | Method::Commit
+                | Method::DeleteRedRecords
+                | Method::ClaimOutbox
+                | Method::SettleOutbox
+        )
+    }
+}
+
+/// One call as a rule sees it, before it is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub method: Method,
+    /// Calls made through this decorator before this one.
+    pub index: u64,
+    /// Writes made before this one (this one not counted).
+    pub writes_before: u64,
+}
+
+/// What happens to a call.
+#[derive(Debug)]
+pub enum Fault {
+    Pass,
+    /// The call is not made; it answers this error.
+    Fail(StoreError),
+    /// The call is made after this wait.
+    Delay(Duration),
+    /// The process dies before the call: it and every later call fail.
+    Kill,
+}
+
+type Rule = dyn Fn(&Call) -> Fault + Send + Sync;
+
+/// Runs after a commit that succeeded, with the change's instant and whether it wrote outbox
+/// messages: how the stream's delivery follows a change in the tests of mail.
+pub trait AfterCommit: Send + Sync {
+    fn after_commit(
+        &self,
+        now: DateTime<Utc>,
+        wrote_outbox: bool,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Nothing after a commit.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Nothing;
+
+impl AfterCommit for Nothing {
+    async fn after_commit(&self, _: DateTime<Utc>, _: bool) {}
+}
+
+/// `store` with faults from `rule`, and `then` after each commit.
+#[derive(Clone)]
+pub struct Faulty<S, A = Nothing> {
+    pub store: S,
+    pub then: A,
+    rule: Arc<Rule>,
+    calls: Arc<AtomicU64>,
+    writes: Arc<AtomicU64>,
+    killed: Arc<AtomicBool>,
+}
+
+impl<S> Faulty<S> {
+    /// `store` with each call answered as `rule` says.
+    pub fn new(store: S, rule: impl Fn(&Call) -> Fault + Send + Sync + 'static) -> Self {
+        Self::with(store, rule, Nothing)
+    }
+
+    /// `store` killed before its `n`th write (after `n` writes went through): the crash test's
+    /// process that dies between any two writes.
+    pub fn killed_after_writes(store: S, n: u64) -> Self {
+        Self::new(store, move |call| {
+            if call.method.writes() && call.writes_before >= n {
+                Fault::Kill
+            } else {
+                Fault::Pass
+            }
+        })
+    }
+}
+
+impl<S, A> Faulty<S, A> {
+    pub fn with(store: S, rule: impl Fn(&Call) -> Fault + Send + Sync + 'static, then: A) -> Self {
+        Self {
+            store,
+            then,
+            rule: Arc::new(rule),
+            calls: Arc::new(AtomicU64::new(0)),
+            writes: Arc::new(AtomicU64::new(0)),
+            killed: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Calls made through the decorator so far, faulted ones included.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Whether a rule has killed it.
+    pub fn killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+
+    /// The rule's answer for the next call of `method`, applied: `Err` when it is not made.
+    async fn enter(&self, method: Method) -> Result<(), StoreError> {
+        let index = self.calls.fetch_add(1, Ordering::SeqCst);
+        let writes_before = if method.writes() {
+            self.writes.fetch_add(1, Ordering::SeqCst)
+        } else {
+            self.writes.load(Ordering::SeqCst)
+        };
+        if self.killed() {
+            return Err(killed());
+        }
+        match (self.rule)(&Call {
+            method,
+            index,
+            writes_before,
+        }) {
+            Fault::Pass => Ok(()),
+            Fault::Fail(error) => Err(error),
+            Fault::Delay(wait) => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Fault::Kill => {
+                self.killed.store(true, Ordering::SeqCst);
+                Err(killed())
+            }
+        }
+    }
+}
+
+fn killed() -> StoreError {
+    StoreError::Backend("the process was killed (a test's fault)".into())
+}
+
+impl<S: AccountReads, A: Send + Sync> AccountReads for Faulty<S, A> {
+    fn usage(&self) -> StoreUsage {
+        self.store.usage()
+    }
+
+    async fn load_account(&self, tenant: &TenantId) -> Result<Option<Loaded>, StoreError> {
+        self.enter(Method::LoadAccount).await?;
+        self.store.load_account(tenant).await
+    }
+
+    async fn load_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+    ) -> Result<Option<User>, StoreError> {
+        self.enter(Method::LoadUser).await?;
+        self.store.load_user(tenant, user).await
+    }
+
+    async fn red_records(&self, tenant: &TenantId) -> Result<Vec<RedSeat>, StoreError> {
+        self.enter(Method::RedRecords).await?;
+        self.store.red_records(tenant).await
+    }
+
+    async fn existing_users(
+        &self,
+        tenant: &TenantId,
+        users: &[UserId],
+    ) -> Result<BTreeSet<UserId>, StoreError> {
+        self.enter(Method::ExistingUsers).await?;
+        self.store.existing_users(tenant, users).await
+    }
+
+    async fn newest_seats(
+        &self,
+        tenant: &TenantId,
+        pool: &PoolId,
+        limit: u32,
+    ) -> Result<Vec<SeatInfo>, StoreError> {
+        self.enter(Method::NewestSeats).await?;
+        self.store.newest_seats(tenant, pool, limit).await
+    }
+}
+
+impl<S: Listings, A: Send + Sync> Listings for Faulty<S, A> {
+    async fn list_users(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError> {
+        self.enter(Method::ListUsers).await?;
+        self.store.list_users(tenant, page).await
+    }
+
+    async fn list_log(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<LogEntry>, StoreError> {
+        self.enter(Method::ListLog).await?;
+        self.store.list_log(tenant, page).await
+    }
+
+    async fn list_invoices(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Invoice>, StoreError> {
+        self.enter(Method::ListInvoices).await?;
+        self.store.list_invoices(tenant, page).await
+    }
+}
+
+impl<S: Quotes, A: Send + Sync> Quotes for Faulty<S, A> {
+    async fn put_quote(&self, quote: &Quote) -> Result<(), StoreError> {
+        self.enter(Method::PutQuote).await?;
+        self.store.put_quote(quote).await
+    }
+
+    async fn get_quote(
+        &self,
+        tenant: &TenantId,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredQuote>, StoreError> {
+        self.enter(Method::GetQuote).await?;
+        self.store.get_quote(tenant, quote_id, now).await
+    }
+
+    async fn get_idempotency(
+        &self,
+        tenant: &TenantId,
+        key_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.enter(Method::GetIdempotency).await?;
+        self.store.get_idempotency(tenant, key_digest, now).await
+    }
+
+    async fn load_approval(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        key_digest: Option<&str>,
+        quote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ApprovalReads, StoreError> {
+        self.enter(Method::LoadApproval).await?;
+        self.store
+            .load_approval(tenant, user, key_digest, quote_id, now)
+            .await
+    }
+}
+
+impl<S: Commits, A: AfterCommit> Commits for Faulty<S, A> {
+    async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        self.enter(Method::Commit).await?;
+        let now = change.now;
+        let wrote_outbox = !change.outbox.is_empty();
+        self.store.commit(change).await?;
+        self.then.after_commit(now, wrote_outbox).await;
+        Ok(())
+    }
+
+    async fn delete_red_records(
+        &self,
+        tenant: &TenantId,
+        records: &[RedSeat],
+    ) -> Result<(), StoreError> {
+        self.enter(Method::DeleteRedRecords).await?;
+        self.store.delete_red_records(tenant, records).await
+    }
+}
+
+impl<S: DueIndex, A: Send + Sync> DueIndex for Faulty<S, A> {
+    async fn due_work(&self, at: DateTime<Utc>) -> Result<Vec<DueWork>, StoreError> {
+        self.enter(Method::DueWork).await?;
+        self.store.due_work(at).await
+    }
+}
+
+impl<S: OutboxStore, A: Send + Sync> OutboxStore for Faulty<S, A> {
+    fn batches_of(&self, tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
+        self.store.batches_of(tenant, messages)
+    }
+
+    async fn due_outbox(
+        &self,
+        at: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<OutboxBatch>, StoreError> {
+        self.enter(Method::DueOutbox).await?;
+        self.store.due_outbox(at, limit).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        batch: &OutboxBatch,
+        now: DateTime<Utc>,
+        lease_secs: i64,
+    ) -> Result<bool, StoreError> {
+        self.enter(Method::ClaimOutbox).await?;
+        self.store.claim_outbox(batch, now, lease_secs).await
+    }
+
+    async fn settle_outbox(
+        &self,
+        batch: &OutboxBatch,
+        remaining: Vec<OutboxMessage>,
+        next_attempt: DateTime<Utc>,
+        dead: bool,
+        failed: bool,
+    ) -> Result<bool, StoreError> {
+        self.enter(Method::SettleOutbox).await?;
+        self.store
+            .settle_outbox(batch, remaining, next_attempt, dead, failed)
+            .await
+    }
+
+    async fn committed(&self, tenant: &TenantId, marker: &str) -> Result<bool, StoreError> {
+        self.enter(Method::Committed).await?;
+        self.store.committed(tenant, marker).await
+    }
+
+    async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
+        self.enter(Method::AllUsers).await?;
+        self.store.all_users(tenant).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{acme, ada, at, nov};
+    use licensing::adapters::memory::MemoryStore;
+    use licensing::app;
+    use licensing::ports::Store;
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    async fn tenant<S: Store>(store: &S) -> Result<(), app::AppError> {
+        let acme = acme("f", nov(), 2, 0);
+        app::create_tenant(store, "op", acme, at("2026-11-01T08:00:00Z")).await?;
+        Ok(())
+    }
+
+    async fn buy<S: Store>(store: &S, key: &str) -> Result<(), app::AppError> {
+        let now = at("2026-11-10T09:00:00Z");
+        let caller = ada("f");
+        let quote = app::create_quote(store, &caller, Some(1), &BTreeMap::new(), now).await?;
+        let body = serde_json::json!({ "quote_id": quote.quote_id });
+        app::approve_purchase(store, &caller, Some(key), &body, &quote.quote_id, now).await?;
+        Ok(())
+    }
+
+    async fn purchased(store: &MemoryStore) -> u32 {
+        let loaded = store.load_account(&TenantId::parse("f").unwrap()).await;
+        let loaded = loaded.unwrap().unwrap();
+        loaded
+            .account
+            .subscription
+            .pool(&PoolId::licences())
+            .unwrap()
+            .purchased
+    }
+
+    #[tokio::test]
+    async fn a_kill_fails_that_call_and_every_later_one() {
+        let store = MemoryStore::new();
+        tenant(&store).await.unwrap();
+        // Killed before its second write: the quote is stored, the approval's commit is not.
+        let killed = Faulty::killed_after_writes(store.clone(), 1);
+        assert!(buy(&killed, "k").await.is_err());
+        assert!(killed.killed());
+        let tenant_id = TenantId::parse("f").unwrap();
+        assert!(
+            killed.load_account(&tenant_id).await.is_err(),
+            "nothing answers after a kill"
+        );
+        assert_eq!(purchased(&store).await, 2, "nothing was bought");
+        // Started again (a new process): the same key buys once.
+        buy(&store, "k").await.unwrap();
+        assert_eq!(purchased(&store).await, 3);
+    }
+
+    #[tokio::test]
+    async fn a_rule_sees_every_call_in_order_and_can_fail_one_of_them() {
+        let store = MemoryStore::new();
+        tenant(&store).await.unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let faulty = Faulty::new(store.clone(), move |call| {
+            log.lock().unwrap().push(*call);
+            if call.method == Method::Commit && call.writes_before == 1 {
+                Fault::Fail(StoreError::Throttled)
+            } else {
+                Fault::Pass
+            }
+        });
+        assert!(buy(&faulty, "k").await.is_err(), "the throttled commit");
+        let calls = seen.lock().unwrap().clone();
+        assert!(
+            calls.iter().enumerate().all(|(i, c)| c.index == i as u64),
+            "{calls:?}"
+        );
+        let writes: Vec<_> = calls.iter().filter(|c| c.method.writes()).collect();
+        assert_eq!(writes.len(), 2, "the quote and the commit: {calls:?}");
+        assert!(!faulty.killed());
+        assert_eq!(purchased(&store).await, 2);
+        // A fault is that call's alone: the next purchase goes through.
+        buy(&faulty, "k2").await.unwrap();
+        assert_eq!(purchased(&store).await, 3);
+    }
+
+    #[tokio::test]
+    async fn a_delay_holds_the_call_then_makes_it() {
+        let store = MemoryStore::new();
+        let slow = Faulty::new(store.clone(), |call| match call.method {
+            Method::Commit => Fault::Delay(Duration::from_millis(50)),
+            _ => Fault::Pass,
+        });
+        let started = std::time::Instant::now();
+        tenant(&slow).await.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        assert_eq!(purchased(&store).await, 2);
+    }
+}
