@@ -72,7 +72,7 @@ pub struct OutboxMessage {
 }
 
 /// After this many failed attempts a message is dead-lettered (kept, logged, counted).
-pub const MAX_ATTEMPTS: u32 = 10;
+pub const FAILURES_BEFORE_DEAD: u32 = 10;
 
 /// Exponential backoff: 30 s, 1 min, 2 min … capped at 1 h.
 pub fn backoff(attempts: u32) -> Duration {

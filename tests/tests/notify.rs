@@ -526,7 +526,7 @@ async fn mail_over_the_per_run_cap_waits_without_an_attempt_and_is_never_dead_le
     assert!(attempts.iter().all(|a| *a == 0), "{attempts:?}");
     // More runs than the dead letter allows attempts; one mail a run.
     let mut now = at("2026-11-03T08:01:00Z");
-    for _ in 0..licensing::outbox::MAX_ATTEMPTS + 2 {
+    for _ in 0..licensing::outbox::FAILURES_BEFORE_DEAD + 2 {
         let report = dispatch_due(&capped.store, &capped.then.notifier, now)
             .await
             .unwrap();

@@ -50,7 +50,7 @@ pub struct Caller {
 /// How often a change that lost a race is retried from a fresh read before answering 409.
 /// With full-jitter backoff capped at 250 ms this waits at most a few seconds, enough for
 /// dozens of simultaneous changes to one tenant to all commit.
-const MAX_ATTEMPTS: u32 = 30;
+const CONTENTION_RETRIES: u32 = 30;
 
 /// Replays of an approval are kept this long (R10).
 pub fn idempotency_window() -> Duration {
@@ -65,7 +65,7 @@ where
     let mut n = 0;
     loop {
         match attempt(n).await {
-            Err(AppError::Contention) if n + 1 < MAX_ATTEMPTS => {
+            Err(AppError::Contention) if n + 1 < CONTENTION_RETRIES => {
                 // Full jitter: racing writers spread out instead of colliding again.
                 let ceiling = (4u64 << n.min(6)).min(250);
                 let random = u64::from(u16::from_le_bytes([
@@ -99,11 +99,15 @@ pub async fn authorize<S: AccountReads + Commits>(
         store.load_account(&caller.tenant),
         store.load_user(&caller.tenant, &caller.user)
     );
-    check_right(in_current_period(store, loaded?, now).await?, user?, right)
+    check_right(
+        found_in_current_period(store, loaded?, now).await?,
+        user?,
+        right,
+    )
 }
 
 /// R22 on a tenant read that may not exist (see `sweep::in_current_period`).
-async fn in_current_period<S: AccountReads + Commits>(
+async fn found_in_current_period<S: AccountReads + Commits>(
     store: &S,
     loaded: Option<Loaded>,
     now: DateTime<Utc>,

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::app::error::AppError;
 use crate::app::views::{AccountView, PurchaseView, QuoteView};
 use crate::app::{
-    Caller, Replayable, UnitOfWork, authorize, check_right, idempotency_window, in_current_period,
-    log_entry, retrying,
+    Caller, Replayable, UnitOfWork, authorize, check_right, found_in_current_period,
+    idempotency_window, log_entry, retrying,
 };
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
 use crate::domain::identity::Actor;
@@ -67,7 +67,7 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
                     now,
                 )
                 .await?;
-            let loaded = in_current_period(store, reads.account.take(), now).await?;
+            let loaded = found_in_current_period(store, reads.account.take(), now).await?;
             // Rights first: a caller without them learns nothing about the request's validity.
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
             let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();

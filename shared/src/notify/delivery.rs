@@ -10,7 +10,9 @@ use super::mail::render;
 use super::recipients::{Recipients, recipients};
 use crate::domain::identity::{Language, TenantId};
 use crate::domain::user::User;
-use crate::outbox::{MAX_ATTEMPTS, OutboxBatch, OutboxMessage, Payload, Recipient, backoff};
+use crate::outbox::{
+    FAILURES_BEFORE_DEAD, OutboxBatch, OutboxMessage, Payload, Recipient, backoff,
+};
 use crate::ports::{OutboxStore, Store, StoreError};
 
 use super::sender::Sender;
@@ -256,7 +258,7 @@ pub(super) async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
         let remaining = left.messages;
         // Mail held back by the cap waits for the next run without counting as an attempt:
         // only real failures lead to the dead letter, so a large tenant never loses mail.
-        let dead = left.failed && batch.attempts + 1 >= MAX_ATTEMPTS;
+        let dead = left.failed && batch.attempts + 1 >= FAILURES_BEFORE_DEAD;
         if left.failed {
             report.failed += remaining.len();
             let error = remaining

@@ -73,7 +73,8 @@ pub struct LogEntry {
     pub details: serde_json::Value,
 }
 
-/// The first answer to an approval, replayed byte for byte for the same key and body (R10).
+/// The first answer to an approval, kept for the same key and body (R10): its status, and the
+/// purchase it made, from which a replay renders the answer again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     pub key_digest: String,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::outbox::outbox_batches;
 use crate::adapters::dynamodb::items::{
-    IdempotencyItem, InvoiceItem, LogItem, Packed, RedItem, SeatItem, SubItem, UserItem,
+    IdempotencyItem, InvoiceItem, JsonString, LogItem, RedItem, SeatItem, SubItem, UserItem,
 };
 use crate::adapters::dynamodb::keys::{
     SUB_SK, due_at, idempotency_sk, invoice_sk, log_sk, quote_sk, red_sk, roll_due_pk, seat_due_pk,
@@ -184,7 +184,7 @@ impl DynamoStore {
                 to_item(&LogItem {
                     pk: pk.clone(),
                     sk: marker.clone(),
-                    entry: Packed(log.clone()),
+                    entry: JsonString(log.clone()),
                 })?,
                 None,
             )?,
@@ -194,7 +194,7 @@ impl DynamoStore {
             let item = to_item(&InvoiceItem {
                 pk: pk.clone(),
                 sk: invoice_sk(invoice.issued_at, &invoice.invoice_id),
-                invoice: Packed(invoice.clone()),
+                invoice: JsonString(invoice.clone()),
             })?;
             actions.push((
                 self.put(item, Some("attribute_not_exists(pk)"))?,
@@ -223,7 +223,7 @@ impl DynamoStore {
             let item = to_item(&IdempotencyItem {
                 pk: pk.clone(),
                 sk: idempotency_sk(&record.key_digest),
-                record: Packed(record.clone()),
+                record: JsonString(record.clone()),
                 expires_at: record.expires_at.timestamp(),
             })?;
             actions.push((

@@ -19,28 +19,28 @@ use crate::ports::{IdempotencyRecord, LogEntry, StoredQuote};
 /// (docs/decisions/0006-opaque-documents-as-strings.md), and the wire form halves without
 /// the type tags. Items written before as maps still read.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Packed<T>(pub T);
+pub struct JsonString<T>(pub T);
 
-impl<T: Serialize> Serialize for Packed<T> {
+impl<T: Serialize> Serialize for JsonString<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let text = serde_json::to_string(&self.0).map_err(serde::ser::Error::custom)?;
         serializer.serialize_str(&text)
     }
 }
 
-impl<'de, T: DeserializeOwned> Deserialize<'de> for Packed<T> {
+impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonString<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         match serde_json::Value::deserialize(deserializer)? {
-            serde_json::Value::String(text) => serde_json::from_str(&text).map(Packed),
+            serde_json::Value::String(text) => serde_json::from_str(&text).map(JsonString),
             // The nested-map form of items written before the documents were packed.
-            structured => serde_json::from_value(structured).map(Packed),
+            structured => serde_json::from_value(structured).map(JsonString),
         }
         .map_err(D::Error::custom)
     }
 }
 
-/// The attributes stored as [`Packed`]: what a reader of raw items unpacks.
+/// The attributes stored as [`JsonString`]: what a reader of raw items unpacks.
 pub const PACKED_ATTRIBUTES: [&str; 5] = ["entry", "invoice", "quote", "record", "messages"];
 
 #[derive(Serialize, Deserialize)]
@@ -86,21 +86,21 @@ pub struct UserItem {
 pub struct LogItem {
     pub pk: String,
     pub sk: String,
-    pub entry: Packed<LogEntry>,
+    pub entry: JsonString<LogEntry>,
 }
 
 #[derive(Serialize, Deserialize)]
 pub struct InvoiceItem {
     pub pk: String,
     pub sk: String,
-    pub invoice: Packed<Invoice>,
+    pub invoice: JsonString<Invoice>,
 }
 
 #[derive(Serialize, Deserialize)]
 pub struct QuoteItem {
     pub pk: String,
     pub sk: String,
-    pub quote: Packed<Quote>,
+    pub quote: JsonString<Quote>,
     pub approved: bool,
     /// TTL (epoch seconds); reads also check it, because TTL deletion is late.
     pub expires_at: i64,
@@ -120,7 +120,7 @@ impl QuoteItem {
 pub struct IdempotencyItem {
     pub pk: String,
     pub sk: String,
-    pub record: Packed<IdempotencyRecord>,
+    pub record: JsonString<IdempotencyRecord>,
     pub expires_at: i64,
 }
 
@@ -137,7 +137,7 @@ pub struct OutboxItem {
     pub pk: String,
     pub sk: String,
     pub tenant_id: String,
-    pub messages: Packed<Vec<OutboxMessage>>,
+    pub messages: JsonString<Vec<OutboxMessage>>,
     pub attempts: u32,
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,7 +198,7 @@ mod tests {
         let stored: serde_dynamo::Item = serde_dynamo::to_item(IdempotencyItem {
             pk: "T#acme".into(),
             sk: "K#d1".into(),
-            record: Packed(record()),
+            record: JsonString(record()),
             expires_at: 1,
         })
         .unwrap();
@@ -207,7 +207,7 @@ mod tests {
         };
         assert!(text.contains(r#""status":201"#), "{text}");
         let back: IdempotencyItem = serde_dynamo::from_item(stored).unwrap();
-        assert_eq!(back.record, Packed(record()));
+        assert_eq!(back.record, JsonString(record()));
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
 //! The log entry, invoice, quote, idempotency record and outbox messages are each one JSON
-//! string attribute (`items::Packed`, decision 0006); the rest are attributes `serde_dynamo`
+//! string attribute (`items::JsonString`, decision 0006); the rest are attributes `serde_dynamo`
 //! writes.
 //!
 //! | access pattern | key condition | cost |

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use crate::adapters::dynamodb::items::{OutboxItem, Packed};
+use crate::adapters::dynamodb::items::{JsonString, OutboxItem};
 use crate::adapters::dynamodb::keys::{DUE_SHARDS, due_at, outbox_due_pk, outbox_sk, tenant_pk};
 use crate::adapters::dynamodb::{DynamoStore, backend, from_item, key, s, to_value};
 use crate::domain::identity::TenantId;
@@ -123,7 +123,7 @@ impl DynamoStore {
             // attributes a settle does not own (the commit marker, the keys) stay as written.
             // DynamoDB refuses names and values an expression does not use: each branch
             // declares its own.
-            let messages = to_value(&Packed(remaining))?;
+            let messages = to_value(&JsonString(remaining))?;
             let attempts = batch.attempts + u32::from(failed);
             let mut update = self
                 .client
@@ -206,7 +206,7 @@ fn item_of(batch: &OutboxBatch) -> OutboxItem {
         pk: tenant_pk(&batch.tenant_id),
         sk: batch.id.clone(),
         tenant_id: batch.tenant_id.to_string(),
-        messages: Packed(batch.messages.clone()),
+        messages: JsonString(batch.messages.clone()),
         attempts: batch.attempts,
         state: "pending".into(),
         due_pk: None,

@@ -5,7 +5,8 @@ use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use chrono::{DateTime, Utc};
 
 use crate::adapters::dynamodb::items::{
-    IdempotencyItem, InvoiceItem, LogItem, Packed, QuoteItem, RedItem, SeatItem, SubItem, UserItem,
+    IdempotencyItem, InvoiceItem, JsonString, LogItem, QuoteItem, RedItem, SeatItem, SubItem,
+    UserItem,
 };
 use crate::adapters::dynamodb::keys::{
     DUE_SHARDS, RED_PREFIX, SUB_SK, idempotency_sk, quote_sk, red_sk, seat_prefix, tenant_pk,
@@ -159,7 +160,7 @@ impl Quotes for DynamoStore {
         let item = to_item(&QuoteItem {
             pk: tenant_pk(&quote.tenant_id),
             sk: quote_sk(&quote.quote_id),
-            quote: Packed(quote.clone()),
+            quote: JsonString(quote.clone()),
             approved: false,
             expires_at: quote.expires_at.timestamp() + 24 * 3600,
         })?;
