@@ -243,7 +243,7 @@ export_aws_env() {
 start_api() {
   local port="$1" logdir="$2" fn args=()
   cargo build --quiet --bins
-  for fn in web status purchase next_period users tenants sweeper dispatcher; do
+  for fn in web status purchase downscale users tenants sweeper dispatcher; do
     args+=(--function "$fn=4")
   done
   start_bg "the local API on :$port (cargo lambda watch and the local front)" "$logdir/watch.log" \

@@ -239,7 +239,7 @@ fn every_function_is_built_from_its_own_crate() {
     let deployed: BTreeSet<String> = [
         "status",
         "purchase",
-        "next_period",
+        "downscale",
         "users",
         "tenants",
         "sweeper",
@@ -371,7 +371,7 @@ fn alarms_see_server_errors_and_failed_tenants() {
         }
         functions
     };
-    let http: BTreeSet<String> = ["status", "purchase", "next_period", "users", "tenants"]
+    let http: BTreeSet<String> = ["status", "purchase", "downscale", "users", "tenants"]
         .map(String::from)
         .into();
     assert_eq!(watched("ServerErrors"), http);

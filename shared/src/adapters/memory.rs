@@ -19,14 +19,9 @@ use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::DueIndex;
-use crate::ports::Listings;
-use crate::ports::Quotes;
 use crate::ports::{
-    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, StoreError,
-    StoreUsage, StoredQuote,
+    AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
+    LogEntry, Page, PageRequest, Quotes, StoreError, StoreUsage, StoredQuote,
 };
 
 /// How long a quote's record outlives the quote (the DynamoDB item's TTL).

@@ -20,11 +20,8 @@ use crate::domain::events::DomainEvent;
 use crate::domain::identity::{Actor, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::rights::Right;
-use crate::domain::user;
-use crate::domain::user::{NewUser, User};
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::UserWrite;
+use crate::domain::user::{self, NewUser, User};
+use crate::ports::{AccountReads, Commits, UserWrite};
 
 /// Users one request may create.
 pub const BATCH_USERS: usize = 500;

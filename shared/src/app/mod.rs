@@ -6,17 +6,18 @@ pub mod error;
 mod next_period;
 mod purchase;
 mod roles;
+mod settings;
 mod status;
 pub mod sweep;
 pub mod tenants;
 pub mod users;
 pub mod views;
-
 pub use batch::{BATCH_USERS, BatchResult, BatchView, create_users};
 pub use error::AppError;
-pub use next_period::{SEATS_LISTED, Settings, preview_next_period, set_next_period, set_settings};
+pub use next_period::{SEATS_LISTED, preview_next_period, set_next_period};
 pub use purchase::{approve_purchase, create_quote};
 pub use roles::{get_role, list_roles, put_role};
+pub use settings::{Settings, set_settings};
 pub use status::{account_status, get_invoice, list_action_log, list_invoices};
 pub use tenants::{
     TenantCreatedView, create_tenant, restore_administrator, set_tenant_settings, terminate_tenant,
@@ -36,9 +37,7 @@ use crate::domain::pool::PoolId;
 use crate::domain::rights::Right;
 use crate::domain::user::User;
 use crate::outbox::{OutboxMessage, Payload, event_payloads, manager_mails};
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::{Change, IdempotencyRecord, Loaded, LogEntry, UserWrite};
+use crate::ports::{AccountReads, Change, Commits, IdempotencyRecord, Loaded, LogEntry, UserWrite};
 
 /// The authenticated caller of a tenant route (R16): the tenant comes only from the token.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,10 +17,7 @@ use crate::domain::purchase;
 use crate::domain::quote::{PurchaseRequest, prepare_quote};
 use crate::domain::rights::Right;
 use crate::outbox::{MailKind, Payload, Recipient};
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::Quotes;
-use crate::ports::{IdempotencyRecord, Loaded, StoreError};
+use crate::ports::{AccountReads, Commits, IdempotencyRecord, Loaded, Quotes, StoreError};
 
 pub async fn create_quote<S: AccountReads + Quotes + Commits>(
     store: &S,

@@ -11,8 +11,7 @@ use super::{AppError, Caller, UnitOfWork, authorize, log_entry, retrying};
 use crate::domain::DomainError;
 use crate::domain::identity::{Actor, RoleName};
 use crate::domain::rights::{self, ADMINISTRATOR, Right};
-use crate::ports::AccountReads;
-use crate::ports::Commits;
+use crate::ports::{AccountReads, Commits};
 
 fn role_view(role: &RoleName, rights: &BTreeSet<Right>) -> RoleView {
     RoleView {

@@ -8,10 +8,7 @@ use crate::app::views::{AccountView, PageView};
 use crate::app::{Caller, authorize};
 use crate::domain::invoice::Invoice;
 use crate::domain::rights::Right;
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::Listings;
-use crate::ports::{LogEntry, Page, PageRequest};
+use crate::ports::{AccountReads, Commits, Listings, LogEntry, Page, PageRequest};
 
 pub async fn account_status<S: AccountReads + Commits>(
     store: &S,

@@ -11,9 +11,7 @@ use crate::domain::identity::{Actor, TenantId};
 use crate::domain::rights::administrator;
 use crate::domain::tenant::{self, NewTenant};
 use crate::domain::user::{self, NewUser};
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::{Change, Loaded, UserWrite};
+use crate::ports::{AccountReads, Change, Commits, Loaded, UserWrite};
 
 #[derive(serde::Serialize, Debug, Clone)]
 pub struct TenantCreatedView {
@@ -108,13 +106,13 @@ pub async fn set_tenant_settings<S: AccountReads + Commits>(
     store: &S,
     operator: &str,
     tenant_id: &TenantId,
-    settings: &super::next_period::Settings,
+    settings: &super::settings::Settings,
     now: DateTime<Utc>,
 ) -> Result<AccountView, AppError> {
     retrying(|_| async move {
         let loaded = operated(store, store.load_account(tenant_id).await?, now).await?;
         let actor = Actor::Operator(operator.to_owned());
-        super::next_period::change_settings(store, &loaded, actor, settings, &BTreeSet::new(), now)
+        super::settings::change_settings(store, &loaded, actor, settings, &BTreeSet::new(), now)
             .await
     })
     .await

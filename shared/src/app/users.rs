@@ -16,11 +16,10 @@ use crate::domain::identity::{Actor, DisplayName, EmailAddress, Language, RoleNa
 use crate::domain::pool::PoolId;
 use crate::domain::rights::{self, Right, plain_user};
 use crate::domain::user::{self, NewUser};
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::Listings;
-use crate::ports::Quotes;
-use crate::ports::{IdempotencyRecord, Page, PageRequest, StoreError, UserWrite};
+use crate::ports::{
+    AccountReads, Commits, IdempotencyRecord, Listings, Page, PageRequest, Quotes, StoreError,
+    UserWrite,
+};
 
 /// R23: a caller acts on a user only within its own rights: it may not create, activate,
 /// deactivate or re-role a user whose role holds a right the caller lacks.

@@ -6,6 +6,10 @@
 //! the red seats of a pool are always its newest `in_use − purchased` seats. So no command but
 //! a rollover needs to see the licensed seats, and status never reads them.
 
+pub use super::subscription::{
+    DEFAULT_RENEWAL_REMINDER_DAYS, MAX_RENEWAL_REMINDER_DAYS, Subscription,
+};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,10 +19,6 @@ use super::allocation::{Flag, RedSeat, SeatKey};
 use super::error::DomainError;
 use super::events::DomainEvent;
 use super::pool::{Pool, PoolId};
-
-pub use super::subscription::{
-    DEFAULT_RENEWAL_REMINDER_DAYS, MAX_RENEWAL_REMINDER_DAYS, Subscription,
-};
 
 /// The red seats of one pool in R3 order, shared between copies of the account until one
 /// changes them: a command's working copy costs nothing until it touches the pool, however

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::error::DomainError;
-use super::identity::RoleName;
-use super::identity::{DisplayName, TenantId};
+use super::identity::{DisplayName, RoleName, TenantId};
 use super::money::Currency;
 use super::period::Period;
 use super::pool::{Pool, PoolId};

@@ -8,14 +8,13 @@ use std::collections::BTreeMap;
 
 use super::mail::render;
 use super::recipients::{Recipients, recipients};
+use super::sender::Sender;
 use crate::domain::identity::{Language, TenantId};
 use crate::domain::user::User;
 use crate::outbox::{
     FAILURES_BEFORE_DEAD, OutboxBatch, OutboxMessage, Payload, Recipient, backoff,
 };
 use crate::ports::{OutboxStore, Store, StoreError};
-
-use super::sender::Sender;
 
 /// How long a dispatcher holds a batch it is delivering.
 const LEASE_SECS: i64 = 60;

@@ -14,8 +14,7 @@ use crate::domain::account::SeatInfo;
 use crate::domain::events::DomainEvent;
 use crate::domain::identity::TenantId;
 use crate::domain::user::User;
-use crate::ports::AccountReads;
-use crate::ports::{Page, PageRequest, StoreError};
+use crate::ports::{AccountReads, Page, PageRequest, StoreError};
 
 impl DynamoStore {
     /// The same table through a store that dies after `writes` write calls (each

@@ -20,14 +20,9 @@ use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::user::User;
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::DueIndex;
-use crate::ports::Listings;
-use crate::ports::Quotes;
 use crate::ports::{
-    Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, StoreError,
-    StoredQuote,
+    AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
+    LogEntry, Page, PageRequest, Quotes, StoreError, StoredQuote,
 };
 
 impl AccountReads for DynamoStore {

@@ -6,7 +6,6 @@
 
 mod renewal;
 mod seats;
-
 pub use seats::{REMINDERS_PER_CHANGE, REMOVALS_PER_CHANGE};
 
 use chrono::{DateTime, Utc};
@@ -23,10 +22,7 @@ use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::rollover;
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::DueIndex;
-use crate::ports::{DueWork, Loaded};
+use crate::ports::{AccountReads, Commits, DueIndex, DueWork, Loaded};
 
 /// How many tenants one invocation works on at once.
 pub const TENANT_CONCURRENCY: usize = 16;

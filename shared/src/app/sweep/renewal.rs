@@ -7,12 +7,9 @@ use crate::app::error::AppError;
 use crate::app::{UnitOfWork, log_entry};
 use crate::domain::account::Account;
 use crate::domain::identity::Actor;
-use crate::domain::next_period;
-use crate::domain::next_period::NextPeriodRequest;
+use crate::domain::next_period::{self, NextPeriodRequest};
 use crate::outbox::{MailKind, Payload, Recipient};
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::Loaded;
+use crate::ports::{AccountReads, Commits, Loaded};
 
 /// R30: when a period's renewal reminder is due, one mail to the managers with the next
 /// period's counts and total and the seats that will be without a licence then, and the

@@ -11,9 +11,7 @@ use crate::domain::events::DomainEvent;
 use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::removal;
-use crate::ports::AccountReads;
-use crate::ports::Commits;
-use crate::ports::{Loaded, UserWrite};
+use crate::ports::{AccountReads, Commits, Loaded, UserWrite};
 
 /// Seats one removal change takes at most. Each writes its user and deletes the seat and its
 /// red record (more with modules), so a change stays far inside a transaction's 100 items.

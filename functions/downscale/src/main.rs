@@ -1,11 +1,11 @@
-//! `next_period` (`PUT /v1/next-period`): see `handler.rs` for its routes.
+//! `downscale` (`PUT /v1/next-period`, its preview, and `PUT /v1/settings`): see `handler.rs`.
 
 mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     licensing::startup::serve_http::<licensing::adapters::dynamodb::DynamoStore, _, _>(
-        "next_period",
+        "downscale",
         handler::handle,
     )
     .await
