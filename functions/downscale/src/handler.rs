@@ -64,7 +64,112 @@ pub async fn handle<S: Store, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use licensing::http::testing::assert_a_body_not_utf8_is_a_400_problem;
+    use licensing::domain::pool::PoolId;
+    use licensing::http::testing::{
+        ADA, BO, Who, World, answer, assert_a_body_not_utf8_is_a_400_problem, refused,
+    };
+    use licensing::ports::AccountReads;
+    use serde_json::json;
+
+    async fn call(
+        w: &World,
+        who: Who<'_>,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> HttpResult {
+        handle(
+            &w.store,
+            &w.clock,
+            &w.auth,
+            w.request(who, method, path, Some(body)),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_preview_lists_the_seats_a_downscale_would_remove_and_changes_nothing() {
+        let w = World::acme().await;
+        let path = "/v1/next-period/preview";
+        let (status, preview) = answer(call(&w, ADA, "POST", path, json!({"licences": 1})).await);
+        assert_eq!(status, 200, "{preview}");
+        assert_eq!(
+            preview["seats_to_remove_count"], 1,
+            "Bo, the newest: {preview}"
+        );
+        assert_eq!(preview["seats_to_remove"][0]["user_id"], "bo");
+        let acme = licensing::domain::identity::TenantId::parse("acme").expect("acme");
+        let loaded = w
+            .store
+            .load_account(&acme)
+            .await
+            .expect("a read")
+            .expect("acme");
+        let licences = loaded
+            .account
+            .subscription
+            .pool(&PoolId::licences())
+            .cloned();
+        assert_eq!(
+            licences.map(|p| p.next_period),
+            Some(3),
+            "the preview changed nothing"
+        );
+        assert_eq!(
+            refused(call(&w, BO, "POST", path, json!({"licences": 1})).await).0,
+            403
+        );
+    }
+
+    #[tokio::test]
+    async fn a_downscale_sets_the_next_period_within_its_bounds() {
+        let w = World::acme().await;
+        let path = "/v1/next-period";
+        let (status, changed) = answer(call(&w, ADA, "PUT", path, json!({"licences": 2})).await);
+        assert_eq!(status, 200, "{changed}");
+        assert_eq!(changed["account"]["licences"]["next_period"], 2);
+        let refusals = [
+            (ADA, json!({"licences": 0}), (422, "next_period_below_one")),
+            (
+                ADA,
+                json!({"licences": 4}),
+                (422, "next_period_above_purchased"),
+            ),
+            (ADA, json!({"licences": -1}), (400, "bad_request")),
+            (
+                ADA,
+                json!({"licences": 2, "extra": 1}),
+                (400, "bad_request"),
+            ),
+            (BO, json!({"licences": 2}), (403, "forbidden")),
+        ];
+        for (who, body, (status, code)) in refusals {
+            let answer = refused(call(&w, who, "PUT", path, body.clone()).await);
+            assert_eq!(answer, (status, code.to_owned()), "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_renewal_notice_is_a_setting_of_the_administrator() {
+        let w = World::acme().await;
+        let body = json!({"renewal_reminder_days": 14});
+        let (status, account) = answer(call(&w, ADA, "PUT", "/v1/settings", body.clone()).await);
+        assert_eq!(status, 200, "{account}");
+        assert_eq!(account["renewal_reminder_days"], 14, "{account}");
+        assert_eq!(
+            refused(call(&w, BO, "PUT", "/v1/settings", body).await).0,
+            403
+        );
+        let too_long = json!({"renewal_reminder_days": 400});
+        let (status, code) = refused(call(&w, ADA, "PUT", "/v1/settings", too_long).await);
+        assert_eq!(status, 400, "{code}");
+        assert_eq!(
+            refused(call(&w, ADA, "PUT", "/v1/settings", json!({})).await).0,
+            400
+        );
+        let route = refused(call(&w, ADA, "GET", "/v1/settings", json!({})).await);
+        assert_eq!(route, (404, "not_found".into()));
+    }
 
     #[tokio::test]
     async fn a_body_that_is_not_utf8_is_a_400_problem() {

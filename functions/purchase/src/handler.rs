@@ -73,7 +73,111 @@ pub async fn handle<S: Store, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use licensing::http::testing::assert_a_body_not_utf8_is_a_400_problem;
+    use lambda_http::http::HeaderValue;
+    use licensing::http::testing::{
+        ADA, BO, Who, World, answer, assert_a_body_not_utf8_is_a_400_problem, refused,
+    };
+    use serde_json::json;
+
+    async fn post(
+        w: &World,
+        who: Who<'_>,
+        path: &str,
+        body: serde_json::Value,
+        key: Option<&str>,
+    ) -> HttpResult {
+        let mut request = w.request(who, "POST", path, Some(body));
+        if let Some(key) = key {
+            let value = HeaderValue::from_str(key).expect("a header value");
+            request.headers_mut().insert("idempotency-key", value);
+        }
+        handle(&w.store, &w.clock, &w.auth, request).await
+    }
+
+    async fn quote(w: &World) -> String {
+        let body = json!({"licences": 2});
+        let (status, quote) = answer(post(w, ADA, "/v1/purchases/quotes", body, None).await);
+        assert_eq!(status, 201, "{quote}");
+        quote["quote_id"].as_str().expect("a quote id").to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_quote_prices_the_rest_of_the_period_and_refuses_what_it_cannot_price() {
+        let w = World::acme().await;
+        let path = "/v1/purchases/quotes";
+        let (status, quote) = answer(post(&w, ADA, path, json!({"licences": 2}), None).await);
+        assert_eq!(status, 201, "{quote}");
+        assert!(quote["total"].as_i64().is_some_and(|t| t > 0), "{quote}");
+        let refusals = [
+            (json!({"licences": 2}), BO, 403),
+            (json!({"licences": "two"}), ADA, 400),
+            (json!({"licences": 2, "colour": "red"}), ADA, 400),
+            (json!({"modules": {"nope": 1}}), ADA, 422),
+            (json!({}), ADA, 400),
+        ];
+        for (body, who, expected) in refusals {
+            let (status, code) = refused(post(&w, who, path, body.clone(), None).await);
+            assert_eq!(status, expected, "{body}: {code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_approval_buys_once_per_key_and_replays_the_same_answer() {
+        let w = World::acme().await;
+        let id = quote(&w).await;
+        let body = json!({"quote_id": id});
+        let first = answer(post(&w, ADA, "/v1/purchases", body.clone(), Some("k-1")).await);
+        assert_eq!(first.0, 201, "{}", first.1);
+        assert_eq!(first.1["account"]["licences"]["purchased"], 5);
+        let again = answer(post(&w, ADA, "/v1/purchases", body.clone(), Some("k-1")).await);
+        assert_eq!(
+            again, first,
+            "the same key and body replay the first answer"
+        );
+        let other_key = refused(post(&w, ADA, "/v1/purchases", body.clone(), Some("k-2")).await);
+        assert_eq!(other_key, (409, "quote_already_approved".into()));
+        let other_body = json!({"quote_id": quote(&w).await});
+        let reused = refused(post(&w, ADA, "/v1/purchases", other_body, Some("k-1")).await);
+        assert_eq!(reused, (422, "idempotency_key_reused".into()));
+    }
+
+    #[tokio::test]
+    async fn an_approval_without_a_key_right_or_quote_is_refused_before_it_buys() {
+        let w = World::acme().await;
+        let id = quote(&w).await;
+        let body = json!({"quote_id": id});
+        let cases = [
+            (ADA, body.clone(), None, (400, "idempotency_key_missing")),
+            (BO, body.clone(), Some("k"), (403, "forbidden")),
+            (
+                ADA,
+                json!({"quote_id": "q-nothing"}),
+                Some("k"),
+                (404, "not_found"),
+            ),
+            (
+                ADA,
+                json!({"quote_id": "../x"}),
+                Some("k"),
+                (400, "bad_request"),
+            ),
+            (ADA, json!({}), Some("k"), (400, "bad_request")),
+        ];
+        for (who, body, key, (status, code)) in cases {
+            let answer = refused(post(&w, who, "/v1/purchases", body.clone(), key).await);
+            assert_eq!(answer, (status, code.to_owned()), "{who:?} {body} {key:?}");
+        }
+        let (_, account) = answer(
+            handle(
+                &w.store,
+                &w.clock,
+                &w.auth,
+                w.request(ADA, "GET", "/v1/nothing", None),
+            )
+            .await,
+        );
+        assert_eq!(account["code"], "not_found");
+    }
 
     #[tokio::test]
     async fn a_body_that_is_not_utf8_is_a_400_problem() {

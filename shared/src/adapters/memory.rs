@@ -50,24 +50,32 @@ fn poisoned<T>(_: T) -> StoreError {
     StoreError::Backend("a test panicked while holding the memory store".into())
 }
 
-/// One page of `items` (already in listing order) after the item whose key is the cursor.
-fn page_of<T: Clone>(items: &[(String, T)], page: &PageRequest) -> Page<T> {
+/// One page of `items` (already in listing order) after the item whose key the cursor names.
+/// A cursor is the key in hex, as the DynamoDB adapter's is, and one that does not decode is
+/// refused the same way.
+fn page_of<T: Clone>(items: &[(String, T)], page: &PageRequest) -> Result<Page<T>, StoreError> {
     let start = match &page.cursor {
-        Some(after) => items
-            .iter()
-            .position(|(k, _)| k > after)
-            .unwrap_or(items.len()),
+        Some(cursor) => {
+            let after = hex::decode(cursor)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or(StoreError::BadCursor)?;
+            items
+                .iter()
+                .position(|(k, _)| *k > after)
+                .unwrap_or(items.len())
+        }
         None => 0,
     };
     let limit = page.limit.clamp(1, 1000) as usize;
     let taken: Vec<_> = items.iter().skip(start).take(limit).collect();
     let next_cursor = (start + taken.len() < items.len())
-        .then(|| taken.last().map(|(k, _)| k.clone()))
+        .then(|| taken.last().map(|(k, _)| hex::encode(k)))
         .flatten();
-    Page {
+    Ok(Page {
         items: taken.into_iter().map(|(_, v)| v.clone()).collect(),
         next_cursor,
-    }
+    })
 }
 
 /// `items` newest first by `order`, keyed by their place in that order (what a cursor names).
@@ -176,7 +184,7 @@ impl Listings for MemoryStore {
                         .collect()
                 })
                 .unwrap_or_default();
-            Ok(page_of(&users, page))
+            page_of(&users, page)
         })
     }
 
@@ -188,7 +196,7 @@ impl Listings for MemoryStore {
         self.with(|t| {
             let log = t.get(tenant).map(|d| d.log.clone()).unwrap_or_default();
             let listed = newest_first(log, |e| (e.at, e.entry_id.clone()));
-            Ok(page_of(&listed, page))
+            page_of(&listed, page)
         })
     }
 
@@ -203,7 +211,7 @@ impl Listings for MemoryStore {
                 .map(|d| d.invoices.values().cloned().collect())
                 .unwrap_or_default();
             let listed = newest_first(invoices, |i| (i.issued_at, i.invoice_id.clone()));
-            Ok(page_of(&listed, page))
+            page_of(&listed, page)
         })
     }
 }
