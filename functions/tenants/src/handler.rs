@@ -163,7 +163,111 @@ pub async fn handle<S: Store, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use licensing::http::testing::assert_a_body_not_utf8_is_a_400_problem;
+    use licensing::http::testing::{
+        ADA, Who, World, answer, assert_a_body_not_utf8_is_a_400_problem, refused,
+    };
+    use serde_json::{Value, json};
+
+    async fn call(
+        w: &World,
+        who: Who<'_>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> HttpResult {
+        handle(
+            &w.store,
+            &w.clock,
+            &w.auth,
+            w.request(who, method, path, body),
+        )
+        .await
+    }
+
+    fn globex() -> Value {
+        json!({
+            "tenant_id": "globex", "name": "Globex", "currency": "EUR", "time_zone": "Europe/Berlin",
+            "period_length": "monthly", "period_start": "2026-11-01",
+            "pools": {"licences": {"unit_price": 1000, "purchased": 5}},
+            "administrator": {"user_id": "hank", "name": "Hank Scorpio", "email": "hank@example.com"}
+        })
+    }
+
+    #[tokio::test]
+    async fn an_operator_creates_a_tenant_once_with_its_administrator() {
+        let w = World::acme().await;
+        let (status, created) =
+            answer(call(&w, Who::Operator, "POST", "/v1/tenants", Some(globex())).await);
+        assert_eq!(status, 201, "{created}");
+        let again = refused(call(&w, Who::Operator, "POST", "/v1/tenants", Some(globex())).await);
+        assert_eq!(again.0, 409, "{again:?}");
+        let mut bad_date = globex();
+        bad_date["period_start"] = "2026-11-1".into();
+        let mut bad_zone = globex();
+        bad_zone["time_zone"] = "Mars/Olympus".into();
+        let mut no_licences = globex();
+        no_licences["pools"] = json!({"crm": {"unit_price": 1, "purchased": 1}});
+        for body in [bad_date, bad_zone, no_licences, json!({})] {
+            let (status, code) =
+                refused(call(&w, Who::Operator, "POST", "/v1/tenants", Some(body.clone())).await);
+            assert!(matches!(status, 400 | 422), "{body}: {status} {code}");
+        }
+        let as_ada = refused(call(&w, ADA, "POST", "/v1/tenants", Some(globex())).await);
+        assert_eq!(
+            as_ada,
+            (403, "forbidden".into()),
+            "a tenant's administrator is no operator"
+        );
+        assert_eq!(
+            refused(call(&w, Who::Nobody, "POST", "/v1/tenants", Some(globex())).await).0,
+            401
+        );
+    }
+
+    #[tokio::test]
+    async fn an_operator_sets_settings_restores_an_administrator_and_terminates() {
+        let w = World::acme().await;
+        let op = Who::Operator;
+        let days = Some(json!({"renewal_reminder_days": 3}));
+        let (status, settings) =
+            answer(call(&w, op, "PUT", "/v1/tenants/acme/settings", days.clone()).await);
+        assert_eq!(status, 200, "{settings}");
+        let ada = Some(json!({"user_id": "ada", "name": "Ada Admin", "email": "ada@example.com"}));
+        let (status, restored) = answer(
+            call(
+                &w,
+                op,
+                "POST",
+                "/v1/tenants/acme/administrator",
+                ada.clone(),
+            )
+            .await,
+        );
+        assert_eq!(status, 200, "{restored}");
+        let cases = [
+            ("PUT", "/v1/tenants/globex/settings", days.clone(), 404),
+            ("POST", "/v1/tenants/globex/administrator", ada.clone(), 404),
+            ("POST", "/v1/tenants/globex/terminate", None, 404),
+            (
+                "PUT",
+                "/v1/tenants/acme/settings",
+                Some(json!({"days": 3})),
+                400,
+            ),
+            ("GET", "/v1/tenants", None, 404),
+        ];
+        for (method, path, body, expected) in cases {
+            let (status, code) = refused(call(&w, op, method, path, body).await);
+            assert_eq!(status, expected, "{method} {path}: {code}");
+        }
+        assert_eq!(
+            refused(call(&w, ADA, "POST", "/v1/tenants/acme/terminate", None).await).0,
+            403
+        );
+        let (status, ended) =
+            answer(call(&w, op, "POST", "/v1/tenants/acme/terminate", None).await);
+        assert_eq!(status, 200, "{ended}");
+    }
 
     #[tokio::test]
     async fn a_body_that_is_not_utf8_is_a_400_problem() {

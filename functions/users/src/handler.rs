@@ -174,7 +174,186 @@ pub async fn handle<S: Store, C: Clock>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use licensing::http::testing::assert_a_body_not_utf8_is_a_400_problem;
+    use licensing::http::testing::{
+        ADA, BO, Who, World, answer, assert_a_body_not_utf8_is_a_400_problem, refused,
+    };
+    use serde_json::{Value, json};
+
+    async fn call(
+        w: &World,
+        who: Who<'_>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> HttpResult {
+        handle(
+            &w.store,
+            &w.clock,
+            &w.auth,
+            w.request(who, method, path, body),
+        )
+        .await
+    }
+
+    fn someone(id: &str) -> Value {
+        json!({"user_id": id, "name": "Cy Cole", "email": format!("{id}@example.com")})
+    }
+
+    #[tokio::test]
+    async fn a_user_is_created_once_and_past_the_licences_gets_a_red_seat() {
+        let w = World::acme().await;
+        let (status, cy) = answer(call(&w, ADA, "POST", "/v1/users", Some(someone("cy"))).await);
+        assert_eq!(status, 201, "{cy}");
+        let (status, dee) = answer(call(&w, ADA, "POST", "/v1/users", Some(someone("dee"))).await);
+        assert_eq!(status, 201, "{dee}");
+        assert_ne!(
+            dee["licence_state"], cy["licence_state"],
+            "the fourth on three licences is red"
+        );
+        let refusals = [
+            (ADA, someone("cy"), 409),
+            (BO, someone("eve"), 403),
+            (ADA, json!({"name": "No Mail"}), 400),
+            (
+                ADA,
+                json!({"user_id": "eve", "name": "Eve", "email": "not an address"}),
+                400,
+            ),
+            (
+                ADA,
+                json!({"user_id": "eve", "name": "Eve", "email": "e@example.com", "x": 1}),
+                400,
+            ),
+            (
+                ADA,
+                json!({"user_id": "eve", "name": "Eve", "email": "e@example.com", "modules": ["nope"]}),
+                422,
+            ),
+            (
+                ADA,
+                json!({"user_id": "eve", "name": "Eve", "email": "e@example.com", "role": "nobody"}),
+                422,
+            ),
+        ];
+        for (who, body, expected) in refusals {
+            let (status, code) =
+                refused(call(&w, who, "POST", "/v1/users", Some(body.clone())).await);
+            assert_eq!(status, expected, "{body}: {code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn users_are_listed_by_licence_state_to_whoever_manages_them() {
+        let w = World::acme().await;
+        let (status, all) = answer(call(&w, ADA, "GET", "/v1/users", None).await);
+        assert_eq!(
+            (status, all["items"].as_array().map(Vec::len)),
+            (200, Some(2)),
+            "{all}"
+        );
+        let red = answer(
+            call(
+                &w,
+                ADA,
+                "GET",
+                "/v1/users?licence_state=over_allocated",
+                None,
+            )
+            .await,
+        );
+        assert_eq!(
+            (red.0, red.1["items"].as_array().map(Vec::len)),
+            (200, Some(0))
+        );
+        assert_eq!(
+            refused(call(&w, ADA, "GET", "/v1/users?licence_state=x", None).await).0,
+            400
+        );
+        assert_eq!(refused(call(&w, BO, "GET", "/v1/users", None).await).0, 403);
+    }
+
+    #[tokio::test]
+    async fn a_user_is_deactivated_activated_and_changed_but_never_the_last_administrator() {
+        let w = World::acme().await;
+        let (status, bo) = answer(call(&w, ADA, "POST", "/v1/users/bo/deactivate", None).await);
+        assert_eq!((status, &bo["active"]), (200, &json!(false)), "{bo}");
+        let (status, bo) = answer(call(&w, ADA, "POST", "/v1/users/bo/activate", None).await);
+        assert_eq!((status, &bo["active"]), (200, &json!(true)), "{bo}");
+        let da = Some(json!({"language": "da"}));
+        let (status, bo) = answer(call(&w, ADA, "PUT", "/v1/users/bo", da.clone()).await);
+        assert_eq!((status, &bo["language"]), (200, &json!("da")), "{bo}");
+        let cases = [
+            ("POST", "/v1/users/ada/deactivate", None, 409),
+            ("POST", "/v1/users/nobody/deactivate", None, 404),
+            ("PUT", "/v1/users/nobody", da.clone(), 404),
+            ("PUT", "/v1/users/bo", Some(json!({"language": "xx"})), 400),
+            ("PUT", "/v1/users/ada", Some(json!({"role": "user"})), 403),
+        ];
+        for (method, path, body, expected) in cases {
+            let (status, code) = refused(call(&w, ADA, method, path, body).await);
+            assert_eq!(status, expected, "{method} {path}: {code}");
+        }
+        assert_eq!(
+            refused(call(&w, BO, "POST", "/v1/users/ada/deactivate", None).await).0,
+            403
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_answers_each_entry_and_refuses_a_malformed_body_whole() {
+        let w = World::acme().await;
+        let body = json!({"users": [someone("cy"), someone("bo")]});
+        let (status, batch) = answer(call(&w, ADA, "POST", "/v1/users/batch", Some(body)).await);
+        assert_eq!(status, 200, "{batch}");
+        let statuses: Vec<_> = batch["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["status"].clone())
+            .collect();
+        assert_eq!(statuses, [json!(201), json!(409)], "{batch}");
+        let malformed = json!({"users": [someone("dee"), {"name": "x"}]});
+        assert_eq!(
+            refused(call(&w, ADA, "POST", "/v1/users/batch", Some(malformed)).await).0,
+            400
+        );
+        let (_, users) = answer(call(&w, ADA, "GET", "/v1/users", None).await);
+        assert_eq!(
+            users["items"].as_array().map(Vec::len),
+            Some(3),
+            "dee was not created"
+        );
+    }
+
+    #[tokio::test]
+    async fn roles_are_read_and_set_within_the_callers_rights() {
+        let w = World::acme().await;
+        let viewer = Some(json!({"rights": ["account.view"]}));
+        let (status, role) = answer(call(&w, ADA, "PUT", "/v1/roles/viewer", viewer.clone()).await);
+        assert_eq!(status, 200, "{role}");
+        assert_eq!(
+            answer(call(&w, ADA, "GET", "/v1/roles/viewer", None).await).0,
+            200
+        );
+        assert_eq!(answer(call(&w, ADA, "GET", "/v1/roles", None).await).0, 200);
+        let cases = [
+            (ADA, "GET", "/v1/roles/nobody", None, 404),
+            (
+                ADA,
+                "PUT",
+                "/v1/roles/viewer",
+                Some(json!({"rights": ["fly"]})),
+                400,
+            ),
+            (BO, "PUT", "/v1/roles/viewer", viewer.clone(), 403),
+            (BO, "GET", "/v1/roles", None, 403),
+            (ADA, "DELETE", "/v1/roles/viewer", None, 404),
+        ];
+        for (who, method, path, body, expected) in cases {
+            let (status, code) = refused(call(&w, who, method, path, body).await);
+            assert_eq!(status, expected, "{method} {path}: {code}");
+        }
+    }
 
     #[tokio::test]
     async fn a_body_that_is_not_utf8_is_a_400_problem() {
