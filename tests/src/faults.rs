@@ -9,7 +9,7 @@
 //! shared by concurrent callers for thousands of steps.
 
 use chrono::{DateTime, Utc};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -33,6 +33,7 @@ pub enum Method {
     LoadAccount,
     LoadUser,
     RedRecords,
+    LoadUsers,
     ExistingUsers,
     NewestSeats,
     ListUsers,
@@ -216,6 +217,15 @@ impl<S: AccountReads, A: Send + Sync> AccountReads for Faulty<S, A> {
     async fn red_records(&self, tenant: &TenantId) -> Result<Vec<RedSeat>, StoreError> {
         self.enter(Method::RedRecords).await?;
         self.store.red_records(tenant).await
+    }
+
+    async fn load_users(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+    ) -> Result<BTreeMap<UserId, User>, StoreError> {
+        self.enter(Method::LoadUsers).await?;
+        self.store.load_users(tenant, ids).await
     }
 
     async fn existing_users(

@@ -50,6 +50,27 @@ pub trait AccountReads: Send + Sync {
         }
     }
 
+    /// The users of `ids` that exist in the tenant. The DynamoDB store reads them a hundred to
+    /// a `BatchGetItem` (the sweep's removals read 25 at a time).
+    fn load_users(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<UserId, User>, StoreError>> + Send
+    {
+        async move {
+            let found =
+                futures::future::join_all(ids.iter().map(|u| self.load_user(tenant, u))).await;
+            let mut users = std::collections::BTreeMap::new();
+            for user in found {
+                if let Some(user) = user? {
+                    users.insert(user.user_id.clone(), user);
+                }
+            }
+            Ok(users)
+        }
+    }
+
     /// Which of `users` exist in the tenant. The DynamoDB store asks for their keys alone, a
     /// hundred to a `BatchGetItem`.
     fn existing_users(

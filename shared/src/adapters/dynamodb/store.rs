@@ -72,6 +72,25 @@ impl AccountReads for DynamoStore {
             .collect()
     }
 
+    async fn load_users(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+    ) -> Result<std::collections::BTreeMap<UserId, User>, StoreError> {
+        let pk = tenant_pk(tenant);
+        let unique: std::collections::BTreeSet<&UserId> = ids.iter().collect();
+        let keys: Vec<Item> = unique
+            .into_iter()
+            .map(|u| key(pk.clone(), user_sk(u.as_str())))
+            .collect();
+        let mut users = std::collections::BTreeMap::new();
+        for item in self.batch_get(keys, None).await? {
+            let user = from_item::<UserItem>(item)?.user;
+            users.insert(user.user_id.clone(), user);
+        }
+        Ok(users)
+    }
+
     async fn existing_users(
         &self,
         tenant: &TenantId,

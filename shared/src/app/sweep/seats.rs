@@ -56,9 +56,8 @@ pub(super) async fn remove_due<S: AccountReads + Commits>(
     if due.is_empty() {
         return Ok(Err(loaded));
     }
-    let read =
-        futures::future::join_all(due.iter().map(|r| store.load_user(tenant, &r.seat.user_id)))
-            .await;
+    let ids: Vec<UserId> = due.iter().map(|r| r.seat.user_id.clone()).collect();
+    let mut read = store.load_users(tenant, &ids).await?;
     let before_change = loaded.account.subscription.clone();
     let version = before_change.version;
     let stale = loaded.stale;
@@ -67,7 +66,7 @@ pub(super) async fn remove_due<S: AccountReads + Commits>(
     let mut events = Vec::new();
     let mut removed = Vec::new();
     let mut skip = Vec::new();
-    for (red, user) in due.iter().zip(read) {
+    for red in &due {
         let key = (red.pool.clone(), red.seat.user_id.clone());
         // A user due in two pools at once is written once, with both removals.
         let (before, mut after) = match writes
@@ -78,7 +77,7 @@ pub(super) async fn remove_due<S: AccountReads + Commits>(
                 let w = writes.remove(i);
                 (w.before, w.after)
             }
-            None => match user? {
+            None => match read.remove(&red.seat.user_id) {
                 Some(user) => (Some(user.clone()), user),
                 None => {
                     skip.push(key);
