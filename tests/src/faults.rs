@@ -73,7 +73,7 @@ pub struct Call {
     pub method: Method,
     /// Calls made through this decorator before this one.
     pub index: u64,
-    /// Writes made before this one (this one not counted).
+    /// Write calls made through the decorator before this one, faulted ones included.
     pub writes_before: u64,
 }
 
@@ -126,8 +126,8 @@ impl<S> Faulty<S> {
         Self::with(store, rule, Nothing)
     }
 
-    /// `store` killed before its `n`th write (after `n` writes went through): the crash test's
-    /// process that dies between any two writes.
+    /// `store` killed at its write call after the first `n`: that call and every one after it
+    /// fail, as for the crash test's process that dies between two writes.
     pub fn killed_after_writes(store: S, n: u64) -> Self {
         Self::new(store, move |call| {
             if call.method.writes() && call.writes_before >= n {

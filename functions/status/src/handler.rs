@@ -77,6 +77,10 @@ mod tests {
         let (status, log) = answer(call(&w, ADA, "/v1/action-log?limit=1").await);
         assert_eq!(status, 200, "{log}");
         assert_eq!(log["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            log["items"][0]["action"], "user.created",
+            "the newest first: {log}"
+        );
         assert!(
             log["next_cursor"].is_string(),
             "Bo's creation, then the tenant's: {log}"
@@ -100,8 +104,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_invoice_is_found_by_its_id_and_only_in_its_tenant() {
+    async fn an_invoice_is_listed_and_found_by_its_id() {
         let w = World::acme().await;
+        let ada = app::Caller {
+            tenant: licensing::domain::identity::TenantId::parse("acme").expect("acme"),
+            user: licensing::domain::identity::UserId::parse("ada").expect("ada"),
+        };
+        let now = w.clock.now();
+        let no_modules = Default::default();
+        let quote = app::create_quote(&w.store, &ada, Some(1), &no_modules, now).await;
+        let quote_id = quote.expect("a quote").quote_id;
+        let body = serde_json::json!({ "quote_id": quote_id });
+        let bought = app::approve_purchase(&w.store, &ada, Some("k"), &body, &quote_id, now).await;
+        assert_eq!(bought.expect("a purchase").status, 201);
+        let (status, invoices) = answer(call(&w, ADA, "/v1/invoices").await);
+        assert_eq!(status, 200, "{invoices}");
+        let id = invoices["items"][0]["invoice_id"]
+            .as_str()
+            .unwrap_or_default();
+        let (status, invoice) = answer(call(&w, ADA, &format!("/v1/invoices/{id}")).await);
+        assert_eq!(
+            (status, &invoice["invoice_id"]),
+            (200, &invoices["items"][0]["invoice_id"])
+        );
         let missing = refused(call(&w, ADA, "/v1/invoices/inv-nothing").await);
         assert_eq!(missing, (404, "not_found".into()));
         assert_eq!(

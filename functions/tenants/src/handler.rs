@@ -232,6 +232,7 @@ mod tests {
         let (status, settings) =
             answer(call(&w, op, "PUT", "/v1/tenants/acme/settings", days.clone()).await);
         assert_eq!(status, 200, "{settings}");
+        assert_eq!(settings["renewal_reminder_days"], 3, "{settings}");
         let ada = Some(json!({"user_id": "ada", "name": "Ada Admin", "email": "ada@example.com"}));
         let (status, restored) = answer(
             call(

@@ -251,6 +251,10 @@ mod tests {
             (200, Some(2)),
             "{all}"
         );
+        for id in ["cy", "dee"] {
+            let created = answer(call(&w, ADA, "POST", "/v1/users", Some(someone(id))).await);
+            assert_eq!(created.0, 201, "{}", created.1);
+        }
         let red = answer(
             call(
                 &w,
@@ -263,8 +267,11 @@ mod tests {
         );
         assert_eq!(
             (red.0, red.1["items"].as_array().map(Vec::len)),
-            (200, Some(0))
+            (200, Some(1)),
+            "dee, the fourth on three licences: {}",
+            red.1
         );
+        assert_eq!(red.1["items"][0]["user_id"], "dee");
         assert_eq!(
             refused(call(&w, ADA, "GET", "/v1/users?licence_state=x", None).await).0,
             400

@@ -51,14 +51,14 @@ fn poisoned<T>(_: T) -> StoreError {
 }
 
 /// One page of `items` (already in listing order) after the item whose key the cursor names.
-/// A cursor is the key in hex, as the DynamoDB adapter's is, and one that does not decode is
-/// refused the same way.
+/// A cursor is the key in hex, as the DynamoDB adapter's is: one that is not hex is refused,
+/// and any other is read as the DynamoDB adapter reads it.
 fn page_of<T: Clone>(items: &[(String, T)], page: &PageRequest) -> Result<Page<T>, StoreError> {
     let start = match &page.cursor {
         Some(cursor) => {
             let after = hex::decode(cursor)
                 .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
                 .ok_or(StoreError::BadCursor)?;
             items
                 .iter()

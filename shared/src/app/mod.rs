@@ -46,10 +46,11 @@ pub struct Caller {
     pub user: UserId,
 }
 
-/// How often a change that lost a race is retried from a fresh read before answering 409.
+/// How many times a change that lost a race is tried, each from a fresh read, before it
+/// answers 409.
 /// With full-jitter backoff capped at 250 ms this waits at most a few seconds, enough for
 /// dozens of simultaneous changes to one tenant to all commit.
-const CONTENTION_RETRIES: u32 = 30;
+const CONTENTION_ATTEMPTS: u32 = 30;
 
 /// Replays of an approval are kept this long (R10).
 pub fn idempotency_window() -> Duration {
@@ -64,7 +65,7 @@ where
     let mut n = 0;
     loop {
         match attempt(n).await {
-            Err(AppError::Contention) if n + 1 < CONTENTION_RETRIES => {
+            Err(AppError::Contention) if n + 1 < CONTENTION_ATTEMPTS => {
                 // Full jitter: racing writers spread out instead of colliding again.
                 let ceiling = (4u64 << n.min(6)).min(250);
                 let random = u64::from(u16::from_le_bytes([

@@ -100,7 +100,7 @@ pub trait AccountReads: Send + Sync {
     ) -> impl Future<Output = Result<Vec<SeatInfo>, StoreError>> + Send;
 }
 
-/// The pages of a tenant's users, action log and invoices (R19), newest first.
+/// The pages of a tenant's users (by id), action log and invoices (R19; both newest first).
 pub trait Listings: Send + Sync {
     fn list_users(
         &self,

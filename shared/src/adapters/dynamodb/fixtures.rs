@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::atomic::Ordering;
 
-use super::items::{PACKED_ATTRIBUTES, SeatItem, UserItem};
+use super::items::{JSON_STRING_ATTRIBUTES, SeatItem, UserItem};
 use super::keys::{seat_sk, tenant_pk, user_sk};
 use super::{DynamoStore, Item, backend, item_size, to_item};
 use crate::domain::account::SeatInfo;
@@ -87,7 +87,7 @@ impl DynamoStore {
     }
 
     /// Every item of a tenant's partition under `prefix` (`U#` users, `L#` log, `O#` outbox,
-    /// `S#` seats …), as stored, with the packed documents (`PACKED_ATTRIBUTES`) read back as
+    /// `S#` seats …), as stored, with the documents stored as JSON strings (`JSON_STRING_ATTRIBUTES`) read back as
     /// JSON: what the crash tests compare two runs on.
     pub async fn partition(
         &self,
@@ -104,7 +104,7 @@ impl DynamoStore {
                 .query_prefix(tenant_pk(tenant), prefix, &page, true)
                 .await?;
             all.extend(got.items.into_iter().map(|mut item| {
-                for name in PACKED_ATTRIBUTES {
+                for name in JSON_STRING_ATTRIBUTES {
                     if let Some(serde_json::Value::String(text)) = item.get(name)
                         && let Ok(document) = serde_json::from_str(text)
                     {

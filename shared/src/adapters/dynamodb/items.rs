@@ -33,7 +33,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonString<T> {
         use serde::de::Error;
         match serde_json::Value::deserialize(deserializer)? {
             serde_json::Value::String(text) => serde_json::from_str(&text).map(JsonString),
-            // The nested-map form of items written before the documents were packed.
+            // The nested-map form of items written before the documents were stored as JSON strings.
             structured => serde_json::from_value(structured).map(JsonString),
         }
         .map_err(D::Error::custom)
@@ -41,7 +41,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonString<T> {
 }
 
 /// The attributes stored as [`JsonString`]: what a reader of raw items unpacks.
-pub const PACKED_ATTRIBUTES: [&str; 5] = ["entry", "invoice", "quote", "record", "messages"];
+pub const JSON_STRING_ATTRIBUTES: [&str; 5] = ["entry", "invoice", "quote", "record", "messages"];
 
 #[derive(Serialize, Deserialize)]
 pub struct SubItem {

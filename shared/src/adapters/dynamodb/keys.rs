@@ -26,6 +26,7 @@
 //! | action log, newest first | `begins_with(sk, "L#")`, backward | 1 Query per page |
 //! | invoices, newest first | `begins_with(sk, "I#")`, backward | 1 Query per page |
 //! | newest seats of a pool (R12, R14) | `begins_with(sk, "S#{pool}#")`, backward, limit n | 1 Query, n items |
+//! | the users of a removal step (R5) | BatchGetItem `U#u` for each of up to 25 users, consistent | 1 call |
 //! | approval reads (R10) | BatchGetItem `A#SUB`, `U#u`, `K#key`, `Q#quote`, consistent (then the red seats as above) | 1 call |
 //! | a change | TransactWriteItems, version-checked | 1 call |
 //! | due rollovers / seats / outbox | index `due`: `due_pk = ROLL#n / SEAT#n / OUTBOX#n AND due_at <= t` | 1 Query per shard; items = work due |

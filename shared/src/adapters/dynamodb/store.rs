@@ -1,5 +1,6 @@
-//! The `Store` port implemented on the table: each method one or two requests, built from
-//! the reads, writes and plans of the sibling modules.
+//! The store's ports implemented on the table: each method one or two requests (a read of
+//! many keys, one `BatchGetItem` per hundred), built from the reads, writes and plans of the
+//! sibling modules.
 
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use chrono::{DateTime, Utc};
