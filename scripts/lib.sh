@@ -130,6 +130,10 @@ stop_all() {
     wait "$pid" 2>/dev/null || true
   done
   PIDS=()
+  # LocalStack starts its DynamoDB Local in a session of its own, which outlived a KILL of
+  # LocalStack's group (found running an hour after a fresh clone's run): its command line
+  # names this checkout's LocalStack folder.
+  pkill -KILL -f -- "$LS_ROOT/" 2>/dev/null || true
 }
 
 wait_for() {
