@@ -74,11 +74,9 @@ pub async fn handle<S: Store, C: Clock>(
 mod tests {
     use super::*;
     use lambda_http::http::HeaderValue;
-    use licensing::domain::pool::PoolId;
     use licensing::http::testing::{
         ADA, BO, Who, World, answer, assert_a_body_not_utf8_is_a_400_problem, refused,
     };
-    use licensing::ports::AccountReads;
     use serde_json::json;
 
     async fn post(
@@ -169,19 +167,7 @@ mod tests {
             let answer = refused(post(&w, who, "/v1/purchases", body.clone(), key).await);
             assert_eq!(answer, (status, code.to_owned()), "{who:?} {body} {key:?}");
         }
-        let acme = licensing::domain::identity::TenantId::parse("acme").expect("acme");
-        let loaded = w
-            .store
-            .load_account(&acme)
-            .await
-            .expect("a read")
-            .expect("acme");
-        let licences = loaded
-            .account
-            .subscription
-            .pool(&PoolId::licences())
-            .cloned();
-        assert_eq!(licences.map(|p| p.purchased), Some(3), "nothing was bought");
+        assert_eq!(w.licences().await.purchased, 3, "nothing was bought");
         let request = w.request(ADA, "GET", "/v1/nothing", None);
         let route = refused(handle(&w.store, &w.clock, &w.auth, request).await);
         assert_eq!(route, (404, "not_found".into()));

@@ -154,6 +154,20 @@ impl World {
         }
     }
 
+    /// Acme's licences pool as stored now: what a test reads to see that a request changed it,
+    /// or did not.
+    pub async fn licences(&self) -> crate::domain::pool::Pool {
+        use crate::ports::AccountReads;
+        let acme = crate::domain::identity::TenantId::parse("acme").expect("tenant id");
+        let loaded = self.store.load_account(&acme).await.expect("a read");
+        let loaded = loaded.expect("acme");
+        let pool = loaded
+            .account
+            .subscription
+            .pool(&crate::domain::pool::PoolId::licences());
+        pool.expect("the licences pool").clone()
+    }
+
     /// `method path` (with its query) as API Gateway hands it to a function, from `who`.
     pub fn request(
         &self,

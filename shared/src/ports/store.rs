@@ -78,17 +78,7 @@ pub trait AccountReads: Send + Sync {
         tenant: &TenantId,
         users: &[UserId],
     ) -> impl Future<Output = Result<std::collections::BTreeSet<UserId>, StoreError>> + Send {
-        async move {
-            let found =
-                futures::future::join_all(users.iter().map(|u| self.load_user(tenant, u))).await;
-            let mut existing = std::collections::BTreeSet::new();
-            for user in found {
-                if let Some(user) = user? {
-                    existing.insert(user.user_id);
-                }
-            }
-            Ok(existing)
-        }
+        async move { Ok(self.load_users(tenant, users).await?.into_keys().collect()) }
     }
 
     /// The newest `limit` seats of a pool, newest first (R3 order reversed).
