@@ -109,8 +109,9 @@ running() {
 }
 
 # Stops what start_bg started: TERM to each process group, then KILL to a group still there
-# after 10 s (LocalStack once kept retrying an event delivery after its gateway had stopped,
-# and a test run waited on it for good).
+# after 3 s (LocalStack once kept retrying an event delivery after its gateway had stopped,
+# and a test run waited on it for good; it never stopped on TERM within 10 s either, and no
+# engine here keeps anything a later run needs, so a short grace costs nothing).
 stop_all() {
   local pid _
   for pid in "${PIDS[@]:-}"; do
@@ -119,12 +120,12 @@ stop_all() {
   done
   for pid in "${PIDS[@]:-}"; do
     [ -n "$pid" ] || continue
-    for _ in $(seq 100); do
+    for _ in $(seq 30); do
       running "$pid" || break
       sleep 0.1
     done
     if running "$pid"; then
-      log "pid $pid did not stop on TERM within 10 s: KILL"
+      log "pid $pid did not stop on TERM within 3 s: KILL"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true

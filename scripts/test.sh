@@ -76,11 +76,26 @@ unset LICENSING_RECORD_AWS_CALLS
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
 start_stream_reader "$LICENSING_API_URL" "$LOGDIR"
 
+# The size tests (10 000 users, tables of their own) are the longest by far: started last in
+# name order they held the pass up by two minutes, so they run from the start in a process
+# of their own, beside the pass and the fuzzing, and are waited for after both.
+cargo test --workspace --quiet --no-run
+start_bg "the size tests (10 000 users) beside the rest" "$LOGDIR/size-tests.log" \
+  cargo test --workspace --quiet --test main size:: -- --ignored
+SIZE_TESTS="${PIDS[-1]}"
 log "cargo test (every test, those that need the engines and the API included)"
-cargo test --workspace --quiet "$@" -- --include-ignored "${RUN_ALONE[@]}"
+cargo test --workspace --quiet "$@" -- --include-ignored "${RUN_ALONE[@]}" --skip size::
 
 log "the contract fuzzed: schemathesis against openapi.yaml and the local API"
 fuzz_contract "$LICENSING_API_URL" "$LICENSING_JWT_SECRET" "$LOGDIR"
+
+log "waiting for the size tests (log $LOGDIR/size-tests.log)"
+if ! wait "$SIZE_TESTS"; then
+  cat "$LOGDIR/size-tests.log" >&2
+  echo "the size tests failed" >&2
+  exit 1
+fi
+tail -n 3 "$LOGDIR/size-tests.log" >&2
 
 run_alone
 
