@@ -3,6 +3,7 @@
 //! `cargo test --workspace --test main <filter>` runs part of it.
 
 mod api;
+mod delivery;
 mod deploy;
 mod engines;
 mod front;

@@ -4,7 +4,8 @@
 //! moved, a tenant, user or invoice that exists, an approved quote, an unexpired idempotency
 //! key), and quotes and keys read as gone past the same expiry. What only the engine can show
 //! (transactions racing in DynamoDB, item sizes, the due index's shards, consistency) stays in
-//! the DynamoDB Local suites.
+//! the DynamoDB Local suites. Its outbox is the table's too: a change's messages in batches,
+//! due, leased, settled with an attempt count, or dead.
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -18,10 +19,10 @@ use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::user::User;
-use crate::outbox::OutboxMessage;
+use crate::outbox::{OutboxBatch, OutboxMessage, split};
 use crate::ports::{
     AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
-    LogEntry, Page, PageRequest, Quotes, StoreError, StoreUsage, StoredQuote,
+    LogEntry, OutboxStore, Page, PageRequest, Quotes, StoreError, StoreUsage, StoredQuote,
 };
 
 /// How long a quote's record outlives the quote (the DynamoDB item's TTL).
@@ -36,7 +37,31 @@ struct TenantData {
     /// Quote id → the quote, whether approved, and when its record expires.
     quotes: BTreeMap<String, (StoredQuote, DateTime<Utc>)>,
     idempotency: BTreeMap<String, IdempotencyRecord>,
-    outbox: Vec<OutboxMessage>,
+    outbox: Vec<StoredBatch>,
+}
+
+/// An outbox batch as the table keeps it: due at `due` (none once dead), and leased to a
+/// dispatcher until `lease_until`.
+struct StoredBatch {
+    batch: OutboxBatch,
+    due: Option<DateTime<Utc>>,
+    lease_until: Option<DateTime<Utc>>,
+}
+
+/// A change's outbox in batches, as the DynamoDB store cuts it, each named after its first
+/// message.
+fn batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
+    split(messages)
+        .into_iter()
+        .enumerate()
+        .map(|(n, chunk)| OutboxBatch {
+            tenant_id: tenant.clone(),
+            id: format!("O#{}#{n}", chunk[0].message_id),
+            messages: chunk.to_vec(),
+            attempts: 0,
+            commit: None,
+        })
+        .collect()
 }
 
 /// A clone shares its tenants, as two clients of one table do.
@@ -102,10 +127,28 @@ impl MemoryStore {
         f(&mut tenants)
     }
 
-    /// Every message the tenant's changes wrote to the outbox, in commit order.
+    /// Every message of the tenant's outbox not yet delivered (dead ones included), in
+    /// commit order.
     pub fn outbox(&self, tenant: &TenantId) -> Vec<OutboxMessage> {
-        self.with(|t| Ok(t.get(tenant).map(|d| d.outbox.clone()).unwrap_or_default()))
-            .unwrap_or_default()
+        self.outbox_batches(tenant)
+            .into_iter()
+            .flat_map(|(batch, _)| batch.messages)
+            .collect()
+    }
+
+    /// The tenant's outbox batches, each with whether it is dead (failed too often).
+    pub fn outbox_batches(&self, tenant: &TenantId) -> Vec<(OutboxBatch, bool)> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .map(|d| {
+                    d.outbox
+                        .iter()
+                        .map(|b| (b.batch.clone(), b.due.is_none()))
+                        .collect()
+                })
+                .unwrap_or_default())
+        })
+        .unwrap_or_default()
     }
 }
 
@@ -267,7 +310,7 @@ impl Commits for MemoryStore {
     async fn commit(&self, change: Change) -> Result<(), StoreError> {
         self.with(|t| {
             let tenant_id = change.account.subscription.tenant_id.clone();
-            let data = t.entry(tenant_id).or_default();
+            let data = t.entry(tenant_id.clone()).or_default();
             // Every condition first, in the order the DynamoDB store reads its cancellation
             // reasons; nothing is written unless all hold.
             if let Some(record) = &change.idempotency {
@@ -316,7 +359,15 @@ impl Commits for MemoryStore {
             for invoice in change.invoices {
                 data.invoices.insert(invoice.invoice_id.clone(), invoice);
             }
-            data.outbox.extend(change.outbox);
+            data.outbox.extend(
+                batches(&tenant_id, &change.outbox)
+                    .into_iter()
+                    .map(|batch| StoredBatch {
+                        due: Some(batch.messages[0].next_attempt_at),
+                        batch,
+                        lease_until: None,
+                    }),
+            );
             if let Some(quote_id) = change.approve_quote
                 && let Some((quote, _)) = data.quotes.get_mut(&quote_id)
             {
@@ -381,6 +432,107 @@ impl DueIndex for MemoryStore {
                 }
             }
             Ok(work)
+        })
+    }
+}
+
+impl OutboxStore for MemoryStore {
+    fn batches_of(&self, tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
+        batches(tenant, messages)
+    }
+
+    async fn due_outbox(
+        &self,
+        at: DateTime<Utc>,
+        limit: i32,
+    ) -> Result<Vec<OutboxBatch>, StoreError> {
+        self.with(|t| {
+            let mut due: Vec<(DateTime<Utc>, OutboxBatch)> = t
+                .values()
+                .flat_map(|d| &d.outbox)
+                .filter_map(|b| b.due.filter(|due| *due <= at).map(|due| (due, b)))
+                .map(|(due, b)| (due, b.batch.clone()))
+                .collect();
+            due.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+            Ok(due
+                .into_iter()
+                .take(limit.max(0) as usize)
+                .map(|(_, batch)| batch)
+                .collect())
+        })
+    }
+
+    async fn claim_outbox(
+        &self,
+        batch: &OutboxBatch,
+        now: DateTime<Utc>,
+        lease_secs: i64,
+    ) -> Result<bool, StoreError> {
+        self.with(|t| {
+            let Some(stored) = t
+                .get_mut(&batch.tenant_id)
+                .and_then(|d| d.outbox.iter_mut().find(|b| b.batch.id == batch.id))
+            else {
+                return Ok(false);
+            };
+            let free = stored.lease_until.is_none_or(|until| until < now);
+            if stored.batch.attempts != batch.attempts || stored.due.is_none() || !free {
+                return Ok(false);
+            }
+            stored.lease_until = Some(now + chrono::Duration::seconds(lease_secs));
+            Ok(true)
+        })
+    }
+
+    async fn settle_outbox(
+        &self,
+        batch: &OutboxBatch,
+        remaining: Vec<OutboxMessage>,
+        next_attempt: DateTime<Utc>,
+        dead: bool,
+        failed: bool,
+    ) -> Result<bool, StoreError> {
+        self.with(|t| {
+            let Some(data) = t.get_mut(&batch.tenant_id) else {
+                return Ok(false);
+            };
+            let Some(at) = data.outbox.iter().position(|b| b.batch.id == batch.id) else {
+                return Ok(false);
+            };
+            if data.outbox[at].batch.attempts != batch.attempts {
+                return Ok(false);
+            }
+            if remaining.is_empty() {
+                data.outbox.remove(at);
+                return Ok(true);
+            }
+            let stored = &mut data.outbox[at];
+            stored.batch.messages = remaining;
+            stored.batch.attempts += u32::from(failed);
+            stored.due = (!dead).then_some(next_attempt);
+            stored.lease_until = None;
+            Ok(true)
+        })
+    }
+
+    async fn committed(&self, tenant: &TenantId, marker: &str) -> Result<bool, StoreError> {
+        // Every change here commits with its outbox, so no batch carries a marker; one named
+        // anyway is a log entry's key, `L#…#<entry id>`, as in the table.
+        self.with(|t| {
+            Ok(marker.starts_with("L#")
+                && t.get(tenant).is_some_and(|d| {
+                    d.log
+                        .iter()
+                        .any(|entry| marker.ends_with(&format!("#{}", entry.entry_id)))
+                }))
+        })
+    }
+
+    async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .map(|d| d.users.values().cloned().collect())
+                .unwrap_or_default())
         })
     }
 }

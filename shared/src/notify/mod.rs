@@ -4,6 +4,8 @@
 mod delivery;
 pub mod mail;
 mod recipients;
+#[cfg(feature = "test-fixtures")]
+pub mod recorded;
 mod sender;
 mod stream;
 

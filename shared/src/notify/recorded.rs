@@ -1,0 +1,143 @@
+//! A `Sender` that keeps what it is given, for tests with no SES or EventBridge engine
+//! (feature `test-fixtures`). It can be told to refuse, as SES does when the sender identity
+//! is gone or the account is paused, and EventBridge when it throttles.
+
+use std::sync::{Arc, Mutex};
+
+use super::mail::RenderedMail;
+use super::sender::{MAIL_CAP_PER_RUN, Sender};
+
+/// One mail as sent: to whom, what, and the outbox message it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub message_id: String,
+}
+
+/// One event as put on the bus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutEvent {
+    pub message_id: String,
+    pub detail_type: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Default)]
+struct Kept {
+    mails: Vec<SentMail>,
+    events: Vec<PutEvent>,
+    mail_refused: Option<String>,
+    events_refused: Option<String>,
+}
+
+/// A clone shares what was kept, so a test keeps one while delivery uses another.
+#[derive(Clone)]
+pub struct Recorder {
+    kept: Arc<Mutex<Kept>>,
+    mail_cap: usize,
+    support: Option<String>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self {
+            kept: Arc::default(),
+            mail_cap: MAIL_CAP_PER_RUN,
+            support: None,
+        }
+    }
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_mail_cap(mut self, cap: usize) -> Self {
+        self.mail_cap = cap;
+        self
+    }
+
+    pub fn with_support_contact(mut self, email: &str) -> Self {
+        self.support = Some(email.to_owned());
+        self
+    }
+
+    fn kept<T>(&self, f: impl FnOnce(&mut Kept) -> T) -> T {
+        // A test that panicked while holding the lock has failed already; what it kept is
+        // still worth reading.
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut kept)
+    }
+
+    /// Every mail sent so far, in order.
+    pub fn mails(&self) -> Vec<SentMail> {
+        self.kept(|k| k.mails.clone())
+    }
+
+    /// Every event put so far, in order.
+    pub fn events(&self) -> Vec<PutEvent> {
+        self.kept(|k| k.events.clone())
+    }
+
+    /// From now on every mail is refused with `error` (`None`: sent again).
+    pub fn refuse_mail(&self, error: Option<&str>) {
+        self.kept(|k| k.mail_refused = error.map(str::to_owned));
+    }
+
+    /// From now on every event is refused with `error` (`None`: accepted again).
+    pub fn refuse_events(&self, error: Option<&str>) {
+        self.kept(|k| k.events_refused = error.map(str::to_owned));
+    }
+}
+
+impl Sender for Recorder {
+    async fn send_mail(
+        &self,
+        to: &str,
+        mail: &RenderedMail,
+        message_id: &str,
+    ) -> Result<(), String> {
+        self.kept(|k| match &k.mail_refused {
+            Some(error) => Err(error.clone()),
+            None => {
+                k.mails.push(SentMail {
+                    to: to.to_owned(),
+                    subject: mail.subject.clone(),
+                    text: mail.text.clone(),
+                    message_id: message_id.to_owned(),
+                });
+                Ok(())
+            }
+        })
+    }
+
+    async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<String>) {
+        self.kept(|k| match &k.events_refused {
+            Some(error) => (Vec::new(), Some(error.clone())),
+            None => {
+                for (message_id, detail_type, detail) in events {
+                    k.events.push(PutEvent {
+                        message_id: (*message_id).to_owned(),
+                        detail_type: (*detail_type).to_owned(),
+                        detail: serde_json::from_str(detail).unwrap_or_default(),
+                    });
+                }
+                (
+                    events.iter().map(|(id, _, _)| (*id).to_owned()).collect(),
+                    None,
+                )
+            }
+        })
+    }
+
+    fn mail_cap(&self) -> usize {
+        self.mail_cap
+    }
+
+    fn support_contact(&self) -> Option<&str> {
+        self.support.as_deref()
+    }
+}

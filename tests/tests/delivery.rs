@@ -1,0 +1,280 @@
+//! Delivery on the memory world (the fast tier): the outbox a change writes, claimed, sent
+//! through a recording sender and settled, with the backoff, the lease and the dead letter,
+//! in milliseconds and without SES, EventBridge or DynamoDB. What only the engines show (the
+//! stream, the due index's shards, conditions racing) stays in `notify.rs`.
+
+use licensing::adapters::memory::MemoryStore;
+use licensing::app::{self, Caller};
+use licensing::domain::identity::{Language, TenantId};
+use licensing::notify::recorded::Recorder;
+use licensing::notify::{StreamedBatch, deliver_streamed, dispatch_due};
+use licensing::outbox::{FAILURES_BEFORE_DEAD, backoff};
+use licensing::ports::{OutboxStore, StoreError};
+use licensing_tests::{acme, ada, at, new_user, nov};
+use std::collections::BTreeMap;
+
+/// Acme with 3 licences, and one more licence bought by Ada at `now`: the purchase's outbox
+/// (a confirmation to Ada, in Danish, and its bus events) is pending.
+async fn acme_after_a_purchase(now: chrono::DateTime<chrono::Utc>) -> (MemoryStore, Caller) {
+    let store = MemoryStore::new();
+    app::create_tenant(
+        &store,
+        "op",
+        acme("acme", nov(), 3, 2),
+        at("2026-11-01T08:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let caller = ada("acme");
+    let quote = app::create_quote(&store, &caller, Some(1), &BTreeMap::new(), now)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    app::approve_purchase(&store, &caller, Some("k-1"), &body, &quote.quote_id, now)
+        .await
+        .unwrap();
+    (store, caller)
+}
+
+fn tenant() -> TenantId {
+    TenantId::parse("acme").unwrap()
+}
+
+fn confirmations(sender: &Recorder) -> Vec<String> {
+    sender
+        .mails()
+        .into_iter()
+        .filter(|m| m.subject == "Dit køb af licenser er bekræftet")
+        .map(|m| m.to)
+        .collect()
+}
+
+#[tokio::test]
+async fn r20_a_purchase_is_confirmed_by_mail_and_on_the_bus_once_and_its_outbox_is_emptied() {
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, _) = acme_after_a_purchase(now).await;
+    let sender = Recorder::new();
+    let report = dispatch_due(&store, &sender, now).await.unwrap();
+    assert_eq!(confirmations(&sender), ["ada@example.com"]);
+    assert!(
+        sender
+            .events()
+            .iter()
+            .any(|e| e.detail_type == "LicencesPurchased"),
+        "{:?}",
+        sender.events()
+    );
+    assert_eq!((report.failed, report.dead), (0, 0));
+    assert!(
+        store.outbox(&tenant()).is_empty(),
+        "every batch delivered and gone"
+    );
+    // A second run finds nothing to send: nothing twice.
+    let again = dispatch_due(&store, &sender, now).await.unwrap();
+    assert_eq!((again.batches, again.mails, again.events), (0, 0, 0));
+    assert_eq!(confirmations(&sender).len(), 1);
+}
+
+#[tokio::test]
+async fn r21_mail_refused_is_retried_after_its_backoff_and_events_already_put_are_not_put_again() {
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, _) = acme_after_a_purchase(now).await;
+    let sender = Recorder::new();
+    sender.refuse_mail(Some("MailFromDomainNotVerifiedException"));
+    let first = dispatch_due(&store, &sender, now).await.unwrap();
+    assert!(first.failed > 0, "{first:?}");
+    let events = sender.events().len();
+    assert!(events > 0, "the bus took the events while SES refused");
+    let left = store.outbox_batches(&tenant());
+    assert!(
+        left.iter().all(|(b, dead)| !dead && b.attempts == 1),
+        "{left:?}"
+    );
+    assert!(
+        left.iter()
+            .flat_map(|(b, _)| &b.messages)
+            .all(|m| m.last_error.as_deref() == Some("MailFromDomainNotVerifiedException"))
+    );
+
+    // SES is back, but the batch is not due before its backoff.
+    sender.refuse_mail(None);
+    let early = dispatch_due(
+        &store,
+        &sender,
+        now + backoff(0) - chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(early.batches, 0);
+    assert!(confirmations(&sender).is_empty());
+    dispatch_due(&store, &sender, now + backoff(0))
+        .await
+        .unwrap();
+    assert_eq!(confirmations(&sender), ["ada@example.com"]);
+    assert_eq!(sender.events().len(), events, "no event put twice");
+    assert!(store.outbox(&tenant()).is_empty());
+}
+
+#[tokio::test]
+async fn r21_a_batch_that_keeps_failing_is_dead_after_its_attempts_and_kept() {
+    let mut now = at("2026-11-19T10:00:00Z");
+    let (store, _) = acme_after_a_purchase(now).await;
+    let sender = Recorder::new();
+    sender.refuse_mail(Some("AccountSuspendedException"));
+    let mut dead = 0;
+    for attempt in 0..FAILURES_BEFORE_DEAD {
+        let report = dispatch_due(&store, &sender, now).await.unwrap();
+        assert!(report.batches > 0, "attempt {attempt} found its batch due");
+        dead += report.dead;
+        now += backoff(attempt);
+    }
+    assert!(dead > 0);
+    let left = store.outbox_batches(&tenant());
+    assert!(
+        !left.is_empty() && left.iter().all(|(_, dead)| *dead),
+        "{left:?}"
+    );
+    // Dead is out of the due index: a later run does not send it.
+    sender.refuse_mail(None);
+    let later = dispatch_due(&store, &sender, now + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(later.batches, 0);
+    assert!(confirmations(&sender).is_empty());
+}
+
+#[tokio::test]
+async fn r21_a_claimed_batch_is_left_to_its_dispatcher_until_the_lease_ends() {
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, _) = acme_after_a_purchase(now).await;
+    let due = store.due_outbox(now, 100).await.unwrap();
+    let batch = due.first().expect("a due batch").clone();
+    assert!(store.claim_outbox(&batch, now, 60).await.unwrap());
+    assert!(!store.claim_outbox(&batch, now, 60).await.unwrap(), "held");
+    let sender = Recorder::new();
+    let report = dispatch_due(&store, &sender, now + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.batches,
+        due.len() - 1,
+        "all but the held one: {report:?}"
+    );
+    assert!(
+        store
+            .outbox_batches(&tenant())
+            .iter()
+            .any(|(b, _)| b.id == batch.id),
+        "the held batch stays for its dispatcher"
+    );
+    // After the lease, another dispatcher takes it.
+    assert!(
+        store
+            .claim_outbox(&batch, now + chrono::Duration::seconds(61), 60)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn r20_the_stream_handler_delivers_what_it_reads_and_hands_back_what_it_cannot() {
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, _) = acme_after_a_purchase(now).await;
+    let batches = store.due_outbox(now, 100).await.unwrap();
+    let mut records: Vec<StreamedBatch> = batches
+        .into_iter()
+        .enumerate()
+        .map(|(i, batch)| (format!("seq-{i}"), Ok(batch)))
+        .collect();
+    records.push((
+        "seq-unreadable".into(),
+        Err(StoreError::Backend(
+            "an image the adapter cannot read".into(),
+        )),
+    ));
+    let sender = Recorder::new();
+    let (retry, report) = deliver_streamed(&store, &sender, records, now).await;
+    assert_eq!(retry, ["seq-unreadable"]);
+    assert_eq!(confirmations(&sender), ["ada@example.com"]);
+    assert_eq!(report.failed, 0);
+}
+
+#[tokio::test]
+async fn r30_a_user_activated_without_a_licence_hears_of_the_deadline_and_managers_of_the_removal()
+{
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, caller) = acme_after_a_purchase(now).await;
+    // Four licences, Ada and four more: the newest is red (R2, R3).
+    for i in 1..=4 {
+        let user = new_user(&format!("u-{i}"), &format!("User {i}"), Language::En, &[]);
+        app::create_user(
+            &store,
+            &caller,
+            user.into(),
+            None,
+            &serde_json::json!({}),
+            now + chrono::Duration::minutes(i),
+        )
+        .await
+        .unwrap();
+    }
+    let sender = Recorder::new();
+    dispatch_due(&store, &sender, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let at_risk: Vec<_> = sender
+        .mails()
+        .into_iter()
+        .filter(|m| m.to == "u-4@example.com")
+        .collect();
+    assert_eq!(at_risk.len(), 1, "{:?}", sender.mails());
+    assert!(
+        at_risk[0].text.contains("ada@example.com"),
+        "names whom to ask"
+    );
+
+    // A day before the deadline the managers are reminded; after it the seat is removed, and
+    // the managers and the user are told: each by the sweep's change, through the outbox.
+    let deadline = now + chrono::Duration::minutes(4) + chrono::Duration::days(7);
+    for (instant, done) in [
+        (deadline - chrono::Duration::hours(12), "reminders"),
+        (deadline + chrono::Duration::seconds(1), "removals"),
+    ] {
+        let report = app::sweep::sweep(&store, instant, None).await.unwrap();
+        let counted = if done == "reminders" {
+            report.reminders
+        } else {
+            report.removals
+        };
+        assert_eq!(counted, 1, "{done}: {report:?}");
+        dispatch_due(&store, &sender, instant).await.unwrap();
+    }
+    let to = |address: &str| -> Vec<String> {
+        sender
+            .mails()
+            .into_iter()
+            .filter(|m| m.to == address)
+            .map(|m| m.subject)
+            .collect()
+    };
+    // Ada, in Danish: the confirmation, the over-allocation, the deadline reminder, the
+    // renewal reminder (the period ends on 1 December, within the week), the removal.
+    assert_eq!(
+        to("ada@example.com"),
+        [
+            "Dit køb af licenser er bekræftet",
+            "En bruger mangler en licens inden 7 dage",
+            "Påmindelse: en bruger deaktiveres i morgen",
+            "Dit abonnement fornyes snart: tjek dine licenser",
+            "En bruger er deaktiveret på grund af manglende licens",
+        ]
+    );
+    // The user: the seat at risk, then its removal.
+    assert_eq!(
+        to("u-4@example.com").len(),
+        2,
+        "{:?}",
+        to("u-4@example.com")
+    );
+    assert!(store.outbox(&tenant()).is_empty());
+}
