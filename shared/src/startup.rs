@@ -74,15 +74,19 @@ impl FromConfig for Outbox {
 /// out of the records, the delivery sends them, and the failures become the partial batch
 /// response. The `dispatcher` function and the local stream reader both call this.
 #[cfg(feature = "stream")]
-pub async fn on_stream(
-    store: &DynamoStore,
-    notifier: &crate::notify::Notifier,
+pub async fn on_stream<S, N>(
+    store: &S,
+    notifier: &N,
     event: &aws_lambda_events::event::dynamodb::Event,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (
     aws_lambda_events::event::streams::DynamoDbEventResponse,
     crate::notify::DispatchReport,
-) {
+)
+where
+    S: crate::ports::Store + crate::ports::OutboxStore,
+    N: crate::notify::Sender,
+{
     use crate::adapters::dynamodb::stream::{batch_response, outbox_records};
     let (failed, report) =
         crate::notify::deliver_streamed(store, notifier, outbox_records(event), now).await;

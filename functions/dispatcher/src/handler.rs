@@ -1,17 +1,19 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent};
-use licensing::startup::Outbox;
+use licensing::notify::Sender;
+use licensing::ports::{OutboxStore, Store};
 use licensing::startup::on_stream;
 
 /// One batch of stream records: the failures go back to the event source mapping, which
 /// retries from the first of them (`ReportBatchItemFailures`).
-pub async fn handle(
-    outbox: &Outbox,
+pub async fn handle<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
     event: LambdaEvent<Event>,
 ) -> Result<DynamoDbEventResponse, Error> {
     let now = chrono::Utc::now();
-    let (response, report) = on_stream(&outbox.store, &outbox.notifier, &event.payload, now).await;
+    let (response, report) = on_stream(store, notifier, &event.payload, now).await;
     let oldest = event
         .payload
         .records
@@ -37,6 +39,95 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use licensing::app::{Caller, approve_purchase, create_quote};
+    use licensing::domain::identity::{TenantId, UserId};
+    use licensing::http::testing::World;
+    use licensing::notify::recorded::Recorder;
+
+    fn fixture() -> serde_json::Value {
+        serde_json::from_str(include_str!("../events/outbox-insert.json")).unwrap()
+    }
+
+    /// The stream record of each batch in Acme's outbox, as the event source mapping hands
+    /// them over (the fixture's record with the batch's key and messages), then one whose
+    /// image the adapter cannot read.
+    async fn acme_after_a_purchase() -> (World, LambdaEvent<Event>) {
+        let world = World::acme().await;
+        let acme = TenantId::parse("acme").unwrap();
+        let ada = Caller {
+            tenant: acme.clone(),
+            user: UserId::parse("ada").unwrap(),
+        };
+        let now = world.clock.0;
+        let no_modules = Default::default();
+        let quote = create_quote(&world.store, &ada, Some(1), &no_modules, now)
+            .await
+            .unwrap();
+        let body = serde_json::json!({ "quote_id": quote.quote_id });
+        approve_purchase(&world.store, &ada, Some("k"), &body, &quote.quote_id, now)
+            .await
+            .unwrap();
+        let template = fixture()["Records"][0].clone();
+        let mut records = Vec::new();
+        for (n, (batch, _)) in world.store.outbox_batches(&acme).into_iter().enumerate() {
+            let mut record = template.clone();
+            let change = &mut record["dynamodb"];
+            change["Keys"]["sk"]["S"] = batch.id.clone().into();
+            change["NewImage"]["sk"]["S"] = batch.id.clone().into();
+            let messages = serde_json::to_string(&batch.messages).unwrap();
+            change["NewImage"]["messages"] = serde_json::json!({ "S": messages });
+            change["SequenceNumber"] = format!("{n:021}").into();
+            records.push(record);
+        }
+        let mut unreadable = template;
+        unreadable["dynamodb"]["NewImage"]["messages"] = serde_json::json!({ "S": "[{" });
+        unreadable["dynamodb"]["SequenceNumber"] = "999".into();
+        records.push(unreadable);
+        let event = serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
+        (
+            world,
+            LambdaEvent::new(event, lambda_runtime::Context::default()),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_stream_batch_is_delivered_and_only_the_unreadable_record_is_handed_back() {
+        let (world, event) = acme_after_a_purchase().await;
+        let sender = Recorder::new();
+        let response = handle(&world.store, &sender, event).await.unwrap();
+        let retried: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .filter_map(|f| f.item_identifier.clone())
+            .collect();
+        assert_eq!(retried, ["999"]);
+        let to_ada: Vec<_> = sender
+            .mails()
+            .into_iter()
+            .filter(|m| m.to == "ada@example.com")
+            .collect();
+        assert_eq!(to_ada.len(), 1, "the purchase confirmation: {to_ada:?}");
+        assert!(
+            world
+                .store
+                .outbox(&TenantId::parse("acme").unwrap())
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_record_delivered_before_is_not_sent_again() {
+        let (world, event) = acme_after_a_purchase().await;
+        let sender = Recorder::new();
+        let again = event.clone();
+        handle(&world.store, &sender, event).await.unwrap();
+        let sent = (sender.mails().len(), sender.events().len());
+        // The mapping hands a batch over again after a timeout: its batch is gone, so nothing
+        // is sent twice and nothing is retried but the unreadable record.
+        let response = handle(&world.store, &sender, again).await.unwrap();
+        assert_eq!(response.batch_item_failures.len(), 1);
+        assert_eq!((sender.mails().len(), sender.events().len()), sent);
+    }
 
     #[test]
     fn the_event_fixture_is_a_stream_batch_with_an_outbox_insert() {

@@ -9,5 +9,8 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     licensing::telemetry::init("dispatcher");
     let outbox = licensing::startup::store::<licensing::startup::Outbox>()?;
-    lambda_runtime::run(service_fn(move |event| handler::handle(outbox, event))).await
+    lambda_runtime::run(service_fn(move |event| {
+        handler::handle(&outbox.store, &outbox.notifier, event)
+    }))
+    .await
 }

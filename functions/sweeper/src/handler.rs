@@ -1,9 +1,8 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
-use licensing::notify::{DispatchReport, dispatch_due};
-use licensing::ports::AccountReads;
-use licensing::startup::Outbox;
+use licensing::notify::{DispatchReport, Sender, dispatch_due};
+use licensing::ports::{OutboxStore, Store};
 use licensing::telemetry::SweepFigures;
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,8 +19,9 @@ pub struct Outcome {
 /// The sweep acts for the event's `time`, so a sweep can be replayed for any instant (R15).
 /// Both schedules (nightly, and every minute for the outbox) run the whole job: what is not
 /// due costs one Query per shard of the due index.
-pub async fn handle(
-    outbox: &Outbox,
+pub async fn handle<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<Outcome, Error> {
     let at = event
@@ -31,10 +31,9 @@ pub async fn handle(
     let budget_ends = remaining(event.context.deadline)
         .map(|left| Instant::now() + left.saturating_sub(SAFETY_MARGIN));
     let started = Instant::now();
-    let store = &outbox.store;
     let usage_before = store.usage();
     let report = sweep(store, at, budget_ends).await?;
-    let outbox = dispatch_due(store, &outbox.notifier, at).await?;
+    let outbox = dispatch_due(store, notifier, at).await?;
     let used = store.usage().since(usage_before);
     tracing::info!(
         at = %at,
@@ -88,6 +87,103 @@ fn remaining(deadline_ms: u64) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use licensing::app::{Caller, CreateUser, create_user};
+    use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
+    use licensing::domain::rights::plain_user;
+    use licensing::domain::user::NewUser;
+    use licensing::http::testing::World;
+    use licensing::notify::recorded::Recorder;
+
+    fn scheduled() -> LambdaEvent<EventBridgeEvent<serde_json::Value>> {
+        let event = serde_json::from_str(include_str!("../events/scheduled.json")).unwrap();
+        LambdaEvent::new(event, lambda_runtime::Context::default())
+    }
+
+    fn acme() -> TenantId {
+        TenantId::parse("acme").unwrap()
+    }
+
+    /// Acme (3 licences; Ada and Bo) with Cy and Di activated on 10 November: Di, the newest,
+    /// has no licence, and her grace ends on 17 November.
+    async fn acme_with_a_red_seat() -> World {
+        let world = World::acme().await;
+        let ada = Caller {
+            tenant: acme(),
+            user: UserId::parse("ada").unwrap(),
+        };
+        for (id, name) in [("cy", "Cy Cole"), ("di", "Di Dahl")] {
+            let user: CreateUser = NewUser {
+                user_id: UserId::parse(id).unwrap(),
+                name: DisplayName::parse(name).unwrap(),
+                email: EmailAddress::parse(&format!("{id}@example.com")).unwrap(),
+                language: Language::En,
+                role: plain_user(),
+                modules: Default::default(),
+                active: true,
+            }
+            .into();
+            let now = "2026-11-10T10:00:00Z".parse().unwrap();
+            create_user(&world.store, &ada, user, None, &serde_json::json!({}), now)
+                .await
+                .unwrap();
+        }
+        world
+    }
+
+    #[tokio::test]
+    async fn the_nightly_run_rolls_over_removes_the_red_seat_and_mails_it_once() {
+        let world = acme_with_a_red_seat().await;
+        let sender = Recorder::new();
+        let outcome = handle(&world.store, &sender, scheduled()).await.unwrap();
+        let sweep = &outcome.sweep;
+        assert_eq!(
+            (sweep.rollovers, sweep.invoices, sweep.removals),
+            (1, 1, 1),
+            "{sweep:?}"
+        );
+        let to_di: Vec<String> = sender
+            .mails()
+            .into_iter()
+            .filter(|m| m.to == "di@example.com")
+            .map(|m| m.subject)
+            .collect();
+        assert_eq!(
+            to_di.len(),
+            2,
+            "the seat at risk, then its removal: {to_di:?}"
+        );
+        assert!(world.store.outbox(&acme()).is_empty(), "all delivered");
+        assert_eq!(outcome.outbox.failed, 0);
+
+        // EventBridge delivers at least once: the same event again changes and sends nothing.
+        let sent = sender.mails().len();
+        let again = handle(&world.store, &sender, scheduled()).await.unwrap();
+        assert_eq!(
+            (
+                again.sweep.rollovers,
+                again.sweep.removals,
+                again.outbox.mails
+            ),
+            (0, 0, 0)
+        );
+        assert_eq!(sender.mails().len(), sent);
+    }
+
+    #[tokio::test]
+    async fn with_mail_refused_the_sweep_still_commits_and_its_mail_waits_for_a_retry() {
+        let world = acme_with_a_red_seat().await;
+        let sender = Recorder::new();
+        sender.refuse_mail(Some("MessageRejected"));
+        let outcome = handle(&world.store, &sender, scheduled()).await.unwrap();
+        assert_eq!(outcome.sweep.removals, 1);
+        assert!(outcome.outbox.failed > 0, "{:?}", outcome.outbox);
+        assert!(sender.mails().is_empty());
+        let waiting = world.store.outbox_batches(&acme());
+        assert!(
+            !waiting.is_empty() && waiting.iter().all(|(b, dead)| !dead && b.attempts == 1),
+            "{waiting:?}"
+        );
+    }
 
     #[test]
     fn the_event_fixture_is_a_scheduled_event_with_its_instant() {

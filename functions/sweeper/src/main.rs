@@ -8,6 +8,9 @@ use lambda_runtime::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     licensing::telemetry::init("sweeper");
-    let store = licensing::startup::store::<licensing::startup::Outbox>()?;
-    lambda_runtime::run(service_fn(move |event| handler::handle(store, event))).await
+    let outbox = licensing::startup::store::<licensing::startup::Outbox>()?;
+    lambda_runtime::run(service_fn(move |event| {
+        handler::handle(&outbox.store, &outbox.notifier, event)
+    }))
+    .await
 }
