@@ -6,6 +6,7 @@ mod fixture;
 use chrono::{DateTime, Duration, Utc};
 use fixture::*;
 use licensing::domain::allocation::{Flag, SeatKey, allocate};
+use licensing::domain::identity::QuoteId;
 use licensing::domain::money::Amount;
 use licensing::domain::next_period::{self, NextPeriodRequest};
 use licensing::domain::period::PeriodLength;
@@ -143,7 +144,7 @@ proptest! {
                 Op::Buy { licences, crm } => {
                     let modules: BTreeMap<String, u32> = (crm > 0).then(|| ("crm".to_owned(), crm)).into_iter().collect();
                     if let Ok(request) = PurchaseRequest::parse((licences > 0).then_some(licences), &modules)
-                        && let Ok(quote) = prepare_quote(&tenant.account.subscription, &request, now, "q".into())
+                        && let Ok(quote) = prepare_quote(&tenant.account.subscription, &request, now, QuoteId::parse("q").unwrap())
                     {
                         approve(&mut tenant.account, &quote, &uid("ada"), now, "p".into()).unwrap();
                         bought = request.items.keys().cloned().collect();

@@ -7,7 +7,7 @@ use fixture::*;
 use licensing::domain::DomainError;
 use licensing::domain::events::DomainEvent;
 use licensing::domain::idempotency::{IdempotencyKey, fingerprint};
-use licensing::domain::identity::RoleName;
+use licensing::domain::identity::{QuoteId, RoleName};
 use licensing::domain::invoice::InvoiceKind;
 use licensing::domain::next_period::{self, NextPeriodRequest};
 use licensing::domain::period::PeriodLength;
@@ -152,7 +152,7 @@ fn r6_quotes_last_30_minutes_within_their_period_and_take_1_to_10000() {
         &tenant.account.subscription,
         &buy(Some(3), None),
         now,
-        "q1".into(),
+        QuoteId::parse("q1").unwrap(),
     )
     .unwrap();
     assert_eq!(quote.expires_at, now + Duration::minutes(30));
@@ -162,7 +162,7 @@ fn r6_quotes_last_30_minutes_within_their_period_and_take_1_to_10000() {
         &tenant.account.subscription,
         &buy(Some(1), None),
         late,
-        "q2".into(),
+        QuoteId::parse("q2").unwrap(),
     )
     .unwrap();
     assert_eq!(q.expires_at, t("2026-11-19T23:00:00Z"));
@@ -198,7 +198,7 @@ fn r7_proration_worked_example_19_november_3_licences_is_15480() {
         &tenant.account.subscription,
         &buy(Some(3), None),
         t("2026-11-19T10:00:00Z"),
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     let line = &quote.lines[0];
@@ -218,7 +218,7 @@ fn r7_last_day_of_the_period_is_one_day() {
         &tenant.account.subscription,
         &buy(Some(1), Some(1)),
         t("2026-11-30T22:30:00Z"),
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     let amounts: Vec<(u32, i64)> = quote
@@ -239,7 +239,7 @@ fn r7_copenhagen_at_2330_utc_on_the_last_day_is_already_the_next_period() {
         &tenant.account.subscription,
         &buy(Some(1), None),
         now,
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     );
     assert_eq!(err.unwrap_err(), DomainError::QuoteOtherPeriod);
     // Once rolled over (the period ended at 23:00 UTC), it is the first of 31 days.
@@ -249,7 +249,7 @@ fn r7_copenhagen_at_2330_utc_on_the_last_day_is_already_the_next_period() {
         &tenant.account.subscription,
         &buy(Some(1), None),
         now,
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -274,7 +274,7 @@ fn r7_quarterly_and_annual_periods_across_29_february_2028() {
         &tenant.account.subscription,
         &buy(Some(2), None),
         now,
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -295,7 +295,7 @@ fn r7_quarterly_and_annual_periods_across_29_february_2028() {
         &tenant.account.subscription,
         &buy(Some(1), None),
         now,
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     assert_eq!(
@@ -316,7 +316,7 @@ fn r8_approval_buys_at_once_licenses_the_oldest_red_and_invoices_the_prorated_am
         &tenant.account.subscription,
         &buy(Some(2), None),
         now,
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     let (purchase, events) = approve(
@@ -352,7 +352,7 @@ fn r8_a_pool_holds_at_most_a_million_licences_a_refusal_of_the_state_not_the_req
         &tenant.account.subscription,
         &buy(Some(2), None),
         now,
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     let refused = approve(&mut tenant.account, &quote, &uid("ada"), now, "p1".into());
@@ -378,7 +378,7 @@ fn r9_buying_after_a_downscale_resets_the_next_period_to_purchased() {
         &tenant.account.subscription,
         &buy(Some(1), None),
         now,
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     approve(&mut tenant.account, &quote, &uid("ada"), now, "p".into()).unwrap();
@@ -404,7 +404,7 @@ fn r10_idempotency_keys_and_request_fingerprints() {
         &tenant.account.subscription,
         &buy(Some(1), None),
         now,
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     )
     .unwrap();
     approve(&mut tenant.account, &quote, &uid("ada"), now, "p".into()).unwrap();
@@ -665,7 +665,7 @@ fn r18_a_terminated_subscription_refuses_changes() {
         &tenant.account.subscription,
         &buy(Some(1), None),
         t("2026-11-10T01:00:00Z"),
-        "q".into(),
+        QuoteId::parse("q").unwrap(),
     );
     assert_eq!(err.unwrap_err(), DomainError::SubscriptionTerminated);
     assert!(tenant.account.subscription.rollover_due().is_none());

@@ -286,7 +286,7 @@ impl<S: Quotes, A: Send + Sync> Quotes for Faulty<S, A> {
     async fn get_quote(
         &self,
         tenant: &TenantId,
-        quote_id: &str,
+        quote_id: &licensing::domain::identity::QuoteId,
         now: DateTime<Utc>,
     ) -> Result<Option<StoredQuote>, StoreError> {
         self.enter(Method::GetQuote).await?;
@@ -308,7 +308,7 @@ impl<S: Quotes, A: Send + Sync> Quotes for Faulty<S, A> {
         tenant: &TenantId,
         user: &UserId,
         key_digest: Option<&str>,
-        quote_id: &str,
+        quote_id: &licensing::domain::identity::QuoteId,
         now: DateTime<Utc>,
     ) -> Result<ApprovalReads, StoreError> {
         self.enter(Method::LoadApproval).await?;

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Duration;
 use futures::future::join_all;
 use licensing::app::{self, AppError};
-use licensing::domain::identity::{Language, TenantId};
+use licensing::domain::identity::{Language, QuoteId, TenantId};
 use licensing::ports::{AccountReads, Listings, PageRequest, Quotes};
 use licensing_tests::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -427,8 +427,15 @@ async fn one_idempotency_key_replayed_fifty_times_concurrently_buys_once() {
 
     // The same key with another body is refused; another key for a used quote is a conflict.
     let other = serde_json::json!({ "quote_id": "q-other" });
-    let err =
-        app::approve_purchase(&store, &caller, Some("same-key"), &other, "q-other", now).await;
+    let err = app::approve_purchase(
+        &store,
+        &caller,
+        Some("same-key"),
+        &other,
+        &QuoteId::parse("q-other").unwrap(),
+        now,
+    )
+    .await;
     assert!(matches!(err, Err(AppError::IdempotencyKeyReused)));
     let err = app::approve_purchase(
         &store,

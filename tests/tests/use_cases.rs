@@ -6,7 +6,7 @@ use futures::future::join_all;
 use licensing::adapters::memory::MemoryStore;
 use licensing::app::{self, Activation, AppError, CreateUser};
 use licensing::domain::DomainError;
-use licensing::domain::identity::{Language, UserId};
+use licensing::domain::identity::{Language, QuoteId, UserId};
 use licensing::ports::AccountReads;
 use licensing_tests::*;
 use std::collections::BTreeMap;
@@ -87,8 +87,15 @@ async fn r10_an_approval_replays_for_its_key_and_body_and_refuses_another_body()
     assert_eq!((first.status, first.replayed), (201, false));
     assert_eq!((again.body, again.replayed), (first.body, true));
     let other = serde_json::json!({ "quote_id": "q-another" });
-    let refused =
-        app::approve_purchase(&store, &ada("acme"), Some("k1"), &other, "q-another", now).await;
+    let refused = app::approve_purchase(
+        &store,
+        &ada("acme"),
+        Some("k1"),
+        &other,
+        &QuoteId::parse("q-another").unwrap(),
+        now,
+    )
+    .await;
     assert!(matches!(refused, Err(AppError::IdempotencyKeyReused)));
     assert_eq!(licences(&store).await.0, 11, "bought once");
 }

@@ -47,20 +47,15 @@ pub async fn handle<S: Store, C: Clock>(
                     )
                 }
                 ("POST", ["purchases"]) => {
+                    // Parsed once: the value is what the key's fingerprint is taken of, the
+                    // typed body is read from it in place.
                     let value: serde_json::Value = json_body(&request)?;
-                    let body: ApproveBody = serde_json::from_value(value.clone())
+                    let body = ApproveBody::deserialize(&value)
                         .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
                     let key = idempotency_key(&request)?;
                     replayable(
-                        app::approve_purchase(
-                            store,
-                            &caller,
-                            key,
-                            &value,
-                            body.quote_id.as_str(),
-                            now,
-                        )
-                        .await?,
+                        app::approve_purchase(store, &caller, key, &value, &body.quote_id, now)
+                            .await?,
                     )
                 }
                 _ => Err(AppError::NotFound("route")),

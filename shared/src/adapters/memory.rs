@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::domain::account::{Account, SeatInfo};
 use crate::domain::allocation::RedSeat;
-use crate::domain::identity::{TenantId, UserId};
+use crate::domain::identity::{QuoteId, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
@@ -35,7 +35,7 @@ struct TenantData {
     log: Vec<LogEntry>,
     invoices: BTreeMap<String, Invoice>,
     /// Quote id → the quote, whether approved, and when its record expires.
-    quotes: BTreeMap<String, (StoredQuote, DateTime<Utc>)>,
+    quotes: BTreeMap<QuoteId, (StoredQuote, DateTime<Utc>)>,
     idempotency: BTreeMap<String, IdempotencyRecord>,
     outbox: Vec<StoredBatch>,
 }
@@ -280,7 +280,7 @@ impl Quotes for MemoryStore {
     async fn get_quote(
         &self,
         tenant: &TenantId,
-        quote_id: &str,
+        quote_id: &QuoteId,
         now: DateTime<Utc>,
     ) -> Result<Option<StoredQuote>, StoreError> {
         self.with(|t| {

@@ -12,12 +12,12 @@ use crate::app::{
     idempotency_window, log_entry, retrying,
 };
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
-use crate::domain::identity::Actor;
+use crate::domain::identity::{Actor, QuoteId};
 use crate::domain::purchase;
 use crate::domain::quote::{PurchaseRequest, prepare_quote};
 use crate::domain::rights::Right;
 use crate::outbox::{MailKind, Payload, Recipient};
-use crate::ports::{AccountReads, Commits, IdempotencyRecord, Loaded, Quotes, StoreError};
+use crate::ports::{AccountReads, Commits, IdempotencyRecord, Quotes, StoreError};
 
 pub async fn create_quote<S: AccountReads + Quotes + Commits>(
     store: &S,
@@ -28,8 +28,12 @@ pub async fn create_quote<S: AccountReads + Quotes + Commits>(
 ) -> Result<QuoteView, AppError> {
     let request = PurchaseRequest::parse(licences, modules)?;
     let auth = authorize(store, caller, Right::LicencesManage, now).await?;
-    let quote_id = format!("q-{}", uuid::Uuid::new_v4().simple());
-    let quote = prepare_quote(&auth.loaded.account.subscription, &request, now, quote_id)?;
+    let quote = prepare_quote(
+        &auth.loaded.account.subscription,
+        &request,
+        now,
+        QuoteId::generate(),
+    )?;
     store.put_quote(&quote).await?;
     Ok(QuoteView::new(&quote))
 }
@@ -39,44 +43,37 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
     caller: &Caller,
     idempotency_key: Option<&str>,
     request: &serde_json::Value,
-    quote_id: &str,
+    quote_id: &QuoteId,
     now: DateTime<Utc>,
 ) -> Result<Replayable, AppError> {
-    let key = idempotency_key.map(IdempotencyKey::parse).transpose();
+    // The key's digest and the body's fingerprint once, whatever the attempts; a bad or
+    // missing key is said only after the rights are checked.
+    let digest = idempotency_key
+        .map(|k| IdempotencyKey::parse(k).map(|k| k.digest()))
+        .transpose();
     let print = fingerprint(request);
+    let (digest, print) = (&digest, &print);
     retrying(|_| {
-        let key = key.clone();
-        let print = print.clone();
         async move {
             // One read of the account, approver, key and quote together (then the red seats,
             // when the account has any).
-            let digest = key
-                .as_ref()
-                .ok()
-                .and_then(|k| k.as_ref())
-                .map(IdempotencyKey::digest);
+            let known = digest.as_ref().ok().and_then(Option::as_deref);
             let mut reads = store
-                .load_approval(
-                    &caller.tenant,
-                    &caller.user,
-                    digest.as_deref(),
-                    quote_id,
-                    now,
-                )
+                .load_approval(&caller.tenant, &caller.user, known, quote_id, now)
                 .await?;
             let loaded = found_in_current_period(store, reads.account.take(), now).await?;
             // Rights first: a caller without them learns nothing about the request's validity.
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
-            let digest = key?.ok_or(AppError::IdempotencyKeyMissing)?.digest();
+            let digest = digest.clone()?.ok_or(AppError::IdempotencyKeyMissing)?;
             if let Some(record) = reads.idempotency {
-                return replay_purchase(store, &caller.tenant, record, &print, &auth.rights).await;
+                return replay_purchase(store, &caller.tenant, record, print, &auth.rights).await;
             }
             let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
             if stored.approved {
                 // Approved together with its idempotency record: if this key did it, replay.
                 return match store.get_idempotency(&caller.tenant, &digest, now).await? {
                     Some(record) => {
-                        replay_purchase(store, &caller.tenant, record, &print, &auth.rights).await
+                        replay_purchase(store, &caller.tenant, record, print, &auth.rights).await
                     }
                     None => Err(AppError::QuoteUsed),
                 };
@@ -96,8 +93,7 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
             let record =
                 serde_json::to_string(&made).map_err(|e| AppError::Internal(e.to_string()))?;
             // The account as this commit leaves it (its version moved on), as a replay reads it.
-            let committed = Loaded::committed(account.clone()).account;
-            let body = made.answer(&committed, &auth.rights)?;
+            let body = made.answer(AccountView::committing(&account, &auth.rights))?;
             let log = log_entry(
                 Actor::User(caller.user.clone()),
                 "licences.purchased",
@@ -125,7 +121,7 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
             change.invoices.push(purchase.invoice.clone());
             change.approve_quote = Some(stored.quote.quote_id.clone());
             change.idempotency = Some(IdempotencyRecord {
-                key_digest: digest.clone(),
+                key_digest: digest,
                 fingerprint: print.clone(),
                 status: 201,
                 body: record,
@@ -164,24 +160,21 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
 struct PurchaseMade {
     purchase_id: String,
     invoice_id: String,
-    quote_id: String,
+    quote_id: QuoteId,
     currency: String,
     total: i64,
 }
 
 impl PurchaseMade {
-    fn answer(
-        self,
-        account: &crate::domain::account::Account,
-        rights: &BTreeSet<Right>,
-    ) -> Result<String, AppError> {
+    /// The answer, with the account as `account` shows it.
+    fn answer(self, account: AccountView) -> Result<String, AppError> {
         serde_json::to_string(&PurchaseView {
             purchase_id: self.purchase_id,
             invoice_id: self.invoice_id,
             quote_id: self.quote_id,
             currency: self.currency,
             total: self.total,
-            account: AccountView::new(account, rights),
+            account,
         })
         .map_err(|e| AppError::Internal(e.to_string()))
     }
@@ -206,7 +199,7 @@ async fn replay_purchase<S: AccountReads>(
         .ok_or(AppError::NotFound("tenant"))?;
     Ok(Replayable {
         status,
-        body: made.answer(&loaded.account, rights)?,
+        body: made.answer(AccountView::new(&loaded.account, rights))?,
         replayed: true,
     })
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::domain::account::Account;
 use crate::domain::allocation::RedSeat;
-use crate::domain::identity::Language;
+use crate::domain::identity::{Language, QuoteId};
 use crate::domain::pool::Pool;
 use crate::domain::quote::Quote;
 use crate::domain::rights::Right;
@@ -201,7 +201,7 @@ pub struct QuoteLineView {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct QuoteView {
-    pub quote_id: String,
+    pub quote_id: QuoteId,
     pub currency: String,
     #[serde(with = "serde_rfc3339")]
     pub created_at: DateTime<Utc>,
@@ -248,7 +248,7 @@ impl QuoteView {
 pub struct PurchaseView {
     pub purchase_id: String,
     pub invoice_id: String,
-    pub quote_id: String,
+    pub quote_id: QuoteId,
     pub currency: String,
     pub total: i64,
     pub account: AccountView,

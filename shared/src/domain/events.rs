@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::allocation::{RedSeat, SeatKey};
-use super::identity::UserId;
+use super::identity::{QuoteId, UserId};
 use super::invoice::Invoice;
 use super::money::Amount;
 use super::period::Period;
@@ -23,7 +23,7 @@ pub struct PoolCount {
 pub enum DomainEvent {
     LicencesPurchased {
         purchase_id: String,
-        quote_id: String,
+        quote_id: QuoteId,
         invoice_id: String,
         /// Purchased counts before and after, per pool bought.
         pools: Vec<PoolCount>,

@@ -71,6 +71,13 @@ id_type!(UserId, "user_id", 64);
 id_type!(RoleName, "role", 64);
 id_type!(QuoteId, "quote_id", 64);
 
+impl QuoteId {
+    /// A new quote's id: `q-` and a random UUID, valid by construction.
+    pub fn generate() -> Self {
+        Self(format!("q-{}", uuid::Uuid::new_v4().simple()))
+    }
+}
+
 /// A person's or a company's name as shown in mail headers and pages: at most 200 characters
 /// as sent, at least one that is not white space, no control characters (so no CR/LF header
 /// injection, no NUL); kept without its surrounding white space. The limit counts what was

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::account::Account;
 use super::error::DomainError;
 use super::events::{DomainEvent, PoolCount};
-use super::identity::UserId;
+use super::identity::{QuoteId, UserId};
 use super::invoice::{Invoice, InvoiceKind, InvoiceLine};
 use super::pool::MAX_POOL_SIZE;
 use super::quote::{Quote, check_quote};
@@ -14,7 +14,7 @@ use super::quote::{Quote, check_quote};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purchase {
     pub purchase_id: String,
-    pub quote_id: String,
+    pub quote_id: QuoteId,
     pub invoice: Invoice,
     pub approved_by: UserId,
     pub approved_at: DateTime<Utc>,

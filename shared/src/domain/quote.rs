@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::account::Subscription;
 use super::error::DomainError;
-use super::identity::TenantId;
+use super::identity::{QuoteId, TenantId};
 use super::money::{Amount, Currency};
 use super::period::{Period, local_date, local_midnight};
 use super::pool::PoolId;
@@ -93,7 +93,7 @@ pub struct QuoteLine {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
-    pub quote_id: String,
+    pub quote_id: QuoteId,
     pub tenant_id: TenantId,
     pub period: Period,
     pub created_at: DateTime<Utc>,
@@ -112,7 +112,7 @@ pub fn prepare_quote(
     subscription: &Subscription,
     request: &PurchaseRequest,
     now: DateTime<Utc>,
-    quote_id: String,
+    quote_id: QuoteId,
 ) -> Result<Quote, DomainError> {
     subscription.ensure_active()?;
     let tz = subscription.time_zone;

@@ -147,7 +147,7 @@ pub struct Change {
     pub invoices: Vec<Invoice>,
     pub outbox: Vec<OutboxMessage>,
     /// A quote this change approves; refused if approved already.
-    pub approve_quote: Option<String>,
+    pub approve_quote: Option<crate::domain::identity::QuoteId>,
     /// The approval's idempotency record; refused if the key exists unexpired.
     pub idempotency: Option<IdempotencyRecord>,
     pub now: DateTime<Utc>,

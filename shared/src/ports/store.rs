@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::account::SeatInfo;
 use crate::domain::allocation::RedSeat;
-use crate::domain::identity::{TenantId, UserId};
+use crate::domain::identity::{QuoteId, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
@@ -119,7 +119,7 @@ pub trait Quotes: Send + Sync + AccountReads {
     fn get_quote(
         &self,
         tenant: &TenantId,
-        quote_id: &str,
+        quote_id: &QuoteId,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<StoredQuote>, StoreError>> + Send;
 
@@ -137,7 +137,7 @@ pub trait Quotes: Send + Sync + AccountReads {
         tenant: &TenantId,
         user: &UserId,
         key_digest: Option<&str>,
-        quote_id: &str,
+        quote_id: &QuoteId,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<ApprovalReads, StoreError>> + Send {
         async move {

@@ -78,13 +78,9 @@ pub fn invoice_sk(at: DateTime<Utc>, id: &str) -> String {
     format!("I#{}#{id}", sortable(at))
 }
 
-/// Whether `id` can name a stored quote at all (anything else is not found, unread).
-pub fn valid_quote_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && !id.contains('#')
-}
-
-pub fn quote_sk(id: &str) -> String {
-    format!("Q#{id}")
+/// A quote's key: its id is valid by construction (1–64 characters, never `#`).
+pub fn quote_sk(id: &crate::domain::identity::QuoteId) -> String {
+    format!("Q#{}", id.as_str())
 }
 
 pub fn idempotency_sk(digest: &str) -> String {

@@ -11,12 +11,12 @@ use crate::adapters::dynamodb::items::{
 };
 use crate::adapters::dynamodb::keys::{
     DUE_SHARDS, RED_PREFIX, SUB_SK, idempotency_sk, quote_sk, red_sk, seat_prefix, tenant_pk,
-    user_sk, valid_quote_id,
+    user_sk,
 };
 use crate::adapters::dynamodb::{DynamoStore, Item, backend, from_item, key, s, to_item};
 use crate::domain::account::{Account, SeatInfo};
 use crate::domain::allocation::RedSeat;
-use crate::domain::identity::{TenantId, UserId};
+use crate::domain::identity::{QuoteId, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
@@ -197,12 +197,9 @@ impl Quotes for DynamoStore {
     async fn get_quote(
         &self,
         tenant: &TenantId,
-        quote_id: &str,
+        quote_id: &QuoteId,
         now: DateTime<Utc>,
     ) -> Result<Option<StoredQuote>, StoreError> {
-        if !valid_quote_id(quote_id) {
-            return Ok(None);
-        }
         let item: Option<QuoteItem> = self.get(tenant_pk(tenant), quote_sk(quote_id)).await?;
         Ok(item.and_then(|i| i.live(now)))
     }
@@ -224,17 +221,15 @@ impl Quotes for DynamoStore {
         tenant: &TenantId,
         user: &UserId,
         key_digest: Option<&str>,
-        quote_id: &str,
+        quote_id: &QuoteId,
         now: DateTime<Utc>,
     ) -> Result<crate::ports::ApprovalReads, StoreError> {
         let pk = tenant_pk(tenant);
         let mut keys = vec![
             key(pk.clone(), SUB_SK.to_owned()),
             key(pk.clone(), user_sk(user.as_str())),
+            key(pk.clone(), quote_sk(quote_id)),
         ];
-        if valid_quote_id(quote_id) {
-            keys.push(key(pk.clone(), quote_sk(quote_id)));
-        }
         if let Some(digest) = key_digest {
             keys.push(key(pk.clone(), idempotency_sk(digest)));
         }
