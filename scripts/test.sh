@@ -14,7 +14,11 @@ install_tools
 LOGDIR="$ROOT/target/test-logs"
 [ "$LICENSING_ENGINE" = default ] || LOGDIR="$ROOT/target/test-logs-$LICENSING_ENGINE"
 mkdir -p "$LOGDIR"
-trap stop_all EXIT INT TERM
+# Stopped from outside, the run ends (a trap alone would go on to the next step) and stops
+# what it started on the way out.
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 ENGINE_PORT=$(free_port)
 MOTO_PORT=$(free_port)
