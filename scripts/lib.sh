@@ -247,6 +247,8 @@ export_aws_env() {
 # answered. The deadlines it sends are the template's timeouts.
 start_api() {
   local port="$1" logdir="$2" fn args=()
+  # The sweeper's budget where the local runtime gives no deadline (README, "Configuration").
+  export LICENSING_SCHEDULED_BUDGET_SECS=840
   cargo build --quiet --bins
   for fn in web status purchase downscale users tenants sweeper dispatcher; do
     args+=(--function "$fn=4")

@@ -61,6 +61,8 @@ pub struct OutboxMessage {
     pub tenant_id: TenantId,
     pub created_at: DateTime<Utc>,
     pub payload: Payload,
+    /// This message's failed attempts: its own, so a neighbour in its batch that is capped,
+    /// slowed down or delivered never dies with it (R32).
     pub attempts: u32,
     pub next_attempt_at: DateTime<Utc>,
     #[serde(default)]
@@ -69,16 +71,39 @@ pub struct OutboxMessage {
     /// to the rest.
     #[serde(default)]
     pub delivered_to: Vec<String>,
+    /// Dead-lettered: its retry schedule ran out, or it cannot be rendered. Kept with its last
+    /// error, not sent again until an operator redrives it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dead: bool,
 }
 
-/// After this many failed attempts a message is dead-lettered (kept, logged, counted).
-pub const FAILURES_BEFORE_DEAD: u32 = 10;
+/// R32: the waits after a message's 1st, 2nd … 9th failed attempt (Standard Webhooks'
+/// schedule): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h, about 3 days 3 hours in
+/// all, so an outage shorter than three days loses nothing.
+pub const RETRY_SCHEDULE_SECS: [i64; 9] = [
+    5,
+    5 * 60,
+    30 * 60,
+    2 * 3600,
+    5 * 3600,
+    10 * 3600,
+    14 * 3600,
+    20 * 3600,
+    24 * 3600,
+];
 
-/// Exponential backoff: 30 s, 1 min, 2 min … capped at 1 h.
-pub fn backoff(attempts: u32) -> Duration {
-    let seconds = 30_i64.saturating_mul(1_i64 << attempts.min(7));
-    Duration::seconds(seconds.min(3600))
+/// A message is dead-lettered at its 10th failed attempt, when the schedule has run out.
+pub const FAILURES_BEFORE_DEAD: u32 = RETRY_SCHEDULE_SECS.len() as u32 + 1;
+
+/// How long a message waits after `failures` failed attempts (at least one).
+pub fn backoff(failures: u32) -> Duration {
+    let step = (failures.max(1) as usize - 1).min(RETRY_SCHEDULE_SECS.len() - 1);
+    Duration::seconds(RETRY_SCHEDULE_SECS[step])
 }
+
+/// How long a message waits after a "slow down" (throttling, a sending quota, a paused
+/// account), which does not count as an attempt.
+pub const SLOW_DOWN_SECS: i64 = 60;
 
 /// A message id from the change it belongs to and its place in it: the same change always
 /// yields the same ids.
@@ -104,6 +129,7 @@ impl OutboxMessage {
             next_attempt_at: at,
             last_error: None,
             delivered_to: Vec::new(),
+            dead: false,
         }
     }
 }

@@ -51,6 +51,7 @@ pub enum Method {
     SettleOutbox,
     Committed,
     AllUsers,
+    RedriveDead,
 }
 
 impl Method {
@@ -63,6 +64,7 @@ impl Method {
                 | Method::DeleteRedRecords
                 | Method::ClaimOutbox
                 | Method::SettleOutbox
+                | Method::RedriveDead
         )
     }
 }
@@ -391,6 +393,15 @@ impl<S: OutboxStore, A: Send + Sync> OutboxStore for Faulty<S, A> {
     async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
         self.enter(Method::AllUsers).await?;
         self.store.all_users(tenant).await
+    }
+
+    async fn redrive_dead(
+        &self,
+        tenant: Option<&TenantId>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        self.enter(Method::RedriveDead).await?;
+        self.store.redrive_dead(tenant, now).await
     }
 }
 

@@ -101,13 +101,13 @@ async fn r21_mail_refused_is_retried_after_its_backoff_and_events_already_put_ar
     let early = dispatch_due(
         &store,
         &sender,
-        now + backoff(0) - chrono::Duration::seconds(1),
+        now + backoff(1) - chrono::Duration::seconds(1),
     )
     .await
     .unwrap();
     assert_eq!(early.batches, 0);
     assert!(confirmations(&sender).is_empty());
-    dispatch_due(&store, &sender, now + backoff(0))
+    dispatch_due(&store, &sender, now + backoff(1))
         .await
         .unwrap();
     assert_eq!(confirmations(&sender), ["ada@example.com"]);
@@ -115,32 +115,130 @@ async fn r21_mail_refused_is_retried_after_its_backoff_and_events_already_put_ar
     assert!(store.outbox(&tenant()).is_empty());
 }
 
+/// Dispatches at each time the purchase's confirmation is due, `failures` times, while SES
+/// refuses it: when the last one ran.
+async fn fail_on_schedule(
+    store: &MemoryStore,
+    sender: &Recorder,
+    mut now: chrono::DateTime<chrono::Utc>,
+    failures: u32,
+) -> chrono::DateTime<chrono::Utc> {
+    for failure in 1..=failures {
+        let report = dispatch_due(store, sender, now).await.unwrap();
+        assert!(report.failed > 0, "attempt {failure} was made: {report:?}");
+        if failure < failures {
+            now += backoff(failure);
+        }
+    }
+    now
+}
+
 #[tokio::test]
-async fn r21_a_batch_that_keeps_failing_is_dead_after_its_attempts_and_kept() {
+async fn r32_an_outage_of_almost_three_days_loses_nothing_and_the_mail_arrives_once() {
+    let start = at("2026-11-19T10:00:00Z");
+    let (store, _) = acme_after_a_purchase(start).await;
+    let sender = Recorder::new();
+    sender.refuse_mail(Some("MessageRejected"));
+    // Every attempt but the last of the schedule fails: 3 days and 3 hours of outage.
+    let last = fail_on_schedule(&store, &sender, start, FAILURES_BEFORE_DEAD - 1).await;
+    let waiting = store.outbox(&tenant());
+    assert!(!waiting.is_empty() && waiting.iter().all(|m| !m.dead));
+    sender.refuse_mail(None);
+    let recovered = last + backoff(FAILURES_BEFORE_DEAD - 1);
+    assert!(
+        recovered - start >= chrono::Duration::days(3),
+        "{}",
+        recovered - start
+    );
+    dispatch_due(&store, &sender, recovered).await.unwrap();
+    assert_eq!(confirmations(&sender), ["ada@example.com"]);
+    assert!(store.outbox(&tenant()).is_empty());
+}
+
+#[tokio::test]
+async fn r32_a_message_is_dead_only_after_its_schedule_and_an_operator_redrives_it_once() {
+    let start = at("2026-11-19T10:00:00Z");
+    let (store, _) = acme_after_a_purchase(start).await;
+    let sender = Recorder::new();
+    sender.refuse_mail(Some("MessageRejected"));
+    let last = fail_on_schedule(&store, &sender, start, FAILURES_BEFORE_DEAD).await;
+    let left = store.outbox_batches(&tenant());
+    assert!(
+        !left.is_empty()
+            && left
+                .iter()
+                .all(|(b, dead)| *dead && b.messages.iter().all(|m| m.dead)),
+        "{left:?}"
+    );
+    let kept = &left[0].0.messages[0];
+    assert_eq!(kept.attempts, FAILURES_BEFORE_DEAD);
+    assert_eq!(kept.last_error.as_deref(), Some("MessageRejected"));
+    // Dead is out of the due index: a later run does not send it.
+    sender.refuse_mail(None);
+    let later = last + chrono::Duration::days(1);
+    assert_eq!(
+        dispatch_due(&store, &sender, later).await.unwrap().batches,
+        0
+    );
+    assert!(confirmations(&sender).is_empty());
+    // The operator fixes the cause and redrives the tenant's dead letters: sent once.
+    let redriven = store.redrive_dead(Some(&tenant()), later).await.unwrap();
+    assert_eq!(redriven, 1);
+    dispatch_due(&store, &sender, later).await.unwrap();
+    dispatch_due(&store, &sender, later + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(confirmations(&sender), ["ada@example.com"]);
+    assert!(store.outbox(&tenant()).is_empty());
+    assert_eq!(store.redrive_dead(None, later).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn r32_slow_down_waits_without_counting_and_never_kills_a_message() {
     let mut now = at("2026-11-19T10:00:00Z");
     let (store, _) = acme_after_a_purchase(now).await;
     let sender = Recorder::new();
-    sender.refuse_mail(Some("AccountSuspendedException"));
-    let mut dead = 0;
-    for attempt in 0..FAILURES_BEFORE_DEAD {
+    sender.refuse_mail(Some("TooManyRequestsException"));
+    // Twice the dead letter's attempts of throttling, a minute apart.
+    for _ in 0..2 * FAILURES_BEFORE_DEAD {
         let report = dispatch_due(&store, &sender, now).await.unwrap();
-        assert!(report.batches > 0, "attempt {attempt} found its batch due");
-        dead += report.dead;
-        now += backoff(attempt);
+        assert_eq!((report.failed, report.dead), (0, 0), "{report:?}");
+        assert!(report.slowed > 0);
+        now += chrono::Duration::seconds(licensing::outbox::SLOW_DOWN_SECS);
     }
-    assert!(dead > 0);
-    let left = store.outbox_batches(&tenant());
+    let waiting = store.outbox(&tenant());
     assert!(
-        !left.is_empty() && left.iter().all(|(_, dead)| *dead),
-        "{left:?}"
+        waiting.iter().all(|m| m.attempts == 0 && !m.dead),
+        "{waiting:?}"
     );
-    // Dead is out of the due index: a later run does not send it.
     sender.refuse_mail(None);
-    let later = dispatch_due(&store, &sender, now + chrono::Duration::days(1))
-        .await
-        .unwrap();
-    assert_eq!(later.batches, 0);
-    assert!(confirmations(&sender).is_empty());
+    dispatch_due(&store, &sender, now).await.unwrap();
+    assert_eq!(confirmations(&sender), ["ada@example.com"]);
+}
+
+#[tokio::test]
+async fn r32_a_failing_mail_does_not_take_its_events_with_it_nor_spend_attempts_early() {
+    let start = at("2026-11-19T10:00:00Z");
+    let (store, _) = acme_after_a_purchase(start).await;
+    let sender = Recorder::new();
+    // SES fails and EventBridge throttles: the batch is due again in a minute for the events,
+    // but the mail waits for its own schedule.
+    sender.refuse_mail(Some("MessageRejected"));
+    sender.refuse_events(Some("ThrottlingException"));
+    dispatch_due(&store, &sender, start).await.unwrap();
+    // Its second attempt, 5 s later, fails too: the mail's next is in 5 minutes.
+    let second = start + backoff(1);
+    let report = dispatch_due(&store, &sender, second).await.unwrap();
+    assert_eq!((report.failed, report.events), (1, 0), "{report:?}");
+    // A minute in, the events are due and taken; the mail is not tried before its time.
+    sender.refuse_events(None);
+    let minute = start + chrono::Duration::seconds(licensing::outbox::SLOW_DOWN_SECS);
+    let report = dispatch_due(&store, &sender, minute).await.unwrap();
+    assert!(report.events > 0 && report.failed == 0, "{report:?}");
+    let waiting = store.outbox(&tenant());
+    assert_eq!(waiting.len(), 1, "only the mail: {waiting:?}");
+    assert_eq!(waiting[0].attempts, 2, "two attempts, not one a minute");
+    assert_eq!(waiting[0].next_attempt_at, second + backoff(2));
 }
 
 #[tokio::test]

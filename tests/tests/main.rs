@@ -8,6 +8,7 @@ mod deploy;
 mod engines;
 mod front;
 mod notify;
+mod outage;
 mod size;
 mod store;
 mod sweeper;

@@ -1,8 +1,8 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
-use licensing::notify::{DispatchReport, Sender, dispatch_due};
-use licensing::ports::{OutboxStore, Store};
+use licensing::notify::{DispatchReport, Sender, dispatch_due_within};
+use licensing::ports::{Clock, OutboxStore, Store};
 use licensing::telemetry::SweepFigures;
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -19,9 +19,16 @@ pub struct Outcome {
 /// The sweep acts for the event's `time`, so a sweep can be replayed for any instant (R15).
 /// Both schedules (nightly, and every minute for the outbox) run the whole job: what is not
 /// due costs one Query per shard of the due index.
-pub async fn handle<S: Store + OutboxStore, N: Sender>(
+///
+/// The event's `time` is the instant the rules act for; the outbox's leases and retry times
+/// take `clock`'s, the real one (R33), so a late or repeated event never lets two runs send
+/// one message. Both phases stop in time for the invocation's deadline, or, where the runtime
+/// gives none (`cargo lambda watch` sends one in 1970), for `budget` from the start.
+pub async fn handle<S: Store + OutboxStore, N: Sender, C: Clock>(
     store: &S,
     notifier: &N,
+    clock: &C,
+    budget: Option<Duration>,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<Outcome, Error> {
     let at = event
@@ -29,11 +36,12 @@ pub async fn handle<S: Store + OutboxStore, N: Sender>(
         .time
         .ok_or("a scheduled event carries the instant to sweep for in `time`")?;
     let budget_ends = remaining(event.context.deadline)
+        .or(budget)
         .map(|left| Instant::now() + left.saturating_sub(SAFETY_MARGIN));
     let started = Instant::now();
     let usage_before = store.usage();
     let report = sweep(store, at, budget_ends).await?;
-    let outbox = dispatch_due(store, notifier, at).await?;
+    let outbox = dispatch_due_within(store, notifier, clock.now(), budget_ends).await?;
     let used = store.usage().since(usage_before);
     tracing::info!(
         at = %at,
@@ -53,6 +61,8 @@ pub async fn handle<S: Store + OutboxStore, N: Sender>(
         events = outbox.events,
         outbox_failed = outbox.failed,
         outbox_dead = outbox.dead,
+        outbox_slowed = outbox.slowed,
+        outbox_out_of_time = outbox.out_of_time,
         outbox_oldest_age_secs = outbox.oldest_age_secs,
         "sweep finished"
     );
@@ -93,6 +103,7 @@ mod tests {
     use licensing::domain::user::NewUser;
     use licensing::http::testing::World;
     use licensing::notify::recorded::Recorder;
+    use licensing::ports::SystemClock;
 
     fn scheduled() -> LambdaEvent<EventBridgeEvent<serde_json::Value>> {
         let event = serde_json::from_str(include_str!("../events/scheduled.json")).unwrap();
@@ -134,7 +145,9 @@ mod tests {
     async fn the_nightly_run_rolls_over_removes_the_red_seat_and_mails_it_once() {
         let world = acme_with_a_red_seat().await;
         let sender = Recorder::new();
-        let outcome = handle(&world.store, &sender, scheduled()).await.unwrap();
+        let outcome = handle(&world.store, &sender, &SystemClock, None, scheduled())
+            .await
+            .unwrap();
         let sweep = &outcome.sweep;
         assert_eq!(
             (sweep.rollovers, sweep.invoices, sweep.removals),
@@ -157,7 +170,9 @@ mod tests {
 
         // EventBridge delivers at least once: the same event again changes and sends nothing.
         let sent = sender.mails().len();
-        let again = handle(&world.store, &sender, scheduled()).await.unwrap();
+        let again = handle(&world.store, &sender, &SystemClock, None, scheduled())
+            .await
+            .unwrap();
         assert_eq!(
             (
                 again.sweep.rollovers,
@@ -174,7 +189,9 @@ mod tests {
         let world = acme_with_a_red_seat().await;
         let sender = Recorder::new();
         sender.refuse_mail(Some("MessageRejected"));
-        let outcome = handle(&world.store, &sender, scheduled()).await.unwrap();
+        let outcome = handle(&world.store, &sender, &SystemClock, None, scheduled())
+            .await
+            .unwrap();
         assert_eq!(outcome.sweep.removals, 1);
         assert!(outcome.outbox.failed > 0, "{:?}", outcome.outbox);
         assert!(sender.mails().is_empty());

@@ -9,8 +9,14 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     licensing::telemetry::init("sweeper");
     let outbox = licensing::startup::store::<licensing::startup::Outbox>()?;
+    // Only where the runtime gives no deadline (locally); on AWS the invocation's counts.
+    let budget = std::env::var("LICENSING_SCHEDULED_BUDGET_SECS")
+        .ok()
+        .and_then(|secs| secs.parse().ok())
+        .map(std::time::Duration::from_secs);
+    let clock: &'static licensing::ports::SystemClock = &licensing::ports::SystemClock;
     lambda_runtime::run(service_fn(move |event| {
-        handler::handle(&outbox.store, &outbox.notifier, event)
+        handler::handle(&outbox.store, &outbox.notifier, clock, budget, event)
     }))
     .await
 }

@@ -528,6 +528,32 @@ impl OutboxStore for MemoryStore {
         })
     }
 
+    async fn redrive_dead(
+        &self,
+        tenant: Option<&TenantId>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        self.with(|t| {
+            let mut redriven = 0;
+            for (id, data) in t.iter_mut() {
+                if tenant.is_some_and(|only| only != id) {
+                    continue;
+                }
+                for stored in data.outbox.iter_mut().filter(|b| b.due.is_none()) {
+                    for message in &mut stored.batch.messages {
+                        message.dead = false;
+                        message.attempts = 0;
+                        message.next_attempt_at = now;
+                    }
+                    redriven += stored.batch.messages.len();
+                    stored.batch.attempts += 1;
+                    stored.due = Some(now);
+                }
+            }
+            Ok(redriven)
+        })
+    }
+
     async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
         self.with(|t| {
             Ok(t.get(tenant)

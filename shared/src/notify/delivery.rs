@@ -3,16 +3,17 @@
 //! backoff, a per-message attempt count and a dead-letter state; a lease keeps two
 //! dispatchers from sending one batch.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
 use super::mail::render;
 use super::recipients::{Recipients, recipients};
+use super::sender::Refusal;
 use super::sender::Sender;
 use crate::domain::identity::{Language, TenantId};
 use crate::domain::user::User;
 use crate::outbox::{
-    FAILURES_BEFORE_DEAD, OutboxBatch, OutboxMessage, Payload, Recipient, backoff,
+    FAILURES_BEFORE_DEAD, OutboxBatch, OutboxMessage, Payload, Recipient, SLOW_DOWN_SECS, backoff,
 };
 use crate::ports::{OutboxStore, Store, StoreError};
 
@@ -29,9 +30,15 @@ pub struct DispatchReport {
     pub batches: usize,
     pub mails: usize,
     pub events: usize,
+    /// Messages whose attempt failed (counted towards their dead letter).
     pub failed: usize,
+    /// Messages dead-lettered in this run.
     pub dead: usize,
     pub capped: usize,
+    /// Messages told to slow down (throttled, over quota, paused): waiting, not counted.
+    pub slowed: usize,
+    /// The run stopped for its invocation's deadline with rounds left.
+    pub out_of_time: bool,
     /// Age of the oldest message that was due when the dispatcher looked (0 when none):
     /// a growing age means delivery keeps failing (metric `OutboxOldestAgeSeconds`).
     pub oldest_age_secs: u64,
@@ -45,29 +52,100 @@ impl DispatchReport {
         self.failed += other.failed;
         self.dead += other.dead;
         self.capped += other.capped;
+        self.slowed += other.slowed;
+        self.out_of_time |= other.out_of_time;
         self.oldest_age_secs = self.oldest_age_secs.max(other.oldest_age_secs);
     }
 }
 
-/// What one delivery attempt of a batch left: the undelivered messages, and whether any of
-/// them failed (rather than only waiting for the next run's mail cap).
+/// What one delivery attempt of a batch left: the messages not delivered (each with its own
+/// attempts, next time and, when its schedule ran out, dead), and whether any failed.
 struct Left {
     messages: Vec<OutboxMessage>,
     failed: bool,
 }
 
-/// Delivers one batch that this dispatcher has claimed.
+impl Left {
+    /// When the batch is due again: its soonest live message (none: all are dead).
+    fn next_attempt(&self) -> Option<DateTime<Utc>> {
+        self.messages
+            .iter()
+            .filter(|m| !m.dead)
+            .map(|m| m.next_attempt_at)
+            .min()
+    }
+}
+
+/// What a message's attempt came to.
+enum Outcome {
+    Sent,
+    /// Held back by the run's mail cap: due again at once, not an attempt.
+    Capped,
+    /// Refused: a "slow down" waits without counting; anything else counts.
+    Refused(Refusal),
+    /// It cannot be rendered, now or ever: set aside alone (R32).
+    Unrenderable(String),
+}
+
+/// Writes a message's outcome on it: what a failure counts, when it is due again, whether it
+/// is dead. Returns whether it is still to send (or kept dead).
+fn record(
+    message: &mut OutboxMessage,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+    report: &mut DispatchReport,
+) -> bool {
+    match outcome {
+        Outcome::Sent => false,
+        Outcome::Capped => {
+            message.next_attempt_at = now;
+            true
+        }
+        Outcome::Refused(refusal) if refusal.slow_down => {
+            message.last_error = Some(refusal.error);
+            message.next_attempt_at = now + Duration::seconds(SLOW_DOWN_SECS);
+            report.slowed += 1;
+            true
+        }
+        Outcome::Refused(refusal) => {
+            message.last_error = Some(refusal.error);
+            message.attempts += 1;
+            report.failed += 1;
+            if message.attempts >= FAILURES_BEFORE_DEAD {
+                message.dead = true;
+                report.dead += 1;
+            } else {
+                message.next_attempt_at = now + backoff(message.attempts);
+            }
+            true
+        }
+        Outcome::Unrenderable(error) => {
+            message.last_error = Some(format!("cannot be rendered: {error}"));
+            message.dead = true;
+            report.dead += 1;
+            true
+        }
+    }
+}
+
+/// Delivers the messages of one batch that this dispatcher has claimed that are due; a dead
+/// one, or one whose own next attempt is later, is kept as it is.
 async fn deliver_batch<N: Sender>(
     notifier: &N,
     people: &Recipients,
     messages: Vec<OutboxMessage>,
+    now: DateTime<Utc>,
     mail_budget: &mut usize,
     report: &mut DispatchReport,
 ) -> Left {
     let mut remaining = Vec::new();
-    let mut any_failed = false;
+    let failed_before = report.failed;
+    // A message waits for its own time: a neighbour slowed down or capped makes the batch
+    // due sooner, and must not spend this one's attempts.
+    let waits = |m: &OutboxMessage| m.dead || m.next_attempt_at > now;
     let event_entries: Vec<(&str, &str, String)> = messages
         .iter()
+        .filter(|m| !waits(m))
         .filter_map(|m| match &m.payload {
             Payload::Event {
                 detail_type,
@@ -86,21 +164,24 @@ async fn deliver_batch<N: Sender>(
             Payload::Mail { .. } => None,
         })
         .collect();
-    let (accepted, event_error) = if event_entries.is_empty() {
+    let (accepted, event_refusal) = if event_entries.is_empty() {
         (Vec::new(), None)
     } else {
         notifier.put_events(&event_entries).await
     };
     report.events += accepted.len();
     for mut message in messages {
-        match &message.payload {
-            Payload::Event { .. } => {
-                if !accepted.contains(&message.message_id) {
-                    message.last_error = event_error.clone();
-                    any_failed = true;
-                    remaining.push(message);
-                }
-            }
+        if waits(&message) {
+            remaining.push(message);
+            continue;
+        }
+        let outcome = match &message.payload {
+            Payload::Event { .. } if accepted.contains(&message.message_id) => Outcome::Sent,
+            Payload::Event { .. } => Outcome::Refused(
+                event_refusal
+                    .clone()
+                    .unwrap_or_else(|| Refusal::of(None, "not accepted")),
+            ),
             Payload::Mail {
                 kind,
                 to,
@@ -113,8 +194,7 @@ async fn deliver_batch<N: Sender>(
                     }
                     Recipient::Managers => people.managers.iter().collect(),
                 };
-                let mut failed = None;
-                let mut capped = false;
+                let mut outcome = Outcome::Sent;
                 for user in targets {
                     let address = user.email.to_string();
                     if message.delivered_to.contains(&address) {
@@ -122,43 +202,45 @@ async fn deliver_batch<N: Sender>(
                     }
                     if *mail_budget == 0 {
                         report.capped += 1;
-                        capped = true;
+                        outcome = Outcome::Capped;
                         break;
                     }
                     let lang: Language = match to {
                         Recipient::User { .. } => language.unwrap_or(user.language),
                         Recipient::Managers => user.language,
                     };
-                    let sent = match render(*kind, lang, &people.about, data) {
-                        Ok(mail) => {
-                            notifier
-                                .send_mail(&address, &mail, &message.message_id)
-                                .await
+                    let mail = match render(*kind, lang, &people.about, data) {
+                        Ok(mail) => mail,
+                        Err(e) => {
+                            outcome = Outcome::Unrenderable(e);
+                            break;
                         }
-                        Err(e) => Err(e),
                     };
-                    match sent {
+                    match notifier
+                        .send_mail(&address, &mail, &message.message_id)
+                        .await
+                    {
                         Ok(()) => {
                             *mail_budget -= 1;
                             report.mails += 1;
                             message.delivered_to.push(address);
                         }
-                        Err(e) => failed = Some(e),
+                        Err(refusal) => {
+                            outcome = Outcome::Refused(refusal);
+                            break;
+                        }
                     }
                 }
-                if let Some(error) = failed {
-                    message.last_error = Some(error);
-                    any_failed = true;
-                    remaining.push(message);
-                } else if capped {
-                    remaining.push(message);
-                }
+                outcome
             }
+        };
+        if record(&mut message, outcome, now, report) {
+            remaining.push(message);
         }
     }
     Left {
         messages: remaining,
-        failed: any_failed,
+        failed: report.failed > failed_before,
     }
 }
 
@@ -246,41 +328,46 @@ pub(super) async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
             continue;
         }
         report.batches += 1;
+        let dead_before = report.dead;
         let left = deliver_batch(
             notifier,
             &people,
             batch.messages.clone(),
+            now,
             &mut mail_budget,
             &mut report,
         )
         .await;
-        let remaining = left.messages;
-        // Mail held back by the cap waits for the next run without counting as an attempt:
-        // only real failures lead to the dead letter, so a large tenant never loses mail.
-        let dead = left.failed && batch.attempts + 1 >= FAILURES_BEFORE_DEAD;
-        if left.failed {
-            report.failed += remaining.len();
-            let error = remaining
+        if report.dead > dead_before {
+            let error = left
+                .messages
+                .iter()
+                .filter(|m| m.dead)
+                .find_map(|m| m.last_error.clone())
+                .unwrap_or_default();
+            tracing::error!(tenant = %tenant, batch = %batch.id, dead = report.dead - dead_before, error = %error, metric = "OutboxDeadLetter", "outbox messages dead-lettered");
+        } else if left.failed {
+            let error = left
+                .messages
                 .iter()
                 .find_map(|m| m.last_error.clone())
                 .unwrap_or_default();
-            if dead {
-                report.dead += remaining.len();
-                tracing::error!(tenant = %tenant, batch = %batch.id, attempts = batch.attempts + 1, error = %error, metric = "OutboxDeadLetter", "outbox messages dead-lettered");
-            } else {
-                tracing::warn!(tenant = %tenant, batch = %batch.id, attempts = batch.attempts + 1, error = %error, "outbox delivery failed; will retry");
-            }
+            tracing::warn!(tenant = %tenant, batch = %batch.id, error = %error, "outbox delivery failed; will retry");
         }
         if mail_budget == 0 {
             tracing::warn!(tenant = %tenant, cap = notifier.mail_cap(), "per-tenant mail cap reached in this run");
         }
-        let next = if left.failed {
-            now + backoff(batch.attempts)
-        } else {
-            now
-        };
+        // Dead only when nothing in it is live: a live message keeps the batch due.
+        let next = left.next_attempt();
+        let dead = next.is_none() && !left.messages.is_empty();
         store
-            .settle_outbox(&batch, remaining, next, dead, left.failed)
+            .settle_outbox(
+                &batch,
+                left.messages,
+                next.unwrap_or(now),
+                dead,
+                left.failed,
+            )
             .await?;
     }
     Ok(report)
@@ -298,8 +385,24 @@ pub async fn dispatch_due<S: Store + OutboxStore, N: Sender>(
     notifier: &N,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
+    dispatch_due_within(store, notifier, now, None).await
+}
+
+/// `dispatch_due`, starting no round after `budget_ends` (a scheduled run stops in time for
+/// its invocation's deadline; what is left is due for the next run). `now` is the real clock's
+/// (R33): leases and retry times must not move with a late or replayed event's `time`.
+pub async fn dispatch_due_within<S: Store + OutboxStore, N: Sender>(
+    store: &S,
+    notifier: &N,
+    now: DateTime<Utc>,
+    budget_ends: Option<std::time::Instant>,
+) -> Result<DispatchReport, StoreError> {
     let mut report = DispatchReport::default();
     for round in 0..DISPATCH_ROUNDS {
+        if budget_ends.is_some_and(|ends| std::time::Instant::now() >= ends) {
+            report.out_of_time = true;
+            break;
+        }
         let due = store.due_outbox(now, 100).await?;
         if round == 0 {
             let oldest = due

@@ -9,6 +9,6 @@ pub mod recorded;
 mod sender;
 mod stream;
 
-pub use delivery::{DispatchReport, deliver, dispatch_due};
-pub use sender::{MAIL_CAP_PER_RUN, Notifier, Sender};
+pub use delivery::{DispatchReport, deliver, dispatch_due, dispatch_due_within};
+pub use sender::{MAIL_CAP_PER_RUN, Notifier, Refusal, SLOW_DOWN_CODES, Sender};
 pub use stream::{StreamedBatch, deliver_streamed};

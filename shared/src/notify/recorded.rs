@@ -1,11 +1,12 @@
 //! A `Sender` that keeps what it is given, for tests with no SES or EventBridge engine
-//! (feature `test-fixtures`). It can be told to refuse, as SES does when the sender identity
-//! is gone or the account is paused, and EventBridge when it throttles.
+//! (feature `test-fixtures`). It can be told to refuse with an error code, as SES does when
+//! the sender identity is gone (`MessageRejected`) or it throttles (`TooManyRequestsException`,
+//! a "slow down", as `Notifier` reads the same codes), and EventBridge likewise.
 
 use std::sync::{Arc, Mutex};
 
 use super::mail::RenderedMail;
-use super::sender::{MAIL_CAP_PER_RUN, Sender};
+use super::sender::{MAIL_CAP_PER_RUN, Refusal, Sender};
 
 /// One mail as sent: to whom, what, and the outbox message it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,14 +83,14 @@ impl Recorder {
         self.kept(|k| k.events.clone())
     }
 
-    /// From now on every mail is refused with `error` (`None`: sent again).
-    pub fn refuse_mail(&self, error: Option<&str>) {
-        self.kept(|k| k.mail_refused = error.map(str::to_owned));
+    /// From now on every mail is refused with the error code `code` (`None`: sent again).
+    pub fn refuse_mail(&self, code: Option<&str>) {
+        self.kept(|k| k.mail_refused = code.map(str::to_owned));
     }
 
-    /// From now on every event is refused with `error` (`None`: accepted again).
-    pub fn refuse_events(&self, error: Option<&str>) {
-        self.kept(|k| k.events_refused = error.map(str::to_owned));
+    /// From now on every event is refused with the error code `code` (`None`: accepted again).
+    pub fn refuse_events(&self, code: Option<&str>) {
+        self.kept(|k| k.events_refused = code.map(str::to_owned));
     }
 }
 
@@ -99,9 +100,9 @@ impl Sender for Recorder {
         to: &str,
         mail: &RenderedMail,
         message_id: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         self.kept(|k| match &k.mail_refused {
-            Some(error) => Err(error.clone()),
+            Some(code) => Err(Refusal::of(Some(code), code.clone())),
             None => {
                 k.mails.push(SentMail {
                     to: to.to_owned(),
@@ -114,9 +115,9 @@ impl Sender for Recorder {
         })
     }
 
-    async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<String>) {
+    async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<Refusal>) {
         self.kept(|k| match &k.events_refused {
-            Some(error) => (Vec::new(), Some(error.clone())),
+            Some(code) => (Vec::new(), Some(Refusal::of(Some(code), code.clone()))),
             None => {
                 for (message_id, detail_type, detail) in events {
                     k.events.push(PutEvent {

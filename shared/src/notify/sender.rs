@@ -2,25 +2,56 @@
 //! with the clients built from the standard endpoint settings.
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+
+/// Why a mail or an event was not taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub error: String,
+    /// The service said "slow down" rather than "failed": the message waits without the
+    /// attempt counting (R32).
+    pub slow_down: bool,
+}
+
+/// The error codes that mean "slow down": SES v2's throttling, its sending quota, sending
+/// paused (for the account or its configuration set) and a paused account; EventBridge's
+/// throttling.
+pub const SLOW_DOWN_CODES: [&str; 5] = [
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "SendingPausedException",
+    "AccountSuspendedException",
+    "ThrottlingException",
+];
+
+impl Refusal {
+    /// A refusal with the service's error code, when it has one.
+    pub fn of(code: Option<&str>, error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            slow_down: code.is_some_and(|c| SLOW_DOWN_CODES.contains(&c)),
+        }
+    }
+}
 
 /// What delivery needs of the outside world: one mail sent, events put on the bus, and how
 /// many mails one tenant may send in one run. `Notifier` is it on SES v2 and EventBridge.
 pub trait Sender: Send + Sync {
-    /// Sends one rendered mail to `to`; the error says why it was not sent.
+    /// Sends one rendered mail to `to`; the refusal says why it was not sent.
     fn send_mail(
         &self,
         to: &str,
         mail: &super::mail::RenderedMail,
         message_id: &str,
-    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
+    ) -> impl std::future::Future<Output = Result<(), Refusal>> + Send;
 
     /// Puts `(message id, detail type, detail)` events on the bus: the ids accepted, and the
-    /// error of those that were not.
+    /// refusal of those that were not.
     fn put_events(
         &self,
         events: &[(&str, &str, String)],
-    ) -> impl std::future::Future<Output = (Vec<String>, Option<String>)> + Send;
+    ) -> impl std::future::Future<Output = (Vec<String>, Option<Refusal>)> + Send;
 
     fn mail_cap(&self) -> usize;
 
@@ -36,11 +67,11 @@ impl Sender for Notifier {
         to: &str,
         mail: &super::mail::RenderedMail,
         message_id: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         self.send_mail_now(to, mail, message_id).await
     }
 
-    async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<String>) {
+    async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<Refusal>) {
         self.put_events_now(events).await
     }
 
@@ -139,13 +170,13 @@ impl Notifier {
         to: &str,
         mail: &super::mail::RenderedMail,
         message_id: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let content = |data: &str| {
             Content::builder()
                 .data(data)
                 .charset("UTF-8")
                 .build()
-                .map_err(|e| e.to_string())
+                .map_err(|e| Refusal::of(None, e.to_string()))
         };
         let message = Message::builder()
             .subject(content(&mail.subject)?)
@@ -167,12 +198,16 @@ impl Notifier {
                     .name("message_id")
                     .value(message_id)
                     .build()
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| Refusal::of(None, e.to_string()))?,
             )
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| format!("{}", aws_sdk_sesv2::error::DisplayErrorContext(e)))
+            .map_err(|e| {
+                let code = e.code().map(str::to_owned);
+                let error = format!("{}", aws_sdk_sesv2::error::DisplayErrorContext(e));
+                Refusal::of(code.as_deref(), error)
+            })
     }
 
     /// Puts events in calls of at most 10 entries and 256 KB (EventBridge's limits); returns
@@ -180,7 +215,7 @@ impl Notifier {
     async fn put_events_now(
         &self,
         events: &[(&str, &str, String)],
-    ) -> (Vec<String>, Option<String>) {
+    ) -> (Vec<String>, Option<Refusal>) {
         let mut accepted = Vec::new();
         let mut error = None;
         for chunk in put_events_calls(events) {
@@ -205,21 +240,19 @@ impl Notifier {
                 Ok(out) => {
                     // Per-entry results are in request order; a failed entry has an error code.
                     for ((id, _, _), result) in chunk.iter().zip(out.entries()) {
-                        if result.error_code().is_none() {
-                            accepted.push((*id).to_owned());
-                        } else {
-                            error = result
-                                .error_message()
-                                .map(str::to_owned)
-                                .or(Some("entry failed".into()));
+                        match result.error_code() {
+                            None => accepted.push((*id).to_owned()),
+                            Some(code) => {
+                                let message = result.error_message().unwrap_or("entry failed");
+                                error = Some(Refusal::of(Some(code), format!("{code}: {message}")));
+                            }
                         }
                     }
                 }
                 Err(e) => {
-                    error = Some(format!(
-                        "{}",
-                        aws_sdk_eventbridge::error::DisplayErrorContext(e)
-                    ))
+                    let code = e.code().map(str::to_owned);
+                    let text = format!("{}", aws_sdk_eventbridge::error::DisplayErrorContext(e));
+                    error = Some(Refusal::of(code.as_deref(), text));
                 }
             }
         }

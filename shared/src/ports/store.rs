@@ -232,4 +232,12 @@ pub trait OutboxStore: Send + Sync {
         &self,
         tenant: &TenantId,
     ) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+
+    /// R32: every dead batch (of `tenant`, or of all) due again at `now`, its messages live
+    /// with no attempt counted; how many messages were redriven.
+    fn redrive_dead(
+        &self,
+        tenant: Option<&TenantId>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }

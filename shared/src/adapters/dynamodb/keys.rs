@@ -110,6 +110,14 @@ pub fn outbox_due_pk(tenant: &TenantId) -> String {
     format!("OUTBOX#{}", shard(tenant))
 }
 
+/// Where a dead batch waits for an operator's redrive (R32): the due index under its own
+/// kind, so no dispatch reads it and a redrive finds every tenant's in a few Queries.
+pub fn outbox_dead_pk(tenant: &TenantId) -> String {
+    format!("{OUTBOX_DEAD}#{}", shard(tenant))
+}
+
+pub const OUTBOX_DEAD: &str = "OUTBOX_DEAD";
+
 pub fn due_at(at: DateTime<Utc>, rest: &str) -> String {
     format!("{}#{rest}", sortable(at))
 }

@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use crate::adapters::dynamodb::items::{JsonString, OutboxItem};
-use crate::adapters::dynamodb::keys::{DUE_SHARDS, due_at, outbox_due_pk, outbox_sk, tenant_pk};
+use crate::adapters::dynamodb::keys::{
+    DUE_SHARDS, OUTBOX_DEAD, due_at, outbox_dead_pk, outbox_due_pk, outbox_sk, tenant_pk,
+};
 use crate::adapters::dynamodb::{DynamoStore, backend, from_item, key, s, to_value};
 use crate::domain::identity::TenantId;
 use crate::domain::user::User;
@@ -18,21 +20,64 @@ impl DynamoStore {
     /// first, at most `limit` from each).
     async fn due_items(
         &self,
+        kind: &str,
         at: DateTime<Utc>,
         limit: i32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let shards = (0..DUE_SHARDS).map(|shard| async move {
             let out = self
-                .query_page(self.due_query("OUTBOX", shard, at).limit(limit))
+                .query_page(self.due_query(kind, shard, at).limit(limit))
                 .await?;
-            out.items
-                .unwrap_or_default()
-                .into_iter()
-                .map(from_item::<OutboxItem>)
-                .collect::<Result<Vec<_>, _>>()
+            let mut items = Vec::new();
+            for raw in out.items.unwrap_or_default() {
+                let key = (item_key(&raw, "pk"), item_key(&raw, "sk"));
+                match from_item::<OutboxItem>(raw) {
+                    Ok(item) => items.push(item),
+                    // One item that cannot be read never holds back another (R32): it leaves
+                    // the due index, kept for an operator.
+                    Err(error) => self.set_aside(key, &error).await?,
+                }
+            }
+            Ok::<_, StoreError>(items)
         });
         let found = futures::future::try_join_all(shards).await?;
         Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Takes an outbox item that cannot be read out of the due index (`state = unreadable`),
+    /// logged with its error and counted (`OutboxUnreadable`), kept in its tenant's partition.
+    async fn set_aside(
+        &self,
+        (pk, sk): (Option<String>, Option<String>),
+        error: &StoreError,
+    ) -> Result<(), StoreError> {
+        let (Some(pk), Some(sk)) = (pk, sk) else {
+            tracing::error!(error = %error, metric = "OutboxUnreadable", "an outbox due entry without a key");
+            return Ok(());
+        };
+        tracing::error!(pk = %pk, sk = %sk, error = %error, metric = "OutboxUnreadable", "an outbox item that cannot be read, set aside");
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #state = :unreadable REMOVE due_pk, due_at, lease_until")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":unreadable", s("unreadable"))
+            .send()
+            .await;
+        self.metrics.record(None);
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err.as_service_error().and_then(|e| e.code())
+                    == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(backend(err)),
+        }
     }
 
     /// Takes a batch for delivery: only one dispatcher at a time sends it (a lease of
@@ -136,9 +181,11 @@ impl DynamoStore {
                 .expression_attribute_values(":n", AttributeValue::N(attempts.to_string()));
             update = if dead {
                 update
-                    .update_expression("SET messages = :m, attempts = :n, #state = :dead REMOVE lease_until, due_pk, due_at")
+                    .update_expression("SET messages = :m, attempts = :n, #state = :dead, due_pk = :dp, due_at = :da REMOVE lease_until")
                     .expression_attribute_names("#state", "state")
                     .expression_attribute_values(":dead", s("dead"))
+                    .expression_attribute_values(":dp", s(outbox_dead_pk(&tenant_id)))
+                    .expression_attribute_values(":da", s(due_at(next_attempt, &batch.sk)))
             } else {
                 update
                     .update_expression("SET messages = :m, attempts = :n, due_pk = :dp, due_at = :da REMOVE lease_until")
@@ -158,6 +205,24 @@ impl DynamoStore {
             Err(code) => Err(StoreError::Backend(format!("settle outbox: {code:?}"))),
         }
     }
+}
+
+/// A key attribute of a raw item, when it is a string.
+fn item_key(
+    item: &std::collections::HashMap<String, AttributeValue>,
+    name: &str,
+) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// A dead batch made due again: its messages live, with no attempt counted, due `now`.
+fn revived(mut messages: Vec<OutboxMessage>, now: DateTime<Utc>) -> Vec<OutboxMessage> {
+    for message in &mut messages {
+        message.dead = false;
+        message.attempts = 0;
+        message.next_attempt_at = now;
+    }
+    messages
 }
 
 /// A change's outbox in batches (see [`crate::outbox::split`]), each identified by the
@@ -227,7 +292,7 @@ impl OutboxStore for DynamoStore {
         at: DateTime<Utc>,
         limit: i32,
     ) -> Result<Vec<OutboxBatch>, StoreError> {
-        self.due_items(at, limit)
+        self.due_items("OUTBOX", at, limit)
             .await?
             .into_iter()
             .map(batch_of)
@@ -268,5 +333,50 @@ impl OutboxStore for DynamoStore {
 
     async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
         DynamoStore::all_users(self, tenant).await
+    }
+
+    async fn redrive_dead(
+        &self,
+        tenant: Option<&TenantId>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let far = now + chrono::Duration::days(365 * 100);
+        let mut redriven = 0;
+        for item in self.due_items(OUTBOX_DEAD, far, 1000).await? {
+            if tenant.is_some_and(|t| t.as_str() != item.tenant_id) {
+                continue;
+            }
+            let tenant_id = TenantId::parse(&item.tenant_id)
+                .map_err(|e| StoreError::Backend(format!("outbox item: {e}")))?;
+            let messages = revived(item.messages.0, now);
+            let count = messages.len();
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(item.pk.clone(), item.sk.clone())))
+                .update_expression("SET messages = :m, attempts = :n, #state = :pending, due_pk = :dp, due_at = :da")
+                .condition_expression("#state = :dead AND attempts = :a")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":m", to_value(&JsonString(messages))?)
+                .expression_attribute_values(":n", AttributeValue::N((item.attempts + 1).to_string()))
+                .expression_attribute_values(":a", AttributeValue::N(item.attempts.to_string()))
+                .expression_attribute_values(":pending", s("pending"))
+                .expression_attribute_values(":dead", s("dead"))
+                .expression_attribute_values(":dp", s(outbox_due_pk(&tenant_id)))
+                .expression_attribute_values(":da", s(due_at(now, &item.sk)))
+                .send()
+                .await;
+            self.metrics.record(None);
+            match result {
+                Ok(_) => redriven += count,
+                // Redriven by another call first.
+                Err(err)
+                    if err.as_service_error().and_then(|e| e.code())
+                        == Some("ConditionalCheckFailedException") => {}
+                Err(err) => return Err(backend(err)),
+            }
+        }
+        Ok(redriven)
     }
 }
