@@ -9,6 +9,7 @@ mod engines;
 mod front;
 mod notify;
 mod outage;
+mod paging;
 mod size;
 mod store;
 mod sweeper;
