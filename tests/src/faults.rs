@@ -469,12 +469,12 @@ mod tests {
         let faulty = Faulty::new(store.clone(), move |call| {
             log.lock().unwrap().push(*call);
             if call.method == Method::Commit && call.writes_before == 1 {
-                Fault::Fail(StoreError::Throttled)
+                Fault::Fail(StoreError::Backend("injected".into()))
             } else {
                 Fault::Pass
             }
         });
-        assert!(buy(&faulty, "k").await.is_err(), "the throttled commit");
+        assert!(buy(&faulty, "k").await.is_err(), "the failed commit");
         let calls = seen.lock().unwrap().clone();
         assert!(
             calls.iter().enumerate().all(|(i, c)| c.index == i as u64),
@@ -487,6 +487,44 @@ mod tests {
         // A fault is that call's alone: the next purchase goes through.
         buy(&faulty, "k2").await.unwrap();
         assert_eq!(purchased(&store).await, 3);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_commit_is_tried_again_and_then_answered_503_never_500() {
+        let store = MemoryStore::new();
+        tenant(&store).await.unwrap();
+        // Throttled commits, `throttles` of them: the purchase's retries ride out a few.
+        let throttling = |throttles: u64| {
+            let seen = Arc::new(Mutex::new(0u64));
+            let commits = seen.clone();
+            let faulty = Faulty::new(store.clone(), move |call| {
+                let mut commits = seen.lock().unwrap();
+                if call.method != Method::Commit {
+                    return Fault::Pass;
+                }
+                *commits += 1;
+                if *commits <= throttles {
+                    Fault::Fail(StoreError::Throttled)
+                } else {
+                    Fault::Pass
+                }
+            });
+            (faulty, commits)
+        };
+        let attempts = u64::from(app::THROTTLED_ATTEMPTS);
+        let (brief, _) = throttling(attempts - 1);
+        buy(&brief, "k").await.unwrap();
+        assert_eq!(purchased(&store).await, 3, "bought once, on the last try");
+
+        let (lasting, commits) = throttling(u64::MAX);
+        let err = buy(&lasting, "k2").await.unwrap_err();
+        assert_eq!((err.status(), err.code()), (503, "throttled"));
+        assert_eq!(
+            *commits.lock().unwrap(),
+            attempts,
+            "tried a bounded number of times"
+        );
+        assert_eq!(purchased(&store).await, 3, "nothing more bought");
     }
 
     #[tokio::test]

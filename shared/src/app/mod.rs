@@ -37,7 +37,9 @@ use crate::domain::pool::PoolId;
 use crate::domain::rights::Right;
 use crate::domain::user::User;
 use crate::outbox::{OutboxMessage, Payload, event_payloads, manager_mails};
-use crate::ports::{AccountReads, Change, Commits, IdempotencyRecord, Loaded, LogEntry, UserWrite};
+use crate::ports::{
+    AccountReads, Change, Commits, IdempotencyRecord, Loaded, LogEntry, StoreError, UserWrite,
+};
 
 /// The authenticated caller of a tenant route (R16): the tenant comes only from the token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,22 +64,38 @@ where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
 {
-    let mut n = 0;
+    let (mut n, mut throttled) = (0, 0);
     loop {
         match attempt(n).await {
             Err(AppError::Contention) if n + 1 < CONTENTION_ATTEMPTS => {
                 // Full jitter: racing writers spread out instead of colliding again.
                 let ceiling = (4u64 << n.min(6)).min(250);
-                let random = u64::from(u16::from_le_bytes([
-                    uuid::Uuid::new_v4().as_bytes()[0],
-                    uuid::Uuid::new_v4().as_bytes()[1],
-                ]));
-                tokio::time::sleep(std::time::Duration::from_millis(1 + random % ceiling)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(1 + jitter() % ceiling)).await;
+                n += 1;
+            }
+            // DynamoDB throttled (a call, or a transaction cancelled for it): a few tries
+            // spread over up to a second, then 503 with Retry-After, never 500.
+            Err(AppError::Store(StoreError::Throttled)) if throttled + 1 < THROTTLED_ATTEMPTS => {
+                let ceiling = 100u64 << throttled;
+                tokio::time::sleep(std::time::Duration::from_millis(25 + jitter() % ceiling)).await;
+                throttled += 1;
                 n += 1;
             }
             other => return other,
         }
     }
+}
+
+/// Tries of a change DynamoDB throttles before the request is answered 503.
+pub const THROTTLED_ATTEMPTS: u32 = 4;
+
+/// A random number of milliseconds' worth of jitter.
+fn jitter() -> u64 {
+    let bytes = uuid::Uuid::new_v4();
+    u64::from(u16::from_le_bytes([
+        bytes.as_bytes()[0],
+        bytes.as_bytes()[1],
+    ]))
 }
 
 pub struct Authorized {

@@ -173,6 +173,12 @@ pub fn problem(err: &AppError, request_id: &str) -> HttpResult {
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // Throttled after the use case's own retries: a client waits a second and retries.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     Ok(response)
 }
 
@@ -306,6 +312,19 @@ pub fn route_key(request: &Request) -> (&str, Vec<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttled_is_a_503_with_retry_after() {
+        let err = AppError::Store(crate::ports::StoreError::Throttled);
+        let response = problem(&err, "r-1").unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let Body::Text(body) = response.body() else {
+            panic!("a text body")
+        };
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["code"], "throttled");
+    }
 
     fn request(body: &str) -> Request {
         Request::new(Body::from(body))

@@ -359,6 +359,16 @@ impl DynamoStore {
                     if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
                         return Err(StoreError::Conflict);
                     }
+                    // A transaction cancelled because an item was throttled is throttling,
+                    // retried and then answered 503, not a backend failure.
+                    if reasons.iter().any(|r| {
+                        matches!(
+                            r.code(),
+                            Some("ThrottlingError" | "ProvisionedThroughputExceeded")
+                        )
+                    }) {
+                        return Err(StoreError::Throttled);
+                    }
                 }
                 if service.and_then(|e| e.code()) == Some("TransactionConflictException") {
                     return Err(StoreError::Conflict);
