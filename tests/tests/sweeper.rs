@@ -8,7 +8,7 @@ use licensing::app::{self, Activation, Caller};
 use licensing::domain::allocation::RedSeat;
 use licensing::domain::identity::{Language, TenantId, UserId};
 use licensing::domain::pool::PoolId;
-use licensing::ports::{AccountReads, Listings, PageRequest};
+use licensing::ports::{AccountReads, Commits, Listings, PageRequest};
 use licensing_tests::faults::Faulty;
 use licensing_tests::*;
 use std::collections::BTreeMap;
@@ -382,4 +382,42 @@ async fn r22_requests_racing_the_sweep_roll_each_ended_period_over_exactly_once(
         .filter(|e| e.action == "period.rolled_over")
         .count();
     assert_eq!(rollovers, 1);
+}
+
+#[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
+async fn the_red_record_tidy_never_deletes_a_record_made_live_since_it_was_read() {
+    require_engines();
+    let store = fresh_store().await;
+    let id = unique("tidy");
+    // 10 licences, Ada and 10 more users: the 11th is red.
+    let caller = tenant(&store, &id, 10).await;
+    let live = store
+        .load_account(&caller.tenant)
+        .await
+        .unwrap()
+        .unwrap()
+        .account
+        .reds(&PoolId::licences())
+        .to_vec();
+    assert_eq!(live.len(), 1);
+    // What a sweep read before the seat was flagged again, with another deadline: deleting
+    // it as stale must leave the record the later change wrote.
+    let mut seen_before: RedSeat = live[0].clone();
+    seen_before.flag.deadline -= Duration::days(1);
+    store
+        .delete_red_records(&caller.tenant, &[seen_before])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.red_records(&caller.tenant).await.unwrap(),
+        live,
+        "the live record is kept"
+    );
+    // The record as it is stored is deleted.
+    store
+        .delete_red_records(&caller.tenant, &live)
+        .await
+        .unwrap();
+    assert!(store.red_records(&caller.tenant).await.unwrap().is_empty());
 }

@@ -52,19 +52,26 @@ impl DynamoStore {
     }
 
     pub(super) fn red_item(tenant: &TenantId, red: &RedSeat) -> Result<Item, StoreError> {
-        let next = if red.flag.reminded {
-            red.flag.deadline
-        } else {
-            red.flag.remind_at()
-        };
         to_item(&RedItem {
             pk: tenant_pk(tenant),
             sk: red_sk(&red.pool, &red.seat),
             tenant_id: tenant.to_string(),
             red: red.clone(),
             due_pk: seat_due_pk(tenant),
-            due_at: due_at(next, &format!("{tenant}#{}#{}", red.pool, red.seat.user_id)),
+            due_at: Self::red_due_at(tenant, red),
         })
+    }
+
+    /// A red seat's place in the due index: its reminder, then (reminded) its deadline. It
+    /// differs for every flag a seat is given (each has its own deadline), so it also tells
+    /// whether a stored record is still the one a reader saw.
+    pub(super) fn red_due_at(tenant: &TenantId, red: &RedSeat) -> String {
+        let next = if red.flag.reminded {
+            red.flag.deadline
+        } else {
+            red.flag.remind_at()
+        };
+        due_at(next, &format!("{tenant}#{}#{}", red.pool, red.seat.user_id))
     }
 
     pub(super) fn sub_item(account: &Account, version: u64) -> Result<Item, StoreError> {

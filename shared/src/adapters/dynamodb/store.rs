@@ -268,11 +268,45 @@ impl Commits for DynamoStore {
         tenant: &TenantId,
         records: &[RedSeat],
     ) -> Result<(), StoreError> {
-        let requests = records
+        use futures::StreamExt;
+        let deletes: Vec<_> = records
             .iter()
-            .map(|r| Self::delete_request(tenant_pk(tenant), red_sk(&r.pool, &r.seat)))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.batch_write(requests).await
+            .map(|red| self.delete_red_record(tenant, red))
+            .collect();
+        let results: Vec<Result<(), StoreError>> = futures::stream::iter(deletes)
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+}
+
+impl DynamoStore {
+    /// Deletes a red-seat record only if it is the one read: a change that made the seat red
+    /// again since wrote it anew (another deadline), and that live record stays.
+    async fn delete_red_record(&self, tenant: &TenantId, red: &RedSeat) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant_pk(tenant), red_sk(&red.pool, &red.seat))))
+            .condition_expression("due_at = :seen")
+            .expression_attribute_values(":seen", s(Self::red_due_at(tenant, red)))
+            .send()
+            .await;
+        self.metrics.record(None);
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                tracing::info!(tenant = %tenant, seat = %red.seat.user_id, "a red-seat record made live again is kept");
+                Ok(())
+            }
+            Err(err) => Err(backend(err)),
+        }
     }
 }
 
