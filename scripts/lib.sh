@@ -160,15 +160,41 @@ start_dynamodb() {
 # the DynamoDB Local that install_tools installed: LocalStack looks for an installed package
 # in its `var_libs` directory (under FILESYSTEM_ROOT once OVERRIDE_IN_DOCKER=0 says it is not
 # in its container) and downloads one only when none is there.
+localstack_stamp() {
+  echo "$LS_VENV/.installed-localstack-core-$LOCALSTACK_VERSION-$(sha256sum "$ROOT/scripts/localstack/constraints.txt" | cut -c1-12)"
+}
+
+localstack_packages() {
+  python3 -m venv "$LS_VENV"
+  "$LS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -c "$ROOT/scripts/localstack/constraints.txt" \
+    "localstack-core[runtime]==$LOCALSTACK_VERSION" service-identity
+  touch "$(localstack_stamp)"
+}
+
+# The LocalStack profile's packages, installed in the background while the default profile
+# runs (the test command is both profiles; the install is 45–55 s, mostly download). The
+# LocalStack profile waits for nothing: it finds the stamp, or installs what is missing.
+prefetch_localstack() {
+  local logfile="$1"
+  [ -f "$(localstack_stamp)" ] && return 0
+  log "installing LocalStack's packages in the background (log $logfile)"
+  ( localstack_packages ) >"$logfile" 2>&1 &
+  LS_PREFETCH=$!
+}
+
+# Waits for the background install, if one runs; a failed one is left to the LocalStack
+# profile, which installs again.
+await_localstack_prefetch() {
+  [ -n "${LS_PREFETCH:-}" ] || return 0
+  wait "$LS_PREFETCH" || log "LocalStack's background install failed; its profile installs again"
+  LS_PREFETCH=
+}
+
 install_localstack() {
-  local stamp="$LS_VENV/.installed-localstack-core-$LOCALSTACK_VERSION-$(sha256sum "$ROOT/scripts/localstack/constraints.txt" | cut -c1-12)"
-  if [ ! -f "$stamp" ]; then
+  if [ ! -f "$(localstack_stamp)" ]; then
     log "installing LocalStack $LOCALSTACK_VERSION (localstack-core from PyPI) into .venv-localstack"
-    python3 -m venv "$LS_VENV"
-    "$LS_VENV/bin/pip" install --quiet --disable-pip-version-check \
-      -c "$ROOT/scripts/localstack/constraints.txt" \
-      "localstack-core[runtime]==$LOCALSTACK_VERSION" service-identity
-    touch "$stamp"
+    localstack_packages
   fi
   local dir lib
   dir=$(dynamodb_jar_dir)

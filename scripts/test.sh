@@ -51,6 +51,7 @@ if [ "$LICENSING_ENGINE" = localstack ]; then
   exit 0
 fi
 install_browser
+prefetch_localstack "$LOGDIR/localstack-install.log"
 
 log "cfn-lint infra/template.yaml"
 "$VENV/bin/cfn-lint" infra/template.yaml
@@ -110,4 +111,5 @@ LICENSING_RECORD_AWS_CALLS="$LOGDIR/aws-calls" \
 log "browser tests of the web page (Chromium, screenshots in target/browser-tests/)"
 (cd web && npm test --silent)
 
+await_localstack_prefetch
 log "done; target/ holds $(du -sh target 2>/dev/null | cut -f1)"

@@ -21,8 +21,8 @@ pub struct Outcome {
 /// due costs one Query per shard of the due index.
 ///
 /// The event's `time` is the instant the rules act for; the outbox's leases and retry times
-/// take `clock`'s, the real one (R33), so a late or repeated event never lets two runs send
-/// one message. Both phases stop in time for the invocation's deadline, or, where the runtime
+/// take `clock`'s, the real one (R33), or the event's when that is later, so a late or
+/// repeated event never lets two runs send one message. Both phases stop in time for the invocation's deadline, or, where the runtime
 /// gives none (`cargo lambda watch` sends one in 1970), for `budget` from the start.
 pub async fn handle<S: Store + OutboxStore, N: Sender, C: Clock>(
     store: &S,
@@ -41,7 +41,10 @@ pub async fn handle<S: Store + OutboxStore, N: Sender, C: Clock>(
     let started = Instant::now();
     let usage_before = store.usage();
     let report = sweep(store, at, budget_ends).await?;
-    let outbox = dispatch_due_within(store, notifier, clock.now(), budget_ends).await?;
+    // The real clock, or the event's `time` when that is later (a replay for an instant to
+    // come acts as if it had come): a late or repeated event never moves a lease into the past.
+    let delivery_now = clock.now().max(at);
+    let outbox = dispatch_due_within(store, notifier, delivery_now, budget_ends).await?;
     let used = store.usage().since(usage_before);
     tracing::info!(
         at = %at,

@@ -140,9 +140,13 @@ async fn deliver_batch<N: Sender>(
 ) -> Left {
     let mut remaining = Vec::new();
     let failed_before = report.failed;
-    // A message waits for its own time: a neighbour slowed down or capped makes the batch
-    // due sooner, and must not spend this one's attempts.
-    let waits = |m: &OutboxMessage| m.dead || m.next_attempt_at > now;
+    // A message tried before waits for its own time: a neighbour slowed down or capped makes
+    // the batch due sooner, and must not spend this one's attempts. One never tried goes
+    // whenever its batch is handed over (its change's instant may be a replay's, later than
+    // the real clock).
+    let waits = |m: &OutboxMessage| {
+        m.dead || ((m.attempts > 0 || m.last_error.is_some()) && m.next_attempt_at > now)
+    };
     let event_entries: Vec<(&str, &str, String)> = messages
         .iter()
         .filter(|m| !waits(m))
