@@ -377,11 +377,10 @@ impl<S: OutboxStore, A: Send + Sync> OutboxStore for Faulty<S, A> {
         remaining: Vec<OutboxMessage>,
         next_attempt: DateTime<Utc>,
         dead: bool,
-        failed: bool,
     ) -> Result<bool, StoreError> {
         self.enter(Method::SettleOutbox).await?;
         self.store
-            .settle_outbox(batch, remaining, next_attempt, dead, failed)
+            .settle_outbox(batch, remaining, next_attempt, dead)
             .await
     }
 

@@ -1,6 +1,6 @@
 //! The template pages someone (issue #31): every alarm notifies the alarm topic on ALARM and
-//! on OK, every function is watched for errors, throttles and a duration near its timeout,
-//! and the table's throttle alarm watches metrics DynamoDB publishes per table.
+//! on OK, every function has an errors, a throttles and a duration alarm, and the table's
+//! throttle alarm watches metrics DynamoDB publishes per table.
 
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -116,6 +116,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_record_handed_over_again_after_a_partial_delivery_sends_nothing_twice() {
+        let (world, event) = acme_after_a_purchase().await;
+        let sender = Recorder::new();
+        // EventBridge throttles: the mail goes, the events wait in the batch.
+        sender.refuse_events(Some("ThrottlingException"));
+        let again = event.clone();
+        let to_ada = |sender: &Recorder| {
+            let mails = sender.mails();
+            mails.iter().filter(|m| m.to == "ada@example.com").count()
+        };
+        handle(&world.store, &sender, event).await.unwrap();
+        assert_eq!(to_ada(&sender), 1);
+        assert!(
+            !world
+                .store
+                .outbox(&TenantId::parse("acme").unwrap())
+                .is_empty()
+        );
+        // The mapping hands the same records over again (the copy read at insert, before the
+        // mail went): the batch has moved on, so nothing is sent from the stale copy.
+        sender.refuse_events(None);
+        handle(&world.store, &sender, again).await.unwrap();
+        assert_eq!(to_ada(&sender), 1, "the confirmation once");
+        assert!(
+            sender.events().is_empty(),
+            "the events wait for their own time"
+        );
+    }
+
+    #[tokio::test]
     async fn a_record_delivered_before_is_not_sent_again() {
         let (world, event) = acme_after_a_purchase().await;
         let sender = Recorder::new();

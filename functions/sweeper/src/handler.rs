@@ -21,8 +21,8 @@ pub struct Outcome {
 /// due costs one Query per shard of the due index.
 ///
 /// The event's `time` is the instant the rules act for; the outbox's leases and retry times
-/// take `clock`'s, the real one (R33), or the event's when that is later, so a late or
-/// repeated event never lets two runs send one message. Both phases stop in time for the invocation's deadline, or, where the runtime
+/// take `clock`'s, the real one (R33), so a late or repeated event never lets two runs send
+/// one message. Both phases stop in time for the invocation's deadline, or, where the runtime
 /// gives none (`cargo lambda watch` sends one in 1970), for `budget` from the start.
 pub async fn handle<S: Store + OutboxStore, N: Sender, C: Clock>(
     store: &S,
@@ -41,10 +41,10 @@ pub async fn handle<S: Store + OutboxStore, N: Sender, C: Clock>(
     let started = Instant::now();
     let usage_before = store.usage();
     let report = sweep(store, at, budget_ends).await?;
-    // The real clock, or the event's `time` when that is later (a replay for an instant to
-    // come acts as if it had come): a late or repeated event never moves a lease into the past.
-    let delivery_now = clock.now().max(at);
-    let outbox = dispatch_due_within(store, notifier, delivery_now, budget_ends).await?;
+    // Leases and retry times on the real clock; a replay for an instant to come also reads
+    // what is due by then (its own changes' new messages), and tries nothing before its time.
+    let now = clock.now();
+    let outbox = dispatch_due_within(store, notifier, now, now.max(at), budget_ends).await?;
     let used = store.usage().since(usage_before);
     tracing::info!(
         at = %at,
@@ -106,7 +106,7 @@ mod tests {
     use licensing::domain::user::NewUser;
     use licensing::http::testing::World;
     use licensing::notify::recorded::Recorder;
-    use licensing::ports::SystemClock;
+    use licensing::ports::{FixedClock, SystemClock};
 
     fn scheduled() -> LambdaEvent<EventBridgeEvent<serde_json::Value>> {
         let event = serde_json::from_str(include_str!("../events/scheduled.json")).unwrap();
@@ -185,6 +185,56 @@ mod tests {
             (0, 0, 0)
         );
         assert_eq!(sender.mails().len(), sent);
+    }
+
+    /// The live messages of Acme's outbox that have been tried: their next attempts.
+    fn retries(world: &World) -> Vec<chrono::DateTime<chrono::Utc>> {
+        world
+            .store
+            .outbox(&acme())
+            .into_iter()
+            .filter(|m| m.attempts > 0 && !m.dead)
+            .map(|m| m.next_attempt_at)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn r33_a_late_event_retries_on_the_real_clock_not_on_its_time() {
+        let world = acme_with_a_red_seat().await;
+        let sender = Recorder::new();
+        sender.refuse_mail(Some("MessageRejected"));
+        // The event says 02:00; it runs three hours late.
+        let late = FixedClock("2026-12-01T05:00:00Z".parse().unwrap());
+        handle(&world.store, &sender, &late, None, scheduled())
+            .await
+            .unwrap();
+        let next = retries(&world);
+        assert!(!next.is_empty());
+        let first_retry = late.0 + licensing::outbox::backoff(1);
+        assert!(next.iter().all(|at| *at == first_retry), "{next:?}");
+    }
+
+    #[tokio::test]
+    async fn r33_a_replay_for_a_later_instant_sends_its_news_and_retries_nothing_early() {
+        let world = acme_with_a_red_seat().await;
+        let sender = Recorder::new();
+        sender.refuse_mail(Some("MessageRejected"));
+        // The real clock is ten days before the event's time.
+        let earlier = FixedClock("2026-11-20T00:00:00Z".parse().unwrap());
+        let first = handle(&world.store, &sender, &earlier, None, scheduled())
+            .await
+            .unwrap();
+        assert_eq!(first.sweep.rollovers, 1);
+        assert!(first.outbox.failed > 0, "its messages were tried at once");
+        let next = retries(&world);
+        let first_retry = earlier.0 + licensing::outbox::backoff(1);
+        assert!(next.iter().all(|at| *at == first_retry), "{next:?}");
+        // The same replay again, on the same clock: nothing is tried before its time.
+        let again = handle(&world.store, &sender, &earlier, None, scheduled())
+            .await
+            .unwrap();
+        assert_eq!(again.outbox.failed, 0, "{:?}", again.outbox);
+        assert!(world.store.outbox(&acme()).iter().all(|m| m.attempts <= 1));
     }
 
     #[tokio::test]

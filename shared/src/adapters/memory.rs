@@ -390,7 +390,13 @@ impl Commits for MemoryStore {
             if let Some(account) = t.get_mut(tenant).and_then(|d| d.account.as_mut()) {
                 let kept: Vec<RedSeat> = account
                     .all_reds()
-                    .filter(|r| !records.iter().any(|d| d.pool == r.pool && d.seat == r.seat))
+                    // Only the record as it was read: a seat flagged again since (another
+                    // deadline) keeps its record, as the table's conditional delete does.
+                    .filter(|r| {
+                        !records
+                            .iter()
+                            .any(|d| d.pool == r.pool && d.seat == r.seat && d.flag == r.flag)
+                    })
                     .cloned()
                     .collect();
                 let (rebuilt, _) = Account::from_parts(account.subscription.clone(), kept);
@@ -490,7 +496,6 @@ impl OutboxStore for MemoryStore {
         remaining: Vec<OutboxMessage>,
         next_attempt: DateTime<Utc>,
         dead: bool,
-        failed: bool,
     ) -> Result<bool, StoreError> {
         self.with(|t| {
             let Some(data) = t.get_mut(&batch.tenant_id) else {
@@ -508,7 +513,7 @@ impl OutboxStore for MemoryStore {
             }
             let stored = &mut data.outbox[at];
             stored.batch.messages = remaining;
-            stored.batch.attempts += u32::from(failed);
+            stored.batch.attempts += 1;
             stored.due = (!dead).then_some(next_attempt);
             stored.lease_until = None;
             Ok(true)

@@ -308,7 +308,11 @@ pub(super) async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
     let mut report = DispatchReport::default();
     let people = recipients(store, &tenant, &batches, notifier.support_contact()).await?;
     let mut mail_budget = notifier.mail_cap();
+    let started = std::time::Instant::now();
     for batch in batches {
+        // Each claim on the clock as it is then (R33): a slow run must not take a lease that
+        // ran out before it was taken.
+        let now = later(now, started);
         if let Some(marker) = &batch.commit
             && !store.committed(&tenant, marker).await?
         {
@@ -322,9 +326,7 @@ pub(super) async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
                 && store.claim_outbox(&batch, now, LEASE_SECS).await?
             {
                 tracing::warn!(tenant = %tenant, batch = %batch.id, "outbox batch of a change that never committed: dropped unsent");
-                store
-                    .settle_outbox(&batch, Vec::new(), now, false, false)
-                    .await?;
+                store.settle_outbox(&batch, Vec::new(), now, false).await?;
             }
             continue;
         }
@@ -365,16 +367,17 @@ pub(super) async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
         let next = left.next_attempt();
         let dead = next.is_none() && !left.messages.is_empty();
         store
-            .settle_outbox(
-                &batch,
-                left.messages,
-                next.unwrap_or(now),
-                dead,
-                left.failed,
-            )
+            .settle_outbox(&batch, left.messages, next.unwrap_or(now), dead)
             .await?;
     }
     Ok(report)
+}
+
+/// `at`, moved on by the whole seconds of real time elapsed since `started` (a lease is a
+/// minute; whole seconds keep a short run's instants exactly the ones it was given).
+fn later(at: DateTime<Utc>, started: std::time::Instant) -> DateTime<Utc> {
+    let elapsed = i64::try_from(started.elapsed().as_secs()).unwrap_or(i64::MAX / 2);
+    at + Duration::seconds(elapsed)
 }
 
 /// Reads of the due index one dispatch makes at most: a read returns what fits in 1 MB (a few
@@ -389,25 +392,30 @@ pub async fn dispatch_due<S: Store + OutboxStore, N: Sender>(
     notifier: &N,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
-    dispatch_due_within(store, notifier, now, None).await
+    dispatch_due_within(store, notifier, now, now, None).await
 }
 
-/// `dispatch_due`, starting no round after `budget_ends` (a scheduled run stops in time for
-/// its invocation's deadline; what is left is due for the next run). `now` is the real clock's
-/// (R33): leases and retry times must not move with a late or replayed event's `time`.
+/// `dispatch_due` for a scheduled run (R33): `now` is the real clock's, which every lease,
+/// retry time and attempt goes by; `due_until` (not before `now`) bounds only which batches
+/// are read, so a replay for a later instant delivers the messages its changes wrote without
+/// spending a retry before its time. No round starts after `budget_ends` (the invocation's
+/// deadline; what is left is due for the next run).
 pub async fn dispatch_due_within<S: Store + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
     now: DateTime<Utc>,
+    due_until: DateTime<Utc>,
     budget_ends: Option<std::time::Instant>,
 ) -> Result<DispatchReport, StoreError> {
     let mut report = DispatchReport::default();
+    let started = std::time::Instant::now();
     for round in 0..DISPATCH_ROUNDS {
         if budget_ends.is_some_and(|ends| std::time::Instant::now() >= ends) {
             report.out_of_time = true;
             break;
         }
-        let due = store.due_outbox(now, 100).await?;
+        let now = later(now, started);
+        let due = store.due_outbox(due_until.max(now), 100).await?;
         if round == 0 {
             let oldest = due
                 .iter()

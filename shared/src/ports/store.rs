@@ -208,16 +208,16 @@ pub trait OutboxStore: Send + Sync {
         lease_secs: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Writes an attempt back: gone when nothing remains, otherwise the remaining messages,
-    /// the attempt counted only when `failed`, due again at `next_attempt` or dead. False
-    /// when another dispatcher recorded this attempt first.
+    /// Writes an attempt back: gone when nothing remains, otherwise the remaining messages
+    /// (each with its own attempts), due again at `next_attempt` or dead. Every settle moves
+    /// the batch's `attempts` on (its version), so a copy read before it (a stream record
+    /// handed over again) can no longer claim it. False when another dispatcher settled first.
     fn settle_outbox(
         &self,
         batch: &crate::outbox::OutboxBatch,
         remaining: Vec<OutboxMessage>,
         next_attempt: DateTime<Utc>,
         dead: bool,
-        failed: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Whether the change whose commit marker is `marker` committed (its log entry exists).

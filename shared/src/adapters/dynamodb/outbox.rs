@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::adapters::dynamodb::items::{JsonString, OutboxItem};
 use crate::adapters::dynamodb::keys::{
-    DUE_SHARDS, OUTBOX_DEAD, due_at, outbox_dead_pk, outbox_due_pk, outbox_sk, tenant_pk,
+    DUE_SHARDS, OUTBOX_DEAD, due_at, outbox_dead_pk, outbox_due_pk, outbox_sk, shard, tenant_pk,
 };
 use crate::adapters::dynamodb::{DynamoStore, backend, from_item, key, s, to_value};
 use crate::domain::identity::TenantId;
@@ -31,17 +31,57 @@ impl DynamoStore {
             let mut items = Vec::new();
             for raw in out.items.unwrap_or_default() {
                 let key = (item_key(&raw, "pk"), item_key(&raw, "sk"));
-                match from_item::<OutboxItem>(raw) {
+                // One item that cannot be read never holds back another (R32): it leaves the
+                // due index, kept for an operator. If even that fails it is skipped this run.
+                let read = from_item::<OutboxItem>(raw).and_then(|item| {
+                    TenantId::parse(&item.tenant_id)
+                        .map(|_| item)
+                        .map_err(|e| StoreError::Backend(format!("outbox item: {e}")))
+                });
+                match read {
                     Ok(item) => items.push(item),
-                    // One item that cannot be read never holds back another (R32): it leaves
-                    // the due index, kept for an operator.
-                    Err(error) => self.set_aside(key, &error).await?,
+                    Err(error) => {
+                        if let Err(failed) = self.set_aside(key, &error).await {
+                            tracing::error!(error = %failed, "an unreadable outbox item could not be set aside; skipped");
+                        }
+                    }
                 }
             }
             Ok::<_, StoreError>(items)
         });
         let found = futures::future::try_join_all(shards).await?;
         Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Every dead batch (of `tenant`: only its shard), page after page.
+    async fn dead_items(
+        &self,
+        tenant: Option<&TenantId>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let far = now + chrono::Duration::days(365 * 100);
+        let shards: Vec<u32> = match tenant {
+            Some(t) => vec![shard(t)],
+            None => (0..DUE_SHARDS).collect(),
+        };
+        let mut items = Vec::new();
+        for part in shards {
+            for raw in self
+                .query_all(self.due_query(OUTBOX_DEAD, part, far))
+                .await?
+            {
+                match from_item::<OutboxItem>(raw) {
+                    Ok(item) if tenant.is_none_or(|t| t.as_str() == item.tenant_id) => {
+                        items.push(item)
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::error!(error = %error, metric = "OutboxUnreadable", "a dead outbox item that cannot be read, not redriven");
+                    }
+                }
+            }
+        }
+        Ok(items)
     }
 
     /// Takes an outbox item that cannot be read out of the due index (`state = unreadable`),
@@ -138,17 +178,16 @@ impl DynamoStore {
     }
 
     /// Writes a batch back after a delivery attempt: gone when everything was delivered,
-    /// otherwise with the undelivered messages, the attempt count (raised only when
-    /// `failed`: mail that only waits for the next run's cap has not failed) and the next
-    /// attempt time. Conditional on the attempt count read, so two dispatchers never both
-    /// record an attempt.
+    /// otherwise with the undelivered messages (each with its own attempts), its `attempts`
+    /// moved on and the next attempt time. Conditional on the `attempts` read, so two
+    /// dispatchers never both record an attempt, and a copy read before (a stream record
+    /// handed over again) never claims it again.
     async fn settle_item(
         &self,
         batch: &OutboxItem,
         remaining: Vec<OutboxMessage>,
         next_attempt: DateTime<Utc>,
         dead: bool,
-        failed: bool,
     ) -> Result<bool, StoreError> {
         let tenant_id =
             TenantId::parse(&batch.tenant_id).map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -169,7 +208,7 @@ impl DynamoStore {
             // DynamoDB refuses names and values an expression does not use: each branch
             // declares its own.
             let messages = to_value(&JsonString(remaining))?;
-            let attempts = batch.attempts + u32::from(failed);
+            let attempts = batch.attempts + 1;
             let mut update = self
                 .client
                 .update_item()
@@ -314,9 +353,8 @@ impl OutboxStore for DynamoStore {
         remaining: Vec<OutboxMessage>,
         next_attempt: DateTime<Utc>,
         dead: bool,
-        failed: bool,
     ) -> Result<bool, StoreError> {
-        self.settle_item(&item_of(batch), remaining, next_attempt, dead, failed)
+        self.settle_item(&item_of(batch), remaining, next_attempt, dead)
             .await
     }
 
@@ -340,12 +378,8 @@ impl OutboxStore for DynamoStore {
         tenant: Option<&TenantId>,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let far = now + chrono::Duration::days(365 * 100);
         let mut redriven = 0;
-        for item in self.due_items(OUTBOX_DEAD, far, 1000).await? {
-            if tenant.is_some_and(|t| t.as_str() != item.tenant_id) {
-                continue;
-            }
+        for item in self.dead_items(tenant, now).await? {
             let tenant_id = TenantId::parse(&item.tenant_id)
                 .map_err(|e| StoreError::Backend(format!("outbox item: {e}")))?;
             let messages = revived(item.messages.0, now);
