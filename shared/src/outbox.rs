@@ -134,6 +134,35 @@ impl OutboxMessage {
     }
 }
 
+impl OutboxMessage {
+    /// A dead letter redriven (R32): live again, no attempt counted, due `now`.
+    pub fn revive(&mut self, now: DateTime<Utc>) {
+        self.dead = false;
+        self.attempts = 0;
+        self.next_attempt_at = now;
+    }
+}
+
+/// A change's messages as the batches a store keeps (see [`split`]), each named by `id` from
+/// its first message and its place.
+pub fn batches(
+    tenant: &TenantId,
+    messages: &[OutboxMessage],
+    id: impl Fn(&OutboxMessage, usize) -> String,
+) -> Vec<OutboxBatch> {
+    split(messages)
+        .into_iter()
+        .enumerate()
+        .map(|(n, chunk)| OutboxBatch {
+            tenant_id: tenant.clone(),
+            id: id(&chunk[0], n),
+            messages: chunk.to_vec(),
+            attempts: 0,
+            commit: None,
+        })
+        .collect()
+}
+
 /// Seats one bus event carries at most (R27): a change that reds or removes thousands of
 /// seats publishes one event per hundred, each well inside EventBridge's 256 KB entry.
 pub const EVENT_SEATS: usize = 100;

@@ -19,7 +19,7 @@ use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::user::User;
-use crate::outbox::{OutboxBatch, OutboxMessage, split};
+use crate::outbox::{OutboxBatch, OutboxMessage};
 use crate::ports::{
     AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
     LogEntry, OutboxStore, Page, PageRequest, Quotes, StoreError, StoreUsage, StoredQuote,
@@ -48,20 +48,11 @@ struct StoredBatch {
     lease_until: Option<DateTime<Utc>>,
 }
 
-/// A change's outbox in batches, as the DynamoDB store cuts it, each named after its first
-/// message.
+/// A change's outbox in batches, as the DynamoDB store cuts and names them.
 fn batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
-    split(messages)
-        .into_iter()
-        .enumerate()
-        .map(|(n, chunk)| OutboxBatch {
-            tenant_id: tenant.clone(),
-            id: format!("O#{}#{n}", chunk[0].message_id),
-            messages: chunk.to_vec(),
-            attempts: 0,
-            commit: None,
-        })
-        .collect()
+    crate::outbox::batches(tenant, messages, |first, n| {
+        format!("O#{}#{n}", first.message_id)
+    })
 }
 
 /// A clone shares its tenants, as two clients of one table do.
@@ -545,11 +536,7 @@ impl OutboxStore for MemoryStore {
                     continue;
                 }
                 for stored in data.outbox.iter_mut().filter(|b| b.due.is_none()) {
-                    for message in &mut stored.batch.messages {
-                        message.dead = false;
-                        message.attempts = 0;
-                        message.next_attempt_at = now;
-                    }
+                    stored.batch.messages.iter_mut().for_each(|m| m.revive(now));
                     redriven += stored.batch.messages.len();
                     stored.batch.attempts += 1;
                     stored.due = Some(now);

@@ -110,6 +110,12 @@ enum Guard {
     Idempotency,
 }
 
+/// Whether a call failed only because its condition did not hold (another writer was first,
+/// or the item moved on): an answer, not a failure.
+fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
 fn backend<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,

@@ -1,7 +1,6 @@
 //! The outbox as stored: batches written with a change, found through the due index,
 //! leased for delivery and settled after it.
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
@@ -9,7 +8,9 @@ use crate::adapters::dynamodb::items::{JsonString, OutboxItem};
 use crate::adapters::dynamodb::keys::{
     DUE_SHARDS, OUTBOX_DEAD, due_at, outbox_dead_pk, outbox_due_pk, outbox_sk, shard, tenant_pk,
 };
-use crate::adapters::dynamodb::{DynamoStore, backend, from_item, key, s, to_value};
+use crate::adapters::dynamodb::{
+    DynamoStore, backend, condition_failed, from_item, key, s, to_value,
+};
 use crate::domain::identity::TenantId;
 use crate::domain::user::User;
 use crate::outbox::{OutboxBatch, OutboxMessage};
@@ -110,12 +111,7 @@ impl DynamoStore {
         self.metrics.record(None);
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if err.as_service_error().and_then(|e| e.code())
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(())
-            }
+            Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(backend(err)),
         }
     }
@@ -147,12 +143,7 @@ impl DynamoStore {
         self.metrics.record(None);
         match result {
             Ok(_) => Ok(true),
-            Err(err)
-                if err.as_service_error().and_then(|e| e.code())
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(false)
-            }
+            Err(err) if condition_failed(&err) => Ok(false),
             Err(err) => Err(backend(err)),
         }
     }
@@ -254,30 +245,12 @@ fn item_key(
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
-/// A dead batch made due again: its messages live, with no attempt counted, due `now`.
-fn revived(mut messages: Vec<OutboxMessage>, now: DateTime<Utc>) -> Vec<OutboxMessage> {
-    for message in &mut messages {
-        message.dead = false;
-        message.attempts = 0;
-        message.next_attempt_at = now;
-    }
-    messages
-}
-
 /// A change's outbox in batches (see [`crate::outbox::split`]), each identified by the
 /// sort key it is stored under.
 fn batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
-    crate::outbox::split(messages)
-        .into_iter()
-        .enumerate()
-        .map(|(n, chunk)| OutboxBatch {
-            tenant_id: tenant.clone(),
-            id: outbox_sk(&format!("{}#{n}", chunk[0].message_id)),
-            messages: chunk.to_vec(),
-            attempts: 0,
-            commit: None,
-        })
-        .collect()
+    crate::outbox::batches(tenant, messages, |first, n| {
+        outbox_sk(&format!("{}#{n}", first.message_id))
+    })
 }
 
 /// A change's outbox as stored: its batches, due at once.
@@ -382,7 +355,8 @@ impl OutboxStore for DynamoStore {
         for item in self.dead_items(tenant, now).await? {
             let tenant_id = TenantId::parse(&item.tenant_id)
                 .map_err(|e| StoreError::Backend(format!("outbox item: {e}")))?;
-            let messages = revived(item.messages.0, now);
+            let mut messages = item.messages.0;
+            messages.iter_mut().for_each(|m| m.revive(now));
             let count = messages.len();
             let result = self
                 .client
@@ -405,9 +379,7 @@ impl OutboxStore for DynamoStore {
             match result {
                 Ok(_) => redriven += count,
                 // Redriven by another call first.
-                Err(err)
-                    if err.as_service_error().and_then(|e| e.code())
-                        == Some("ConditionalCheckFailedException") => {}
+                Err(err) if condition_failed(&err) => {}
                 Err(err) => return Err(backend(err)),
             }
         }

@@ -13,7 +13,9 @@ use crate::adapters::dynamodb::keys::{
     DUE_SHARDS, RED_PREFIX, SUB_SK, idempotency_sk, quote_sk, red_sk, seat_prefix, tenant_pk,
     user_sk,
 };
-use crate::adapters::dynamodb::{DynamoStore, Item, backend, from_item, key, s, to_item};
+use crate::adapters::dynamodb::{
+    DynamoStore, Item, backend, condition_failed, from_item, key, s, to_item,
+};
 use crate::domain::account::{Account, SeatInfo};
 use crate::domain::allocation::RedSeat;
 use crate::domain::identity::{QuoteId, TenantId, UserId};
@@ -297,11 +299,7 @@ impl DynamoStore {
         self.metrics.record(None);
         match result {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if condition_failed(&err) => {
                 tracing::info!(tenant = %tenant, seat = %red.seat.user_id, "a red-seat record made live again is kept");
                 Ok(())
             }
