@@ -7,11 +7,14 @@ pub mod faults;
 pub mod front;
 pub mod http;
 pub mod mail;
+pub mod month;
 pub mod stream_reader;
 pub mod streamed;
 
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, Utc};
+use licensing::adapters::dynamodb::keys::{outbox_due_pk, tenant_pk};
 use licensing::adapters::dynamodb::{DynamoStore, schema};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
 use licensing::domain::money::{Amount, Currency};
@@ -343,6 +346,27 @@ pub async fn buy_one_licence<S: licensing::ports::Store>(
     licensing::app::approve_purchase(store, caller, Some(key), &body, &quote.quote_id, now)
         .await
         .expect("approval")
+}
+
+/// An outbox batch of `tenant` whose messages are not JSON, due at `due` (an instant as the
+/// due index writes it): what a poison item looks like to the dispatcher (R32).
+pub async fn put_unreadable_outbox_item(store: &DynamoStore, tenant: &TenantId, due: &str) {
+    let s = AttributeValue::S;
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", s(tenant_pk(tenant)))
+        .item("sk", s("O#msg-poison#0".into()))
+        .item("tenant_id", s(tenant.to_string()))
+        .item("messages", s("[{not json".into()))
+        .item("attempts", AttributeValue::N("0".into()))
+        .item("state", s("pending".into()))
+        .item("due_pk", s(outbox_due_pk(tenant)))
+        .item("due_at", s(format!("{due}#O#msg-poison#0")))
+        .send()
+        .await
+        .expect("put the unreadable item");
 }
 
 /// A name no other test run uses: `prefix-` and ten hex digits.

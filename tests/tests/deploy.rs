@@ -267,8 +267,52 @@ fn resource_kinds(resource: &serde_yaml::Value) -> Vec<String> {
     }
 }
 
+/// What the platform does for a function with its role (the stream's event source mapping,
+/// logs, traces, the on-failure queue), not what its code calls.
+pub(crate) const PLATFORM: [&str; 9] = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+    "sqs:SendMessage",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+];
+
+/// A function's policy statements: its SAM `Policies`, or those of the role it names.
+pub(crate) fn statements<'a>(
+    template: &'a serde_yaml::Value,
+    function: &'a serde_yaml::Value,
+) -> Vec<&'a serde_yaml::Value> {
+    let properties = &function["Properties"];
+    let role = match &properties["Role"] {
+        serde_yaml::Value::Tagged(t) => t.value.as_str().and_then(|r| r.strip_suffix(".Arn")),
+        _ => None,
+    };
+    let policies: Vec<&serde_yaml::Value> = match role {
+        Some(role) => template["Resources"][role]["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|p| &p["PolicyDocument"])
+            .collect(),
+        None => properties["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    policies
+        .into_iter()
+        .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+        .collect()
+}
+
 /// Each deployed function's allowed `(action, resource)` pairs, from its inline policies.
-fn template_permissions() -> std::collections::BTreeMap<String, BTreeSet<(String, String)>> {
+pub(crate) fn template_permissions()
+-> std::collections::BTreeMap<String, BTreeSet<(String, String)>> {
     let template: serde_yaml::Value = serde_yaml::from_str(TEMPLATE).unwrap();
     let mut out = std::collections::BTreeMap::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
@@ -280,25 +324,22 @@ fn template_permissions() -> std::collections::BTreeMap<String, BTreeSet<(String
             .unwrap()
             .to_owned();
         let mut allowed = BTreeSet::new();
-        for policy in resource["Properties"]["Policies"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-        {
-            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
-                assert_eq!(statement["Effect"], "Allow", "{binary}");
-                let kinds = resource_kinds(&statement["Resource"]);
-                for action in statement["Action"].as_sequence().unwrap() {
-                    let action = action.as_str().unwrap();
-                    for kind in &kinds {
-                        // SES and EventBridge actions are recorded without a resource.
-                        let kind = if action.starts_with("dynamodb:") {
-                            kind
-                        } else {
-                            "*"
-                        };
-                        allowed.insert((action.to_owned(), kind.to_owned()));
-                    }
+        for statement in statements(&template, resource) {
+            assert_eq!(statement["Effect"], "Allow", "{binary}");
+            let kinds = resource_kinds(&statement["Resource"]);
+            for action in statement["Action"].as_sequence().unwrap() {
+                let action = action.as_str().unwrap();
+                if PLATFORM.contains(&action) {
+                    continue;
+                }
+                for kind in &kinds {
+                    // SES and EventBridge actions are recorded without a resource.
+                    let kind = if action.starts_with("dynamodb:") {
+                        kind
+                    } else {
+                        "*"
+                    };
+                    allowed.insert((action.to_owned(), kind.to_owned()));
                 }
             }
         }
@@ -311,11 +352,12 @@ fn template_permissions() -> std::collections::BTreeMap<String, BTreeSet<(String
 /// end, through `cargo lambda watch`, the sweeper through its own event) with
 /// `LICENSING_RECORD_AWS_CALLS` set, so each records the IAM actions of the AWS calls it
 /// made; then it runs this on its own. A call the policy does not allow would fail on AWS
-/// (AccessDenied), which no local engine checks; an allowed action no function path calls is
-/// privilege to remove.
+/// (AccessDenied), which no local engine checks. Which actions a function needs at all comes
+/// from its ports (`iam.rs`), for the paths no run takes; this checks that reading against
+/// what the run did, and the resources.
 #[test]
 #[ignore = "reads the calls the end-to-end suites recorded: ./scripts/test.sh runs it after them"]
-fn each_functions_policy_allows_exactly_the_aws_calls_it_makes() {
+fn each_functions_policy_allows_the_aws_calls_it_makes_on_their_resources() {
     let folder = std::env::var("LICENSING_RECORD_AWS_CALLS").expect("the record's folder");
     let mut problems = Vec::new();
     for (function, allowed) in template_permissions() {
@@ -332,11 +374,15 @@ fn each_functions_policy_allows_exactly_the_aws_calls_it_makes() {
                 call.0, call.1
             ));
         }
+        // An action no path of the run took may still be reachable (iam.rs derives which
+        // are); an action taken on one resource but allowed on another is privilege to drop.
         for grant in allowed.difference(&recorded) {
-            problems.push(format!(
-                "{function} is allowed {} on {} but never calls it",
-                grant.0, grant.1
-            ));
+            if recorded.iter().any(|(action, _)| *action == grant.0) {
+                problems.push(format!(
+                    "{function} is allowed {} on {} but calls it only elsewhere",
+                    grant.0, grant.1
+                ));
+            }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -3,16 +3,17 @@
 //! cannot be read set aside without holding back another tenant. The sender is the recording
 //! one: SES and EventBridge are not what is tested here (`notify.rs` delivers through moto).
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use licensing::adapters::dynamodb::DynamoStore;
-use licensing::adapters::dynamodb::keys::{outbox_due_pk, tenant_pk};
 use licensing::app;
 use licensing::domain::identity::TenantId;
 use licensing::notify::dispatch_due;
 use licensing::notify::recorded::Recorder;
 use licensing::outbox::{FAILURES_BEFORE_DEAD, backoff};
 use licensing::ports::OutboxStore;
-use licensing_tests::{acme, at, buy_one_licence, fresh_store, nov, require_engines, unique};
+use licensing_tests::{
+    acme, at, buy_one_licence, fresh_store, nov, put_unreadable_outbox_item, require_engines,
+    unique,
+};
 
 /// A tenant with a licence just bought at `now`: its confirmation waits in the outbox.
 async fn tenant_after_a_purchase(
@@ -116,25 +117,7 @@ async fn r32_an_outbox_item_that_cannot_be_read_is_set_aside_alone() {
     let good = tenant_after_a_purchase(&store, now).await;
     // Another tenant's batch whose messages are not JSON, due first.
     let poisoned = TenantId::parse(&unique("poison")).unwrap();
-    let s = |v: String| AttributeValue::S(v);
-    store
-        .client()
-        .put_item()
-        .table_name(store.table())
-        .item("pk", s(tenant_pk(&poisoned)))
-        .item("sk", s("O#msg-poison#0".into()))
-        .item("tenant_id", s(poisoned.to_string()))
-        .item("messages", s("[{not json".into()))
-        .item("attempts", AttributeValue::N("0".into()))
-        .item("state", s("pending".into()))
-        .item("due_pk", s(outbox_due_pk(&poisoned)))
-        .item(
-            "due_at",
-            s("2026-11-01T00:00:00.000000Z#O#msg-poison#0".into()),
-        )
-        .send()
-        .await
-        .unwrap();
+    put_unreadable_outbox_item(&store, &poisoned, "2026-11-01T00:00:00.000000Z").await;
     let sender = Recorder::new();
     let report = dispatch_due(&store, &sender, now).await.unwrap();
     assert!(report.batches > 0, "{report:?}");

@@ -96,3 +96,60 @@ fn the_throttle_alarm_watches_metrics_published_per_table() {
     // ThrottledRequests has an Operation dimension: an alarm on TableName alone never fires.
     assert!(!metrics.contains(&"ThrottledRequests"));
 }
+
+#[test]
+fn the_api_logs_every_request_and_pages_on_its_5xx_and_its_p99_latency() {
+    let resources = resources();
+    let api = &resources["Api"]["Properties"];
+    let logs = &api["AccessLogSettings"];
+    assert!(
+        matches!(logs["DestinationArn"], serde_yaml::Value::Tagged(_)),
+        "{logs:?}"
+    );
+    for field in [
+        "$context.status",
+        "$context.routeKey",
+        "$context.responseLatency",
+    ] {
+        assert!(logs["Format"].as_str().unwrap().contains(field), "{field}");
+    }
+    let on_the_api: BTreeMap<&str, &Value> = alarms(&resources)
+        .into_iter()
+        .map(|(_, a)| &a["Properties"])
+        .filter(|p| p["Namespace"] == "AWS/ApiGateway")
+        .map(|p| (p["MetricName"].as_str().unwrap_or_default(), p))
+        .collect();
+    assert!(on_the_api.contains_key("5xx"), "{:?}", on_the_api.keys());
+    assert_eq!(on_the_api["Latency"]["ExtendedStatistic"], "p99");
+    for p in on_the_api.values() {
+        assert_eq!(referenced(&p["Dimensions"][0]["Value"]), Some("Api"));
+    }
+}
+
+#[test]
+fn the_dashboard_shows_every_function_the_api_delivery_the_sweep_and_the_table() {
+    let resources = resources();
+    let body = format!(
+        "{:?}",
+        resources["Dashboard"]["Properties"]["DashboardBody"]
+    );
+    for (name, r) in &resources {
+        if r["Type"] == "AWS::Serverless::Function" {
+            assert!(
+                body.contains(&format!("${{{name}}}")),
+                "{name} not on the dashboard"
+            );
+        }
+    }
+    for metric in [
+        "5xx",
+        "Latency",
+        "OutboxDeadLetters",
+        "OutboxUnreadable",
+        "IteratorAge",
+        "DeferredTenants",
+        "WriteThrottleEvents",
+    ] {
+        assert!(body.contains(metric), "{metric} not on the dashboard");
+    }
+}

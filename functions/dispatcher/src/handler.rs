@@ -2,12 +2,12 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::notify::Sender;
-use licensing::ports::{OutboxStore, Store};
+use licensing::ports::{AccountReads, OutboxStore};
 use licensing::startup::on_stream;
 
 /// One batch of stream records: the failures go back to the event source mapping, which
 /// retries from the first of them (`ReportBatchItemFailures`).
-pub async fn handle<S: Store + OutboxStore, N: Sender>(
+pub async fn handle<S: AccountReads + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
     event: LambdaEvent<Event>,

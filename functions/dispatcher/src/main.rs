@@ -9,6 +9,8 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     licensing::telemetry::init("dispatcher");
     let outbox = licensing::startup::store::<licensing::startup::Outbox>()?;
+    // The connection opened during init, not on the first invocation.
+    licensing::ports::AccountReads::warm(&outbox.store).await;
     lambda_runtime::run(service_fn(move |event| {
         handler::handle(&outbox.store, &outbox.notifier, event)
     }))

@@ -9,6 +9,8 @@ use lambda_runtime::{Error, service_fn};
 async fn main() -> Result<(), Error> {
     licensing::telemetry::init("sweeper");
     let outbox = licensing::startup::store::<licensing::startup::Outbox>()?;
+    // The connection opened during init, not on the first invocation.
+    licensing::ports::AccountReads::warm(&outbox.store).await;
     // Only where the runtime gives no deadline (locally); on AWS the invocation's counts.
     let budget = std::env::var("LICENSING_SCHEDULED_BUDGET_SECS")
         .ok()

@@ -225,7 +225,7 @@ pub fn ok<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>, AppErr
 /// the DynamoDB calls and capacity it cost, its duration and whether it was a cold start.
 pub async fn route<S, F, Fut>(store: &S, request: Request, handler: F) -> HttpResult
 where
-    S: crate::ports::Store,
+    S: crate::ports::AccountReads,
     F: FnOnce(Request) -> Fut,
     Fut: std::future::Future<Output = Result<Response<Body>, AppError>>,
 {
@@ -278,7 +278,7 @@ pub async fn tenant_route<S, C, F, Fut>(
     handler: F,
 ) -> HttpResult
 where
-    S: crate::ports::Store,
+    S: crate::ports::AccountReads,
     C: crate::ports::Clock,
     F: FnOnce(Request, crate::app::Caller, chrono::DateTime<chrono::Utc>) -> Fut,
     Fut: std::future::Future<Output = Result<Response<Body>, AppError>>,

@@ -15,7 +15,7 @@ use crate::domain::user::User;
 use crate::outbox::{
     FAILURES_BEFORE_DEAD, OutboxBatch, OutboxMessage, Payload, Recipient, SLOW_DOWN_SECS, backoff,
 };
-use crate::ports::{OutboxStore, Store, StoreError};
+use crate::ports::{AccountReads, OutboxStore, StoreError};
 
 /// How long a dispatcher holds a batch it is delivering.
 const LEASE_SECS: i64 = 60;
@@ -281,7 +281,7 @@ where
 }
 
 /// Claims, delivers and settles batches. A batch another dispatcher holds is left to it.
-pub async fn deliver<S: Store + OutboxStore, N: Sender>(
+pub async fn deliver<S: AccountReads + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
     batches: Vec<OutboxBatch>,
@@ -298,7 +298,7 @@ pub async fn deliver<S: Store + OutboxStore, N: Sender>(
     Ok(report)
 }
 
-pub(super) async fn deliver_tenant<S: Store + OutboxStore, N: Sender>(
+pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
     tenant: TenantId,
@@ -387,7 +387,7 @@ const DISPATCH_ROUNDS: usize = 20;
 /// The scheduled dispatcher: every batch due at `now`, through the due index, read again
 /// while the last read's batches were delivered (what failed is due later, what another
 /// dispatcher holds or an uncommitted change wrote is left, so the rounds end).
-pub async fn dispatch_due<S: Store + OutboxStore, N: Sender>(
+pub async fn dispatch_due<S: AccountReads + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
     now: DateTime<Utc>,
@@ -400,7 +400,7 @@ pub async fn dispatch_due<S: Store + OutboxStore, N: Sender>(
 /// are read, so a replay for a later instant delivers the messages its changes wrote without
 /// spending a retry before its time. No round starts after `budget_ends` (the invocation's
 /// deadline; what is left is due for the next run).
-pub async fn dispatch_due_within<S: Store + OutboxStore, N: Sender>(
+pub async fn dispatch_due_within<S: AccountReads + OutboxStore, N: Sender>(
     store: &S,
     notifier: &N,
     now: DateTime<Utc>,

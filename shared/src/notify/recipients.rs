@@ -8,7 +8,7 @@ use crate::domain::identity::TenantId;
 use crate::domain::rights::Right;
 use crate::domain::user::User;
 use crate::outbox::{MailKind, OutboxBatch, Payload, Recipient};
-use crate::ports::{OutboxStore, Store, StoreError};
+use crate::ports::{AccountReads, OutboxStore, StoreError};
 
 pub(super) struct Recipients {
     pub users: BTreeMap<String, User>,
@@ -22,7 +22,7 @@ const CONTACTS_NAMED: usize = 3;
 /// Reads only what the batches' mail needs: nothing for events alone, the named users for
 /// personal mail, and the tenant's users only when some mail goes to the managers. (Every
 /// change has events; reading all users after each commit would cost a tenant-sized Query.)
-pub(super) async fn recipients<S: Store + OutboxStore>(
+pub(super) async fn recipients<S: AccountReads + OutboxStore>(
     store: &S,
     tenant: &TenantId,
     batches: &[OutboxBatch],

@@ -23,6 +23,12 @@ pub trait AccountReads: Send + Sync {
         StoreUsage::default()
     }
 
+    /// Opens the store's connection before a request needs it (a function's init), so the
+    /// first request does not pay for it. Nothing, where there is no connection.
+    fn warm(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// The subscription and its red seats, strongly consistent (R1).
     fn load_account(
         &self,

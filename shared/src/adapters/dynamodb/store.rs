@@ -28,12 +28,25 @@ use crate::ports::{
     LogEntry, Page, PageRequest, Quotes, StoreError, StoredQuote,
 };
 
+/// The key `warm` reads: no item has it (tenant keys start with `T#`).
+const WARM_KEY: &str = "WARM";
+
 impl AccountReads for DynamoStore {
     fn usage(&self) -> crate::ports::StoreUsage {
         crate::ports::StoreUsage {
             calls: self.metrics.calls(),
             capacity: self.metrics.capacity(),
             items_written: self.metrics.items_written(),
+        }
+    }
+
+    /// One read of a key nothing writes: the cheapest call every function's policy allows
+    /// (GetItem, which every port set reaches), made during init so that the connection and
+    /// its TLS handshake are ready for the first request. A failure is only logged: the first
+    /// request then connects as it would have.
+    async fn warm(&self) {
+        if let Err(error) = self.get::<SubItem>(WARM_KEY.into(), WARM_KEY.into()).await {
+            tracing::warn!(%error, "the DynamoDB connection could not be opened during init");
         }
     }
 

@@ -10,6 +10,11 @@
 //!   through the local API when `LICENSING_API_URL` is set)
 //! `bench notify [purchases]`   approval latency with and without the stream path delivering,
 //!   answer-to-sent latency and the scheduled dispatcher's throughput (moto)
+//! `bench month [tenants] [seed]`   the production month (#31) on the memory store: tenants of
+//!   every size through three periods of faults, its figures, a tenant's cost, its violations
+//! `bench month-dynamodb [tenants] [seed]`   the same on DynamoDB Local (its capacity units)
+//! `bench first-request <bootstrap> [runs]`   an HTTP function's init, first and second answer
+//!   after a cold start (stub Runtime API, DynamoDB Local's table in `LICENSING_TABLE`)
 //! `bench startup <bootstrap> [runs]`   process start to the first `invocation/next` request,
 //!   the function started under a stub Lambda Runtime API (no engines needed)
 //!
@@ -18,6 +23,7 @@
 mod api;
 mod creates;
 mod measure;
+mod month;
 mod notify;
 mod rates;
 mod ratios;
@@ -51,12 +57,18 @@ async fn main() {
             };
             size::size_bench(&sizes, 50).await
         }
+        Some("month") => month::month_on_memory(arg(2, 200), arg(3, 1)).await,
+        Some("month-dynamodb") => month::month_on_dynamodb(arg(2, 20), arg(3, 1)).await,
+        Some("first-request") => match std::env::args().nth(2) {
+            Some(bootstrap) => startup::first_request(&bootstrap, arg(3, 20)),
+            None => eprintln!("usage: bench first-request <bootstrap> [runs]"),
+        },
         Some("startup") => match std::env::args().nth(2) {
             Some(bootstrap) => startup::startup(&bootstrap, arg(3, 50)),
             None => eprintln!("usage: bench startup <bootstrap> [runs]"),
         },
         _ => eprintln!(
-            "usage: bench api [iterations] [callers] | bench creates [clients] [total] | bench size [users …] | bench sweep [tenants] [users_per_tenant] [due_percent] | bench notify [purchases] | bench startup <bootstrap> [runs]"
+            "usage: bench api [iterations] [callers] | bench creates [clients] [total] | bench size [users …] | bench sweep [tenants] [users_per_tenant] [due_percent] | bench notify [purchases] | bench month[-dynamodb] [tenants] [seed] | bench startup <bootstrap> [runs]"
         ),
     }
 }
