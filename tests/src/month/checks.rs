@@ -134,11 +134,41 @@ async fn nothing_left<S: Store + OutboxStore>(
     }
     match store.due_outbox(now + Duration::days(30), 1000).await {
         Ok(waiting) if waiting.is_empty() => {}
-        Ok(waiting) => found.push(format!(
-            "{} outbox batches still wait after four calm days (first of {})",
-            waiting.len(),
-            waiting[0].tenant_id
-        )),
+        Ok(waiting) => {
+            let mut what = format!(
+                "{} outbox batches still wait after four calm days:",
+                waiting.len()
+            );
+            // What they are, for whoever reads the violation: enough to tell a capped,
+            // leased, uncommitted or retried batch apart.
+            for batch in waiting.iter().take(3) {
+                let messages: Vec<String> = batch
+                    .messages
+                    .iter()
+                    .take(3)
+                    .map(|m| {
+                        format!(
+                            "{} created {} attempts {} next {} dead {} error {:?}",
+                            m.message_id,
+                            m.created_at,
+                            m.attempts,
+                            m.next_attempt_at,
+                            m.dead,
+                            m.last_error
+                        )
+                    })
+                    .collect();
+                what.push_str(&format!(
+                    "\n    {} batch {} attempts {} commit {:?}, {} messages: {messages:?}",
+                    batch.tenant_id,
+                    batch.id,
+                    batch.attempts,
+                    batch.commit,
+                    batch.messages.len()
+                ));
+            }
+            found.push(what);
+        }
         Err(e) => found.push(format!("the outbox not read: {e}")),
     }
     match store.redrive_dead(None, now).await {

@@ -494,6 +494,13 @@ impl<S: Store + OutboxStore + Clone + 'static> World<S> {
         }
     }
 
+    /// A dispatch alone, fault-free, at `now`.
+    pub async fn dispatch(&mut self, now: DateTime<Utc>) {
+        if let Err(e) = dispatch_due_within(&self.store, &self.sender, now, now, None).await {
+            self.violation(format!("the last dispatch failed: {e}"));
+        }
+    }
+
     /// The operator's redrive of every dead letter (R32), once SES is back.
     pub async fn redrive(&mut self, now: DateTime<Utc>) {
         match self.store.redrive_dead(None, now).await {
