@@ -7,7 +7,9 @@
 //!
 //! At the end `checks` compares the store with books kept apart from the domain
 //! ([`model`]) and with what the recording sender received. The run is seeded: the same
-//! [`Plan`] makes the same customers' actions and the same faults at the same calls.
+//! [`Plan`] makes the same customers' actions and the same faults at the same calls. Which
+//! retry lands in which hour can differ between runs: delivery moves its clock on by the
+//! real seconds a run takes (R33).
 //!
 //! The world is any store with every port: the memory store for the long run (a `bench`
 //! command) and a short one in the test command, DynamoDB Local for a short one too. The

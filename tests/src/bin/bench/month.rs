@@ -18,8 +18,8 @@ const LAMBDA_PER_GB_SECOND: f64 = 0.000_013_333_4;
 const HTTP_API_PER_MILLION: f64 = 1.00;
 const SES_PER_THOUSAND: f64 = 0.10;
 const EVENTS_PER_MILLION: f64 = 1.00;
-/// What a request's function is billed for: 256 MB (the template's global size) for 50 ms
-/// (DynamoDB Local's p99 of the slowest use case is below it; BENCHMARKS.md).
+/// What a request's function is billed for, assumed: 256 MB (the template's global size)
+/// for 50 ms (the use cases' p99 on DynamoDB Local is in BENCHMARKS.md, "Use cases").
 const REQUEST_GB_SECONDS: f64 = 0.25 * 0.050;
 /// The sweeper runs every minute on AWS (the month runs it hourly): 43 200 runs a month at
 /// 512 MB, for 200 ms each (an idle run reads the due index and the outbox once).
