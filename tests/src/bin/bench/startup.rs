@@ -3,37 +3,44 @@
 
 use std::time::Instant;
 
+/// A function's process under the stub Runtime API at `address`, with a Lambda environment
+/// and the licensing settings, `extra` over them; its output dropped.
+fn function_process(bootstrap: &str, address: &str, extra: &[(&str, &str)]) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(bootstrap);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("LICENSING_TABLE", "licensing")
+        .env("LICENSING_EVENT_BUS", "licensing")
+        .env("LICENSING_MAIL_FROM", "licensing@example.com")
+        .envs(extra.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command.spawn().expect("spawn the bootstrap")
+}
+
 /// Starts `bootstrap` `runs` times against a stub Runtime API on loopback and measures the
 /// time from spawning the process to its first `GET …/runtime/invocation/next`: all its
 /// start-up work (runtime, SDK configuration, clients) is done by then.
 pub(crate) fn startup(bootstrap: &str, runs: u64) {
     use std::io::{BufRead, BufReader};
     use std::net::TcpListener;
-    use std::process::{Command, Stdio};
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("address").to_string();
     listener.set_nonblocking(true).expect("nonblocking");
     let mut micros = Vec::new();
     for _ in 0..runs {
         let started = Instant::now();
-        let mut child = Command::new(bootstrap)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "startup-bench")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/startup-bench")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-            .env("AWS_REGION", "eu-west-1")
-            .env("AWS_ACCESS_KEY_ID", "bench")
-            .env("AWS_SECRET_ACCESS_KEY", "bench")
-            .env("LICENSING_TABLE", "licensing")
-            .env("LICENSING_EVENT_BUS", "licensing")
-            .env("LICENSING_MAIL_FROM", "licensing@example.com")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the bootstrap");
+        let mut child = function_process(bootstrap, &address, &[]);
         let stream = loop {
             match listener.accept() {
                 Ok((stream, _)) => break stream,
@@ -140,7 +147,6 @@ fn account_event(token: &str) -> String {
 /// connection opened during init, the first answer costs what the second does.
 pub(crate) fn first_request(bootstrap: &str, runs: u64) {
     use std::io::Write;
-    use std::process::{Command, Stdio};
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("AWS_ENDPOINT_URL_DYNAMODB");
     let table = std::env::var("LICENSING_TABLE").unwrap_or_else(|_| "licensing".into());
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "eu-west-1".into());
@@ -152,25 +158,18 @@ pub(crate) fn first_request(bootstrap: &str, runs: u64) {
     let (mut init, mut first, mut second) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let started = Instant::now();
-        let mut child = Command::new(bootstrap)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "first-request-bench")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            // DynamoDB Local keeps tables per access key and region: the table's own.
-            .env("AWS_REGION", &region)
-            .env("AWS_ACCESS_KEY_ID", &key)
-            .env("AWS_SECRET_ACCESS_KEY", "bench")
-            .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)
-            .env("LICENSING_TABLE", &table)
-            .env("LICENSING_JWT_SECRET", "bench-secret")
-            .env("LICENSING_EVENT_BUS", "licensing")
-            .env("LICENSING_MAIL_FROM", "licensing@example.com")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the bootstrap");
+        // DynamoDB Local keeps tables per access key and region: the table's own.
+        let mut child = function_process(
+            bootstrap,
+            &address,
+            &[
+                ("AWS_REGION", &region),
+                ("AWS_ACCESS_KEY_ID", &key),
+                ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+                ("LICENSING_TABLE", &table),
+                ("LICENSING_JWT_SECRET", "bench-secret"),
+            ],
+        );
         let mut stream = None;
         let (line, _) = next_request(&listener, &mut stream);
         assert!(line.contains("/invocation/next"), "{line}");
