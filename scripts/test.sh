@@ -27,11 +27,40 @@ export LICENSING_JWT_SECRET="test-secret-$(date +%s)"
 export LICENSING_TEST_ENGINES=1
 # The tests that need the engines or the local API are #[ignore]d (a bare `cargo test` lists
 # them as ignored) and run here with --include-ignored; these few run alone after the others.
-RUN_ALONE=(--skip the_sweeper_function --skip every_users_process_killed --skip each_functions_policy)
+RUN_ALONE=(--skip the_sweeper_function --skip every_users_process_killed --skip each_functions_policy
+  --skip r32_a_54_hour_mail_outage_through_the_run_command)
 run_alone() {
   log "a function's processes killed at once, then the sweeper function end to end (it sweeps the whole table)"
   cargo test --workspace --quiet --test main every_users_process_killed -- --ignored
   cargo test --workspace --quiet --test main the_sweeper_function -- --ignored
+}
+
+# R32's done-when through the run command (tests/tests/outage.rs): ./scripts/up.sh with engines
+# and ports of its own and its functions' clock in a file, which the test moves an hour at a time.
+rehearse_outage() {
+  local dir="$LOGDIR/outage" api_port moto_port up pid _ keep=()
+  rm -rf "$dir" && mkdir -p "$dir"
+  api_port=$(free_port)
+  moto_port=$(free_port)
+  start_bg "the run command for a 54-hour SES outage" "$dir/up.log" \
+    env DDB_PORT="$(free_port)" MOTO_PORT="$moto_port" API_PORT="$api_port" LICENSING_TABLE=licensing \
+    LICENSING_RUN_LOGDIR="$dir" LICENSING_CLOCK_FILE="$dir/clock" LICENSING_JWT_SECRET=outage-secret \
+    LICENSING_MAIL_FROM=licensing@example.com "$ROOT/scripts/up.sh"
+  up="${PIDS[-1]}"
+  for _ in $(seq 600); do
+    grep -q "Press Ctrl-C" "$dir/up.log" && break
+    running "$up" || { cat "$dir/up.log" >&2; echo "the run command exited" >&2; return 1; }
+    sleep 0.5
+  done
+  LICENSING_API_URL="http://127.0.0.1:$api_port" LICENSING_JWT_SECRET=outage-secret \
+    AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" LICENSING_CLOCK_FILE="$dir/clock" \
+    LICENSING_MAIL_FROM=licensing@example.com cargo test --workspace --quiet --test main r32_a_54_hour_mail_outage_through_the_run_command \
+    -- --ignored --nocapture
+  # up.sh stops what it started on TERM (a background job ignores INT).
+  kill -TERM -- "-$up" 2>/dev/null || true
+  wait "$up" || true
+  for pid in "${PIDS[@]}"; do [ "$pid" = "$up" ] || keep+=("$pid"); done
+  PIDS=("${keep[@]}")
 }
 
 if [ "$LICENSING_ENGINE" = localstack ]; then
@@ -93,6 +122,9 @@ cargo test --workspace --quiet "$@" -- --include-ignored "${RUN_ALONE[@]}" --ski
 
 log "the contract fuzzed: schemathesis against openapi.yaml and the local API"
 fuzz_contract "$LICENSING_API_URL" "$LICENSING_JWT_SECRET" "$LOGDIR"
+
+log "a 54-hour SES outage through the run command, its functions' clock moved (libfaketime)"
+rehearse_outage
 
 log "waiting for the size tests (log $LOGDIR/size-tests.log)"
 SIZE_OK=0

@@ -9,7 +9,9 @@ cd "$ROOT"
 
 DDB_PORT="${DDB_PORT:-8000}" MOTO_PORT="${MOTO_PORT:-5000}" API_PORT="${API_PORT:-9000}"
 install_tools
-LOGDIR="$ROOT/target/run-logs"
+LOGDIR="${LICENSING_RUN_LOGDIR:-$ROOT/target/run-logs}"
+# LICENSING_CLOCK_FILE (README, "Rehearsing an outage"): the functions' clock runs at its offset.
+if [ -n "${LICENSING_CLOCK_FILE:-}" ] && [ ! -s "$LICENSING_CLOCK_FILE" ]; then echo "+0" >"$LICENSING_CLOCK_FILE"; fi
 mkdir -p "$LOGDIR"
 trap 'log "stopping"; stop_all' EXIT
 trap 'exit 0' INT TERM
@@ -36,15 +38,20 @@ if [ "$LICENSING_ENGINE" = localstack ]; then
 else
   ENGINE_LINE="DynamoDB Local http://127.0.0.1:$ENGINE_PORT   (table $LICENSING_TABLE)"
 fi
+CLOCK_LINE=""
+if [ -n "${LICENSING_CLOCK_FILE:-}" ]; then
+  CLOCK_LINE="  Clock          the functions' clock runs at the machine's $(cat "$LICENSING_CLOCK_FILE") (write an offset such as +54h to $LICENSING_CLOCK_FILE)
+"
+fi
 cat <<MSG
 
-The licensing service is running (logs in target/run-logs/).
+The licensing service is running (logs in $LOGDIR/).
   Web page       $API/#token=$ADMIN
                  (signed in as the demo administrator Ada; the token leaves the address bar at once)
   API            $API
   $ENGINE_LINE
   moto           http://127.0.0.1:$MOTO_PORT   (mail: http://127.0.0.1:$MOTO_PORT/moto-api/data.json)
-
+$CLOCK_LINE
 Tokens (valid 12 hours):
   ADMIN=$ADMIN
   OPERATOR=$OPERATOR

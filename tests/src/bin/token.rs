@@ -1,17 +1,34 @@
-//! Prints an HS256 token for the local API: `token SECRET SUB [TENANT] [--operator]`.
+//! Prints an HS256 token for the local API:
+//! `token SECRET SUB [TENANT] [--operator] [--hours N]` (valid 12 hours unless told).
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let operator = args.iter().any(|a| a == "--operator");
-    let plain: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let mut operator = false;
+    let mut hours: i64 = 12;
+    let mut plain = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--operator" => operator = true,
+            "--hours" => match args.next().and_then(|h| h.parse().ok()) {
+                Some(h) if h > 0 => hours = h,
+                _ => usage(),
+            },
+            flag if flag.starts_with("--") => usage(),
+            _ => plain.push(arg),
+        }
+    }
     let (Some(secret), Some(sub)) = (plain.first(), plain.get(1)) else {
-        eprintln!("usage: token SECRET SUB [TENANT] [--operator]");
-        std::process::exit(2);
+        usage()
     };
     let tenant = plain.get(2).map(|s| s.as_str());
     let scope = operator.then_some("licensing/operator");
     println!(
         "{}",
-        licensing_tests::token(secret, sub, tenant, scope, 12 * 3600)
+        licensing_tests::token(secret, sub, tenant, scope, hours * 3600)
     );
+}
+
+fn usage() -> ! {
+    eprintln!("usage: token SECRET SUB [TENANT] [--operator] [--hours N]");
+    std::process::exit(2);
 }
