@@ -12,6 +12,9 @@ pub struct Config {
     pub ses_configuration_set: Option<String>,
     /// Where customers write to terminate a subscription (R29): a deployment setting.
     pub support_email: String,
+    /// How many processes send mail at once (`LICENSING_MAIL_SENDERS`, default 1): each paces
+    /// itself to this share of the account's SES sending rate.
+    pub mail_senders: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,11 @@ impl Config {
                 .ok()
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| "support@example.com".into()),
+            mail_senders: std::env::var("LICENSING_MAIL_SENDERS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(1),
         })
     }
 }

@@ -84,7 +84,7 @@ pub async fn on_stream<S, N>(
     crate::notify::DispatchReport,
 )
 where
-    S: crate::ports::AccountReads + crate::ports::OutboxStore,
+    S: crate::ports::AccountReads + crate::ports::OutboxStore + crate::ports::MailSuppressions,
     N: crate::notify::Sender,
 {
     use crate::adapters::dynamodb::stream::{batch_response, outbox_records};
@@ -98,6 +98,22 @@ pub fn store<S: FromConfig>() -> Result<&'static S, MissingVariable> {
     let config = Config::from_env()?;
     let sdk = sdk_config()?;
     Ok(Box::leak(Box::new(S::from_config(&config, &sdk))))
+}
+
+/// What delivers the outbox, built once per process, with two calls made during init rather
+/// than on the first invocation: the DynamoDB connection opened, and the SES sending quota
+/// read to pace mail by (`Notifier::paced_by_quota`).
+#[cfg(feature = "notify")]
+pub async fn outbox() -> Result<&'static Outbox, MissingVariable> {
+    let config = Config::from_env()?;
+    let sdk = sdk_config()?;
+    let mut outbox = Outbox::from_config(&config, &sdk);
+    let (notifier, ()) = tokio::join!(
+        outbox.notifier.clone().paced_by_quota(config.mail_senders),
+        crate::ports::AccountReads::warm(&outbox.store)
+    );
+    outbox.notifier = notifier;
+    Ok(Box::leak(Box::new(outbox)))
 }
 
 /// What every HTTP function needs, built once per process.

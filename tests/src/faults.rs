@@ -20,11 +20,13 @@ use licensing::domain::identity::{TenantId, UserId};
 use licensing::domain::invoice::Invoice;
 use licensing::domain::pool::PoolId;
 use licensing::domain::quote::Quote;
+use licensing::domain::suppression::MailSuppression;
 use licensing::domain::user::User;
 use licensing::outbox::{OutboxBatch, OutboxMessage};
 use licensing::ports::{
     AccountReads, ApprovalReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings,
-    Loaded, LogEntry, OutboxStore, Page, PageRequest, Quotes, StoreError, StoreUsage, StoredQuote,
+    Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, StoreError,
+    StoreUsage, StoredQuote,
 };
 
 /// The port methods, as a rule names them.
@@ -52,6 +54,8 @@ pub enum Method {
     Committed,
     AllUsers,
     RedriveDead,
+    Suppressions,
+    Suppress,
 }
 
 impl Method {
@@ -65,6 +69,7 @@ impl Method {
                 | Method::ClaimOutbox
                 | Method::SettleOutbox
                 | Method::RedriveDead
+                | Method::Suppress
         )
     }
 }
@@ -401,6 +406,22 @@ impl<S: OutboxStore, A: Send + Sync> OutboxStore for Faulty<S, A> {
     ) -> Result<usize, StoreError> {
         self.enter(Method::RedriveDead).await?;
         self.store.redrive_dead(tenant, now).await
+    }
+}
+
+impl<S: MailSuppressions, A: Send + Sync> MailSuppressions for Faulty<S, A> {
+    async fn suppressions(&self, tenant: &TenantId) -> Result<Vec<MailSuppression>, StoreError> {
+        self.enter(Method::Suppressions).await?;
+        self.store.suppressions(tenant).await
+    }
+
+    async fn suppress(
+        &self,
+        tenant: &TenantId,
+        suppression: &MailSuppression,
+    ) -> Result<(), StoreError> {
+        self.enter(Method::Suppress).await?;
+        self.store.suppress(tenant, suppression).await
     }
 }
 

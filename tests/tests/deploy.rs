@@ -568,7 +568,7 @@ fn the_modules_depend_only_on_what_the_readme_allows() {
 /// The dispatcher's event source mapping (docs/decisions/0004): the table's stream, filtered
 /// to inserted outbox items (the prefix the store writes them under), failures reported per
 /// record, bisected, retried a bounded number of times and then kept in a queue, with an
-/// alarm on the iterator's age.
+/// alarm on the iterator's age. Its one other trigger is SES's feedback on the default bus.
 #[test]
 fn the_dispatcher_reads_inserted_outbox_items_from_the_stream_with_bounded_retries() {
     let template: serde_yaml::Value = serde_yaml::from_str(TEMPLATE).unwrap();
@@ -579,9 +579,17 @@ fn the_dispatcher_reads_inserted_outbox_items_from_the_stream_with_bounded_retri
         "dispatcher"
     );
     let events = dispatcher["Properties"]["Events"].as_mapping().unwrap();
-    assert_eq!(events.len(), 1, "the stream is its only trigger");
-    let mapping = &events.values().next().unwrap()["Properties"];
-    assert_eq!(events.values().next().unwrap()["Type"], "DynamoDB");
+    let types: Vec<_> = events.values().map(|e| e["Type"].clone()).collect();
+    assert_eq!(types, ["DynamoDB", "EventBridgeRule"]);
+    let feedback = &dispatcher["Properties"]["Events"]["SesFeedback"]["Properties"];
+    assert_eq!(feedback["Pattern"]["source"][0], "aws.ses");
+    assert!(
+        serde_yaml::to_string(&feedback["Pattern"]["resources"])
+            .unwrap()
+            .contains("configuration-set/${MailConfigurationSet}"),
+        "only mail of this deployment's configuration set"
+    );
+    let mapping = &dispatcher["Properties"]["Events"]["Outbox"]["Properties"];
     assert_eq!(
         serde_yaml::to_string(&mapping["Stream"]).unwrap().trim(),
         "!GetAtt Table.StreamArn"

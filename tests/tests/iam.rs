@@ -31,18 +31,19 @@ const SDK: [(&str, &str); 13] = [
     ("ConditionCheck::builder()", "dynamodb:ConditionCheckItem"),
 ];
 
-/// The store's ports; `Store` is the first five, and `Quotes` needs `AccountReads`.
-const PORTS: [&str; 6] = [
+/// The store's ports; `Store` is the first six, and `Quotes` needs `AccountReads`.
+const PORTS: [&str; 7] = [
     "AccountReads",
     "Listings",
     "Quotes",
     "Commits",
     "DueIndex",
+    "MailSuppressions",
     "OutboxStore",
 ];
 
-/// What sending needs (`Notifier` on SES v2 and EventBridge).
-const SENDER: [&str; 2] = ["ses:SendEmail", "events:PutEvents"];
+/// What sending needs (`Notifier` on SES v2 and EventBridge; the quota read at init).
+const SENDER: [&str; 3] = ["ses:SendEmail", "ses:GetAccount", "events:PutEvents"];
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -229,13 +230,13 @@ fn adapter() -> Adapter {
     Adapter { actions, methods }
 }
 
-/// The ports a bound names: `S: AccountReads + Commits` → both; `Store` → its five.
+/// The ports a bound names: `S: AccountReads + Commits` → both; `Store` → its six.
 fn ports_of(bound: &str) -> BTreeSet<&'static str> {
     let mut out = BTreeSet::new();
     for name in bound.split('+').map(str::trim) {
         let name = name.rsplit("::").next().unwrap_or(name);
         if name == "Store" {
-            out.extend(&PORTS[..5]);
+            out.extend(&PORTS[..6]);
         } else if let Some(port) = PORTS.iter().find(|p| **p == name) {
             out.insert(*port);
             if name == "Quotes" {

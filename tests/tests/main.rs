@@ -6,6 +6,7 @@ mod api;
 mod delivery;
 mod deploy;
 mod engines;
+mod feedback;
 mod front;
 mod iam;
 mod month;

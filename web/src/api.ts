@@ -145,6 +145,8 @@ export interface UserRow {
   activated_at: string | null;
   deadline: string | null;
   licence_state: LicenceState;
+  /** The address bounced for good or complained: no mail goes to it (absent otherwise). */
+  mail_suppressed?: { reason: "bounce" | "complaint"; at: string; detail: string };
 }
 
 export interface Page<T> {

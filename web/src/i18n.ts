@@ -74,6 +74,8 @@ const en = {
   actionsHead: "Actions",
   roleName: (role: string) => ({ administrator: "Administrator", user: "User" })[role] ?? role,
   withoutUntil: (deadline: string) => `Without a licence: deactivated on ${deadline}`,
+  mailSuppressed: (reason: "bounce" | "complaint"): string =>
+    reason === "bounce" ? "Mail to this address bounces: none is sent" : "Marked our mail as spam: none is sent",
   deactivate: "Deactivate",
   activate: "Activate",
   change: "Change",
@@ -242,6 +244,8 @@ const da: Words = {
   actionsHead: "Handlinger",
   roleName: (role) => ({ administrator: "Administrator", user: "Bruger" })[role] ?? role,
   withoutUntil: (deadline) => `Uden licens: deaktiveres ${deadline}`,
+  mailSuppressed: (reason) =>
+    reason === "bounce" ? "Mail til adressen afvises: der sendes ingen" : "Har markeret vores mail som spam: der sendes ingen",
   deactivate: "Deaktivér",
   activate: "Aktivér",
   change: "Ret",

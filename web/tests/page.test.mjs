@@ -574,6 +574,33 @@ test("the users view in Danish: words, licence states and deadlines in the tenan
   assert.deepEqual(page.failures, []);
 });
 
+test("a user whose mail bounced for good is marked in the users view (SES's event through the dispatcher)", async (t) => {
+  const { tenant, bearer } = await tenantWith("bounce", 2, ["Rut Sand"]);
+  // The event SES publishes to the default bus, as the SesFeedback rule hands it to the
+  // dispatcher: the mail's tags name the tenant (hexadecimal).
+  const bounce = {
+    version: "0", id: `bounce-${tenant}`, "detail-type": "Email Bounced", source: "aws.ses", account: "123456789012",
+    time: new Date().toISOString(), region: "eu-west-1", resources: [],
+    detail: {
+      eventType: "Bounce",
+      bounce: { bounceType: "Permanent", bounceSubType: "NoEmail", timestamp: new Date().toISOString(),
+        bouncedRecipients: [{ emailAddress: "F-01@Example.com", diagnosticCode: "smtp; 550 5.1.1 user unknown" }] },
+      mail: { timestamp: new Date().toISOString(), destination: ["f-01@example.com"], tags: { tenant: [Buffer.from(tenant).toString("hex")] } },
+    },
+  };
+  const invoked = await fetch(`${API}/2015-03-31/functions/dispatcher/invocations`, { method: "POST", body: JSON.stringify(bounce) });
+  assert.equal(invoked.status, 200, await invoked.text());
+  const page = await open(t, bearer, "13-mail-suppressed");
+  await page.locator("#users-table").waitFor();
+  const mark = page.locator('#users-table tr[data-user="f-01"] .suppressed');
+  assert.equal(await mark.textContent(), "Mail to this address bounces: none is sent");
+  assert.match(await mark.getAttribute("title"), /^permanent bounce \(NoEmail\): smtp; 550/);
+  assert.equal(await page.locator('#users-table tr[data-user="ada"] .suppressed').count(), 0);
+  await page.shot("bounced");
+  assert.deepEqual(await lowContrast(page), [], "the mark is readable");
+  assert.deepEqual(page.failures, []);
+});
+
 test("invoices page with Show more, and an invoice opens as a printable A4 view", async (t) => {
   const { bearer } = await tenantWith("inv", 1, []);
   // 22 purchases, 22 invoices: more than the list's first 20.

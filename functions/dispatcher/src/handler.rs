@@ -1,13 +1,67 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::notify::Sender;
-use licensing::ports::{AccountReads, OutboxStore};
+use licensing::notify::feedback::{FeedbackReport, record_feedback};
+use licensing::ports::{AccountReads, MailSuppressions, OutboxStore};
 use licensing::startup::on_stream;
+
+/// What invokes the dispatcher: the table's stream, or SES's bounce and complaint events
+/// from EventBridge's default bus (the template's `SesFeedback` rule). An EventBridge event
+/// is tried first: a stream batch has no `detail-type`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum Incoming {
+    Ses(Box<EventBridgeEvent<serde_json::Value>>),
+    Stream(Event),
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Stream(DynamoDbEventResponse),
+    Feedback(FeedbackReport),
+}
+
+pub async fn route<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+    store: &S,
+    notifier: &N,
+    event: LambdaEvent<Incoming>,
+) -> Result<Answer, Error> {
+    let (payload, context) = event.into_parts();
+    match payload {
+        Incoming::Stream(batch) => handle(store, notifier, LambdaEvent::new(batch, context))
+            .await
+            .map(Answer::Stream),
+        Incoming::Ses(ses) => {
+            let report = feedback(store, &ses).await;
+            licensing::telemetry::flush(&context.request_id);
+            report.map(Answer::Feedback)
+        }
+    }
+}
+
+/// One SES event: an address suppressed, or nothing. A store failure fails the invocation,
+/// and EventBridge's retries (then the rule's dead-letter queue) keep the event.
+pub async fn feedback<S: AccountReads + MailSuppressions>(
+    store: &S,
+    event: &EventBridgeEvent<serde_json::Value>,
+) -> Result<FeedbackReport, Error> {
+    let received = event.time.unwrap_or_else(chrono::Utc::now);
+    let report = record_feedback(store, &event.detail, received).await?;
+    tracing::info!(
+        detail_type = %event.detail_type,
+        suppressed = report.suppressed,
+        ignored = report.ignored,
+        "SES feedback"
+    );
+    Ok(report)
+}
 
 /// One batch of stream records: the failures go back to the event source mapping, which
 /// retries from the first of them (`ReportBatchItemFailures`).
-pub async fn handle<S: AccountReads + OutboxStore, N: Sender>(
+pub async fn handle<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     event: LambdaEvent<Event>,
@@ -52,7 +106,10 @@ mod tests {
     /// them over (the fixture's record with the batch's key and messages), then one whose
     /// image the adapter cannot read.
     async fn acme_after_a_purchase() -> (World, LambdaEvent<Event>) {
-        let world = World::acme().await;
+        acme_after_a_purchase_in(World::acme().await).await
+    }
+
+    async fn acme_after_a_purchase_in(world: World) -> (World, LambdaEvent<Event>) {
         let acme = TenantId::parse("acme").unwrap();
         let ada = Caller {
             tenant: acme.clone(),
@@ -157,6 +214,45 @@ mod tests {
         let response = handle(&world.store, &sender, again).await.unwrap();
         assert_eq!(response.batch_item_failures.len(), 1);
         assert_eq!((sender.mails().len(), sender.events().len()), sent);
+    }
+
+    #[tokio::test]
+    async fn a_bounce_from_ses_suppresses_the_address_and_its_mail_is_not_sent() {
+        let world = World::acme().await;
+        let bounce: Incoming =
+            serde_json::from_str(include_str!("../events/ses-bounce.json")).unwrap();
+        let sender = Recorder::new();
+        let answer = route(
+            &world.store,
+            &sender,
+            LambdaEvent::new(bounce, lambda_runtime::Context::default()),
+        )
+        .await
+        .unwrap();
+        let Answer::Feedback(report) = answer else {
+            panic!("the SES event read as a stream batch")
+        };
+        assert_eq!((report.suppressed, report.ignored), (1, false));
+        let (world, purchase) = acme_after_a_purchase_in(world).await;
+        route(
+            &world.store,
+            &sender,
+            LambdaEvent::new(Incoming::Stream(purchase.payload), purchase.context),
+        )
+        .await
+        .unwrap();
+        assert!(
+            sender.mails().iter().all(|m| m.to != "ada@example.com"),
+            "{:?}",
+            sender.mails()
+        );
+        assert!(!sender.events().is_empty(), "the events still go");
+    }
+
+    #[tokio::test]
+    async fn a_stream_batch_still_reads_as_one() {
+        let incoming: Incoming = serde_json::from_value(fixture()).unwrap();
+        assert!(matches!(incoming, Incoming::Stream(_)));
     }
 
     #[test]

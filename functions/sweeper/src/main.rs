@@ -8,9 +8,7 @@ use lambda_runtime::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     licensing::telemetry::init("sweeper");
-    let outbox = licensing::startup::store::<licensing::startup::Outbox>()?;
-    // The connection opened during init, not on the first invocation.
-    licensing::ports::AccountReads::warm(&outbox.store).await;
+    let outbox = licensing::startup::outbox().await?;
     // Only where the runtime gives no deadline (locally); on AWS the invocation's counts.
     let budget = std::env::var("LICENSING_SCHEDULED_BUDGET_SECS")
         .ok()

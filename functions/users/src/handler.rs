@@ -280,6 +280,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_list_shows_whose_mail_bounced_for_good() {
+        use licensing::domain::suppression::{MailSuppression, SuppressionReason};
+        use licensing::ports::MailSuppressions;
+        let w = World::acme().await;
+        let bounce = MailSuppression {
+            address: "bo@example.com".into(),
+            reason: SuppressionReason::Bounce,
+            at: "2026-11-19T10:00:04Z".parse().unwrap(),
+            detail: "permanent bounce (General)".into(),
+        };
+        let acme = licensing::domain::identity::TenantId::parse("acme").unwrap();
+        w.store.suppress(&acme, &bounce).await.unwrap();
+        let (status, all) = answer(call(&w, ADA, "GET", "/v1/users", None).await);
+        assert_eq!(status, 200, "{all}");
+        let of = |id: &str| {
+            all["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["user_id"] == id)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            of("bo")["mail_suppressed"],
+            json!({"reason": "bounce", "at": "2026-11-19T10:00:04.000000Z", "detail": "permanent bounce (General)"})
+        );
+        assert!(of("ada").get("mail_suppressed").is_none());
+    }
+
+    #[tokio::test]
     async fn a_user_is_deactivated_activated_and_changed_but_never_the_last_administrator() {
         let w = World::acme().await;
         let (status, bo) = answer(call(&w, ADA, "POST", "/v1/users/bo/deactivate", None).await);

@@ -18,11 +18,13 @@ use crate::domain::identity::{QuoteId, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
+use crate::domain::suppression::MailSuppression;
 use crate::domain::user::User;
 use crate::outbox::{OutboxBatch, OutboxMessage};
 use crate::ports::{
     AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
-    LogEntry, OutboxStore, Page, PageRequest, Quotes, StoreError, StoreUsage, StoredQuote,
+    LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, StoreError, StoreUsage,
+    StoredQuote,
 };
 
 /// How long a quote's record outlives the quote (the DynamoDB item's TTL).
@@ -38,6 +40,7 @@ struct TenantData {
     quotes: BTreeMap<QuoteId, (StoredQuote, DateTime<Utc>)>,
     idempotency: BTreeMap<String, IdempotencyRecord>,
     outbox: Vec<StoredBatch>,
+    suppressions: BTreeMap<String, MailSuppression>,
 }
 
 /// An outbox batch as the table keeps it: due at `due` (none once dead), and leased to a
@@ -551,6 +554,30 @@ impl OutboxStore for MemoryStore {
             Ok(t.get(tenant)
                 .map(|d| d.users.values().cloned().collect())
                 .unwrap_or_default())
+        })
+    }
+}
+
+impl MailSuppressions for MemoryStore {
+    async fn suppressions(&self, tenant: &TenantId) -> Result<Vec<MailSuppression>, StoreError> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .map(|d| d.suppressions.values().cloned().collect())
+                .unwrap_or_default())
+        })
+    }
+
+    async fn suppress(
+        &self,
+        tenant: &TenantId,
+        suppression: &MailSuppression,
+    ) -> Result<(), StoreError> {
+        self.with(|t| {
+            t.entry(tenant.clone())
+                .or_default()
+                .suppressions
+                .insert(suppression.address.clone(), suppression.clone());
+            Ok(())
         })
     }
 }

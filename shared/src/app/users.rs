@@ -15,10 +15,10 @@ use crate::domain::idempotency::{IdempotencyKey, fingerprint};
 use crate::domain::identity::{Actor, DisplayName, EmailAddress, Language, RoleName, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::rights::{self, Right, plain_user};
-use crate::domain::user::{self, NewUser};
+use crate::domain::user::{self, NewUser, User};
 use crate::ports::{
-    AccountReads, Commits, IdempotencyRecord, Listings, Page, PageRequest, Quotes, StoreError,
-    UserWrite,
+    AccountReads, Commits, IdempotencyRecord, Listings, MailSuppressions, Page, PageRequest,
+    Quotes, StoreError, UserWrite,
 };
 
 /// R23: a caller acts on a user only within its own rights: it may not create, activate,
@@ -35,7 +35,7 @@ pub const FILTER_READS: u32 = 1_000;
 
 /// `GET /v1/users`, optionally only the users in one licence state (R26: the red users of a
 /// tenant of thousands, paged).
-pub async fn list_users<S: AccountReads + Listings + Commits>(
+pub async fn list_users<S: AccountReads + Listings + Commits + MailSuppressions>(
     store: &S,
     caller: &Caller,
     page: &PageRequest,
@@ -44,10 +44,12 @@ pub async fn list_users<S: AccountReads + Listings + Commits>(
 ) -> Result<PageView<UserView>, AppError> {
     let auth = authorize(store, caller, Right::UsersManage, now).await?;
     let account = &auth.loaded.account;
+    let suppressed = store.suppressions(&caller.tenant).await?;
+    let view = |u: &User| UserView::new(u, account).suppressed_by(u, &suppressed);
     let Some(state) = state else {
         let Page { items, next_cursor } = store.list_users(&caller.tenant, page).await?;
         return Ok(PageView {
-            items: items.iter().map(|u| UserView::new(u, account)).collect(),
+            items: items.iter().map(view).collect(),
             next_cursor,
         });
     };
@@ -72,7 +74,7 @@ pub async fn list_users<S: AccountReads + Listings + Commits>(
             got.items
                 .iter()
                 .filter(|u| u.licence_state(account).0 == state)
-                .map(|u| UserView::new(u, account)),
+                .map(view),
         );
         cursor = got.next_cursor;
         if cursor.is_none() {

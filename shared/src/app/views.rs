@@ -10,6 +10,7 @@ use crate::domain::identity::{Language, QuoteId};
 use crate::domain::pool::Pool;
 use crate::domain::quote::Quote;
 use crate::domain::rights::Right;
+use crate::domain::suppression::{MailSuppression, SuppressionReason};
 use crate::domain::user::{LicenceState, User};
 use crate::time::serde_rfc3339;
 
@@ -161,6 +162,17 @@ pub struct UserView {
     pub licence_state: LicenceState,
     #[serde(serialize_with = "opt_instant")]
     pub deadline: Option<DateTime<Utc>>,
+    /// Present when the user's address bounced for good or complained: no mail goes to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_suppressed: Option<SuppressionView>,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct SuppressionView {
+    pub reason: SuppressionReason,
+    #[serde(with = "serde_rfc3339")]
+    pub at: DateTime<Utc>,
+    pub detail: String,
 }
 
 fn opt_instant<S: serde::Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -184,7 +196,21 @@ impl UserView {
             activated_at: user.activated_at,
             licence_state,
             deadline,
+            mail_suppressed: None,
         }
+    }
+
+    /// The view with the suppression of the user's address, if there is one.
+    pub fn suppressed_by(mut self, user: &User, suppressions: &[MailSuppression]) -> Self {
+        self.mail_suppressed = suppressions
+            .iter()
+            .find(|s| s.applies_to(&user.email))
+            .map(|s| SuppressionView {
+                reason: s.reason,
+                at: s.at,
+                detail: s.detail.clone(),
+            });
+        self
     }
 }
 

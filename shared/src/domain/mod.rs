@@ -18,6 +18,7 @@ pub mod removal;
 pub mod rights;
 pub mod rollover;
 pub mod subscription;
+pub mod suppression;
 pub mod tenant;
 pub mod user;
 

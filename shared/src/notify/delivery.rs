@@ -15,7 +15,7 @@ use crate::domain::user::User;
 use crate::outbox::{
     FAILURES_BEFORE_DEAD, OutboxBatch, OutboxMessage, Payload, Recipient, SLOW_DOWN_SECS, backoff,
 };
-use crate::ports::{AccountReads, OutboxStore, StoreError};
+use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
 
 /// How long a dispatcher holds a batch it is delivering.
 const LEASE_SECS: i64 = 60;
@@ -35,6 +35,8 @@ pub struct DispatchReport {
     /// Messages dead-lettered in this run.
     pub dead: usize,
     pub capped: usize,
+    /// Mails not sent because their address is suppressed (bounced for good, or complained).
+    pub suppressed: usize,
     /// Messages told to slow down (throttled, over quota, paused): waiting, not counted.
     pub slowed: usize,
     /// The run stopped for its invocation's deadline with rounds left.
@@ -52,6 +54,7 @@ impl DispatchReport {
         self.failed += other.failed;
         self.dead += other.dead;
         self.capped += other.capped;
+        self.suppressed += other.suppressed;
         self.slowed += other.slowed;
         self.out_of_time |= other.out_of_time;
         self.oldest_age_secs = self.oldest_age_secs.max(other.oldest_age_secs);
@@ -132,6 +135,7 @@ fn record(
 /// one, or one whose own next attempt is later, is kept as it is.
 async fn deliver_batch<N: Sender>(
     notifier: &N,
+    tenant: &TenantId,
     people: &Recipients,
     messages: Vec<OutboxMessage>,
     now: DateTime<Utc>,
@@ -204,6 +208,10 @@ async fn deliver_batch<N: Sender>(
                     if message.delivered_to.contains(&address) {
                         continue;
                     }
+                    if people.suppressed(user) {
+                        report.suppressed += 1;
+                        continue;
+                    }
                     if *mail_budget == 0 {
                         report.capped += 1;
                         outcome = Outcome::Capped;
@@ -221,7 +229,7 @@ async fn deliver_batch<N: Sender>(
                         }
                     };
                     match notifier
-                        .send_mail(&address, &mail, &message.message_id)
+                        .send_mail(&address, &mail, &message.message_id, tenant)
                         .await
                     {
                         Ok(()) => {
@@ -281,7 +289,7 @@ where
 }
 
 /// Claims, delivers and settles batches. A batch another dispatcher holds is left to it.
-pub async fn deliver<S: AccountReads + OutboxStore, N: Sender>(
+pub async fn deliver<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     batches: Vec<OutboxBatch>,
@@ -298,7 +306,7 @@ pub async fn deliver<S: AccountReads + OutboxStore, N: Sender>(
     Ok(report)
 }
 
-pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore, N: Sender>(
+pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     tenant: TenantId,
@@ -337,6 +345,7 @@ pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore, N: Sender>(
         let dead_before = report.dead;
         let left = deliver_batch(
             notifier,
+            &tenant,
             &people,
             batch.messages.clone(),
             now,
@@ -387,7 +396,7 @@ const DISPATCH_ROUNDS: usize = 20;
 /// The scheduled dispatcher: every batch due at `now`, through the due index, read again
 /// while the last read's batches were delivered (what failed is due later, what another
 /// dispatcher holds or an uncommitted change wrote is left, so the rounds end).
-pub async fn dispatch_due<S: AccountReads + OutboxStore, N: Sender>(
+pub async fn dispatch_due<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     now: DateTime<Utc>,
@@ -400,7 +409,7 @@ pub async fn dispatch_due<S: AccountReads + OutboxStore, N: Sender>(
 /// are read, so a replay for a later instant delivers the messages its changes wrote without
 /// spending a retry before its time. No round starts after `budget_ends` (the invocation's
 /// deadline; what is left is due for the next run).
-pub async fn dispatch_due_within<S: AccountReads + OutboxStore, N: Sender>(
+pub async fn dispatch_due_within<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     now: DateTime<Utc>,

@@ -2,6 +2,7 @@
 //! the outbox, from the table's stream (`deliver_streamed`) and on a schedule (`dispatch_due`).
 
 mod delivery;
+pub mod feedback;
 pub mod mail;
 mod recipients;
 #[cfg(feature = "test-fixtures")]

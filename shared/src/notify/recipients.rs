@@ -1,19 +1,29 @@
 //! Who a batch's mail goes to: the users it names and, when some of it goes to the managers,
 //! the tenant's users with the right to manage licences, read once per delivery.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::mail::MailContext;
 use crate::domain::identity::TenantId;
 use crate::domain::rights::Right;
+use crate::domain::suppression::suppression_key;
 use crate::domain::user::User;
 use crate::outbox::{MailKind, OutboxBatch, Payload, Recipient};
-use crate::ports::{AccountReads, OutboxStore, StoreError};
+use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
 
 pub(super) struct Recipients {
     pub users: BTreeMap<String, User>,
     pub managers: Vec<User>,
     pub about: MailContext,
+    /// Addresses that bounced for good or complained (`feedback`): mail to them is skipped.
+    pub suppressed: BTreeSet<String>,
+}
+
+impl Recipients {
+    pub fn suppressed(&self, user: &User) -> bool {
+        self.suppressed
+            .contains(&suppression_key(user.email.as_str()))
+    }
 }
 
 /// Managers a user's own mail names as whom to ask.
@@ -22,7 +32,8 @@ const CONTACTS_NAMED: usize = 3;
 /// Reads only what the batches' mail needs: nothing for events alone, the named users for
 /// personal mail, and the tenant's users only when some mail goes to the managers. (Every
 /// change has events; reading all users after each commit would cost a tenant-sized Query.)
-pub(super) async fn recipients<S: AccountReads + OutboxStore>(
+/// With mail to send, the tenant's suppressed addresses too (one Query, empty for most).
+pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>(
     store: &S,
     tenant: &TenantId,
     batches: &[OutboxBatch],
@@ -34,6 +45,7 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore>(
         users: BTreeMap::new(),
         managers: Vec::new(),
         about,
+        suppressed: BTreeSet::new(),
     };
     let mut names_contacts = false;
     let mails: Vec<&Recipient> = batches
@@ -50,6 +62,12 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore>(
     if mails.is_empty() {
         return Ok(people);
     }
+    people.suppressed = store
+        .suppressions(tenant)
+        .await?
+        .into_iter()
+        .map(|s| s.address)
+        .collect();
     let roles = match store.load_account(tenant).await? {
         Some(loaded) => {
             let sub = loaded.account.subscription;

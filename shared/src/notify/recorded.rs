@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::mail::RenderedMail;
 use super::sender::{MAIL_CAP_PER_RUN, Refusal, Sender};
+use crate::domain::identity::TenantId;
 
 /// One mail as sent: to whom, what, and the outbox message it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub struct SentMail {
     pub subject: String,
     pub text: String,
     pub message_id: String,
+    /// The `tenant` tag the mail went with (`feedback::tenant_tag`).
+    pub tenant_tag: String,
 }
 
 /// One event as put on the bus.
@@ -100,6 +103,7 @@ impl Sender for Recorder {
         to: &str,
         mail: &RenderedMail,
         message_id: &str,
+        tenant: &TenantId,
     ) -> Result<(), Refusal> {
         self.kept(|k| match &k.mail_refused {
             Some(code) => Err(Refusal::of(Some(code), code.clone())),
@@ -109,6 +113,7 @@ impl Sender for Recorder {
                     subject: mail.subject.clone(),
                     text: mail.text.clone(),
                     message_id: message_id.to_owned(),
+                    tenant_tag: super::feedback::tenant_tag(tenant),
                 });
                 Ok(())
             }

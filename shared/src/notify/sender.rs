@@ -5,6 +5,8 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 
+use crate::domain::identity::TenantId;
+
 /// Why a mail or an event was not taken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
@@ -38,12 +40,14 @@ impl Refusal {
 /// What delivery needs of the outside world: one mail sent, events put on the bus, and how
 /// many mails one tenant may send in one run. `Notifier` is it on SES v2 and EventBridge.
 pub trait Sender: Send + Sync {
-    /// Sends one rendered mail to `to`; the refusal says why it was not sent.
+    /// Sends one rendered mail to `to`, tagged with its message and tenant (SES's bounce and
+    /// complaint events carry the tags back); the refusal says why it was not sent.
     fn send_mail(
         &self,
         to: &str,
         mail: &super::mail::RenderedMail,
         message_id: &str,
+        tenant: &TenantId,
     ) -> impl std::future::Future<Output = Result<(), Refusal>> + Send;
 
     /// Puts `(message id, detail type, detail)` events on the bus: the ids accepted, and the
@@ -67,8 +71,9 @@ impl Sender for Notifier {
         to: &str,
         mail: &super::mail::RenderedMail,
         message_id: &str,
+        tenant: &TenantId,
     ) -> Result<(), Refusal> {
-        self.send_mail_now(to, mail, message_id).await
+        self.send_mail_now(to, mail, message_id, tenant).await
     }
 
     async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<Refusal>) {
@@ -96,6 +101,42 @@ pub struct Notifier {
     configuration_set: Option<String>,
     mail_cap: usize,
     support: Option<String>,
+    pace: Option<std::sync::Arc<Pace>>,
+}
+
+/// Spaces one process's mails at least `gap` apart, whichever task sends them.
+pub struct Pace {
+    gap: std::time::Duration,
+    next: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    pub fn new(gap: std::time::Duration) -> Self {
+        Self {
+            gap,
+            next: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for this mail's turn: each caller takes the next free slot.
+    pub async fn wait(&self) {
+        let slot = {
+            // A poisoned lock only means another sender panicked between two reads of the
+            // clock: its slot is still a valid instant.
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + self.gap;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// The gap between one process's mails: the account's maximum send rate (mails per second),
+/// shared by `senders` processes. None when SES gave no usable rate.
+pub fn mail_gap(max_send_rate: f64, senders: u32) -> Option<std::time::Duration> {
+    (max_send_rate.is_finite() && max_send_rate > 0.0)
+        .then(|| std::time::Duration::from_secs_f64(f64::from(senders.max(1)) / max_send_rate))
 }
 
 impl Notifier {
@@ -145,7 +186,39 @@ impl Notifier {
             configuration_set: None,
             mail_cap: MAIL_CAP_PER_RUN,
             support: None,
+            pace: None,
         }
+    }
+
+    /// Paces this process's mail to its share of the account's SES sending quota, read once
+    /// (SES v2 `GetAccount`, during init). When the quota cannot be read, mail is not paced:
+    /// SES's throttling answers still make delivery wait without spending attempts (R32).
+    pub async fn paced_by_quota(mut self, senders: u32) -> Self {
+        match self.ses.get_account().send().await {
+            Ok(account) => {
+                let rate = account.send_quota().map_or(0.0, |q| q.max_send_rate());
+                match mail_gap(rate, senders) {
+                    Some(gap) => {
+                        tracing::info!(
+                            max_send_rate = rate,
+                            senders,
+                            gap_ms = gap.as_millis() as u64,
+                            "mail paced to the SES quota"
+                        );
+                        self.pace = Some(std::sync::Arc::new(Pace::new(gap)));
+                    }
+                    None => tracing::warn!(
+                        max_send_rate = rate,
+                        "SES gave no sending rate: mail is not paced"
+                    ),
+                }
+            }
+            Err(e) => {
+                let error = aws_sdk_sesv2::error::DisplayErrorContext(e);
+                tracing::warn!(%error, "the SES sending quota could not be read: mail is not paced");
+            }
+        }
+        self
     }
 
     /// Mails one tenant may send in one delivery run (default [`MAIL_CAP_PER_RUN`]).
@@ -170,7 +243,18 @@ impl Notifier {
         to: &str,
         mail: &super::mail::RenderedMail,
         message_id: &str,
+        tenant: &TenantId,
     ) -> Result<(), Refusal> {
+        if let Some(pace) = &self.pace {
+            pace.wait().await;
+        }
+        let tag = |name: &str, value: String| {
+            MessageTag::builder()
+                .name(name)
+                .value(value)
+                .build()
+                .map_err(|e| Refusal::of(None, e.to_string()))
+        };
         let content = |data: &str| {
             Content::builder()
                 .data(data)
@@ -193,13 +277,11 @@ impl Notifier {
             .set_configuration_set_name(self.configuration_set.clone())
             .destination(Destination::builder().to_addresses(to).build())
             .content(EmailContent::builder().simple(message).build())
-            .email_tags(
-                MessageTag::builder()
-                    .name("message_id")
-                    .value(message_id)
-                    .build()
-                    .map_err(|e| Refusal::of(None, e.to_string()))?,
-            )
+            .email_tags(tag("message_id", message_id.to_owned())?)
+            .email_tags(tag(
+                super::feedback::TENANT_TAG,
+                super::feedback::tenant_tag(tenant),
+            )?)
             .send()
             .await
             .map(|_| ())
@@ -291,6 +373,36 @@ fn put_events_calls<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_process_takes_its_share_of_the_accounts_rate() {
+        let ms = |gap: Option<std::time::Duration>| gap.map(|g| g.as_millis());
+        assert_eq!(ms(mail_gap(14.0, 1)), Some(71));
+        assert_eq!(ms(mail_gap(14.0, 7)), Some(500));
+        assert_eq!(ms(mail_gap(1.0, 0)), Some(1000), "at least one sender");
+        assert_eq!(mail_gap(0.0, 3), None);
+        assert_eq!(mail_gap(f64::NAN, 3), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_mails_go_one_gap_apart_whoever_sends_them() {
+        let pace = std::sync::Arc::new(Pace::new(std::time::Duration::from_millis(250)));
+        let start = tokio::time::Instant::now();
+        let sends = (0..8).map(|_| {
+            let pace = pace.clone();
+            tokio::spawn(async move {
+                pace.wait().await;
+                tokio::time::Instant::now() - start
+            })
+        });
+        let mut sent_at: Vec<u128> = futures::future::join_all(sends)
+            .await
+            .into_iter()
+            .map(|t| t.unwrap().as_millis())
+            .collect();
+        sent_at.sort();
+        assert_eq!(sent_at, [0, 250, 500, 750, 1000, 1250, 1500, 1750]);
+    }
 
     #[test]
     fn put_events_calls_keep_to_ten_entries_and_256_kb() {

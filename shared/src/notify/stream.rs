@@ -14,7 +14,7 @@ use super::delivery::{DispatchReport, deliver_tenant, per_tenant};
 use super::sender::Sender;
 use crate::domain::identity::TenantId;
 use crate::outbox::OutboxBatch;
-use crate::ports::{AccountReads, OutboxStore, StoreError};
+use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
 
 /// How long the handler waits for the commit of a batch written before its change's
 /// transaction (a change too large for one): the transaction follows its pre-writes by
@@ -33,7 +33,7 @@ pub type StreamedBatch = (String, Result<OutboxBatch, StoreError>);
 
 /// Delivers the outbox batches of one batch of stream records, in their order per tenant.
 /// Returns the sequence numbers of the records to retry, and what was delivered.
-pub async fn deliver_streamed<S: AccountReads + OutboxStore, N: Sender>(
+pub async fn deliver_streamed<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     records: Vec<StreamedBatch>,
@@ -78,7 +78,7 @@ pub async fn deliver_streamed<S: AccountReads + OutboxStore, N: Sender>(
 
 /// One tenant's batches, once the changes that wrote them ahead of their transaction have
 /// committed (or the short wait for that is over: `deliver_tenant` then leaves them).
-async fn deliver_committed<S: AccountReads + OutboxStore, N: Sender>(
+async fn deliver_committed<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     tenant: TenantId,

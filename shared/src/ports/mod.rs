@@ -2,7 +2,9 @@
 //! the adapters implement them with real AWS clients.
 
 mod store;
-pub use store::{AccountReads, Commits, DueIndex, Listings, OutboxStore, Quotes, Store};
+pub use store::{
+    AccountReads, Commits, DueIndex, Listings, MailSuppressions, OutboxStore, Quotes, Store,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

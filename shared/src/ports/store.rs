@@ -9,6 +9,7 @@ use crate::domain::identity::{QuoteId, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
+use crate::domain::suppression::MailSuppression;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
 use crate::ports::{
@@ -185,9 +186,9 @@ pub trait DueIndex: Send + Sync {
 
 /// Every port the use cases have, for the callers that need them all (the functions' wiring
 /// and the tests); a use case asks only for the ones it uses.
-pub trait Store: AccountReads + Listings + Quotes + Commits + DueIndex {}
+pub trait Store: AccountReads + Listings + Quotes + Commits + DueIndex + MailSuppressions {}
 
-impl<T: AccountReads + Listings + Quotes + Commits + DueIndex> Store for T {}
+impl<T: AccountReads + Listings + Quotes + Commits + DueIndex + MailSuppressions> Store for T {}
 
 /// The outbox as delivery needs it (R20, R21): the batches a change wrote, those due, a lease
 /// so that one dispatcher sends a batch, the attempt written back, and the users to mail.
@@ -246,4 +247,21 @@ pub trait OutboxStore: Send + Sync {
         tenant: Option<&TenantId>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
+
+/// Addresses whose mail bounced for good or drew a complaint (SES's events): delivery skips
+/// them and the users view shows them.
+pub trait MailSuppressions: Send + Sync {
+    /// The tenant's suppressed addresses.
+    fn suppressions(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<MailSuppression>, StoreError>> + Send;
+
+    /// Records one; a later event for the same address replaces it.
+    fn suppress(
+        &self,
+        tenant: &TenantId,
+        suppression: &MailSuppression,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

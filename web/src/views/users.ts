@@ -256,7 +256,15 @@ function row(u: UserRow): HTMLTableRowElement {
   return h(
     "tr",
     { "data-user": u.user_id, class: u.licence_state === "over_allocated" ? "red" : undefined },
-    h("th", { scope: "row" }, u.name, h("span", { class: "sub" }, u.email)),
+    h(
+      "th",
+      { scope: "row" },
+      u.name,
+      h("span", { class: "sub" }, u.email),
+      u.mail_suppressed
+        ? h("span", { class: "sub suppressed", title: u.mail_suppressed.detail }, t().mailSuppressed(u.mail_suppressed.reason))
+        : null,
+    ),
     h("td", {}, t().roleName(u.role)),
     h("td", {}, moduleNames),
     h("td", { class: u.licence_state === "over_allocated" ? "deadline" : undefined }, stateText(u)),

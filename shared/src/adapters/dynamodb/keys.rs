@@ -12,6 +12,7 @@
 //! | quote | `T#{tenant}` | `Q#{id}` (TTL) | – |
 //! | idempotency | `T#{tenant}` | `K#{sha256(key)}` (TTL) | – |
 //! | outbox batch | `T#{tenant}` | `O#{change}` | `OUTBOX#{shard}`, next attempt |
+//! | suppressed mail address | `T#{tenant}` | `M#{address}` | – |
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
 //! The log entry, invoice, quote, idempotency record and outbox messages are each one JSON
@@ -29,6 +30,7 @@
 //! | the users of a removal step (R5) | BatchGetItem `U#u` for each of up to 25 users, consistent | 1 call |
 //! | approval reads (R10) | BatchGetItem `A#SUB`, `U#u`, `K#key`, `Q#quote`, consistent (then the red seats as above) | 1 call |
 //! | a change | TransactWriteItems, version-checked | 1 call |
+//! | suppressed addresses (delivery, users view) | `begins_with(sk, "M#")`, consistent | 1 Query |
 //! | due rollovers / seats / outbox | index `due`: `due_pk = ROLL#n / SEAT#n / OUTBOX#n AND due_at <= t` | 1 Query per shard; items = work due |
 
 use chrono::{DateTime, Utc};
@@ -68,6 +70,13 @@ pub fn seat_sk(pool: &PoolId, seat: &SeatKey) -> String {
 
 pub fn user_sk(user: &str) -> String {
     format!("U#{user}")
+}
+
+pub const SUPPRESSION_PREFIX: &str = "M#";
+
+/// A suppressed address's item (`address` as compared: lower case).
+pub fn suppression_sk(address: &str) -> String {
+    format!("{SUPPRESSION_PREFIX}{address}")
 }
 
 pub fn log_sk(at: DateTime<Utc>, id: &str) -> String {

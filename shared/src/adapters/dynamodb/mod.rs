@@ -14,6 +14,7 @@ pub mod schema;
 mod store;
 #[cfg(feature = "stream")]
 pub mod stream;
+mod suppressions;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
