@@ -78,6 +78,29 @@ fn r3_the_most_recently_activated_are_red_and_a_freed_licence_goes_to_the_oldest
     assert_eq!(tenant.red_ids("crm"), vec!["ada"]);
 }
 
+/// A command's red-seat deletions carry each record as it was read, so that a deletion made
+/// after the change's transaction (a change larger than one) deletes only that record (#31).
+#[test]
+fn r3_cleared_red_seats_are_deleted_as_they_were_read_and_one_red_only_within_a_command_not_at_all()
+{
+    let mut tenant = Tenant::november(2);
+    tenant.create_many(3, t("2026-11-02T00:00:00Z")); // u-02, u-03 red
+    let read: Vec<_> = tenant.account.reds(&pool("licences")).to_vec();
+    tenant.account = tenant.account.clone().settled();
+    tenant.deactivate("u-01", t("2026-11-04T00:00:00Z")); // u-02 takes the licence
+    tenant.deactivate("u-03", t("2026-11-04T01:00:00Z")); // u-03 leaves while red
+    let changes = tenant.account.red_changes();
+    assert!(changes.put.is_empty());
+    let deleted: Vec<_> = changes.delete.into_iter().cloned().collect();
+    assert_eq!(deleted, read, "both records, flags and deadlines as read");
+
+    tenant.account = tenant.account.clone().settled();
+    tenant.create("u-04", &[], t("2026-11-05T00:00:00Z")); // red
+    tenant.deactivate("u-04", t("2026-11-05T00:10:00Z"));
+    let changes = tenant.account.red_changes();
+    assert!(changes.put.is_empty() && changes.delete.is_empty());
+}
+
 #[test]
 fn r4_deadline_is_seven_days_after_flagging_cleared_when_licensed_new_when_red_again() {
     let mut tenant = Tenant::november(1);

@@ -12,7 +12,7 @@ pub use super::subscription::{
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::allocation::{Flag, RedSeat, SeatKey};
@@ -30,9 +30,10 @@ pub struct Account {
     pub subscription: Subscription,
     /// Per pool, the red seats in R3 order (oldest first).
     reds: BTreeMap<PoolId, PoolReds>,
-    /// The red seats this command added, changed or cleared: exactly the records the store
-    /// writes or deletes, so a change costs what it touches, not what the tenant holds.
-    touched: BTreeSet<(PoolId, SeatKey)>,
+    /// The red seats this command added, changed or cleared, each with its record as it was
+    /// before the command (none: it was not red): exactly the records the store writes or
+    /// deletes, so a change costs what it touches, not what the tenant holds.
+    touched: BTreeMap<(PoolId, SeatKey), Option<RedSeat>>,
 }
 
 /// Two accounts are equal when their state is; what a command has touched is not state.
@@ -44,11 +45,13 @@ impl PartialEq for Account {
 
 impl Eq for Account {}
 
-/// What a command did to the red-seat records: the seats to write, the ones to delete.
+/// What a command did to the red-seat records: the seats to write, and the records to delete
+/// as they were read (a deletion made after the change's transaction deletes only the
+/// record it saw).
 #[derive(Debug, Default)]
 pub struct RedChanges<'a> {
     pub put: Vec<&'a RedSeat>,
-    pub delete: Vec<(&'a PoolId, &'a SeatKey)>,
+    pub delete: Vec<&'a RedSeat>,
 }
 
 impl Account {
@@ -56,7 +59,7 @@ impl Account {
         Self {
             subscription,
             reds: BTreeMap::new(),
-            touched: BTreeSet::new(),
+            touched: BTreeMap::new(),
         }
     }
 
@@ -93,7 +96,7 @@ impl Account {
             Self {
                 subscription,
                 reds,
-                touched: BTreeSet::new(),
+                touched: BTreeMap::new(),
             },
             stale,
         )
@@ -118,10 +121,12 @@ impl Account {
     /// The red-seat records this command changed, for the store to write.
     pub fn red_changes(&self) -> RedChanges<'_> {
         let mut changes = RedChanges::default();
-        for (pool, seat) in &self.touched {
-            match self.red(pool, seat) {
-                Some(red) => changes.put.push(red),
-                None => changes.delete.push((pool, seat)),
+        for ((pool, seat), before) in &self.touched {
+            match (self.red(pool, seat), before) {
+                (Some(red), _) => changes.put.push(red),
+                (None, Some(before)) => changes.delete.push(before),
+                // Red and cleared within the command: no record was ever written.
+                (None, None) => {}
             }
         }
         changes
@@ -133,8 +138,14 @@ impl Account {
         self
     }
 
+    /// Marks a seat as changed by this command; called before the change, so that the
+    /// record as read is kept.
     fn touch(&mut self, pool: &PoolId, seat: &SeatKey) {
-        self.touched.insert((pool.clone(), seat.clone()));
+        let key = (pool.clone(), seat.clone());
+        if !self.touched.contains_key(&key) {
+            let before = self.red(pool, seat).cloned();
+            self.touched.insert(key, before);
+        }
     }
 
     /// The pool's red seats to change (copied first if another account shares them).
@@ -192,8 +203,8 @@ impl Account {
         p.in_use = p.in_use.saturating_sub(1);
         let index = self.reds(pool).binary_search_by(|r| r.seat.cmp(seat)).ok();
         if let Some(index) = index {
-            self.reds_mut(pool).remove(index);
             self.touch(pool, seat);
+            self.reds_mut(pool).remove(index);
             events.push(DomainEvent::RedSeatReleased {
                 pool: pool.clone(),
                 seat: seat.clone(),
@@ -211,9 +222,15 @@ impl Account {
         if n == 0 {
             return;
         }
+        let clearing: Vec<SeatKey> = self.reds(pool)[..n]
+            .iter()
+            .map(|r| r.seat.clone())
+            .collect();
+        for seat in &clearing {
+            self.touch(pool, seat);
+        }
         let cleared: Vec<RedSeat> = self.reds_mut(pool).drain(..n).collect();
         for red in cleared {
-            self.touch(&red.pool, &red.seat);
             events.push(DomainEvent::SeatLicensed {
                 pool: red.pool,
                 seat: red.seat,

@@ -1,9 +1,9 @@
 //! Batched reads and writes (`BatchGetItem`, `BatchWriteItem`): what a transaction does not
 //! need to hold, with their unprocessed items asked again under backoff.
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, ReturnConsumedCapacity, WriteRequest};
 
-use crate::adapters::dynamodb::{DynamoStore, Item, backend, built, key, total};
+use crate::adapters::dynamodb::{DynamoStore, Item, backend, built, total};
 use crate::ports::StoreError;
 
 impl DynamoStore {
@@ -111,17 +111,6 @@ impl DynamoStore {
             .put_request(
                 PutRequest::builder()
                     .set_item(Some(item))
-                    .build()
-                    .map_err(built)?,
-            )
-            .build())
-    }
-
-    pub(super) fn delete_request(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
-        Ok(WriteRequest::builder()
-            .delete_request(
-                DeleteRequest::builder()
-                    .set_key(Some(key(pk, sk)))
                     .build()
                     .map_err(built)?,
             )

@@ -96,7 +96,10 @@ impl DynamoStore {
 pub(super) struct Plan {
     actions: Vec<(TransactWriteItem, Guard)>,
     pre: Vec<WriteRequest>,
-    post: Vec<WriteRequest>,
+    /// Red-seat records to delete after the transaction, as read: each deleted only if it is
+    /// still that record (`delete_red_record`), so a seat a later change made red again keeps
+    /// its record.
+    post: Vec<RedSeat>,
 }
 
 pub(super) const MAX_TRANSACTION: usize = 100;
@@ -274,11 +277,7 @@ impl DynamoStore {
         for red in changes.put {
             puts.push(Self::red_item(tenant, red)?);
         }
-        let mut deletes: Vec<String> = changes
-            .delete
-            .into_iter()
-            .map(|(pool, seat)| red_sk(pool, seat))
-            .collect();
+        let mut deletes: Vec<&RedSeat> = changes.delete;
         let mut post = Vec::new();
         let room = MAX_TRANSACTION.saturating_sub(actions.len());
         if actions.len() > MAX_TRANSACTION {
@@ -300,12 +299,11 @@ impl DynamoStore {
         }
         let room = MAX_TRANSACTION.saturating_sub(actions.len());
         let delete_now = deletes.len().min(room);
-        for sk in deletes.drain(..delete_now) {
+        for red in deletes.drain(..delete_now) {
+            let sk = red_sk(&red.pool, &red.seat);
             actions.push((self.delete(pk.clone(), sk)?, Guard::None));
         }
-        for sk in deletes {
-            post.push(Self::delete_request(pk.clone(), sk)?);
-        }
+        post.extend(deletes.into_iter().cloned());
         Ok(Plan { actions, pre, post })
     }
 }
@@ -386,7 +384,9 @@ impl DynamoStore {
         if !plan.post.is_empty() {
             // The commit stands; a failure here only leaves stale red records, which reads
             // ignore and the sweep removes.
-            if let Err(err) = self.batch_write_concurrently(plan.post).await {
+            if let Err(err) =
+                crate::ports::Commits::delete_red_records(self, &tenant, &plan.post).await
+            {
                 tracing::warn!(tenant = %tenant, error = %err, "deferred red-seat cleanup failed");
             }
         }
