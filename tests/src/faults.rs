@@ -25,7 +25,7 @@ use licensing::domain::user::User;
 use licensing::outbox::{OutboxBatch, OutboxMessage};
 use licensing::ports::{
     AccountReads, ApprovalReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings,
-    Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, StoreError,
+    Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, Span, StoreError,
     StoreUsage, StoredQuote,
 };
 
@@ -41,6 +41,8 @@ pub enum Method {
     ListUsers,
     ListLog,
     ListInvoices,
+    ExportLog,
+    ExportInvoices,
     PutQuote,
     GetQuote,
     GetIdempotency,
@@ -281,6 +283,26 @@ impl<S: Listings, A: Send + Sync> Listings for Faulty<S, A> {
     ) -> Result<Page<Invoice>, StoreError> {
         self.enter(Method::ListInvoices).await?;
         self.store.list_invoices(tenant, page).await
+    }
+
+    async fn export_log(
+        &self,
+        tenant: &TenantId,
+        span: Span,
+        page: &PageRequest,
+    ) -> Result<Page<LogEntry>, StoreError> {
+        self.enter(Method::ExportLog).await?;
+        self.store.export_log(tenant, span, page).await
+    }
+
+    async fn export_invoices(
+        &self,
+        tenant: &TenantId,
+        span: Span,
+        page: &PageRequest,
+    ) -> Result<Page<Invoice>, StoreError> {
+        self.enter(Method::ExportInvoices).await?;
+        self.store.export_invoices(tenant, span, page).await
     }
 }
 

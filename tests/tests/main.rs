@@ -6,6 +6,7 @@ mod api;
 mod delivery;
 mod deploy;
 mod engines;
+mod exports;
 mod feedback;
 mod front;
 mod iam;

@@ -234,6 +234,28 @@ export class Api {
     return this.call("PUT", "/v1/next-period", counts);
   }
 
+  /** Every page of a CSV export (R36), following its Link header, with the header row once. */
+  async csv(path: string): Promise<string> {
+    let next: string | null = path;
+    let text = "";
+    while (next) {
+      const response: Response = await fetch(this.base + next, { headers: { Authorization: `Bearer ${this.token}` } });
+      const body = await response.text();
+      if (!response.ok) {
+        let problem: { code?: string; detail?: string; request_id?: string } = {};
+        try {
+          problem = JSON.parse(body);
+        } catch {
+          problem = {};
+        }
+        throw new ApiError(response.status, problem.code ?? "internal", problem.detail ?? body, problem.request_id ?? "");
+      }
+      text += text ? body.slice(body.indexOf("\r\n") + 2) : body;
+      next = /^<([^>]+)>;\s*rel="next"$/.exec(response.headers.get("link") ?? "")?.[1] ?? null;
+    }
+    return text;
+  }
+
   private async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const send = () =>
       fetch(this.base + path, {

@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -598,6 +598,38 @@ test("a user whose mail bounced for good is marked in the users view (SES's even
   assert.equal(await page.locator('#users-table tr[data-user="ada"] .suppressed').count(), 0);
   await page.shot("bounced");
   assert.deepEqual(await lowContrast(page), [], "the mark is readable");
+  assert.deepEqual(page.failures, []);
+});
+
+test("the invoices and the whole action log download as CSV files a spreadsheet reads (R36)", async (t) => {
+  const { bearer } = await tenantWith("csv", 1, ["Søren Ærø"]);
+  const quote = await call(bearer, "POST", "/v1/purchases/quotes", { licences: 1 });
+  const response = await fetch(`${API}/v1/purchases`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json", "Idempotency-Key": `csv-${TENANT}` },
+    body: JSON.stringify({ quote_id: quote.quote_id }),
+  });
+  assert.equal(response.status, 201, await response.text());
+  const page = await open(t, bearer, "14-csv");
+  const saved = async (id) => {
+    const button = page.locator(`#${id}`);
+    await button.waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
+    return { name: download.suggestedFilename(), text: readFileSync(await download.path(), "utf8") };
+  };
+  const invoices = await saved("invoices-csv");
+  assert.match(invoices.name, /^invoices-.*\.csv$/);
+  assert.ok(invoices.text.startsWith("\uFEFFinvoice_id,issued_at,issued_at_Europe/Copenhagen,kind,"), invoices.text.slice(0, 80));
+  const lines = invoices.text.slice(1).trimEnd().split("\r\n");
+  assert.equal(lines.length, 2, "the header and the purchase's line");
+  assert.match(lines[1], /,purchase,.*,DKK,licences,Licences,1,129\.00,/);
+  const log = await saved("action-log-csv");
+  assert.ok(log.text.startsWith("\uFEFFentry_id,at,"), log.text.slice(0, 40));
+  assert.deepEqual(
+    log.text.trimEnd().split("\r\n").slice(1).map((l) => l.split(",")[4]),
+    ["tenant.created", "user.created", "licences.purchased"],
+  );
+  assert.equal(await page.locator(".csv-status").first().textContent(), "");
   assert.deepEqual(page.failures, []);
 });
 

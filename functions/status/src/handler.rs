@@ -1,6 +1,6 @@
 use lambda_http::Request;
-use licensing::app::{self, AppError};
-use licensing::http::{HttpResult, auth, ok, page, route_key, tenant_route};
+use licensing::app::{self, AppError, export};
+use licensing::http::{HttpResult, auth, csv, export_query, ok, page, route_key, tenant_route};
 use licensing::ports::{Clock, Store};
 
 pub async fn handle<S: Store, C: Clock>(
@@ -29,6 +29,16 @@ pub async fn handle<S: Store, C: Clock>(
                     200,
                     &app::list_action_log(store, &caller, &page(&request)?, now).await?,
                 ),
+                ("GET", ["action-log.csv"]) => {
+                    let (dates, cursor) = export_query(&request)?;
+                    let page = export::export_action_log(store, &caller, dates, cursor, now);
+                    csv(&request, "action-log.csv", page.await?)
+                }
+                ("GET", ["invoices.csv"]) => {
+                    let (dates, cursor) = export_query(&request)?;
+                    let page = export::export_invoices(store, &caller, dates, cursor, now);
+                    csv(&request, "invoices.csv", page.await?)
+                }
                 _ => Err(AppError::NotFound("route")),
             }
         },
@@ -69,6 +79,134 @@ mod tests {
         assert_eq!(refused(call(&w, unknown, "/v1/account").await).0, 401);
         let anonymous = refused(call(&w, Who::Nobody, "/v1/account").await);
         assert_eq!(anonymous, (401, "unauthenticated".into()));
+    }
+
+    /// A CSV answer: its headers, and its rows as a real CSV reader reads them (RFC 4180).
+    fn csv_rows(result: HttpResult) -> (lambda_http::http::HeaderMap, Vec<Vec<String>>) {
+        let response = result.expect("the handler answers");
+        let text = match response.body() {
+            lambda_http::Body::Text(t) => t.clone(),
+            other => panic!("not text: {other:?}"),
+        };
+        assert!(text.ends_with("\r\n"), "CRLF line ends");
+        let rows = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        (response.headers().clone(), rows)
+    }
+
+    #[tokio::test]
+    async fn the_action_log_and_the_invoices_download_as_csv_files() {
+        let w = World::acme().await;
+        let ada = app::Caller {
+            tenant: licensing::domain::identity::TenantId::parse("acme").unwrap(),
+            user: licensing::domain::identity::UserId::parse("ada").unwrap(),
+        };
+        let now = w.clock.0;
+        let quote = app::create_quote(&w.store, &ada, Some(2), &Default::default(), now)
+            .await
+            .unwrap();
+        let body = serde_json::json!({ "quote_id": quote.quote_id });
+        app::approve_purchase(&w.store, &ada, Some("k"), &body, &quote.quote_id, now)
+            .await
+            .unwrap();
+
+        let (headers, log) = csv_rows(call(&w, ADA, "/v1/action-log.csv").await);
+        assert_eq!(
+            headers["content-type"],
+            "text/csv; charset=utf-8; header=present"
+        );
+        assert!(headers.get("link").is_none(), "one page");
+        assert_eq!(
+            log[0],
+            [
+                "entry_id",
+                "at",
+                "at_Europe/Copenhagen",
+                "actor",
+                "action",
+                "details"
+            ]
+        );
+        let actions: Vec<&str> = log[1..].iter().map(|r| r[4].as_str()).collect();
+        assert_eq!(
+            actions,
+            ["tenant.created", "user.created", "licences.purchased"],
+            "oldest first"
+        );
+        assert_eq!(log[3][3], "user:ada");
+
+        let (_, invoices) = csv_rows(call(&w, ADA, "/v1/invoices.csv").await);
+        assert_eq!(invoices.len(), 2, "the header and the purchase's one line");
+        let row: std::collections::BTreeMap<&str, &str> = invoices[0]
+            .iter()
+            .map(String::as_str)
+            .zip(invoices[1].iter().map(String::as_str))
+            .collect();
+        assert_eq!(row["kind"], "purchase");
+        assert_eq!(row["quantity"], "2");
+        assert_eq!(row["currency"], "DKK");
+        assert_eq!(row["amount"], row["invoice_total"]);
+        assert!(row["amount"].contains('.'), "a decimal: {}", row["amount"]);
+
+        let later = csv_rows(call(&w, ADA, "/v1/invoices.csv?from=2099-01-01").await).1;
+        assert_eq!(later.len(), 1, "only the header");
+        let backwards = "/v1/action-log.csv?from=2026-12-01&to=2026-11-01";
+        assert_eq!(
+            csv_rows(call(&w, ADA, backwards).await).1.len(),
+            1,
+            "nothing"
+        );
+        let refusals = [
+            (ADA, "/v1/action-log.csv?from=1.12.2026", 400),
+            (ADA, "/v1/invoices.csv?cursor=zz", 400),
+            (BO, "/v1/invoices.csv", 403),
+            (Who::Nobody, "/v1/action-log.csv", 401),
+        ];
+        for (who, path, status) in refusals {
+            assert_eq!(refused(call(&w, who, path).await).0, status, "{path}");
+        }
+    }
+
+    /// R36: a page holds at most 10 000 rows; the `Link` header names the next with the same
+    /// dates, and the two pages hold every entry once.
+    #[tokio::test]
+    async fn a_long_action_log_comes_in_pages_of_ten_thousand_rows() {
+        let w = World::acme().await;
+        let ada = app::Caller {
+            tenant: licensing::domain::identity::TenantId::parse("acme").unwrap(),
+            user: licensing::domain::identity::UserId::parse("ada").unwrap(),
+        };
+        // Two entries are there already (the tenant, Bo); each setting adds one.
+        for days in 0..(app::export::ROWS_PER_PAGE as u32) {
+            let settings = app::Settings {
+                renewal_reminder_days: days % 30,
+            };
+            app::set_settings(&w.store, &ada, &settings, w.clock.0)
+                .await
+                .unwrap();
+        }
+        let (headers, first) = csv_rows(call(&w, ADA, "/v1/action-log.csv?from=2026-01-01").await);
+        assert_eq!(first.len(), 1 + app::export::ROWS_PER_PAGE);
+        let link = headers["link"].to_str().unwrap().to_owned();
+        let next = link
+            .strip_prefix('<')
+            .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+            .expect("a Link to the next page");
+        assert!(next.starts_with("/v1/action-log.csv?cursor="), "{next}");
+        assert!(next.ends_with("&from=2026-01-01"), "{next}");
+        let (headers, second) = csv_rows(call(&w, ADA, next).await);
+        assert!(headers.get("link").is_none());
+        assert_eq!(second.len(), 1 + 2, "the header and the last two entries");
+        let ids: std::collections::BTreeSet<&String> = first[1..]
+            .iter()
+            .chain(&second[1..])
+            .map(|r| &r[0])
+            .collect();
+        assert_eq!(ids.len(), app::export::ROWS_PER_PAGE + 2, "each once");
     }
 
     #[tokio::test]

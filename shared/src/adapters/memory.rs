@@ -23,8 +23,8 @@ use crate::domain::user::User;
 use crate::outbox::{OutboxBatch, OutboxMessage};
 use crate::ports::{
     AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
-    LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, StoreError, StoreUsage,
-    StoredQuote,
+    LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, Span, StoreError,
+    StoreUsage, StoredQuote,
 };
 
 /// How long a quote's record outlives the quote (the DynamoDB item's TTL).
@@ -100,6 +100,16 @@ fn page_of<T: Clone>(items: &[(String, T)], page: &PageRequest) -> Result<Page<T
 /// `items` newest first by `order`, keyed by their place in that order (what a cursor names).
 fn newest_first<T, K: Ord>(mut items: Vec<T>, order: impl Fn(&T) -> K) -> Vec<(String, T)> {
     items.sort_by_key(|item| std::cmp::Reverse(order(item)));
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| (format!("{i:010}"), item))
+        .collect()
+}
+
+/// `items` oldest first by `order`, keyed by their place in that order.
+fn oldest_first<T, K: Ord>(mut items: Vec<T>, order: impl Fn(&T) -> K) -> Vec<(String, T)> {
+    items.sort_by_key(|item| order(item));
     items
         .into_iter()
         .enumerate()
@@ -249,6 +259,45 @@ impl Listings for MemoryStore {
                 .unwrap_or_default();
             let listed = newest_first(invoices, |i| (i.issued_at, i.invoice_id.clone()));
             page_of(&listed, page)
+        })
+    }
+
+    async fn export_log(
+        &self,
+        tenant: &TenantId,
+        span: Span,
+        page: &PageRequest,
+    ) -> Result<Page<LogEntry>, StoreError> {
+        self.with(|t| {
+            let log = t.get(tenant).map(|d| d.log.clone()).unwrap_or_default();
+            let within = log
+                .into_iter()
+                .filter(|e| e.at >= span.from && e.at < span.until);
+            page_of(
+                &oldest_first(within.collect(), |e| (e.at, e.entry_id.clone())),
+                page,
+            )
+        })
+    }
+
+    async fn export_invoices(
+        &self,
+        tenant: &TenantId,
+        span: Span,
+        page: &PageRequest,
+    ) -> Result<Page<Invoice>, StoreError> {
+        self.with(|t| {
+            let invoices: Vec<Invoice> = t
+                .get(tenant)
+                .map(|d| d.invoices.values().cloned().collect())
+                .unwrap_or_default();
+            let within = invoices
+                .into_iter()
+                .filter(|i| i.issued_at >= span.from && i.issued_at < span.until);
+            page_of(
+                &oldest_first(within.collect(), |i| (i.issued_at, i.invoice_id.clone())),
+                page,
+            )
         })
     }
 }

@@ -3,6 +3,7 @@
 
 mod batch;
 pub mod error;
+pub mod export;
 mod next_period;
 mod purchase;
 mod roles;

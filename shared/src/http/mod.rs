@@ -101,15 +101,20 @@ pub fn page(request: &Request) -> Result<PageRequest, AppError> {
             .filter(|n| (1..=MAX_PAGE).contains(n))
             .ok_or_else(|| AppError::BadRequest(format!("limit must be 1-{MAX_PAGE}")))?,
     };
-    let cursor = query
-        .first("cursor")
-        .map(str::to_owned)
-        .filter(|c| !c.is_empty());
+    Ok(PageRequest {
+        cursor: cursor(request)?,
+        limit,
+    })
+}
+
+/// The `cursor` query parameter, if any.
+fn cursor(request: &Request) -> Result<Option<String>, AppError> {
+    let cursor = query_param(request, "cursor").filter(|c| !c.is_empty());
     // At most 256 bytes of sort key (the longest is far shorter): the contract's bound.
     if cursor.as_ref().is_some_and(|c| c.len() > 512) {
         return Err(AppError::BadRequest("the cursor is not valid".into()));
     }
-    Ok(PageRequest { cursor, limit })
+    Ok(cursor)
 }
 
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
@@ -216,6 +221,59 @@ pub fn respond(request_id: &str, result: Result<Response<Body>, AppError>) -> Ht
 }
 
 /// JSON answer inside a route (errors become `AppError`).
+/// R36's `from` and `to` (dates, `YYYY-MM-DD`) and the next page's cursor.
+pub fn export_query(
+    request: &Request,
+) -> Result<(crate::app::export::ExportDates, Option<String>), AppError> {
+    let date = |name: &str| {
+        query_param(request, name)
+            .map(|v| {
+                chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| {
+                    AppError::BadRequest(format!("{name} must be a date like 2026-11-30"))
+                })
+            })
+            .transpose()
+    };
+    let dates = crate::app::export::ExportDates {
+        from: date("from")?,
+        to: date("to")?,
+    };
+    Ok((dates, cursor(request)?))
+}
+
+/// A CSV page (R36): `text/csv`, a download named `file`, and the next page in a `Link`
+/// header carrying the same dates.
+pub fn csv(
+    request: &Request,
+    file: &str,
+    page: crate::app::export::CsvPage,
+) -> Result<Response<Body>, AppError> {
+    let mut answer = Response::builder()
+        .status(200)
+        .header(
+            header::CONTENT_TYPE,
+            "text/csv; charset=utf-8; header=present",
+        )
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file}\""),
+        )
+        .header("x-row-count", page.rows.to_string());
+    if let Some(cursor) = page.next_cursor {
+        let mut next = format!("{}?cursor={cursor}", request.uri().path());
+        for name in ["from", "to"] {
+            if let Some(value) = query_param(request, name) {
+                // A date (checked above) needs no escaping.
+                next.push_str(&format!("&{name}={value}"));
+            }
+        }
+        answer = answer.header(header::LINK, format!("<{next}>; rel=\"next\""));
+    }
+    answer
+        .body(Body::Text(page.body))
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
 pub fn ok<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>, AppError> {
     json(status, value).map_err(|e| AppError::Internal(e.to_string()))
 }

@@ -181,6 +181,13 @@ pub struct PageRequest {
     pub limit: u32,
 }
 
+/// The instants an export covers: from `from` (included) until `until` (excluded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,

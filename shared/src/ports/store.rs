@@ -13,7 +13,7 @@ use crate::domain::suppression::MailSuppression;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
 use crate::ports::{
-    ApprovalReads, Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest,
+    ApprovalReads, Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Span,
     StoreError, StoreUsage, StoredQuote,
 };
 
@@ -114,6 +114,22 @@ pub trait Listings: Send + Sync {
     fn list_invoices(
         &self,
         tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Invoice>, StoreError>> + Send;
+
+    /// The action log within `span`, oldest first (R36's export).
+    fn export_log(
+        &self,
+        tenant: &TenantId,
+        span: Span,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<LogEntry>, StoreError>> + Send;
+
+    /// The invoices issued within `span`, oldest first (R36's export).
+    fn export_invoices(
+        &self,
+        tenant: &TenantId,
+        span: Span,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<Invoice>, StoreError>> + Send;
 }

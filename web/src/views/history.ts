@@ -1,15 +1,51 @@
 // Invoices and the action log (R19), newest first, 20 at a time with "Show more" (R31: each
-// invoice opens its printable view).
+// invoice opens its printable view), and each whole as a CSV file (R36).
 
 import { type Account, type LogEntry } from "../api";
 import { col, h, listSection } from "../dom";
 import * as fmt from "../format";
-import { state, t } from "../state";
+import { explain, state, t } from "../state";
 import { invoiceLink } from "./invoice";
 
 /** A "Show more" under a list, while the list goes on. */
 function more(id: string, cursor: string | null, next: () => Promise<void>): HTMLElement | false {
   return cursor !== null && h("p", {}, h("button", { type: "button", id, onclick: () => void next() }, t().showMoreRows));
+}
+
+/**
+ * A button that saves a whole export (R36) as a file. The file starts with a byte-order mark
+ * so that spreadsheet programs read æ, ø and å (the API sends plain UTF-8).
+ */
+function download(what: "invoices" | "action-log", label: string): HTMLElement {
+  const status = h("span", { role: "status", class: "csv-status" });
+  const button: HTMLButtonElement = h(
+    "button",
+    {
+      type: "button",
+      id: `${what}-csv`,
+      onclick: async () => {
+        if (!state.api) return;
+        button.disabled = true;
+        status.textContent = t().preparingCsv;
+        try {
+          const text = await state.api.csv(`/v1/${what}.csv`);
+          const url = URL.createObjectURL(new Blob(["\uFEFF", text], { type: "text/csv;charset=utf-8" }));
+          const link = h("a", { href: url, download: `${what}-${state.account?.tenant_id ?? "export"}.csv` });
+          document.body.append(link);
+          link.click();
+          link.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 0);
+          status.textContent = "";
+        } catch (error) {
+          status.textContent = explain(error);
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    label,
+  );
+  return h("p", {}, button, " ", status);
 }
 
 export function invoices(a: Account, next: () => Promise<void>): HTMLElement {
@@ -26,6 +62,7 @@ export function invoices(a: Account, next: () => Promise<void>): HTMLElement {
   const section = listSection("invoices", t().invoices, t().noInvoices, [col(t().invoice), col(t().issued), col(t().kind), col(t().amount, true)], rows);
   const pager = more("invoices-more", state.invoicesCursor, next);
   if (pager) section.append(pager);
+  if (state.invoices.length > 0) section.append(download("invoices", t().invoicesCsv));
   return section;
 }
 
@@ -49,5 +86,6 @@ export function actionLog(a: Account, next: () => Promise<void>): HTMLElement {
   const section = listSection("log", t().log, t().noLog, [col(t().when), col(t().who), col(t().what)], rows);
   const pager = more("log-more", state.logCursor, next);
   if (pager) section.append(pager);
+  if (state.log.length > 0) section.append(download("action-log", t().logCsv));
   return section;
 }

@@ -12,7 +12,7 @@ use crate::adapters::dynamodb::keys::tenant_pk;
 use crate::adapters::dynamodb::{DynamoStore, Item, backend, from_item, key, s, schema};
 use crate::domain::identity::TenantId;
 use crate::domain::user::User;
-use crate::ports::{DueWork, Page, PageRequest, StoreError};
+use crate::ports::{DueWork, Page, PageRequest, Span, StoreError};
 
 /// A cursor is the hex of the last item's sort key after the listing's prefix: a position in
 /// the caller's own listing, never a key of another partition or kind. Any hex string is a
@@ -86,6 +86,61 @@ impl DynamoStore {
             items: got.items.into_iter().map(map).collect(),
             next_cursor: got.next_cursor,
         })
+    }
+
+    /// One page, oldest first, of a tenant's items keyed `{prefix}{instant}#{id}` whose
+    /// instant lies in `span`: a key range, so what lies outside is never read.
+    pub(super) async fn list_span<I: DeserializeOwned, T>(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        span: Span,
+        page: &PageRequest,
+        map: fn(I) -> T,
+    ) -> Result<Page<T>, StoreError> {
+        let pk = tenant_pk(tenant);
+        // `until` excluded: every key at that instant sorts after the bare instant.
+        let low = format!("{prefix}{}", crate::time::sortable(span.from));
+        let high = format!("{prefix}{}", crate::time::sortable(span.until));
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .expression_attribute_values(":pk", s(pk.clone()))
+            .expression_attribute_values(":low", s(low.clone()))
+            .expression_attribute_values(":high", s(high.clone()))
+            .scan_index_forward(true)
+            .consistent_read(true)
+            .limit(page.limit.clamp(1, 1000) as i32);
+        if let Some(cursor) = &page.cursor {
+            let sk = decode_cursor(cursor, prefix)?;
+            // Any cursor is a position (as in the other listings), but DynamoDB refuses a
+            // start key outside the key condition: one before the span starts at its start,
+            // one after it has nothing after it.
+            if sk > high {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            if sk >= low {
+                request = request.set_exclusive_start_key(Some(key(pk, sk)));
+            }
+        }
+        let out = self.query_page(request).await?;
+        let next_cursor = out
+            .last_evaluated_key()
+            .and_then(|k| k.get("sk"))
+            .and_then(|v| v.as_s().ok())
+            .map(|sk| encode_cursor(sk, prefix));
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item::<I>(item).map(map))
+            .collect::<Result<Vec<T>, _>>()?;
+        Ok(Page { items, next_cursor })
     }
 
     /// Every user of the tenant, page by page (the notifier picks the managers it mails).

@@ -25,7 +25,7 @@ use crate::domain::quote::Quote;
 use crate::domain::user::User;
 use crate::ports::{
     AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
-    LogEntry, Page, PageRequest, Quotes, StoreError, StoredQuote,
+    LogEntry, Page, PageRequest, Quotes, Span, StoreError, StoredQuote,
 };
 
 /// The key `warm` reads: no item has it (tenant keys start with `T#`).
@@ -181,6 +181,26 @@ impl Listings for DynamoStore {
         page: &PageRequest,
     ) -> Result<Page<Invoice>, StoreError> {
         self.list(tenant, "I#", page, false, |i: InvoiceItem| i.invoice.0)
+            .await
+    }
+
+    async fn export_log(
+        &self,
+        tenant: &TenantId,
+        span: Span,
+        page: &PageRequest,
+    ) -> Result<Page<LogEntry>, StoreError> {
+        self.list_span(tenant, "L#", span, page, |i: LogItem| i.entry.0)
+            .await
+    }
+
+    async fn export_invoices(
+        &self,
+        tenant: &TenantId,
+        span: Span,
+        page: &PageRequest,
+    ) -> Result<Page<Invoice>, StoreError> {
+        self.list_span(tenant, "I#", span, page, |i: InvoiceItem| i.invoice.0)
             .await
     }
 }
