@@ -3,6 +3,7 @@
 import { ApiError, type Api, type Page } from "./api";
 import { signIn } from "./auth";
 import { h, type Child } from "./dom";
+import { page } from "./hooks";
 import * as fmt from "./format";
 import type { Lang } from "./i18n";
 import { purchase } from "./purchase";
@@ -210,3 +211,7 @@ function notice(): Child {
     n.more !== undefined && n.more > 0 && h("p", { class: "hint" }, t().andMore(n.more)),
   );
 }
+
+// The views and the purchase flow reach the page through these (hooks.ts).
+page.render = render;
+page.refreshHistory = refreshHistory;

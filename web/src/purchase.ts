@@ -3,7 +3,7 @@
 import { ApiError, type PoolCounts, type Quote } from "./api";
 import { col, h, type Child } from "./dom";
 import * as fmt from "./format";
-import { refreshHistory, render } from "./page";
+import { page } from "./hooks";
 import { explain, state, t } from "./state";
 
 const dialog = h("dialog", { id: "confirm", "aria-labelledby": "confirm-h" });
@@ -27,7 +27,7 @@ function wanted(): PoolCounts | null {
     const n = Number(typed);
     if (!Number.isInteger(n) || n < 0 || n > 10000) {
       state.notice = { kind: "error", text: t().errors.quantity_out_of_range ?? "" };
-      render();
+      page.render();
       document.getElementById(`buy-${key}`)?.focus();
       return null;
     }
@@ -38,7 +38,7 @@ function wanted(): PoolCounts | null {
   }
   if (!any) {
     state.notice = { kind: "warn", text: t().enterQuantities };
-    render();
+    page.render();
     document.getElementById("buy-licences")?.focus();
     return null;
   }
@@ -62,7 +62,7 @@ export async function purchase(request?: PoolCounts, why?: string): Promise<void
     showConfirmation(why);
   } catch (error) {
     state.notice = { kind: "error", text: explain(error) };
-    render();
+    page.render();
   } finally {
     if (button) button.textContent = t().purchaseMore;
   }
@@ -131,9 +131,9 @@ async function approveQuote(): Promise<void> {
     pending = null;
     state.buy = {};
     dialog.close();
-    render();
+    page.render();
     document.getElementById("notice")?.focus();
-    void refreshHistory();
+    void page.refreshHistory();
   } catch (error) {
     const code = error instanceof ApiError ? error.code : "";
     if (["quote_expired", "quote_other_period", "quote_stale"].includes(code)) {

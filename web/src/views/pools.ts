@@ -3,7 +3,7 @@
 import * as fmt from "../format";
 import { col, h } from "../dom";
 import { type Pool } from "../api";
-import { refreshHistory, render } from "../page";
+import { page } from "../hooks";
 import { canManage, counts, explain, poolKey, poolName, state, t } from "../state";
 
 export function section(id: string, title: string, pools: Pool[]): HTMLElement {
@@ -84,7 +84,7 @@ function nextPeriodCell(pool: Pool, key: string, name: string, manage: boolean):
           onclick: () => {
             state.editing = key;
             state.draft = String(pool.next_period);
-            render();
+            page.render();
             const input = document.getElementById(`next-${key}`) as HTMLInputElement | null;
             input?.focus();
             input?.select();
@@ -185,7 +185,7 @@ function cancelEdit(key: string): void {
   previewSeq++;
   state.preview = null;
   state.editing = null;
-  render();
+  page.render();
   document.getElementById(`edit-${key}`)?.focus();
 }
 
@@ -193,7 +193,7 @@ async function saveNext(key: string, raw: string): Promise<void> {
   const n = Number(raw);
   if (!state.api || raw.trim() === "" || !Number.isInteger(n) || n < 0) {
     state.notice = { kind: "error", text: t().errors.quantity_out_of_range ?? "" };
-    render();
+    page.render();
     return;
   }
   try {
@@ -212,12 +212,12 @@ async function saveNext(key: string, raw: string): Promise<void> {
             more: answer.seats_to_remove_count - answer.seats_to_remove.length,
           }
         : { kind: "ok", text: t().nextSaved(from) };
-    render();
+    page.render();
     document.getElementById(`edit-${key}`)?.focus();
-    void refreshHistory();
+    void page.refreshHistory();
   } catch (error) {
     state.notice = { kind: "error", text: explain(error) };
-    render();
+    page.render();
     document.getElementById(`next-${key}`)?.focus();
   }
 }

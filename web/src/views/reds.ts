@@ -5,7 +5,7 @@ import { col, h } from "../dom";
 import * as fmt from "../format";
 import { purchase } from "../purchase";
 import { canManage, canManageUsers, poolKey, poolName, state, t } from "../state";
-import { render } from "../page";
+import { page } from "../hooks";
 import { deactivateButton } from "./users";
 
 export function reds(a: Account): HTMLElement {
@@ -83,5 +83,5 @@ async function showMore(): Promise<void> {
   } catch {
     state.redsCursor = null;
   }
-  render();
+  page.render();
 }

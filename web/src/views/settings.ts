@@ -3,14 +3,14 @@
 
 import { type Account } from "../api";
 import { h } from "../dom";
-import { render } from "../page";
+import { page } from "../hooks";
 import { canManage, explain, state, t } from "../state";
 
 async function save(input: HTMLInputElement): Promise<void> {
   const n = Number(input.value);
   if (!state.api || input.value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 60) {
     state.notice = { kind: "error", text: t().reminderRange };
-    render();
+    page.render();
     document.getElementById("reminder-days")?.focus();
     return;
   }
@@ -20,7 +20,7 @@ async function save(input: HTMLInputElement): Promise<void> {
   } catch (error) {
     state.notice = { kind: "error", text: explain(error) };
   }
-  render();
+  page.render();
   document.getElementById("notice")?.focus();
 }
 

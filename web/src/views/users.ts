@@ -5,7 +5,7 @@
 import { type LicenceState, type UserRow } from "../api";
 import { col, h } from "../dom";
 import * as fmt from "../format";
-import { render } from "../page";
+import { page } from "../hooks";
 import { canManageUsers, explain, state, t } from "../state";
 
 const ask = h("dialog", { id: "ask", "aria-labelledby": "ask-h", "aria-describedby": "ask-text" });
@@ -71,7 +71,7 @@ async function moreUsers(): Promise<void> {
     state.usersCursor = page.next_cursor;
   } catch (error) {
     state.notice = { kind: "error", text: explain(error) };
-    render();
+    page.render();
     return;
   }
   renderUsers();
@@ -108,7 +108,7 @@ async function afterChange(changed: UserRow, focusId: string): Promise<void> {
   } else {
     state.gone.delete(changed.user_id);
   }
-  render();
+  page.render();
   (document.getElementById(focusId) ?? document.getElementById("users-h"))?.focus();
 }
 
@@ -125,7 +125,7 @@ export async function deactivate(userId: string, name: string, focusId: string):
     await afterChange(user, "notice");
   } catch (error) {
     state.notice = { kind: "error", text: explain(error) };
-    render();
+    page.render();
     document.getElementById("notice")?.focus();
   }
 }
@@ -145,7 +145,7 @@ async function activate(user: UserRow): Promise<void> {
     await afterChange(changed, "notice");
   } catch (error) {
     state.notice = { kind: "error", text: explain(error) };
-    render();
+    page.render();
     document.getElementById("notice")?.focus();
   }
 }
@@ -195,7 +195,7 @@ function editor(user: UserRow): HTMLElement {
       await afterChange(changed, `edit-user-${user.user_id}`);
     } catch (error) {
       state.notice = { kind: "error", text: explain(error) };
-      render();
+      page.render();
       document.getElementById("notice")?.focus();
     }
   };
