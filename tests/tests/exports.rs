@@ -2,7 +2,7 @@
 //! (the `csv` crate, RFC 4180), and a hostile name's cell opened as a spreadsheet would see it.
 
 use chrono::Utc;
-use licensing_tests::http::require_api;
+use licensing_tests::http::{Api, require_api};
 use licensing_tests::unique;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -33,28 +33,9 @@ fn rows(body: &Value) -> Vec<std::collections::BTreeMap<String, String>> {
 #[ignore = "needs the local API: ./scripts/test.sh runs it"]
 async fn r36_the_exports_read_back_as_csv_and_a_hostile_name_stays_text() {
     let api = require_api();
-    let t = unique("csv");
     let hostile = "=HYPERLINK(\"http://evil.example\",\"Ærø, click\")";
+    let ada = a_purchase_of_a_hostile_module(&api, hostile).await;
     let today = Utc::now().date_naive();
-    let start = today.format("%Y-%m-01").to_string();
-    let (status, body) = api
-        .call(
-            Method::POST,
-            "/v1/tenants",
-            Some(&api.operator()),
-            Some(json!({
-                "tenant_id": t, "name": "Export ApS", "currency": "DKK", "time_zone": "UTC",
-                "period_length": "monthly", "period_start": start,
-                "pools": {"licences": {"unit_price": 12900, "purchased": 2},
-                          "crm": {"name": hostile, "unit_price": 4900, "purchased": 0}},
-                "administrator": {"user_id": "ada", "name": "Ada", "email": "ada@example.com"}
-            })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let ada = api.user(&t, "ada");
-    let (status, bought) = api.buy(&ada, json!({"modules": {"crm": 1}}), "csv-1").await;
-    assert_eq!(status, StatusCode::CREATED, "{bought}");
 
     let (status, invoices) = api
         .call(Method::GET, "/v1/invoices.csv", Some(&ada), None)
@@ -122,4 +103,30 @@ async fn r36_the_exports_read_back_as_csv_and_a_hostile_name_stays_text() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// A tenant whose module is named `hostile`, one of it bought: its administrator's token.
+async fn a_purchase_of_a_hostile_module(api: &Api, hostile: &str) -> String {
+    let t = unique("csv");
+    let today = Utc::now().date_naive();
+    let start = today.format("%Y-%m-01").to_string();
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/v1/tenants",
+            Some(&api.operator()),
+            Some(json!({
+                "tenant_id": t, "name": "Export ApS", "currency": "DKK", "time_zone": "UTC",
+                "period_length": "monthly", "period_start": start,
+                "pools": {"licences": {"unit_price": 12900, "purchased": 2},
+                          "crm": {"name": hostile, "unit_price": 4900, "purchased": 0}},
+                "administrator": {"user_id": "ada", "name": "Ada", "email": "ada@example.com"}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let ada = api.user(&t, "ada");
+    let (status, bought) = api.buy(&ada, json!({"modules": {"crm": 1}}), "csv-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{bought}");
+    ada
 }
