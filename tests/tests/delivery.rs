@@ -1,7 +1,7 @@
 //! Delivery on the memory world (the fast tier): the outbox a change writes, claimed, sent
 //! through a recording sender and settled, with the backoff, the lease and the dead letter,
 //! in milliseconds and without SES, EventBridge or DynamoDB. What only the engines show (the
-//! stream, the due index's shards, conditions racing) stays in `notify.rs`.
+//! stream, the due index's shards, conditions racing) stays in `notify/`.
 
 use licensing::adapters::memory::MemoryStore;
 use licensing::app::{self, Caller};

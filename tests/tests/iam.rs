@@ -8,7 +8,7 @@
 //! `AccountReads + Commits` can call no other port method on its store. The adapter's side
 //! is read from its source, each port method's calls followed through the adapter's own
 //! functions to the SDK operations (a transaction counts as the item actions it is built of,
-//! as IAM counts it). The recorded calls of the end-to-end run (`deploy.rs`) must fall inside
+//! as IAM counts it). The recorded calls of the end-to-end run (`deploy/permissions.rs`) must fall inside
 //! this, so the reading is checked against behaviour too.
 
 use std::collections::{BTreeMap, BTreeSet};
