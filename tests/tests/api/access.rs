@@ -12,49 +12,7 @@ async fn every_route_needs_a_valid_token_the_right_and_the_callers_own_tenant() 
     api.tenant(&b, 5).await;
     api.add_user(&a, "plain").await;
     api.add_user(&b, "other").await;
-    let routes: [(Method, &str, Option<Value>); 17] = [
-        (Method::GET, "/v1/account", None),
-        (Method::GET, "/v1/invoices", None),
-        (Method::GET, "/v1/invoices/inv-x", None),
-        (
-            Method::POST,
-            "/v1/next-period/preview",
-            Some(json!({"licences": 1})),
-        ),
-        (
-            Method::PUT,
-            "/v1/settings",
-            Some(json!({"renewal_reminder_days": 3})),
-        ),
-        (Method::GET, "/v1/roles", None),
-        (Method::GET, "/v1/action-log", None),
-        (
-            Method::POST,
-            "/v1/purchases/quotes",
-            Some(json!({"licences": 1})),
-        ),
-        (
-            Method::POST,
-            "/v1/purchases",
-            Some(json!({"quote_id": "q-x"})),
-        ),
-        (Method::PUT, "/v1/next-period", Some(json!({"licences": 1}))),
-        (Method::GET, "/v1/users", None),
-        (
-            Method::POST,
-            "/v1/users",
-            Some(json!({"name": "X", "email": "x@y.dk"})),
-        ),
-        (Method::POST, "/v1/users/plain/activate", None),
-        (Method::POST, "/v1/users/plain/deactivate", None),
-        (
-            Method::PUT,
-            "/v1/users/plain",
-            Some(json!({"language": "en"})),
-        ),
-        (Method::GET, "/v1/roles/user", None),
-        (Method::PUT, "/v1/roles/user", Some(json!({"rights": []}))),
-    ];
+    let routes = tenant_routes();
     let wrong_key = licensing_tests::token("not-the-secret", "ada", Some(&a), None, 600);
     let expired = token(&api.secret, "ada", Some(&a), None, -600);
     let plain = api.user(&a, "plain");
@@ -94,8 +52,12 @@ async fn every_route_needs_a_valid_token_the_right_and_the_callers_own_tenant() 
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "operators only");
     }
-    // Another tenant's ids are simply not there.
-    let admin_a = api.user(&a, "ada");
+    another_tenants_ids_are_not_there(&api, &a, &b).await;
+}
+
+/// Another tenant's ids are simply not there, nor is a tenant that does not exist.
+async fn another_tenants_ids_are_not_there(api: &Api, a: &str, b: &str) {
+    let admin_a = api.user(a, "ada");
     let (status, body) = api
         .call(
             Method::POST,
@@ -105,15 +67,12 @@ async fn every_route_needs_a_valid_token_the_right_and_the_callers_own_tenant() 
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(
-        !body.to_string().contains(&b),
-        "no byte of the other tenant"
-    );
+    assert!(!body.to_string().contains(b), "no byte of the other tenant");
     let (_, quote) = api
         .call(
             Method::POST,
             "/v1/purchases/quotes",
-            Some(&api.user(&b, "ada")),
+            Some(&api.user(b, "ada")),
             Some(json!({"licences": 1})),
         )
         .await;
@@ -147,7 +106,93 @@ async fn bad_input_is_a_4xx_problem_and_stores_nothing() {
     api.tenant(&tenant, 5).await;
     let admin = api.user(&tenant, "ada");
     let version = api.account(&tenant).await["version"].clone();
-    let cases: Vec<(Method, &str, String)> = vec![
+    let cases = bad_bodies();
+    for (method, path, body) in cases {
+        let (status, problem) = api
+            .call_with(method.clone(), path, Some(&admin), Some(body.clone()), &[])
+            .await;
+        assert!(
+            status.is_client_error(),
+            "{method} {path} {body:.60}: {status} {problem}"
+        );
+        assert!(problem["code"].is_string());
+    }
+    let (status, problem) = api
+        .call_with(
+            Method::POST,
+            "/v1/purchases/quotes",
+            Some(&admin),
+            Some(format!(
+                r#"{{"licences": 1, "pad": "{}"}}"#,
+                "x".repeat(300_000)
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+    );
+    assert_eq!(
+        api.account(&tenant).await["version"],
+        version,
+        "nothing stored"
+    );
+}
+
+/// Every tenant route, with a body it would take.
+fn tenant_routes() -> Vec<(Method, &'static str, Option<Value>)> {
+    vec![
+        (Method::GET, "/v1/account", None),
+        (Method::GET, "/v1/invoices", None),
+        (Method::GET, "/v1/invoices/inv-x", None),
+        (
+            Method::POST,
+            "/v1/next-period/preview",
+            Some(json!({"licences": 1})),
+        ),
+        (
+            Method::PUT,
+            "/v1/settings",
+            Some(json!({"renewal_reminder_days": 3})),
+        ),
+        (Method::GET, "/v1/roles", None),
+        (Method::GET, "/v1/action-log", None),
+        (Method::GET, "/v1/action-log.csv", None),
+        (Method::GET, "/v1/invoices.csv", None),
+        (
+            Method::POST,
+            "/v1/purchases/quotes",
+            Some(json!({"licences": 1})),
+        ),
+        (
+            Method::POST,
+            "/v1/purchases",
+            Some(json!({"quote_id": "q-x"})),
+        ),
+        (Method::PUT, "/v1/next-period", Some(json!({"licences": 1}))),
+        (Method::GET, "/v1/users", None),
+        (
+            Method::POST,
+            "/v1/users",
+            Some(json!({"name": "X", "email": "x@y.dk"})),
+        ),
+        (Method::POST, "/v1/users/plain/activate", None),
+        (Method::POST, "/v1/users/plain/deactivate", None),
+        (
+            Method::PUT,
+            "/v1/users/plain",
+            Some(json!({"language": "en"})),
+        ),
+        (Method::GET, "/v1/roles/user", None),
+        (Method::PUT, "/v1/roles/user", Some(json!({"rights": []}))),
+    ]
+}
+
+/// Bodies each refused with a 4xx problem: broken JSON, unknown fields, values out of range,
+/// header injection, unknown rights, padding.
+fn bad_bodies() -> Vec<(Method, &'static str, String)> {
+    vec![
         (Method::POST, "/v1/purchases/quotes", "{".into()),
         (
             Method::POST,
@@ -211,36 +256,5 @@ async fn bad_input_is_a_4xx_problem_and_stores_nothing() {
             "/v1/purchases/quotes",
             format!(r#"{{"licences": 1, "pad": "{}"}}"#, "x".repeat(20_000)),
         ),
-    ];
-    for (method, path, body) in cases {
-        let (status, problem) = api
-            .call_with(method.clone(), path, Some(&admin), Some(body.clone()), &[])
-            .await;
-        assert!(
-            status.is_client_error(),
-            "{method} {path} {body:.60}: {status} {problem}"
-        );
-        assert!(problem["code"].is_string());
-    }
-    let (status, problem) = api
-        .call_with(
-            Method::POST,
-            "/v1/purchases/quotes",
-            Some(&admin),
-            Some(format!(
-                r#"{{"licences": 1, "pad": "{}"}}"#,
-                "x".repeat(300_000)
-            )),
-            &[],
-        )
-        .await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
-    );
-    assert_eq!(
-        api.account(&tenant).await["version"],
-        version,
-        "nothing stored"
-    );
+    ]
 }

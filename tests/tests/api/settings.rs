@@ -81,7 +81,11 @@ async fn preview_settings_and_one_invoice_through_the_api() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["code"], "next_period_above_purchased");
+    the_renewal_notice_is_set_within_its_bounds(&api, &tenant, &before).await;
+}
 
+async fn the_renewal_notice_is_set_within_its_bounds(api: &Api, tenant: &str, before: &Value) {
+    let admin = api.user(tenant, "ada");
     // R30: the notice, by the administrator and by an operator.
     assert_eq!(before["renewal_reminder_days"], 7, "the default");
     let (status, account) = api
@@ -114,7 +118,7 @@ async fn preview_settings_and_one_invoice_through_the_api() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{account}");
-    assert_eq!(api.account(&tenant).await["renewal_reminder_days"], 0);
+    assert_eq!(api.account(tenant).await["renewal_reminder_days"], 0);
     let (status, _) = api
         .call(
             Method::PUT,
@@ -124,7 +128,11 @@ async fn preview_settings_and_one_invoice_through_the_api() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    one_invoice_opens_by_its_id_in_its_own_tenant(&api, tenant).await;
+}
 
+async fn one_invoice_opens_by_its_id_in_its_own_tenant(api: &Api, tenant: &str) {
+    let admin = api.user(tenant, "ada");
     // R31: one invoice by its id; another tenant's id is not there.
     let (status, bought) = api.buy(&admin, json!({"licences": 1}), "r31").await;
     assert_eq!(status, StatusCode::CREATED, "{bought}");
