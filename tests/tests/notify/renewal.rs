@@ -37,6 +37,13 @@ async fn r30_the_renewal_reminder_comes_once_per_period_and_the_red_user_is_told
     )
     .await
     .unwrap();
+
+    the_reminder_comes_once(&w).await;
+    the_mails_name_the_seats_in_copenhagen_time(&w).await;
+    the_log_says_it_once(&w).await;
+}
+
+async fn the_reminder_comes_once(w: &World) {
     // The period ends at midnight in Copenhagen (23:00 UTC); 7 days before is 23 November
     // 23:00 UTC. A sweep before that sends nothing; the first after it sends one reminder;
     // the sweeps after it (every minute, a day later) send none.
@@ -56,7 +63,9 @@ async fn r30_the_renewal_reminder_comes_once_per_period_and_the_red_user_is_told
             .renewal_reminders;
     }
     assert_eq!(sent, 1, "once per period, however often the sweep runs");
+}
 
+async fn the_mails_name_the_seats_in_copenhagen_time(w: &World) {
     let got = mails(&w.marker).await;
     let ada = format!("ada@{}.dk", w.tenant);
     let eve = format!("eve@{}.dk", w.tenant);
@@ -102,6 +111,9 @@ async fn r30_the_renewal_reminder_comes_once_per_period_and_the_red_user_is_told
     assert!(bo_mail.contains("Ada Admin &lt;"), "whom to ask: {bo_mail}");
     // The managers' warning of the same change shows the same instant.
     assert!(body(&eve, "A user needs a licence within 7 days").contains("28 Nov 2026, 00:30 CET"));
+}
+
+async fn the_log_says_it_once(w: &World) {
     // The log says it, once.
     let page = licensing::ports::PageRequest {
         cursor: None,
@@ -109,7 +121,7 @@ async fn r30_the_renewal_reminder_comes_once_per_period_and_the_red_user_is_told
     };
     let log = app::list_action_log(
         &w.store,
-        &caller(&w, "ada"),
+        &caller(w, "ada"),
         &page,
         at("2026-11-25T00:00:00Z"),
     )

@@ -136,12 +136,21 @@ async fn one_idempotency_key_replayed_fifty_times_concurrently_buys_once() {
     .unwrap();
     assert_eq!(invoices.items.len(), 1);
     assert_eq!(invoices.items[0].total.minor(), 15_480);
+    a_key_keeps_its_body_and_a_quote_is_bought_once(&store, &caller, &quote).await;
+}
 
+async fn a_key_keeps_its_body_and_a_quote_is_bought_once(
+    store: &DynamoStore,
+    caller: &Caller,
+    used: &app::views::QuoteView,
+) {
+    let now = at("2026-11-19T10:00:00Z");
+    let body = serde_json::json!({ "quote_id": used.quote_id });
     // The same key with another body is refused; another key for a used quote is a conflict.
     let other = serde_json::json!({ "quote_id": "q-other" });
     let err = app::approve_purchase(
-        &store,
-        &caller,
+        store,
+        caller,
         Some("same-key"),
         &other,
         &QuoteId::parse("q-other").unwrap(),
@@ -149,25 +158,18 @@ async fn one_idempotency_key_replayed_fifty_times_concurrently_buys_once() {
     )
     .await;
     assert!(matches!(err, Err(AppError::IdempotencyKeyReused)));
-    let err = app::approve_purchase(
-        &store,
-        &caller,
-        Some("new-key"),
-        &body,
-        &quote.quote_id,
-        now,
-    )
-    .await;
+    let err =
+        app::approve_purchase(store, caller, Some("new-key"), &body, &used.quote_id, now).await;
     assert!(matches!(err, Err(AppError::QuoteUsed)));
     // A first attempt that died before committing left nothing behind: the key is usable.
     let (licences, modules) = buy(1);
-    let quote2 = app::create_quote(&store, &caller, licences, &modules, now)
+    let quote2 = app::create_quote(store, caller, licences, &modules, now)
         .await
         .unwrap();
     let body2 = serde_json::json!({ "quote_id": quote2.quote_id });
     let ok = app::approve_purchase(
-        &store,
-        &caller,
+        store,
+        caller,
         Some("died-key"),
         &body2,
         &quote2.quote_id,
