@@ -347,6 +347,11 @@ async fn r30_a_user_activated_without_a_licence_hears_of_the_deadline_and_manage
         assert_eq!(counted, 1, "{done}: {report:?}");
         dispatch_due(&store, &sender, instant).await.unwrap();
     }
+    what_ada_and_the_user_were_told(&sender, &store);
+}
+
+/// What Ada and the red user were told over the month, each mail once.
+fn what_ada_and_the_user_were_told(sender: &Recorder, store: &MemoryStore) {
     let to = |address: &str| -> Vec<String> {
         sender
             .mails()

@@ -179,6 +179,24 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     assert!(took.is_some_and(|t| t <= bound), "commit to sent {took:?}");
     drop(second);
     assert_eq!(confirmations(&w).await, 4, "each purchase confirmed once");
+    each_purchase_event_once_and_repeats_identical(&w).await;
+    // Nothing left in the outbox: delivered batches are deleted, none pending or dead.
+    let left = store.partition(&c.tenant, "O#").await.unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let position: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(
+        position["shards"]
+            .as_object()
+            .is_some_and(|s| !s.is_empty()),
+        "{position}"
+    );
+    assert!(!dir.join("position.on-failure.jsonl").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Four purchases, four `LicencesPurchased`; a repeat (the reader died after sending) is
+/// the same event.
+async fn each_purchase_event_once_and_repeats_identical(w: &World) {
     let seen = events(&w.queue_url, &w.tenant).await;
     let mut by_id: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for (_, detail) in &seen {
@@ -199,16 +217,4 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
             .count(),
         4
     );
-    // Nothing left in the outbox: delivered batches are deleted, none pending or dead.
-    let left = store.partition(&c.tenant, "O#").await.unwrap();
-    assert!(left.is_empty(), "{left:?}");
-    let position: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    assert!(
-        position["shards"]
-            .as_object()
-            .is_some_and(|s| !s.is_empty()),
-        "{position}"
-    );
-    assert!(!dir.join("position.on-failure.jsonl").exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }
