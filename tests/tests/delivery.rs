@@ -385,3 +385,46 @@ fn what_ada_and_the_user_were_told(sender: &Recorder, store: &MemoryStore) {
     );
     assert!(store.outbox(&tenant()).is_empty());
 }
+
+/// The per-run mail cap holds for the whole scheduled run, not for each of its rounds: a
+/// capped mail is due again at once, and the run's next round must not send the next cap's
+/// worth (#31). What is held back goes in the next runs, nothing counted as an attempt.
+#[tokio::test]
+async fn the_mail_cap_holds_across_the_rounds_of_one_run() {
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, caller) = acme_after_a_purchase(now).await;
+    for i in 1..=30 {
+        let user = new_user(&format!("c-{i:02}"), &format!("User {i}"), Language::En, &[]);
+        app::create_user(
+            &store,
+            &caller,
+            user.into(),
+            None,
+            &serde_json::json!({}),
+            now + chrono::Duration::minutes(i),
+        )
+        .await
+        .unwrap();
+    }
+    let sender = Recorder::new().with_mail_cap(10);
+    let later = now + chrono::Duration::hours(1);
+    let first = dispatch_due(&store, &sender, later).await.unwrap();
+    assert_eq!((first.mails, sender.mails().len()), (10, 10), "{first:?}");
+    assert!(first.capped > 0, "{first:?}");
+    let second = dispatch_due(&store, &sender, later + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(second.mails, 10, "{second:?}");
+    for minute in 2..20 {
+        dispatch_due(&store, &sender, later + chrono::Duration::minutes(minute))
+            .await
+            .unwrap();
+    }
+    let mails = sender.mails();
+    let ids: std::collections::BTreeSet<(&str, &str)> = mails
+        .iter()
+        .map(|m| (m.message_id.as_str(), m.to.as_str()))
+        .collect();
+    assert_eq!(ids.len(), mails.len(), "each mail once");
+    assert!(store.outbox(&tenant()).is_empty(), "all sent in the end");
+}

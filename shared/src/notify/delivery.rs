@@ -295,13 +295,40 @@ pub async fn deliver<S: AccountReads + OutboxStore + MailSuppressions, N: Sender
     batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
+    deliver_within_cap(store, notifier, batches, now, &mut BTreeMap::new()).await
+}
+
+/// `deliver` as one round of a run: `sent` holds each tenant's mails so far in the run, so
+/// that the per-run cap holds across rounds (a capped mail is due again at once, and the next
+/// round would otherwise send the next 200). A tenant that has used its cap is left alone
+/// until the next run, its events too (a minute later).
+async fn deliver_within_cap<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+    store: &S,
+    notifier: &N,
+    batches: Vec<OutboxBatch>,
+    now: DateTime<Utc>,
+    sent: &mut BTreeMap<TenantId, usize>,
+) -> Result<DispatchReport, StoreError> {
+    let cap = notifier.mail_cap();
+    let left = |tenant: &TenantId| cap.saturating_sub(sent.get(tenant).copied().unwrap_or(0));
+    let batches: Vec<OutboxBatch> = batches
+        .into_iter()
+        .filter(|b| left(&b.tenant_id) > 0)
+        .collect();
+    let budgets: BTreeMap<TenantId, usize> = batches
+        .iter()
+        .map(|b| (b.tenant_id.clone(), left(&b.tenant_id)))
+        .collect();
     let results = per_tenant(batches, |tenant, batches| {
-        deliver_tenant(store, notifier, tenant, batches, now)
+        let budget = budgets.get(&tenant).copied().unwrap_or(cap);
+        deliver_tenant(store, notifier, tenant, batches, now, budget)
     })
     .await;
     let mut report = DispatchReport::default();
-    for (_, result) in results {
-        report.add(&result?);
+    for (tenant, result) in results {
+        let done = result?;
+        *sent.entry(tenant).or_default() += done.mails;
+        report.add(&done);
     }
     Ok(report)
 }
@@ -312,10 +339,10 @@ pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressi
     tenant: TenantId,
     batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
+    mut mail_budget: usize,
 ) -> Result<DispatchReport, StoreError> {
     let mut report = DispatchReport::default();
     let people = recipients(store, &tenant, &batches, notifier.support_contact()).await?;
-    let mut mail_budget = notifier.mail_cap();
     let started = std::time::Instant::now();
     for batch in batches {
         // Each claim on the clock as it is then (R33): a slow run must not take a lease that
@@ -418,6 +445,7 @@ pub async fn dispatch_due_within<S: AccountReads + OutboxStore + MailSuppression
 ) -> Result<DispatchReport, StoreError> {
     let mut report = DispatchReport::default();
     let started = std::time::Instant::now();
+    let mut sent = BTreeMap::new();
     for round in 0..DISPATCH_ROUNDS {
         if budget_ends.is_some_and(|ends| std::time::Instant::now() >= ends) {
             report.out_of_time = true;
@@ -436,7 +464,7 @@ pub async fn dispatch_due_within<S: AccountReads + OutboxStore + MailSuppression
         if due.is_empty() {
             break;
         }
-        let done = deliver(store, notifier, due, now).await?;
+        let done = deliver_within_cap(store, notifier, due, now, &mut sent).await?;
         let delivered = done.batches;
         report.add(&done);
         if delivered == 0 {

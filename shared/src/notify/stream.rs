@@ -96,5 +96,5 @@ async fn deliver_committed<S: AccountReads + OutboxStore + MailSuppressions, N: 
             tokio::time::sleep(wait).await;
         }
     }
-    deliver_tenant(store, notifier, tenant, batches, now).await
+    deliver_tenant(store, notifier, tenant, batches, now, notifier.mail_cap()).await
 }
