@@ -394,7 +394,12 @@ async fn the_mail_cap_holds_across_the_rounds_of_one_run() {
     let now = at("2026-11-19T10:00:00Z");
     let (store, caller) = acme_after_a_purchase(now).await;
     for i in 1..=30 {
-        let user = new_user(&format!("c-{i:02}"), &format!("User {i}"), Language::En, &[]);
+        let user = new_user(
+            &format!("c-{i:02}"),
+            &format!("User {i}"),
+            Language::En,
+            &[],
+        );
         app::create_user(
             &store,
             &caller,
