@@ -47,11 +47,17 @@ rehearse_outage() {
     LICENSING_RUN_LOGDIR="$dir" LICENSING_CLOCK_FILE="$dir/clock" LICENSING_JWT_SECRET=outage-secret \
     LICENSING_MAIL_FROM=licensing@example.com "$ROOT/scripts/up.sh"
   up="${PIDS[-1]}"
+  local ready=""
   for _ in $(seq 600); do
-    grep -q "Press Ctrl-C" "$dir/up.log" && break
+    if grep -q "Press Ctrl-C" "$dir/up.log"; then ready=1; break; fi
     running "$up" || { cat "$dir/up.log" >&2; echo "the run command exited" >&2; return 1; }
     sleep 0.5
   done
+  if [ -z "$ready" ]; then
+    cat "$dir/up.log" >&2
+    echo "the run command was not ready within 300 s" >&2
+    return 1
+  fi
   LICENSING_API_URL="http://127.0.0.1:$api_port" LICENSING_JWT_SECRET=outage-secret \
     AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" LICENSING_CLOCK_FILE="$dir/clock" \
     LICENSING_MAIL_FROM=licensing@example.com cargo test --workspace --quiet --test main r32_a_54_hour_mail_outage_through_the_run_command \

@@ -433,3 +433,78 @@ async fn the_mail_cap_holds_across_the_rounds_of_one_run() {
     assert_eq!(ids.len(), mails.len(), "each mail once");
     assert!(store.outbox(&tenant()).is_empty(), "all sent in the end");
 }
+
+/// A sender paced to a slow SES quota: each mail takes ten seconds (of tokio's clock).
+struct Paced(Recorder);
+
+impl licensing::notify::Sender for Paced {
+    async fn send_mail(
+        &self,
+        to: &str,
+        mail: &licensing::notify::mail::RenderedMail,
+        message_id: &str,
+        tenant: &TenantId,
+    ) -> Result<(), licensing::notify::Refusal> {
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        self.0.send_mail(to, mail, message_id, tenant).await
+    }
+
+    async fn put_events(
+        &self,
+        events: &[(&str, &str, String)],
+    ) -> (Vec<String>, Option<licensing::notify::Refusal>) {
+        self.0.put_events(events).await
+    }
+
+    fn mail_cap(&self) -> usize {
+        self.0.mail_cap()
+    }
+}
+
+/// Paced mail never outlasts its batch's 60-second lease (R32's send rate, #31): a batch
+/// starts no mail 40 s after its claim and settles what it sent, so no other dispatcher can
+/// claim it while its sent mail is unrecorded; the rest goes in the run's next rounds. Every
+/// mail once.
+#[tokio::test(start_paused = true)]
+async fn paced_mail_stops_within_the_lease_and_is_sent_once() {
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, caller) = acme_after_a_purchase(now).await;
+    // Eight administrators: the warning about a red seat is one message to all of them.
+    for i in 1..=8 {
+        let mut user = new_user(
+            &format!("p-{i:02}"),
+            &format!("User {i}"),
+            Language::En,
+            &[],
+        );
+        user.role = licensing::domain::rights::administrator();
+        let at = now + chrono::Duration::minutes(i);
+        app::create_user(
+            &store,
+            &caller,
+            user.into(),
+            None,
+            &serde_json::json!({}),
+            at,
+        )
+        .await
+        .unwrap();
+    }
+    let sender = Paced(Recorder::new());
+    let report = dispatch_due(&store, &sender, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(report.held > 0, "{report:?}");
+    assert_eq!(report.failed, 0);
+    let mails = sender.0.mails();
+    let sent: std::collections::BTreeSet<(&str, &str)> = mails
+        .iter()
+        .map(|m| (m.message_id.as_str(), m.to.as_str()))
+        .collect();
+    assert_eq!(sent.len(), mails.len(), "each mail once");
+    assert!(mails.len() >= 9, "{} mails", mails.len());
+    assert!(
+        store.outbox(&tenant()).is_empty(),
+        "all sent within the run"
+    );
+}

@@ -43,7 +43,8 @@ pub async fn route<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
 }
 
 /// One SES event: an address suppressed, or nothing. A store failure fails the invocation,
-/// and EventBridge's retries (then the rule's dead-letter queue) keep the event.
+/// Lambda retries the asynchronous invocation twice, then `EventInvokeConfig` puts the event in
+/// `DispatcherFailures`, where its alarm is.
 pub async fn feedback<S: AccountReads + MailSuppressions>(
     store: &S,
     event: &EventBridgeEvent<serde_json::Value>,

@@ -32,12 +32,12 @@ pub async fn handle<S: Store, C: Clock>(
                 ("GET", ["action-log.csv"]) => {
                     let (dates, cursor) = export_query(&request)?;
                     let page = export::export_action_log(store, &caller, dates, cursor, now);
-                    csv(&request, "action-log.csv", page.await?)
+                    csv(&request, "action-log.csv", dates, page.await?)
                 }
                 ("GET", ["invoices.csv"]) => {
                     let (dates, cursor) = export_query(&request)?;
                     let page = export::export_invoices(store, &caller, dates, cursor, now);
-                    csv(&request, "invoices.csv", page.await?)
+                    csv(&request, "invoices.csv", dates, page.await?)
                 }
                 _ => Err(AppError::NotFound("route")),
             }
@@ -162,6 +162,8 @@ mod tests {
         );
         let refusals = [
             (ADA, "/v1/action-log.csv?from=1.12.2026", 400),
+            (ADA, "/v1/action-log.csv?from=2026-%0A1-01", 400),
+            (ADA, "/v1/action-log.csv?to=+2026-01-01", 400),
             (ADA, "/v1/invoices.csv?cursor=zz", 400),
             (BO, "/v1/invoices.csv", 403),
             (Who::Nobody, "/v1/action-log.csv", 401),

@@ -2,7 +2,7 @@
 //! (CRLF, quoted where needed), UTF-8, a header row, oldest first, between two dates of the
 //! tenant's zone. No byte-order mark: `lambda_http` decodes a `text/*` answer and drops one
 //! (`encoding_rs`), so the page adds it to the file it saves, for spreadsheet programs. A
-//! page holds at most 10 000 rows and about 3 MB (a function's answer is at most 6 MB), so
+//! page holds at most 10 000 rows and 2.5 MB (a function's answer is at most 6 MB), so
 //! memory stays bounded whatever the tenant's history; the cursor of the next page goes in a
 //! `Link` header. A cell that a spreadsheet would run as a formula is neutralised.
 
@@ -19,16 +19,24 @@ use crate::ports::{AccountReads, Commits, Listings, LogEntry, PageRequest, Span}
 /// Rows a page holds at most (R36).
 pub const ROWS_PER_PAGE: usize = 10_000;
 
-/// A page stops growing past this many bytes: the rest of the store page it read (at most
-/// `STORE_PAGE` entries of a few KB each, R27) keeps the answer far below Lambda's 6 MB.
-const BYTES_PER_PAGE: usize = 3 * 1024 * 1024;
+/// A page's text stays within this: Lambda's answer is at most 6 MB, and its JSON escapes
+/// the quotes RFC 4180 doubled once more.
+const BYTES_PER_PAGE: usize = 5 * 1024 * 1024 / 2;
 
-/// Entries read from the store at a time.
-const STORE_PAGE: u32 = 500;
+/// What one log entry's row takes at most: details name at most 50 seats (R27), each a user
+/// id and a name of at most 200 characters of up to 4 bytes, quotes doubled. A read asks for
+/// no more rows than the bytes left can hold at this size, so a page never outgrows
+/// `BYTES_PER_PAGE` whatever its rows hold.
+const LOG_ROW_BOUND: usize = 64 * 1024;
 
-/// Invoices read at a time: each is a row per line, at most 51 (50 modules and licences).
-const INVOICE_STORE_PAGE: u32 = 100;
+/// Entries read from the store at a time, at most.
+const STORE_PAGE: usize = 500;
+
+/// Invoices read at a time, at most: each is a row per line, at most 51 (50 modules and
+/// licences), each row under 1 KB.
+const INVOICE_STORE_PAGE: usize = 100;
 const MAX_INVOICE_LINES: usize = 51;
+const INVOICE_BOUND: usize = 64 * 1024;
 
 /// `from` and `to` as asked: dates of the tenant's zone, both included; either may be absent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,7 +98,7 @@ fn push_row(out: &mut String, cells: &[&str]) {
 fn span_of(dates: ExportDates, zone: chrono_tz::Tz) -> Span {
     let earliest = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let latest = NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default();
-    let from = dates.from.unwrap_or(earliest).min(latest);
+    let from = dates.from.unwrap_or(earliest).clamp(earliest, latest);
     let after = dates
         .to
         .and_then(|to| to.succ_opt())
@@ -126,24 +134,30 @@ pub async fn export_action_log<S: AccountReads + Listings + Commits>(
         &mut body,
         &["entry_id", "at", &zone_column, "actor", "action", "details"],
     );
-    let mut page = PageRequest {
-        cursor,
-        limit: STORE_PAGE,
-    };
+    let mut page = PageRequest { cursor, limit: 1 };
     let mut rows = 0;
     loop {
-        page.limit = STORE_PAGE.min((ROWS_PER_PAGE - rows) as u32);
+        let fits = BYTES_PER_PAGE.saturating_sub(body.len()) / LOG_ROW_BOUND;
+        let limit = STORE_PAGE.min(ROWS_PER_PAGE - rows).min(fits);
+        if limit == 0 {
+            return Ok(CsvPage {
+                body,
+                rows,
+                next_cursor: page.cursor,
+            });
+        }
+        page.limit = limit as u32;
         let got = store.export_log(&caller.tenant, span, &page).await?;
         for entry in &got.items {
             push_log_row(&mut body, entry, zone);
         }
         rows += got.items.len();
         page.cursor = got.next_cursor;
-        if page.cursor.is_none() || rows >= ROWS_PER_PAGE || body.len() >= BYTES_PER_PAGE {
+        if page.cursor.is_none() {
             return Ok(CsvPage {
                 body,
                 rows,
-                next_cursor: page.cursor,
+                next_cursor: None,
             });
         }
     }
@@ -197,25 +211,30 @@ pub async fn export_invoices<S: AccountReads + Listings + Commits>(
             "invoice_total",
         ],
     );
-    let mut page = PageRequest {
-        cursor,
-        limit: INVOICE_STORE_PAGE,
-    };
+    let mut page = PageRequest { cursor, limit: 1 };
     let mut rows = 0;
     loop {
+        let fits = BYTES_PER_PAGE.saturating_sub(body.len()) / INVOICE_BOUND;
         let room = (ROWS_PER_PAGE - rows) / MAX_INVOICE_LINES;
-        page.limit = INVOICE_STORE_PAGE.min(room as u32);
+        let limit = INVOICE_STORE_PAGE.min(room).min(fits);
+        if limit == 0 {
+            return Ok(CsvPage {
+                body,
+                rows,
+                next_cursor: page.cursor,
+            });
+        }
+        page.limit = limit as u32;
         let got = store.export_invoices(&caller.tenant, span, &page).await?;
         for invoice in &got.items {
             rows += push_invoice_rows(&mut body, invoice, zone);
         }
         page.cursor = got.next_cursor;
-        let full = (ROWS_PER_PAGE - rows) / MAX_INVOICE_LINES == 0;
-        if page.cursor.is_none() || full || body.len() >= BYTES_PER_PAGE {
+        if page.cursor.is_none() {
             return Ok(CsvPage {
                 body,
                 rows,
-                next_cursor: page.cursor,
+                next_cursor: None,
             });
         }
     }
@@ -306,6 +325,7 @@ mod tests {
             (day(2026, 12, 1), day(2026, 11, 1)),
             (day(9999, 12, 31), None),
             (None, day(1900, 1, 1)),
+            (day(-2, 1, 1), day(-1, 1, 1)),
         ];
         for (from, to) in empty {
             let span = span_of(ExportDates { from, to }, zone);

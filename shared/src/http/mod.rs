@@ -220,17 +220,24 @@ pub fn respond(request_id: &str, result: Result<Response<Body>, AppError>) -> Ht
     }
 }
 
-/// JSON answer inside a route (errors become `AppError`).
-/// R36's `from` and `to` (dates, `YYYY-MM-DD`) and the next page's cursor.
+/// R36's `from` and `to` (dates, exactly `YYYY-MM-DD`) and the next page's cursor.
 pub fn export_query(
     request: &Request,
 ) -> Result<(crate::app::export::ExportDates, Option<String>), AppError> {
     let date = |name: &str| {
         query_param(request, name)
             .map(|v| {
-                chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| {
-                    AppError::BadRequest(format!("{name} must be a date like 2026-11-30"))
-                })
+                let shaped = v.len() == 10
+                    && v.bytes().enumerate().all(|(i, b)| match i {
+                        4 | 7 => b == b'-',
+                        _ => b.is_ascii_digit(),
+                    });
+                shaped
+                    .then(|| chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok())
+                    .flatten()
+                    .ok_or_else(|| {
+                        AppError::BadRequest(format!("{name} must be a date like 2026-11-30"))
+                    })
             })
             .transpose()
     };
@@ -242,10 +249,11 @@ pub fn export_query(
 }
 
 /// A CSV page (R36): `text/csv`, a download named `file`, and the next page in a `Link`
-/// header carrying the same dates.
+/// header carrying the same dates (written from the parsed dates, not the query's text).
 pub fn csv(
     request: &Request,
     file: &str,
+    dates: crate::app::export::ExportDates,
     page: crate::app::export::CsvPage,
 ) -> Result<Response<Body>, AppError> {
     let mut answer = Response::builder()
@@ -260,11 +268,11 @@ pub fn csv(
         )
         .header("x-row-count", page.rows.to_string());
     if let Some(cursor) = page.next_cursor {
+        // The cursor is the store's hex; the dates are written as `YYYY-MM-DD`.
         let mut next = format!("{}?cursor={cursor}", request.uri().path());
-        for name in ["from", "to"] {
-            if let Some(value) = query_param(request, name) {
-                // A date (checked above) needs no escaping.
-                next.push_str(&format!("&{name}={value}"));
+        for (name, date) in [("from", dates.from), ("to", dates.to)] {
+            if let Some(date) = date {
+                next.push_str(&format!("&{name}={}", date.format("%Y-%m-%d")));
             }
         }
         answer = answer.header(header::LINK, format!("<{next}>; rel=\"next\""));
@@ -274,6 +282,7 @@ pub fn csv(
         .map_err(|e| AppError::Internal(e.to_string()))
 }
 
+/// JSON answer inside a route (errors become `AppError`).
 pub fn ok<T: Serialize>(status: u16, value: &T) -> Result<Response<Body>, AppError> {
     json(status, value).map_err(|e| AppError::Internal(e.to_string()))
 }

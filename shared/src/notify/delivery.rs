@@ -20,6 +20,19 @@ use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
 /// How long a dispatcher holds a batch it is delivering.
 const LEASE_SECS: i64 = 60;
 
+/// No mail of a batch is started later than this after its claim: paced mail (R32's send
+/// rate) must not outlast the lease, or another dispatcher would claim the batch and send
+/// again what was sent but not yet settled. What is left is settled, due again at once.
+const SEND_WITHIN_LEASE: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// A delivery from the stream starts no mail later than this after it began: the dispatcher's
+/// invocation has 60 s, and an invocation that times out is handed over again whole.
+pub(super) const STREAM_SEND_SECS: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// Mail over a tenant's cap of a run waits this long (the next run): long enough that the
+/// run's later rounds read other tenants' batches first, not the same held-back ones.
+const CAPPED_WAIT_SECS: i64 = 30;
+
 /// A batch written before its change's transaction whose change has not committed this long
 /// after the change's instant never will (a transaction is retried for seconds, not minutes):
 /// it is dropped, never sent.
@@ -35,6 +48,9 @@ pub struct DispatchReport {
     /// Messages dead-lettered in this run.
     pub dead: usize,
     pub capped: usize,
+    /// Messages held back because their batch's lease or the invocation was running out
+    /// (paced mail): due again at once, not an attempt.
+    pub held: usize,
     /// Mails not sent because their address is suppressed (bounced for good, or complained).
     pub suppressed: usize,
     /// Messages told to slow down (throttled, over quota, paused): waiting, not counted.
@@ -54,6 +70,7 @@ impl DispatchReport {
         self.failed += other.failed;
         self.dead += other.dead;
         self.capped += other.capped;
+        self.held += other.held;
         self.suppressed += other.suppressed;
         self.slowed += other.slowed;
         self.out_of_time |= other.out_of_time;
@@ -82,8 +99,11 @@ impl Left {
 /// What a message's attempt came to.
 enum Outcome {
     Sent,
-    /// Held back by the run's mail cap: due again at once, not an attempt.
+    /// Held back by the run's mail cap: due in the next run, not an attempt.
     Capped,
+    /// Held back because the batch's lease or the invocation is running out: due again at
+    /// once, not an attempt.
+    HeldBack,
     /// Refused: a "slow down" waits without counting; anything else counts.
     Refused(Refusal),
     /// It cannot be rendered, now or ever: set aside alone (R32).
@@ -101,6 +121,10 @@ fn record(
     match outcome {
         Outcome::Sent => false,
         Outcome::Capped => {
+            message.next_attempt_at = now + Duration::seconds(CAPPED_WAIT_SECS);
+            true
+        }
+        Outcome::HeldBack => {
             message.next_attempt_at = now;
             true
         }
@@ -131,6 +155,13 @@ fn record(
     }
 }
 
+/// What a batch may still send: mails left of the tenant's cap for the run, and the instant
+/// after which no mail is started (its lease, the invocation).
+struct Allowance {
+    mails: usize,
+    until: tokio::time::Instant,
+}
+
 /// Delivers the messages of one batch that this dispatcher has claimed that are due; a dead
 /// one, or one whose own next attempt is later, is kept as it is.
 async fn deliver_batch<N: Sender>(
@@ -139,7 +170,7 @@ async fn deliver_batch<N: Sender>(
     people: &Recipients,
     messages: Vec<OutboxMessage>,
     now: DateTime<Utc>,
-    mail_budget: &mut usize,
+    allowed: &mut Allowance,
     report: &mut DispatchReport,
 ) -> Left {
     let mut remaining = Vec::new();
@@ -212,9 +243,14 @@ async fn deliver_batch<N: Sender>(
                         report.suppressed += 1;
                         continue;
                     }
-                    if *mail_budget == 0 {
+                    if allowed.mails == 0 {
                         report.capped += 1;
                         outcome = Outcome::Capped;
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= allowed.until {
+                        report.held += 1;
+                        outcome = Outcome::HeldBack;
                         break;
                     }
                     let lang: Language = match to {
@@ -233,7 +269,7 @@ async fn deliver_batch<N: Sender>(
                         .await
                     {
                         Ok(()) => {
-                            *mail_budget -= 1;
+                            allowed.mails -= 1;
                             report.mails += 1;
                             message.delivered_to.push(address);
                         }
@@ -295,33 +331,42 @@ pub async fn deliver<S: AccountReads + OutboxStore + MailSuppressions, N: Sender
     batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
 ) -> Result<DispatchReport, StoreError> {
-    deliver_within_cap(store, notifier, batches, now, &mut BTreeMap::new()).await
+    let deadline = tokio::time::Instant::now() + STREAM_SEND_SECS;
+    deliver_within_cap(
+        store,
+        notifier,
+        batches,
+        now,
+        deadline,
+        &mut BTreeMap::new(),
+    )
+    .await
 }
 
 /// `deliver` as one round of a run: `sent` holds each tenant's mails so far in the run, so
 /// that the per-run cap holds across rounds (a capped mail is due again at once, and the next
-/// round would otherwise send the next 200). A tenant that has used its cap is left alone
-/// until the next run, its events too (a minute later).
+/// round would otherwise send the next 200). A tenant that has used its cap still has its
+/// events delivered; its mail waits for the next run, behind the other tenants' batches. No
+/// mail is started after `deadline`.
 async fn deliver_within_cap<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
+    deadline: tokio::time::Instant,
     sent: &mut BTreeMap<TenantId, usize>,
 ) -> Result<DispatchReport, StoreError> {
     let cap = notifier.mail_cap();
-    let left = |tenant: &TenantId| cap.saturating_sub(sent.get(tenant).copied().unwrap_or(0));
-    let batches: Vec<OutboxBatch> = batches
-        .into_iter()
-        .filter(|b| left(&b.tenant_id) > 0)
-        .collect();
     let budgets: BTreeMap<TenantId, usize> = batches
         .iter()
-        .map(|b| (b.tenant_id.clone(), left(&b.tenant_id)))
+        .map(|b| {
+            let used = sent.get(&b.tenant_id).copied().unwrap_or(0);
+            (b.tenant_id.clone(), cap.saturating_sub(used))
+        })
         .collect();
     let results = per_tenant(batches, |tenant, batches| {
         let budget = budgets.get(&tenant).copied().unwrap_or(cap);
-        deliver_tenant(store, notifier, tenant, batches, now, budget)
+        deliver_tenant(store, notifier, tenant, batches, now, budget, deadline)
     })
     .await;
     let mut report = DispatchReport::default();
@@ -340,6 +385,7 @@ pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressi
     batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
     mut mail_budget: usize,
+    deadline: tokio::time::Instant,
 ) -> Result<DispatchReport, StoreError> {
     let mut report = DispatchReport::default();
     let people = recipients(store, &tenant, &batches, notifier.support_contact()).await?;
@@ -368,6 +414,10 @@ pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressi
         if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
             continue;
         }
+        let mut allowed = Allowance {
+            mails: mail_budget,
+            until: deadline.min(tokio::time::Instant::now() + SEND_WITHIN_LEASE),
+        };
         report.batches += 1;
         let dead_before = report.dead;
         let left = deliver_batch(
@@ -376,10 +426,11 @@ pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressi
             &people,
             batch.messages.clone(),
             now,
-            &mut mail_budget,
+            &mut allowed,
             &mut report,
         )
         .await;
+        mail_budget = allowed.mails;
         if report.dead > dead_before {
             let error = left
                 .messages
@@ -446,6 +497,11 @@ pub async fn dispatch_due_within<S: AccountReads + OutboxStore + MailSuppression
     let mut report = DispatchReport::default();
     let started = std::time::Instant::now();
     let mut sent = BTreeMap::new();
+    // No mail is started after the run's budget either, as no round is (none: no deadline).
+    let deadline = budget_ends.map_or_else(
+        || tokio::time::Instant::now() + std::time::Duration::from_secs(24 * 3600),
+        tokio::time::Instant::from_std,
+    );
     for round in 0..DISPATCH_ROUNDS {
         if budget_ends.is_some_and(|ends| std::time::Instant::now() >= ends) {
             report.out_of_time = true;
@@ -464,7 +520,7 @@ pub async fn dispatch_due_within<S: AccountReads + OutboxStore + MailSuppression
         if due.is_empty() {
             break;
         }
-        let done = deliver_within_cap(store, notifier, due, now, &mut sent).await?;
+        let done = deliver_within_cap(store, notifier, due, now, deadline, &mut sent).await?;
         let delivered = done.batches;
         report.add(&done);
         if delivered == 0 {

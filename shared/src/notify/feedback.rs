@@ -44,6 +44,11 @@ pub fn feedback(detail: &Value, received: DateTime<Utc>) -> Option<Feedback> {
         .as_str()
         .or_else(|| detail["notificationType"].as_str())?;
     let (reason, record, recipients, detail_text) = match kind {
+        // A mail SES did not even try (the account's list, off for our configuration set, or
+        // a suppression of another sender's) says nothing about this tenant's address.
+        "Bounce" if detail["bounce"]["bounceSubType"] == "OnAccountSuppressionList" => {
+            return None;
+        }
         "Bounce" if detail["bounce"]["bounceType"] == "Permanent" => {
             let bounce = &detail["bounce"];
             let sub_type = bounce["bounceSubType"].as_str().unwrap_or("General");
@@ -54,6 +59,8 @@ pub fn feedback(detail: &Value, received: DateTime<Utc>) -> Option<Feedback> {
                 format!("permanent bounce ({sub_type})"),
             )
         }
+        // The recipient said it is not spam: nothing to suppress.
+        "Complaint" if detail["complaint"]["complaintFeedbackType"] == "not-spam" => return None,
         "Complaint" => {
             let complaint = &detail["complaint"];
             let feedback_type = complaint["complaintFeedbackType"]
@@ -197,6 +204,9 @@ mod tests {
         assert_eq!(feedback(&foreign, received), None);
         let delivery = json!({"eventType": "Delivery", "mail": bounce("Permanent")["mail"]});
         assert_eq!(feedback(&delivery, received), None);
+        let mut listed = bounce("Permanent");
+        listed["bounce"]["bounceSubType"] = json!("OnAccountSuppressionList");
+        assert_eq!(feedback(&listed, received), None, "SES did not try");
     }
 
     #[test]
@@ -207,6 +217,9 @@ mod tests {
             "complainedRecipients": [{"emailAddress": "cy@example.com"}],
             "complaintFeedbackType": "abuse", "timestamp": "2026-12-02T08:00:00Z"
         });
+        let mut not_spam = event.clone();
+        not_spam["complaint"]["complaintFeedbackType"] = json!("not-spam");
+        assert_eq!(feedback(&not_spam, Utc::now()), None);
         let got = feedback(&event, Utc::now()).unwrap();
         assert_eq!(got.suppressions.len(), 1);
         assert_eq!(got.suppressions[0].address, "cy@example.com");

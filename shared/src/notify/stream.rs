@@ -58,8 +58,10 @@ pub async fn deliver_streamed<S: AccountReads + OutboxStore + MailSuppressions, 
             }
         }
     }
+    // One deadline for the whole invocation: tenants beyond the first eight start later.
+    let deadline = tokio::time::Instant::now() + super::delivery::STREAM_SEND_SECS;
     let results = per_tenant(batches, |tenant, batches| {
-        deliver_committed(store, notifier, tenant, batches, now)
+        deliver_committed(store, notifier, tenant, batches, now, deadline)
     })
     .await;
     let mut report = DispatchReport::default();
@@ -84,6 +86,7 @@ async fn deliver_committed<S: AccountReads + OutboxStore + MailSuppressions, N: 
     tenant: TenantId,
     batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
+    deadline: tokio::time::Instant,
 ) -> Result<DispatchReport, StoreError> {
     // The batches of one large change share its marker: each marker is waited for once.
     let markers: std::collections::BTreeSet<&str> =
@@ -96,5 +99,6 @@ async fn deliver_committed<S: AccountReads + OutboxStore + MailSuppressions, N: 
             tokio::time::sleep(wait).await;
         }
     }
-    deliver_tenant(store, notifier, tenant, batches, now, notifier.mail_cap()).await
+    let cap = notifier.mail_cap();
+    deliver_tenant(store, notifier, tenant, batches, now, cap, deadline).await
 }
