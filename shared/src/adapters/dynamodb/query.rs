@@ -88,6 +88,17 @@ impl DynamoStore {
         })
     }
 
+    /// Every item of a tenant under a sort-key prefix, strongly consistent (for `query_all`).
+    pub(super) fn prefix_query(&self, tenant: &TenantId, prefix: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+    }
+
     /// One page, oldest first, of a tenant's items keyed `{prefix}{instant}#{id}` whose
     /// instant lies in `span`: a key range, so what lies outside is never read.
     pub(super) async fn list_span<I: DeserializeOwned, T>(

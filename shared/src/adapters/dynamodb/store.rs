@@ -73,15 +73,7 @@ impl AccountReads for DynamoStore {
     }
 
     async fn red_records(&self, tenant: &TenantId) -> Result<Vec<RedSeat>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-            .expression_attribute_values(":r", s(RED_PREFIX))
-            .consistent_read(true);
-        self.query_all(query)
+        self.query_all(self.prefix_query(tenant, RED_PREFIX))
             .await?
             .into_iter()
             .map(|item| from_item::<RedItem>(item).map(|i| i.red))

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 
 use crate::adapters::dynamodb::keys::{SUPPRESSION_PREFIX, suppression_sk, tenant_pk};
-use crate::adapters::dynamodb::{DynamoStore, backend, from_item, s, to_item};
+use crate::adapters::dynamodb::{DynamoStore, backend, from_item, to_item};
 use crate::domain::identity::TenantId;
 use crate::domain::suppression::MailSuppression;
 use crate::ports::{MailSuppressions, StoreError};
@@ -20,15 +20,7 @@ struct SuppressionItem {
 impl MailSuppressions for DynamoStore {
     /// One Query of the tenant's `M#` items (none, for almost every tenant).
     async fn suppressions(&self, tenant: &TenantId) -> Result<Vec<MailSuppression>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :m)")
-            .expression_attribute_values(":pk", s(tenant_pk(tenant)))
-            .expression_attribute_values(":m", s(SUPPRESSION_PREFIX))
-            .consistent_read(true);
-        self.query_all(query)
+        self.query_all(self.prefix_query(tenant, SUPPRESSION_PREFIX))
             .await?
             .into_iter()
             .map(|item| from_item::<SuppressionItem>(item).map(|i| i.suppression))
