@@ -14,7 +14,9 @@ use crate::domain::invoice::{Invoice, InvoiceKind};
 use crate::domain::money::format_major;
 use crate::domain::period::local_midnight;
 use crate::domain::rights::Right;
-use crate::ports::{AccountReads, Commits, Listings, LogEntry, PageRequest, Span};
+use crate::ports::{
+    AccountReads, Commits, Listings, LogEntry, Page, PageRequest, Span, StoreError,
+};
 
 /// Rows a page holds at most (R36).
 pub const ROWS_PER_PAGE: usize = 10_000;
@@ -134,33 +136,61 @@ pub async fn export_action_log<S: AccountReads + Listings + Commits>(
         &mut body,
         &["entry_id", "at", &zone_column, "actor", "action", "details"],
     );
-    let mut page = PageRequest { cursor, limit: 1 };
-    let mut rows = 0;
+    let read =
+        |page: PageRequest| async move { store.export_log(&caller.tenant, span, &page).await };
+    fill(
+        body,
+        cursor,
+        (STORE_PAGE, LOG_ROW_BOUND, 1),
+        read,
+        |body, entry| {
+            push_log_row(body, entry, zone);
+            1
+        },
+    )
+    .await
+}
+
+/// Fills a page from `cursor` on: each read asks for at most `per_read` entries, and never more
+/// than the rows left (at `rows_each` rows an entry at most) or the bytes left (at `bound`
+/// each) can hold, so the page stays within both whatever the entries hold; `write` adds an
+/// entry's rows and says how many. The page ends when the listing does or it is full.
+async fn fill<T, R, Fut>(
+    mut body: String,
+    cursor: Option<String>,
+    (per_read, bound, rows_each): (usize, usize, usize),
+    read: R,
+    write: impl Fn(&mut String, &T) -> usize,
+) -> Result<CsvPage, AppError>
+where
+    R: Fn(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let (mut next, mut rows) = (cursor, 0);
     loop {
-        let fits = BYTES_PER_PAGE.saturating_sub(body.len()) / LOG_ROW_BOUND;
-        let limit = STORE_PAGE.min(ROWS_PER_PAGE - rows).min(fits);
+        let fits = BYTES_PER_PAGE.saturating_sub(body.len()) / bound;
+        let limit = per_read.min((ROWS_PER_PAGE - rows) / rows_each).min(fits);
         if limit == 0 {
-            return Ok(CsvPage {
-                body,
-                rows,
-                next_cursor: page.cursor,
-            });
+            break;
         }
-        page.limit = limit as u32;
-        let got = store.export_log(&caller.tenant, span, &page).await?;
+        let got = read(PageRequest {
+            cursor: next,
+            limit: limit as u32,
+        })
+        .await?;
         for entry in &got.items {
-            push_log_row(&mut body, entry, zone);
+            rows += write(&mut body, entry);
         }
-        rows += got.items.len();
-        page.cursor = got.next_cursor;
-        if page.cursor.is_none() {
-            return Ok(CsvPage {
-                body,
-                rows,
-                next_cursor: None,
-            });
+        next = got.next_cursor;
+        if next.is_none() {
+            break;
         }
     }
+    Ok(CsvPage {
+        body,
+        rows,
+        next_cursor: next,
+    })
 }
 
 fn push_log_row(body: &mut String, entry: &LogEntry, zone: chrono_tz::Tz) {
@@ -211,33 +241,13 @@ pub async fn export_invoices<S: AccountReads + Listings + Commits>(
             "invoice_total",
         ],
     );
-    let mut page = PageRequest { cursor, limit: 1 };
-    let mut rows = 0;
-    loop {
-        let fits = BYTES_PER_PAGE.saturating_sub(body.len()) / INVOICE_BOUND;
-        let room = (ROWS_PER_PAGE - rows) / MAX_INVOICE_LINES;
-        let limit = INVOICE_STORE_PAGE.min(room).min(fits);
-        if limit == 0 {
-            return Ok(CsvPage {
-                body,
-                rows,
-                next_cursor: page.cursor,
-            });
-        }
-        page.limit = limit as u32;
-        let got = store.export_invoices(&caller.tenant, span, &page).await?;
-        for invoice in &got.items {
-            rows += push_invoice_rows(&mut body, invoice, zone);
-        }
-        page.cursor = got.next_cursor;
-        if page.cursor.is_none() {
-            return Ok(CsvPage {
-                body,
-                rows,
-                next_cursor: None,
-            });
-        }
-    }
+    let read =
+        |page: PageRequest| async move { store.export_invoices(&caller.tenant, span, &page).await };
+    let shape = (INVOICE_STORE_PAGE, INVOICE_BOUND, MAX_INVOICE_LINES);
+    fill(body, cursor, shape, read, |body, invoice| {
+        push_invoice_rows(body, invoice, zone)
+    })
+    .await
 }
 
 fn push_invoice_rows(body: &mut String, invoice: &Invoice, zone: chrono_tz::Tz) -> usize {
