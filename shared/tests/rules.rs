@@ -545,6 +545,9 @@ fn r30_the_renewal_reminder_is_due_days_before_the_period_ends_once_per_period()
         sub.renewal_reminder_due(),
         Some(end - chrono::Duration::days(7))
     );
+    // The next day's usage reading (R37) comes first; read up to the period's end, the rest.
+    assert_eq!(sub.sweep_due(), sub.usage_due());
+    sub.usage_through = Some(sub.period.end);
     assert_eq!(sub.sweep_due(), sub.renewal_reminder_due());
     sub.renewal_reminded = Some(sub.period.start);
     assert_eq!(sub.renewal_reminder_due(), None);

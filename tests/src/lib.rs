@@ -10,6 +10,7 @@ pub mod mail;
 pub mod month;
 pub mod stream_reader;
 pub mod streamed;
+pub mod usage;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -31,14 +31,15 @@ const SDK: [(&str, &str); 13] = [
     ("ConditionCheck::builder()", "dynamodb:ConditionCheckItem"),
 ];
 
-/// The store's ports; `Store` is the first six, and `Quotes` needs `AccountReads`.
-const PORTS: [&str; 7] = [
+/// The store's ports; `Store` is the first seven, and `Quotes` needs `AccountReads`.
+const PORTS: [&str; 8] = [
     "AccountReads",
     "Listings",
     "Quotes",
     "Commits",
     "DueIndex",
     "MailSuppressions",
+    "UsageHistory",
     "OutboxStore",
 ];
 
@@ -230,13 +231,13 @@ fn adapter() -> Adapter {
     Adapter { actions, methods }
 }
 
-/// The ports a bound names: `S: AccountReads + Commits` → both; `Store` → its six.
+/// The ports a bound names: `S: AccountReads + Commits` → both; `Store` → its seven.
 fn ports_of(bound: &str) -> BTreeSet<&'static str> {
     let mut out = BTreeSet::new();
     for name in bound.split('+').map(str::trim) {
         let name = name.rsplit("::").next().unwrap_or(name);
         if name == "Store" {
-            out.extend(&PORTS[..6]);
+            out.extend(&PORTS[..7]);
         } else if let Some(port) = PORTS.iter().find(|p| **p == name) {
             out.insert(*port);
             if name == "Quotes" {

@@ -250,7 +250,8 @@ async fn r5_a_tenants_removals_stop_when_the_sweeps_time_budget_ends_and_the_nex
     // 10 licences, Ada and 60 users: 51 red, their grace over by 20 November (and the renewal
     // reminder, another change, not yet due). Every run's budget has ended before it starts,
     // as on an engine so slow that reading the due work outlasts it: each run still makes its
-    // first change, so the removals end in as many runs as they take changes.
+    // first change, so the removals end in as many runs as they take changes. The first run's
+    // change is the day's usage step (R37), before the removals.
     let store = acme_with(10, 0).await;
     add_users_a_minute_apart(&store, 60).await;
     let at = at("2026-11-20T00:00:00Z");
@@ -266,8 +267,13 @@ async fn r5_a_tenants_removals_stop_when_the_sweeps_time_budget_ends_and_the_nex
     }
     let per_change = app::sweep::REMOVALS_PER_CHANGE;
     assert_eq!(
-        runs[..3],
-        [(per_change, 1), (per_change, 1), (51 - 2 * per_change, 1)],
+        runs[..4],
+        [
+            (0, 1),
+            (per_change, 1),
+            (per_change, 1),
+            (51 - 2 * per_change, 1)
+        ],
         "one change a run, each run deferring the rest: {runs:?}"
     );
     assert_eq!(runs.iter().map(|r| r.0).sum::<usize>(), 51, "{runs:?}");

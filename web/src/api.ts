@@ -149,6 +149,30 @@ export interface UserRow {
   mail_suppressed?: { reason: "bounce" | "complaint"; at: string; detail: string };
 }
 
+/** R37: a day's reading; null counts where none was taken. */
+export interface UsageDay {
+  date: string;
+  purchased: number | null;
+  in_use: number | null;
+}
+
+export interface PoolUsage {
+  pool: string;
+  name: string;
+  purchased: number | null;
+  in_use: number | null;
+  next_period: number | null;
+  peak: { date: string; in_use: number } | null;
+  days: UsageDay[];
+}
+
+export interface Usage {
+  from: string;
+  to: string;
+  time_zone: string;
+  pools: PoolUsage[];
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -190,6 +214,10 @@ export class Api {
   }
   invoice(id: string): Promise<Invoice> {
     return this.call("GET", `/v1/invoices/${encodeURIComponent(id)}`);
+  }
+  /** The last 90 days of each pool's usage (R37). */
+  usage(): Promise<Usage> {
+    return this.call("GET", "/v1/usage");
   }
   actionLog(cursor: string | null = null): Promise<Page<LogEntry>> {
     return this.call("GET", `/v1/action-log?limit=20${after(cursor)}`);

@@ -13,6 +13,7 @@ import { invoiceInAddress, invoiceView } from "./views/invoice";
 import { section } from "./views/pools";
 import { reds } from "./views/reds";
 import { settings } from "./views/settings";
+import { usage } from "./views/usage";
 import { deactivateButton, loadUsers, users } from "./views/users";
 
 export async function load(): Promise<void> {
@@ -30,7 +31,7 @@ export async function load(): Promise<void> {
     return;
   }
   render();
-  await Promise.all([refreshHistory(), loadUsers(), showAddressedInvoice()]);
+  await Promise.all([refreshHistory(), loadUsage(), loadUsers(), showAddressedInvoice()]);
 }
 
 export async function refreshHistory(): Promise<void> {
@@ -45,6 +46,17 @@ export async function refreshHistory(): Promise<void> {
   } catch {
     // The numbers that matter are already shown; the lists catch up on the next load.
   }
+}
+
+/** R37: the usage charts, once read; a failure leaves the section saying so. */
+async function loadUsage(): Promise<void> {
+  if (!state.api) return;
+  try {
+    state.usage = await state.api.usage();
+  } catch {
+    state.usage = { from: "", to: "", time_zone: "", pools: [] };
+  }
+  document.getElementById("usage-section")?.replaceWith(usage());
 }
 
 /**
@@ -185,6 +197,7 @@ function body(): Child[] {
     reds(a),
     users(),
     settings(a),
+    usage(),
     invoices(a, moreInvoices),
     actionLog(a, moreLog),
     state.config.support_email &&

@@ -1,6 +1,6 @@
 // The page's state, what the caller may do, and the words in the chosen language.
 
-import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type UserRow } from "./api";
+import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type Usage, type UserRow } from "./api";
 import type { Config } from "./auth";
 import { initialLang, words, type Lang, type Words } from "./i18n";
 
@@ -42,6 +42,8 @@ interface State {
   preview: NextPeriodPreview | null;
   /** The invoice opened for printing (R31), or null for the page. */
   invoice: Invoice | null;
+  /** The last 90 days of usage (R37), once read. */
+  usage: Usage | null;
 }
 
 export const state: State = {
@@ -68,6 +70,7 @@ export const state: State = {
   gone: new Set(),
   preview: null,
   invoice: null,
+  usage: null,
 };
 
 export const t = (): Words => words[state.lang];

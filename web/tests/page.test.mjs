@@ -8,6 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -630,6 +631,50 @@ test("the invoices and the whole action log download as CSV files a spreadsheet 
     ["tenant.created", "user.created", "licences.purchased"],
   );
   assert.equal(await page.locator(".csv-status").first().textContent(), "");
+  assert.deepEqual(page.failures, []);
+});
+
+/** A calendar date as the page shows it in English. */
+const shown = (iso) => new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
+
+test("each pool's usage chart draws the API's readings, a day's numbers from the keyboard (R37)", async (t) => {
+  const { tenant, bearer } = await tenantWith("usage", 3, ["Tove Uhd", "Uffe Vang"]);
+  // 90 days as the sweep would have read them (the tenant is new): target/debug/seed-usage.
+  const seed = fileURLToPath(new URL("../../target/debug/seed-usage", import.meta.url));
+  assert.match(execFileSync(seed, ["--tenant", tenant], { encoding: "utf8" }), /^\d+ days of usage/);
+  const usage = await call(bearer, "GET", "/v1/usage");
+  const page = await open(t, bearer, "15-usage");
+  const chart = page.locator("#usage-licences-chart");
+  await chart.waitFor();
+  const drawn = await page.locator("#usage-licences-chart circle").evaluateAll((points) => points.map((p) => [p.dataset.date, p.dataset.purchased, p.dataset.inUse]));
+  const licences = usage.pools.find((p) => p.pool === "licences");
+  const text = (n) => (n === null ? "" : String(n));
+  assert.deepEqual(drawn, licences.days.map((d) => [d.date, text(d.purchased), text(d.in_use)]));
+  assert.ok(drawn.length >= 80 && drawn.some((d) => d[2] === ""), "90 days, some missing");
+  assert.equal(await page.locator('figure.usage[data-pool="crm"] svg circle').count(), usage.pools.find((p) => p.pool === "crm").days.length);
+  const caption = await page.locator('figure.usage[data-pool="licences"] figcaption').textContent();
+  assert.ok(caption.includes(`Peak: ${licences.peak.in_use} in use on ${shown(licences.peak.date)}`), caption);
+  assert.ok(caption.includes(`Next period: ${licences.next_period}`), caption);
+
+  // The keyboard walks the days; the readout says each.
+  const readout = page.locator("#usage-licences-readout");
+  await chart.focus();
+  await page.keyboard.press("Home");
+  const [first] = licences.days;
+  assert.equal(await readout.textContent(), `${shown(first.date)}: ${first.purchased} bought, ${first.in_use} in use`);
+  const gap = licences.days.findIndex((d) => d.in_use === null);
+  for (let i = 0; i < gap; i++) await page.keyboard.press("ArrowRight");
+  assert.equal(await readout.textContent(), `${shown(licences.days[gap].date)}: no reading`);
+  assert.match(await chart.getAttribute("aria-labelledby"), /usage-licences-title usage-licences-desc/);
+  await page.shotOf(page.locator("#usage-section"), "chart");
+
+  // Every number as a table too, and the words in Danish.
+  await page.locator('figure.usage[data-pool="licences"] summary').click();
+  const rows = page.locator('figure.usage[data-pool="licences"] tbody tr');
+  assert.equal(await rows.count(), licences.days.length);
+  await page.selectOption("#lang", "da");
+  assert.equal(await page.locator("#usage-h").textContent(), "Forbrug de seneste 90 dage");
+  assert.deepEqual(await lowContrast(page), []);
   assert.deepEqual(page.failures, []);
 });
 

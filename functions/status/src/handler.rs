@@ -1,6 +1,8 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError, export};
-use licensing::http::{HttpResult, auth, csv, export_query, ok, page, route_key, tenant_route};
+use licensing::http::{
+    HttpResult, auth, csv, dates_query, export_query, ok, page, route_key, tenant_route,
+};
 use licensing::ports::{Clock, Store};
 
 pub async fn handle<S: Store, C: Clock>(
@@ -38,6 +40,11 @@ pub async fn handle<S: Store, C: Clock>(
                     let (dates, cursor) = export_query(&request)?;
                     let page = export::export_invoices(store, &caller, dates, cursor, now);
                     csv(&request, "invoices.csv", dates, page.await?)
+                }
+                ("GET", ["usage"]) => {
+                    let dates = dates_query(&request)?;
+                    let view = app::usage::usage_history(store, &caller, dates.from, dates.to, now);
+                    ok(200, &view.await?)
                 }
                 _ => Err(AppError::NotFound("route")),
             }
@@ -275,5 +282,96 @@ mod tests {
         );
         let route = refused(call(&w, ADA, "/v1/nothing").await);
         assert_eq!(route, (404, "not_found".into()));
+    }
+
+    /// R37: a day's usage reading each midnight the sweep passes, a purchase seen the next
+    /// day, a day it missed shown as missing, and today left out until it is read.
+    #[tokio::test]
+    async fn the_usage_history_shows_each_day_the_sweep_read() {
+        let w = World::acme().await;
+        let sweep_at = |at: &str| {
+            let at = at.parse().expect("an instant");
+            app::sweep::sweep(&w.store, at, None)
+        };
+        // Copenhagen's midnights in November are at 23:00 UTC.
+        let first = sweep_at("2026-11-01T23:01:00Z").await.expect("a sweep");
+        assert_eq!((first.usage_readings, first.usage_missed), (1, 0));
+        let again = sweep_at("2026-11-01T23:02:00Z").await.expect("a sweep");
+        assert_eq!(again.usage_readings, 0, "once a day");
+        let ada = app::Caller {
+            tenant: licensing::domain::identity::TenantId::parse("acme").expect("acme"),
+            user: licensing::domain::identity::UserId::parse("ada").expect("ada"),
+        };
+        let noon = "2026-11-02T12:00:00Z".parse().expect("an instant");
+        let quote = app::create_quote(&w.store, &ada, Some(2), &Default::default(), noon).await;
+        let quote_id = quote.expect("a quote").quote_id;
+        let body = serde_json::json!({ "quote_id": quote_id });
+        let bought = app::approve_purchase(&w.store, &ada, Some("k"), &body, &quote_id, noon);
+        assert_eq!(bought.await.expect("a purchase").status, 201);
+        sweep_at("2026-11-02T23:00:30Z").await.expect("a sweep");
+        // The 4th is reached only at 09:00: too late for its reading.
+        let late = sweep_at("2026-11-04T08:00:00Z").await.expect("a sweep");
+        assert_eq!((late.usage_readings, late.usage_missed), (0, 1));
+        sweep_at("2026-11-04T23:00:10Z").await.expect("a sweep");
+
+        let (status, usage) =
+            answer(call(&w, ADA, "/v1/usage?from=2026-11-01&to=2026-11-30").await);
+        assert_eq!(status, 200, "{usage}");
+        let licences = &usage["pools"][0];
+        assert_eq!(licences["pool"], "licences");
+        let days: Vec<(String, serde_json::Value, serde_json::Value)> = licences["days"]
+            .as_array()
+            .expect("days")
+            .iter()
+            .map(|d| {
+                (
+                    d["date"].as_str().unwrap_or_default().to_owned(),
+                    d["purchased"].clone(),
+                    d["in_use"].clone(),
+                )
+            })
+            .collect();
+        let n = serde_json::Value::from;
+        let none = serde_json::Value::Null;
+        assert_eq!(
+            &days[..5],
+            [
+                ("2026-11-02".into(), n(3), n(2)),
+                ("2026-11-03".into(), n(5), n(2)),
+                ("2026-11-04".into(), none.clone(), none.clone()),
+                ("2026-11-05".into(), n(5), n(2)),
+                ("2026-11-06".into(), none.clone(), none),
+            ]
+        );
+        assert_eq!(
+            days.len(),
+            8,
+            "the 2nd to the 9th: today, the 10th, has no reading"
+        );
+        assert_eq!(
+            licences["peak"],
+            serde_json::json!({"date": "2026-11-02", "in_use": 2})
+        );
+        assert_eq!(
+            (
+                licences["purchased"].clone(),
+                licences["next_period"].clone()
+            ),
+            (n(5), n(5))
+        );
+        assert_eq!(usage["pools"][1]["pool"], "crm");
+
+        let (_, default) = answer(call(&w, ADA, "/v1/usage").await);
+        assert_eq!(
+            (default["from"].as_str(), default["to"].as_str()),
+            (Some("2026-08-13"), Some("2026-11-10"))
+        );
+        let long = refused(call(&w, ADA, "/v1/usage?from=2025-01-01&to=2026-11-10").await);
+        assert_eq!(long.0, 400);
+        assert_eq!(
+            refused(call(&w, ADA, "/v1/usage?from=2026-11-1").await).0,
+            400
+        );
+        assert_eq!(refused(call(&w, BO, "/v1/usage").await).0, 403);
     }
 }

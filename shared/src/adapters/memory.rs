@@ -19,12 +19,13 @@ use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::suppression::MailSuppression;
+use crate::domain::usage::UsageReading;
 use crate::domain::user::User;
 use crate::outbox::{OutboxBatch, OutboxMessage};
 use crate::ports::{
     AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
     LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, Span, StoreError,
-    StoreUsage, StoredQuote,
+    StoreUsage, StoredQuote, UsageHistory,
 };
 
 /// How long a quote's record outlives the quote (the DynamoDB item's TTL).
@@ -41,6 +42,7 @@ struct TenantData {
     idempotency: BTreeMap<String, IdempotencyRecord>,
     outbox: Vec<StoredBatch>,
     suppressions: BTreeMap<String, MailSuppression>,
+    usage: BTreeMap<chrono::NaiveDate, UsageReading>,
 }
 
 /// An outbox batch as the table keeps it: due at `due` (none once dead), and leased to a
@@ -627,6 +629,46 @@ impl MailSuppressions for MemoryStore {
                 .suppressions
                 .insert(suppression.address.clone(), suppression.clone());
             Ok(())
+        })
+    }
+}
+
+impl UsageHistory for MemoryStore {
+    async fn record_usage(
+        &self,
+        account: &Account,
+        reading: Option<&UsageReading>,
+    ) -> Result<(), StoreError> {
+        self.with(|t| {
+            let data = t
+                .get_mut(&account.subscription.tenant_id)
+                .ok_or(StoreError::Conflict)?;
+            let stored = data.account.as_mut().ok_or(StoreError::Conflict)?;
+            if stored.subscription.version != account.subscription.version {
+                return Err(StoreError::Conflict);
+            }
+            // Only the subscription's item is written, as in the table: the red seats stay.
+            let mut sub = account.subscription.clone();
+            sub.version += 1;
+            let reds = stored.all_reds().cloned().collect();
+            *stored = Account::from_parts(sub, reds).0;
+            if let Some(reading) = reading {
+                data.usage.insert(reading.date, reading.clone());
+            }
+            Ok(())
+        })
+    }
+
+    async fn usage_readings(
+        &self,
+        tenant: &TenantId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<UsageReading>, StoreError> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .map(|d| d.usage.range(from..=to).map(|(_, r)| r.clone()).collect())
+                .unwrap_or_default())
         })
     }
 }

@@ -11,6 +11,7 @@ mod settings;
 mod status;
 pub mod sweep;
 pub mod tenants;
+pub mod usage;
 pub mod users;
 pub mod views;
 pub use batch::{BATCH_USERS, BatchResult, BatchView, create_users};

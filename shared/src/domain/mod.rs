@@ -20,6 +20,7 @@ pub mod rollover;
 pub mod subscription;
 pub mod suppression;
 pub mod tenant;
+pub mod usage;
 pub mod user;
 
 pub use error::{DomainError, ErrorKind};

@@ -45,6 +45,9 @@ pub struct Subscription {
     /// often the sweep runs.
     #[serde(default)]
     pub renewal_reminded: Option<chrono::NaiveDate>,
+    /// R37: the last day the usage history is done with (read, or passed over as missing).
+    #[serde(default)]
+    pub usage_through: Option<chrono::NaiveDate>,
 }
 
 /// R30's default: a week's notice before the next period is invoiced.
@@ -162,13 +165,17 @@ impl Subscription {
         Some((end - chrono::Duration::days(i64::from(self.renewal_reminder_days))).max(start))
     }
 
-    /// The next instant the sweep has work on the subscription itself: a renewal reminder or
-    /// a rollover, whichever comes first.
+    /// The next instant the sweep has work on the subscription itself: a renewal reminder, a
+    /// rollover or the day's usage reading (R37), whichever comes first.
     pub fn sweep_due(&self) -> Option<DateTime<Utc>> {
-        match (self.renewal_reminder_due(), self.rollover_due()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.renewal_reminder_due(),
+            self.rollover_due(),
+            self.usage_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// R30: sets the renewal reminder's notice in days.

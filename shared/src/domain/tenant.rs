@@ -102,6 +102,7 @@ pub fn create_tenant(
         users: 0,
         renewal_reminder_days: super::account::DEFAULT_RENEWAL_REMINDER_DAYS,
         renewal_reminded: None,
+        usage_through: None,
     };
     // R22: a subscription starts in a period still running, never in one already over.
     if subscription.period.end_instant(subscription.time_zone) <= now {

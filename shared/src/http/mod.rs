@@ -224,6 +224,12 @@ pub fn respond(request_id: &str, result: Result<Response<Body>, AppError>) -> Ht
 pub fn export_query(
     request: &Request,
 ) -> Result<(crate::app::export::ExportDates, Option<String>), AppError> {
+    Ok((dates_query(request)?, cursor(request)?))
+}
+
+/// The `from` and `to` dates of an export (R36) or of the usage history (R37), exactly
+/// `YYYY-MM-DD`.
+pub fn dates_query(request: &Request) -> Result<crate::app::export::ExportDates, AppError> {
     let date = |name: &str| {
         query_param(request, name)
             .map(|v| {
@@ -241,11 +247,10 @@ pub fn export_query(
             })
             .transpose()
     };
-    let dates = crate::app::export::ExportDates {
+    Ok(crate::app::export::ExportDates {
         from: date("from")?,
         to: date("to")?,
-    };
-    Ok((dates, cursor(request)?))
+    })
 }
 
 /// A CSV page (R36): `text/csv`, a download named `file`, and the next page in a `Link`

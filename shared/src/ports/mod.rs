@@ -4,6 +4,7 @@
 mod store;
 pub use store::{
     AccountReads, Commits, DueIndex, Listings, MailSuppressions, OutboxStore, Quotes, Store,
+    UsageHistory,
 };
 
 use chrono::{DateTime, Utc};

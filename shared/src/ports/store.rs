@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::account::SeatInfo;
+use crate::domain::account::{Account, SeatInfo};
 use crate::domain::allocation::RedSeat;
 use crate::domain::identity::{QuoteId, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::quote::Quote;
 use crate::domain::suppression::MailSuppression;
+use crate::domain::usage::UsageReading;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
 use crate::ports::{
@@ -202,9 +203,15 @@ pub trait DueIndex: Send + Sync {
 
 /// Every port the use cases have, for the callers that need them all (the functions' wiring
 /// and the tests); a use case asks only for the ones it uses.
-pub trait Store: AccountReads + Listings + Quotes + Commits + DueIndex + MailSuppressions {}
+pub trait Store:
+    AccountReads + Listings + Quotes + Commits + DueIndex + MailSuppressions + UsageHistory
+{
+}
 
-impl<T: AccountReads + Listings + Quotes + Commits + DueIndex + MailSuppressions> Store for T {}
+impl<T: AccountReads + Listings + Quotes + Commits + DueIndex + MailSuppressions + UsageHistory>
+    Store for T
+{
+}
 
 /// The outbox as delivery needs it (R20, R21): the batches a change wrote, those due, a lease
 /// so that one dispatcher sends a batch, the attempt written back, and the users to mail.
@@ -280,4 +287,23 @@ pub trait MailSuppressions: Send + Sync {
         tenant: &TenantId,
         suppression: &MailSuppression,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// R37: the daily usage readings.
+pub trait UsageHistory: Send + Sync {
+    /// Commits a day's usage step: the subscription as `account` holds it (its mark of the
+    /// day), if it is still at the version read, with the day's reading when one was taken.
+    fn record_usage(
+        &self,
+        account: &Account,
+        reading: Option<&UsageReading>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The readings of the days from `from` to `to`, both included, oldest first.
+    fn usage_readings(
+        &self,
+        tenant: &TenantId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> impl Future<Output = Result<Vec<UsageReading>, StoreError>> + Send;
 }

@@ -1,5 +1,6 @@
 //! Creates the table (from `infra/table.json`), the event bus with a rule into an SQS queue,
-//! and the verified SES sender; with `--seed`, the demo tenant. Used by the run command.
+//! and the verified SES sender; with `--seed`, the demo tenant (with a made-up usage history,
+//! `licensing_tests::usage`). Used by the run command.
 //!
 //! `provision --table licensing --bus licensing --queue licensing-events --from a@b.c [--seed]`
 
@@ -33,8 +34,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let tenant = TenantId::parse("acme")?;
         if store.load_account(&tenant).await?.is_none() {
             seed(&store).await?;
+            let days =
+                licensing_tests::usage::seed_usage(&store, &tenant, 90, chrono::Utc::now()).await?;
             println!(
-                "seeded tenant acme: 10 licences, 11 active users (1 over-allocated), CRM 2 of 2"
+                "seeded tenant acme: 10 licences, 11 active users (1 over-allocated), CRM 2 of 2, {days} days of usage history"
             );
         } else {
             println!("tenant acme exists; left as it is");

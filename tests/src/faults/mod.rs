@@ -14,19 +14,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use licensing::domain::account::SeatInfo;
+use licensing::domain::account::{Account, SeatInfo};
 use licensing::domain::allocation::RedSeat;
 use licensing::domain::identity::{TenantId, UserId};
 use licensing::domain::invoice::Invoice;
 use licensing::domain::pool::PoolId;
 use licensing::domain::quote::Quote;
 use licensing::domain::suppression::MailSuppression;
+use licensing::domain::usage::UsageReading;
 use licensing::domain::user::User;
 use licensing::outbox::{OutboxBatch, OutboxMessage};
 use licensing::ports::{
     AccountReads, ApprovalReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings,
     Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, Span, StoreError,
-    StoreUsage, StoredQuote,
+    StoreUsage, StoredQuote, UsageHistory,
 };
 
 /// The port methods, as a rule names them.
@@ -58,6 +59,8 @@ pub enum Method {
     RedriveDead,
     Suppressions,
     Suppress,
+    RecordUsage,
+    UsageReadings,
 }
 
 impl Method {
@@ -72,6 +75,7 @@ impl Method {
                 | Method::SettleOutbox
                 | Method::RedriveDead
                 | Method::Suppress
+                | Method::RecordUsage
         )
     }
 }

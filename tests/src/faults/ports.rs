@@ -244,3 +244,24 @@ impl<S: MailSuppressions, A: Send + Sync> MailSuppressions for Faulty<S, A> {
         self.store.suppress(tenant, suppression).await
     }
 }
+
+impl<S: UsageHistory, A: Send + Sync> UsageHistory for Faulty<S, A> {
+    async fn record_usage(
+        &self,
+        account: &Account,
+        reading: Option<&UsageReading>,
+    ) -> Result<(), StoreError> {
+        self.enter(Method::RecordUsage).await?;
+        self.store.record_usage(account, reading).await
+    }
+
+    async fn usage_readings(
+        &self,
+        tenant: &TenantId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<UsageReading>, StoreError> {
+        self.enter(Method::UsageReadings).await?;
+        self.store.usage_readings(tenant, from, to).await
+    }
+}

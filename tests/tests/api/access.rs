@@ -160,6 +160,7 @@ fn tenant_routes() -> Vec<(Method, &'static str, Option<Value>)> {
         (Method::GET, "/v1/action-log", None),
         (Method::GET, "/v1/action-log.csv", None),
         (Method::GET, "/v1/invoices.csv", None),
+        (Method::GET, "/v1/usage", None),
         (
             Method::POST,
             "/v1/purchases/quotes",

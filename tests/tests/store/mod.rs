@@ -3,6 +3,7 @@
 
 mod pages;
 mod races;
+mod usage;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Duration;

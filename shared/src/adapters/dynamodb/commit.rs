@@ -74,6 +74,25 @@ impl DynamoStore {
         due_at(next, &format!("{tenant}#{}#{}", red.pool, red.seat.user_id))
     }
 
+    /// The subscription written whole, if it is still at the version `read`.
+    pub(super) fn versioned_put(
+        &self,
+        sub: Item,
+        read: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Ok(TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(sub))
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":v", AttributeValue::N(read.to_string()))
+                    .build()
+                    .map_err(built)?,
+            )
+            .build())
+    }
+
     pub(super) fn sub_item(account: &Account, version: u64) -> Result<Item, StoreError> {
         let sub = &account.subscription;
         let due = sub.sweep_due();
@@ -127,20 +146,7 @@ impl DynamoStore {
                     .build(),
                 Guard::Version,
             )),
-            (Some(v), None) => actions.push((
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(sub))
-                            .condition_expression("version = :v")
-                            .expression_attribute_values(":v", AttributeValue::N(v.to_string()))
-                            .build()
-                            .map_err(built)?,
-                    )
-                    .build(),
-                Guard::Version,
-            )),
+            (Some(v), None) => actions.push((self.versioned_put(sub, v)?, Guard::Version)),
             (None, _) => actions.push((
                 self.put(sub, Some("attribute_not_exists(pk)"))?,
                 Guard::NewTenant,
@@ -317,8 +323,27 @@ impl DynamoStore {
         if !plan.pre.is_empty() {
             self.batch_write_concurrently(plan.pre).await?;
         }
-        let guards: Vec<Guard> = plan.actions.iter().map(|(_, g)| *g).collect();
-        let items: Vec<TransactWriteItem> = plan.actions.into_iter().map(|(a, _)| a).collect();
+        self.execute(plan.actions).await?;
+        if !plan.post.is_empty() {
+            // The commit stands; a failure here only leaves stale red records, which reads
+            // ignore and the sweep removes.
+            if let Err(err) =
+                crate::ports::Commits::delete_red_records(self, &tenant, &plan.post).await
+            {
+                tracing::warn!(tenant = %tenant, error = %err, "deferred red-seat cleanup failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// One `TransactWriteItems`, its failed conditions read back as what they mean (by each
+    /// action's guard).
+    pub(super) async fn execute(
+        &self,
+        actions: Vec<(TransactWriteItem, Guard)>,
+    ) -> Result<(), StoreError> {
+        let guards: Vec<Guard> = actions.iter().map(|(_, g)| *g).collect();
+        let items: Vec<TransactWriteItem> = actions.into_iter().map(|(a, _)| a).collect();
         let count = items.len();
         self.metrics.spend_write()?;
         let result = self
@@ -379,15 +404,6 @@ impl DynamoStore {
                     return Err(StoreError::Conflict);
                 }
                 return Err(backend(err));
-            }
-        }
-        if !plan.post.is_empty() {
-            // The commit stands; a failure here only leaves stale red records, which reads
-            // ignore and the sweep removes.
-            if let Err(err) =
-                crate::ports::Commits::delete_red_records(self, &tenant, &plan.post).await
-            {
-                tracing::warn!(tenant = %tenant, error = %err, "deferred red-seat cleanup failed");
             }
         }
         Ok(())

@@ -13,6 +13,7 @@
 //! | idempotency | `T#{tenant}` | `K#{sha256(key)}` (TTL) | – |
 //! | outbox batch | `T#{tenant}` | `O#{change}` | `OUTBOX#{shard}`, next attempt |
 //! | suppressed mail address | `T#{tenant}` | `M#{address}` | – |
+//! | a day's usage reading (R37) | `T#{tenant}` | `H#{date}` | – |
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
 //! The log entry, invoice, quote, idempotency record and outbox messages are each one JSON
@@ -31,6 +32,7 @@
 //! | approval reads (R10) | BatchGetItem `A#SUB`, `U#u`, `K#key`, `Q#quote`, consistent (then the red seats as above) | 1 call |
 //! | a change | TransactWriteItems, version-checked | 1 call |
 //! | suppressed addresses (delivery, users view) | `begins_with(sk, "M#")`, consistent | 1 Query |
+//! | usage history (R37) | `sk BETWEEN H#{from} AND H#{to}` | 1 Query for 400 days |
 //! | due rollovers / seats / outbox | index `due`: `due_pk = ROLL#n / SEAT#n / OUTBOX#n AND due_at <= t` | 1 Query per shard; items = work due |
 
 use chrono::{DateTime, Utc};
@@ -77,6 +79,11 @@ pub const SUPPRESSION_PREFIX: &str = "M#";
 /// A suppressed address's item (`address` as compared: lower case).
 pub fn suppression_sk(address: &str) -> String {
     format!("{SUPPRESSION_PREFIX}{address}")
+}
+
+/// A day's usage reading: ISO dates sort as the days do.
+pub fn usage_sk(date: chrono::NaiveDate) -> String {
+    format!("H#{}", date.format("%Y-%m-%d"))
 }
 
 pub fn log_sk(at: DateTime<Utc>, id: &str) -> String {

@@ -15,6 +15,7 @@ mod store;
 #[cfg(feature = "stream")]
 pub mod stream;
 mod suppressions;
+mod usage;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

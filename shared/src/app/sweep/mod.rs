@@ -6,6 +6,7 @@
 
 mod renewal;
 mod seats;
+mod usage;
 pub use seats::{REMINDERS_PER_CHANGE, REMOVALS_PER_CHANGE};
 
 use chrono::{DateTime, Utc};
@@ -22,7 +23,7 @@ use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::rollover;
-use crate::ports::{AccountReads, Commits, DueIndex, DueWork, Loaded};
+use crate::ports::{AccountReads, Commits, DueIndex, DueWork, Loaded, UsageHistory};
 
 /// How many tenants one invocation works on at once.
 pub const TENANT_CONCURRENCY: usize = 16;
@@ -38,6 +39,12 @@ pub struct SweepReport {
     #[serde(default)]
     pub renewal_reminders: usize,
     pub stale_records: usize,
+    /// Days' usage readings taken (R37), and days passed over without one (the sweep came
+    /// too late in the day).
+    #[serde(default)]
+    pub usage_readings: usize,
+    #[serde(default)]
+    pub usage_missed: usize,
     pub failed_tenants: usize,
     /// Tenants left for the next invocation because the time budget ran out.
     pub deferred_tenants: usize,
@@ -52,6 +59,8 @@ impl SweepReport {
         self.reminders += other.reminders;
         self.renewal_reminders += other.renewal_reminders;
         self.stale_records += other.stale_records;
+        self.usage_readings += other.usage_readings;
+        self.usage_missed += other.usage_missed;
         self.failed_tenants += other.failed_tenants;
         self.deferred_tenants += other.deferred_tenants;
     }
@@ -90,7 +99,7 @@ impl Budget {
 /// Sweeps every tenant with due work at `at`. Stops starting new tenants once `budget_ends`
 /// has passed (the Lambda time limit is near) and a step has been committed (see [`Budget`]);
 /// the due index still lists what is left, so the next invocation continues there.
-pub async fn sweep<S: AccountReads + Commits + DueIndex>(
+pub async fn sweep<S: AccountReads + Commits + DueIndex + UsageHistory>(
     store: &S,
     at: DateTime<Utc>,
     budget_ends: Option<Instant>,
@@ -239,12 +248,13 @@ pub async fn in_current_period<S: AccountReads + Commits>(
     .await
 }
 
-/// One tenant: catch up its rollovers, then remove the seats whose grace has ended, then send
-/// the reminders that are due, then tidy stale red-seat records. The time budget is checked
+/// One tenant: catch up its rollovers, then take the day's usage reading, then remove the
+/// seats whose grace has ended, then send the reminders that are due, then tidy stale
+/// red-seat records. The time budget is checked
 /// before every removal and reminder change too: a tenant with thousands of due removals stops
 /// when the budget ends (counted as deferred) and the next invocation goes on from the due
 /// index; an invocation's first change is always made (see [`Budget`]).
-async fn sweep_tenant<S: AccountReads + Commits>(
+async fn sweep_tenant<S: AccountReads + Commits + UsageHistory>(
     store: &S,
     tenant: &TenantId,
     at: DateTime<Utc>,
@@ -300,6 +310,33 @@ async fn sweep_tenant<S: AccountReads + Commits>(
     };
     if terminated {
         return Ok(report);
+    }
+
+    // The day's usage reading (R37), after the rollover so that a period's first day reads
+    // the new period's licences.
+    let read = retrying(|attempt| async move {
+        let Some(loaded) = carried.current(store, tenant, attempt).await? else {
+            return Ok(None);
+        };
+        match usage::record_usage(store, &loaded, at).await? {
+            Some((account, taken)) => {
+                carried.keep(account);
+                Ok(Some(taken))
+            }
+            None => {
+                carried.put_back(loaded);
+                Ok(None)
+            }
+        }
+    })
+    .await?;
+    match read {
+        Some(true) => report.usage_readings += 1,
+        Some(false) => report.usage_missed += 1,
+        None => {}
+    }
+    if read.is_some() {
+        budget.progressed();
     }
 
     // The renewal reminder (R30), once per period: its mark commits with its mail.

@@ -1,0 +1,29 @@
+//! Gives a tenant 90 days of usage history (R37) as the sweep would have read it, for a demo
+//! or a page test of a tenant created today (`licensing_tests::usage`).
+//!
+//! `seed-usage --table T --tenant acme` with the AWS settings of the environment.
+
+use licensing::adapters::dynamodb::DynamoStore;
+use licensing::domain::identity::TenantId;
+use licensing_tests::sdk;
+use licensing_tests::usage::seed_usage;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let table = arg(&args, "--table")
+        .or_else(|| std::env::var("LICENSING_TABLE").ok())
+        .ok_or("--table or LICENSING_TABLE")?;
+    let tenant = TenantId::parse(&arg(&args, "--tenant").ok_or("--tenant")?)?;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk().await), table);
+    let written = seed_usage(&store, &tenant, 90, chrono::Utc::now()).await?;
+    println!("{written} days of usage for tenant {tenant}");
+    Ok(())
+}
