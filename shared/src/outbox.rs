@@ -21,6 +21,14 @@ pub enum Recipient {
     },
     /// Every active user whose role holds `licences.manage`.
     Managers,
+    /// The managers but one: those who can approve `except`'s purchase request (R35).
+    OtherManagers {
+        except: UserId,
+    },
+    /// Every active user whose role holds every right, but `except` (R35's threshold).
+    Administrators {
+        except: Option<UserId>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +44,12 @@ pub enum MailKind {
     RenewalReminder,
     /// R30: the user whose seat became over-allocated, with the deadline and whom to ask.
     SeatAtRisk,
+    /// R35: the other managers, of a purchase waiting for their approval.
+    PurchaseRequested,
+    /// R35: the requester, of an approval, a decline or an expiry.
+    PurchaseRequestDecided,
+    /// R35: the other administrators, of a new approval threshold.
+    ApprovalThresholdChanged,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use licensing::domain::period::PeriodLength;
 use licensing::domain::pool::PoolId;
 use licensing::domain::proration::prorate;
 use licensing::domain::purchase::approve;
-use licensing::domain::quote::{PurchaseRequest, prepare_quote};
+use licensing::domain::quote::{QuoteRequest, prepare_quote};
 use licensing::domain::removal::{due_removals, remove};
 use licensing::domain::rollover::roll_over;
 use proptest::prelude::*;
@@ -143,7 +143,7 @@ proptest! {
                 }
                 Op::Buy { licences, crm } => {
                     let modules: BTreeMap<String, u32> = (crm > 0).then(|| ("crm".to_owned(), crm)).into_iter().collect();
-                    if let Ok(request) = PurchaseRequest::parse((licences > 0).then_some(licences), &modules)
+                    if let Ok(request) = QuoteRequest::parse((licences > 0).then_some(licences), &modules)
                         && let Ok(quote) = prepare_quote(&tenant.account.subscription, &request, now, QuoteId::parse("q").unwrap())
                     {
                         approve(&mut tenant.account, &quote, &uid("ada"), now, "p".into()).unwrap();

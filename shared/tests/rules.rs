@@ -12,15 +12,15 @@ use licensing::domain::invoice::InvoiceKind;
 use licensing::domain::next_period::{self, NextPeriodRequest};
 use licensing::domain::period::PeriodLength;
 use licensing::domain::purchase::approve;
-use licensing::domain::quote::{PurchaseRequest, prepare_quote};
+use licensing::domain::quote::{QuoteRequest, prepare_quote};
 use licensing::domain::removal::{due_reminders, due_removals, remove};
 use licensing::domain::rights::{Right, Roles};
 use licensing::domain::rollover::{roll_over, seats_needed};
 use std::collections::BTreeMap;
 
-fn buy(licences: Option<u32>, crm: Option<u32>) -> PurchaseRequest {
+fn buy(licences: Option<u32>, crm: Option<u32>) -> QuoteRequest {
     let modules: BTreeMap<String, u32> = crm.map(|q| ("crm".to_owned(), q)).into_iter().collect();
-    PurchaseRequest::parse(licences, &modules).unwrap()
+    QuoteRequest::parse(licences, &modules).unwrap()
 }
 
 fn next(licences: Option<u32>, crm: Option<u32>) -> NextPeriodRequest {
@@ -190,16 +190,16 @@ fn r6_quotes_last_30_minutes_within_their_period_and_take_1_to_10000() {
     .unwrap();
     assert_eq!(q.expires_at, t("2026-11-19T23:00:00Z"));
     assert_eq!(
-        PurchaseRequest::parse(Some(0), &BTreeMap::new()),
+        QuoteRequest::parse(Some(0), &BTreeMap::new()),
         Err(DomainError::QuantityOutOfRange)
     );
     assert_eq!(
-        PurchaseRequest::parse(Some(10_001), &BTreeMap::new()),
+        QuoteRequest::parse(Some(10_001), &BTreeMap::new()),
         Err(DomainError::QuantityOutOfRange)
     );
-    assert!(PurchaseRequest::parse(Some(10_000), &BTreeMap::new()).is_ok());
+    assert!(QuoteRequest::parse(Some(10_000), &BTreeMap::new()).is_ok());
     assert_eq!(
-        PurchaseRequest::parse(None, &BTreeMap::new()),
+        QuoteRequest::parse(None, &BTreeMap::new()),
         Err(DomainError::EmptyPurchase)
     );
     // Approval after expiry is refused.

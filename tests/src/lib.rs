@@ -320,6 +320,7 @@ pub async fn bulk_users(store: &DynamoStore, tenant: &TenantId, n: usize, from: 
                 outbox: Vec::new(),
                 approve_quote: None,
                 idempotency: None,
+                requests: Vec::new(),
                 now: from,
             })
             .await

@@ -31,8 +31,8 @@ const SDK: [(&str, &str); 13] = [
     ("ConditionCheck::builder()", "dynamodb:ConditionCheckItem"),
 ];
 
-/// The store's ports; `Store` is the first seven, and `Quotes` needs `AccountReads`.
-const PORTS: [&str; 8] = [
+/// The store's ports; `Store` is the first eight, and `Quotes` needs `AccountReads`.
+const PORTS: [&str; 9] = [
     "AccountReads",
     "Listings",
     "Quotes",
@@ -40,6 +40,7 @@ const PORTS: [&str; 8] = [
     "DueIndex",
     "MailSuppressions",
     "UsageHistory",
+    "PurchaseRequests",
     "OutboxStore",
 ];
 
@@ -231,13 +232,13 @@ fn adapter() -> Adapter {
     Adapter { actions, methods }
 }
 
-/// The ports a bound names: `S: AccountReads + Commits` → both; `Store` → its seven.
+/// The ports a bound names: `S: AccountReads + Commits` → both; `Store` → its eight.
 fn ports_of(bound: &str) -> BTreeSet<&'static str> {
     let mut out = BTreeSet::new();
     for name in bound.split('+').map(str::trim) {
         let name = name.rsplit("::").next().unwrap_or(name);
         if name == "Store" {
-            out.extend(&PORTS[..7]);
+            out.extend(&PORTS[..8]);
         } else if let Some(port) = PORTS.iter().find(|p| **p == name) {
             out.insert(*port);
             if name == "Quotes" {

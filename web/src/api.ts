@@ -40,6 +40,9 @@ export interface Account {
   modules: Pool[];
   rights: Right[];
   renewal_reminder_days: number;
+  /** R35: purchases whose total is above this (minor units) wait for a second approver. */
+  approval_threshold: number | null;
+  pending_requests: number;
   version: number;
 }
 
@@ -71,6 +74,25 @@ export interface Purchase {
   currency: string;
   total: number;
   account: Account;
+}
+
+/** R35: a purchase above the approval threshold, waiting for a second holder of licences.manage. */
+export interface PurchaseRequest {
+  purchase_request_id: string;
+  status: "pending" | "approved" | "declined" | "expired";
+  requested_by: string;
+  /** Asked by the caller: they may withdraw it, not approve it. */
+  yours: boolean;
+  requested_at: string;
+  expires_at: string;
+  currency: string;
+  requested_total: number;
+  lines: QuoteLine[];
+  /** Today's total while pending: what an approval must send. */
+  total: number | null;
+  decided_by: string | null;
+  reason: string | null;
+  invoice_id: string | null;
 }
 
 export interface SeatToRemove {
@@ -240,7 +262,7 @@ export class Api {
     return this.call("GET", "/v1/roles");
   }
   /** R30: the renewal reminder's notice in days (0: none). */
-  setSettings(settings: { renewal_reminder_days: number }): Promise<Account> {
+  setSettings(settings: { renewal_reminder_days?: number; approval_threshold?: number | null }): Promise<Account> {
     return this.call("PUT", "/v1/settings", settings);
   }
   previewNextPeriod(counts: PoolCounts): Promise<NextPeriodPreview> {
@@ -255,8 +277,18 @@ export class Api {
     return this.call("POST", "/v1/purchases/quotes", counts);
   }
   /** The key makes a retried or repeated approval buy once (R10). */
-  approve(quoteId: string, idempotencyKey: string): Promise<Purchase> {
+  /** A purchase, or (R35) the request it became when its total is above the threshold. */
+  approve(quoteId: string, idempotencyKey: string): Promise<Purchase | PurchaseRequest> {
     return this.call("POST", "/v1/purchases", { quote_id: quoteId }, { "Idempotency-Key": idempotencyKey });
+  }
+  requests(): Promise<Page<PurchaseRequest>> {
+    return this.call("GET", "/v1/purchase-requests?limit=50");
+  }
+  approveRequest(id: string, total: number, idempotencyKey: string): Promise<Purchase> {
+    return this.call("POST", `/v1/purchase-requests/${encodeURIComponent(id)}/approve`, { total }, { "Idempotency-Key": idempotencyKey });
+  }
+  declineRequest(id: string, reason: string): Promise<PurchaseRequest> {
+    return this.call("POST", `/v1/purchase-requests/${encodeURIComponent(id)}/decline`, { reason });
   }
   setNextPeriod(counts: PoolCounts): Promise<NextPeriod> {
     return this.call("PUT", "/v1/next-period", counts);

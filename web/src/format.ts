@@ -54,3 +54,17 @@ export function instant(iso: string, timeZone: string, lang: Lang): string {
     timeZoneName: "short",
   }).format(new Date(iso));
 }
+
+/**
+ * An amount typed in major units ("1500", "1500.50", "1.500,50" in Danish) as integer minor
+ * units, read digit by digit: never through a float. Null when it is not an amount.
+ */
+export function toMinor(typed: string, currency: string, lang: Lang): number | null {
+  const digits = fractionDigits(currency);
+  const [group, decimal] = lang === "da" ? [".", ","] : [",", "."];
+  const text = typed.trim().split(group).join("");
+  const [whole = "", fraction = "", ...rest] = text.split(decimal);
+  if (rest.length > 0 || !/^\d+$/.test(whole) || !/^\d*$/.test(fraction) || fraction.length > digits) return null;
+  const minor = Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
+  return Number.isSafeInteger(minor) ? minor : null;
+}

@@ -6,4 +6,6 @@ export const page = {
   render: (): void => {},
   /** Reads the invoices and the action log again (after a change that adds to them). */
   refreshHistory: async (): Promise<void> => {},
+  /** Reads the purchase requests again (R35). */
+  refreshRequests: async (): Promise<void> => {},
 };

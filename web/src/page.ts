@@ -12,6 +12,7 @@ import { actionLog, invoices } from "./views/history";
 import { invoiceInAddress, invoiceView } from "./views/invoice";
 import { section } from "./views/pools";
 import { reds } from "./views/reds";
+import { requests } from "./views/requests";
 import { settings } from "./views/settings";
 import { usage } from "./views/usage";
 import { deactivateButton, loadUsers, users } from "./views/users";
@@ -31,7 +32,7 @@ export async function load(): Promise<void> {
     return;
   }
   render();
-  await Promise.all([refreshHistory(), loadUsage(), loadUsers(), showAddressedInvoice()]);
+  await Promise.all([refreshHistory(), refreshRequests(), loadUsage(), loadUsers(), showAddressedInvoice()]);
 }
 
 export async function refreshHistory(): Promise<void> {
@@ -46,6 +47,18 @@ export async function refreshHistory(): Promise<void> {
   } catch {
     // The numbers that matter are already shown; the lists catch up on the next load.
   }
+}
+
+/** R35: the purchase requests, for those who may approve them; shown again in place. */
+export async function refreshRequests(): Promise<void> {
+  if (!state.api || !canManage()) return;
+  try {
+    state.requests = (await state.api.requests()).items;
+  } catch {
+    // The section keeps what it showed; the next load reads them again.
+  }
+  const fresh = requests();
+  if (fresh) document.getElementById("requests-section")?.replaceWith(fresh);
 }
 
 /** R37: the usage charts, once read; a failure leaves the section saying so. */
@@ -194,6 +207,7 @@ function body(): Child[] {
     section("licences", t().licences, [a.licences]),
     a.modules.length > 0 ? section("modules", t().modules, a.modules) : h("section", { "aria-labelledby": "modules-h" }, h("h2", { id: "modules-h" }, t().modules), h("p", {}, t().noModules)),
     canManage() && h("p", { class: "actions" }, h("button", { type: "submit", form: "buy-form", id: "purchase-more", class: "primary" }, t().purchaseMore)),
+    requests(),
     reds(a),
     users(),
     settings(a),
@@ -228,3 +242,4 @@ function notice(): Child {
 // The views and the purchase flow reach the page through these (hooks.ts).
 page.render = render;
 page.refreshHistory = refreshHistory;
+page.refreshRequests = refreshRequests;

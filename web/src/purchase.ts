@@ -125,9 +125,16 @@ async function approveQuote(): Promise<void> {
   }
   const { quote, key, request } = pending;
   try {
-    const bought = await state.api.approve(quote.quote_id, key);
-    state.account = bought.account;
-    state.notice = { kind: "ok", text: t().bought_ok(fmt.money(bought.total, bought.currency, state.lang), bought.invoice_id) };
+    const answer = await state.api.approve(quote.quote_id, key);
+    if ("purchase_request_id" in answer) {
+      // R35: above the tenant's limit, nothing is bought until another manager approves.
+      const tz = state.account?.time_zone ?? "UTC";
+      state.notice = { kind: "warn", text: t().requestWaits(fmt.money(answer.requested_total, answer.currency, state.lang), fmt.instant(answer.expires_at, tz, state.lang)) };
+      void page.refreshRequests();
+    } else {
+      state.account = answer.account;
+      state.notice = { kind: "ok", text: t().bought_ok(fmt.money(answer.total, answer.currency, state.lang), answer.invoice_id) };
+    }
     pending = null;
     state.buy = {};
     dialog.close();

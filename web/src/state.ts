@@ -1,6 +1,6 @@
 // The page's state, what the caller may do, and the words in the chosen language.
 
-import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type Usage, type UserRow } from "./api";
+import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type PurchaseRequest, type Usage, type UserRow } from "./api";
 import type { Config } from "./auth";
 import { initialLang, words, type Lang, type Words } from "./i18n";
 
@@ -44,6 +44,8 @@ interface State {
   invoice: Invoice | null;
   /** The last 90 days of usage (R37), once read. */
   usage: Usage | null;
+  /** R35: the purchase requests, newest first (holders of licences.manage). */
+  requests: PurchaseRequest[];
 }
 
 export const state: State = {
@@ -71,12 +73,18 @@ export const state: State = {
   preview: null,
   invoice: null,
   usage: null,
+  requests: [],
 };
 
 export const t = (): Words => words[state.lang];
 
 export function canManage(): boolean {
   return state.account?.rights.includes("licences.manage") === true && state.account.status === "active";
+}
+
+/** Every right: an administrator, who alone sets the approval threshold (R35). */
+export function isAdministrator(): boolean {
+  return state.account?.rights.length === 3;
 }
 
 export function canManageUsers(): boolean {

@@ -678,6 +678,48 @@ test("each pool's usage chart draws the API's readings, a day's numbers from the
   assert.deepEqual(page.failures, []);
 });
 
+test("a purchase above the limit waits; another manager approves it from the page, and it is bought once (R35)", async (t) => {
+  const { tenant, bearer } = await tenantWith("limit", 2, []);
+  await call(bearer, "POST", "/v1/users", { user_id: "cy", name: "Cy Clausen", email: "cy@example.com", role: "administrator" });
+  const cy = token("cy", tenant);
+
+  // Ada sets the limit on the page: 100.00 DKK.
+  const ada = await open(t, bearer, "16-limit");
+  await ada.fill("#approval-limit", "100");
+  await ada.click("#limit-save");
+  await ada.locator("#notice").getByText("Saved: purchases above 100.00 DKK wait for a second manager.").waitFor();
+  assert.equal((await call(bearer, "GET", "/v1/account")).approval_threshold, 10000);
+
+  // Her purchase of 2 licences is above it: nothing is bought, and she cannot approve it.
+  await ada.fill("#buy-licences", "2");
+  await ada.click("#purchase-more");
+  await ada.click("#approve");
+  await ada.locator("#notice").getByText(/is above the limit: it waits for another manager/).waitFor();
+  const [request] = (await call(bearer, "GET", "/v1/purchase-requests")).items;
+  assert.equal(request.status, "pending");
+  const row = ada.locator(`#requests-table tr[data-request="${request.purchase_request_id}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator(`#approve-${request.purchase_request_id}`).count(), 0, "no Approve for her own");
+  assert.match(await row.textContent(), /Waits for another manager/);
+  assert.equal((await call(bearer, "GET", "/v1/account")).licences.purchased, 2);
+  await ada.shotOf(ada.locator("#requests-section"), "waiting");
+
+  // Cy sees today's price and approves it; a second click buys nothing more.
+  const page = await open(t, cy, "16-limit-approver");
+  const approve = page.locator(`#approve-${request.purchase_request_id}`);
+  await approve.waitFor();
+  assert.equal(await page.locator(`tr[data-request="${request.purchase_request_id}"] .request-total`).textContent(), dkk(request.total));
+  await approve.dblclick();
+  await page.locator("#notice").getByText(/^Approved and bought: /).waitFor();
+  const account = await call(cy, "GET", "/v1/account");
+  assert.equal(account.licences.purchased, 4);
+  assert.equal((await call(cy, "GET", "/v1/invoices")).items.length, 1, "bought once");
+  assert.equal(await page.locator("#requests-table").count(), 0, "nothing waits any more");
+  assert.deepEqual(await lowContrast(ada), []);
+  assert.deepEqual(ada.failures, []);
+  assert.deepEqual(page.failures, []);
+});
+
 test("invoices page with Show more, and an invoice opens as a printable A4 view", async (t) => {
   const { bearer } = await tenantWith("inv", 1, []);
   // 22 purchases, 22 invoices: more than the list's first 20.

@@ -149,8 +149,19 @@ mod tests {
         let too_long = json!({"renewal_reminder_days": 400});
         let (status, code) = refused(call(&w, ADA, "PUT", "/v1/settings", too_long).await);
         assert_eq!(status, 400, "{code}");
+        // A setting left out keeps its value (R35 added the approval threshold beside it).
+        let (status, kept) = answer(call(&w, ADA, "PUT", "/v1/settings", json!({})).await);
+        assert_eq!((status, &kept["renewal_reminder_days"]), (200, &json!(14)));
+        let limit = json!({"approval_threshold": 50_000});
+        let (status, limited) = answer(call(&w, ADA, "PUT", "/v1/settings", limit).await);
         assert_eq!(
-            refused(call(&w, ADA, "PUT", "/v1/settings", json!({})).await).0,
+            (status, &limited["approval_threshold"]),
+            (200, &json!(50_000))
+        );
+        assert_eq!(limited["renewal_reminder_days"], 14);
+        let not_money = json!({"approval_threshold": "lots"});
+        assert_eq!(
+            refused(call(&w, ADA, "PUT", "/v1/settings", not_money).await).0,
             400
         );
         let route = refused(call(&w, ADA, "GET", "/v1/settings", json!({})).await);

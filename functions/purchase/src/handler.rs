@@ -1,7 +1,8 @@
 use lambda_http::Request;
 use licensing::app::{self, AppError};
 use licensing::http::{
-    HttpResult, auth, idempotency_key, json_body, ok, present, replayable, route_key, tenant_route,
+    HttpResult, auth, idempotency_key, json_body, ok, page, present, replayable, route_key,
+    tenant_route,
 };
 use licensing::ports::{Clock, Store};
 use serde::Deserialize;
@@ -22,6 +23,12 @@ struct ApproveBody {
     /// The id a quote was given: the contract's `Id` shape, so that no other string reaches a
     /// key (a sort key above 1 KB would be DynamoDB's error, not the caller's).
     quote_id: licensing::domain::identity::QuoteId,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclineBody {
+    reason: String,
 }
 
 pub async fn handle<S: Store, C: Clock>(
@@ -57,6 +64,27 @@ pub async fn handle<S: Store, C: Clock>(
                         app::approve_purchase(store, &caller, key, &value, &body.quote_id, now)
                             .await?,
                     )
+                }
+                ("GET", ["purchase-requests"]) => ok(
+                    200,
+                    &app::requests::list_requests(store, &caller, &page(&request)?, now).await?,
+                ),
+                ("GET", ["purchase-requests", id]) => ok(
+                    200,
+                    &app::requests::get_request(store, &caller, id, now).await?,
+                ),
+                ("POST", ["purchase-requests", id, "approve"]) => {
+                    let value: serde_json::Value = json_body(&request)?;
+                    let key = idempotency_key(&request)?;
+                    let approved =
+                        app::requests::approve_request(store, &caller, id, key, &value, now);
+                    replayable(approved.await?)
+                }
+                ("POST", ["purchase-requests", id, "decline"]) => {
+                    let body: DeclineBody = json_body(&request)?;
+                    let declined =
+                        app::requests::decline_request(store, &caller, id, &body.reason, now);
+                    ok(200, &declined.await?)
                 }
                 _ => Err(AppError::NotFound("route")),
             }
@@ -178,3 +206,7 @@ mod tests {
 
     const ROUTES: [(&str, &str); 2] = [("POST", "/v1/purchases/quotes"), ("POST", "/v1/purchases")];
 }
+
+#[cfg(test)]
+#[path = "requests_tests.rs"]
+mod requests_tests;

@@ -192,7 +192,8 @@ mod tests {
         // Two entries are there already (the tenant, Bo); each setting adds one.
         for days in 0..(app::export::ROWS_PER_PAGE as u32) {
             let settings = app::Settings {
-                renewal_reminder_days: days % 30,
+                renewal_reminder_days: Some(days % 30),
+                ..app::Settings::default()
             };
             app::set_settings(&w.store, &ada, &settings, w.clock.0)
                 .await

@@ -17,6 +17,7 @@ use crate::domain::allocation::RedSeat;
 use crate::domain::identity::{QuoteId, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
+use crate::domain::purchase_request::{PurchaseRequest, RequestStatus};
 use crate::domain::quote::Quote;
 use crate::domain::suppression::MailSuppression;
 use crate::domain::usage::UsageReading;
@@ -24,8 +25,8 @@ use crate::domain::user::User;
 use crate::outbox::{OutboxBatch, OutboxMessage};
 use crate::ports::{
     AccountReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings, Loaded,
-    LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, Span, StoreError,
-    StoreUsage, StoredQuote, UsageHistory,
+    LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, PurchaseRequests, Quotes, Span,
+    StoreError, StoreUsage, StoredQuote, UsageHistory,
 };
 
 /// How long a quote's record outlives the quote (the DynamoDB item's TTL).
@@ -43,6 +44,7 @@ struct TenantData {
     outbox: Vec<StoredBatch>,
     suppressions: BTreeMap<String, MailSuppression>,
     usage: BTreeMap<chrono::NaiveDate, UsageReading>,
+    requests: BTreeMap<String, PurchaseRequest>,
 }
 
 /// An outbox batch as the table keeps it: due at `due` (none once dead), and leased to a
@@ -394,6 +396,14 @@ impl Commits for MemoryStore {
             {
                 return Err(StoreError::AlreadyExists("invoice"));
             }
+            let open =
+                |w: &crate::ports::RequestWrite| match data.requests.get(&w.request.request_id) {
+                    None => w.new,
+                    Some(stored) => !w.new && stored.status == RequestStatus::Pending,
+                };
+            if !change.requests.iter().all(open) {
+                return Err(StoreError::RequestDecided);
+            }
             let mut account = change.account;
             account.subscription.version = change.expected_version.map_or(1, |v| v + 1);
             data.account = Some(account);
@@ -420,6 +430,10 @@ impl Commits for MemoryStore {
             }
             if let Some(record) = change.idempotency {
                 data.idempotency.insert(record.key_digest.clone(), record);
+            }
+            for write in change.requests {
+                data.requests
+                    .insert(write.request.request_id.clone(), write.request);
             }
             Ok(())
         })
@@ -669,6 +683,36 @@ impl UsageHistory for MemoryStore {
             Ok(t.get(tenant)
                 .map(|d| d.usage.range(from..=to).map(|(_, r)| r.clone()).collect())
                 .unwrap_or_default())
+        })
+    }
+}
+
+impl PurchaseRequests for MemoryStore {
+    async fn get_request(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+    ) -> Result<Option<PurchaseRequest>, StoreError> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .and_then(|d| d.requests.get(request_id).cloned()))
+        })
+    }
+
+    async fn list_requests(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<PurchaseRequest>, StoreError> {
+        self.with(|t| {
+            let requests = t
+                .get(tenant)
+                .map(|d| d.requests.values().cloned().collect())
+                .unwrap_or_default();
+            page_of(
+                &newest_first(requests, |r: &PurchaseRequest| r.request_id.clone()),
+                page,
+            )
         })
     }
 }

@@ -40,6 +40,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict => Self::Contention,
             StoreError::BadCursor => Self::BadRequest("the cursor is not valid".into()),
             StoreError::IdempotencyRace => Self::IdempotencyInProgress,
+            StoreError::RequestDecided => Self::Contention,
             other => Self::Store(other),
         }
     }

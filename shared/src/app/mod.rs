@@ -6,6 +6,7 @@ pub mod error;
 pub mod export;
 mod next_period;
 mod purchase;
+pub mod requests;
 mod roles;
 mod settings;
 mod status;
@@ -317,6 +318,7 @@ impl<'a> UnitOfWork<'a> {
             outbox,
             approve_quote: None,
             idempotency: None,
+            requests: Vec::new(),
             now: self.now,
         }
     }

@@ -14,10 +14,12 @@ use crate::app::{
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
 use crate::domain::identity::{Actor, QuoteId};
 use crate::domain::purchase;
-use crate::domain::quote::{PurchaseRequest, prepare_quote};
+use crate::domain::quote::{QuoteRequest, prepare_quote};
 use crate::domain::rights::Right;
 use crate::outbox::{MailKind, Payload, Recipient};
-use crate::ports::{AccountReads, Commits, IdempotencyRecord, Quotes, StoreError};
+use crate::ports::{
+    AccountReads, Commits, IdempotencyRecord, PurchaseRequests, Quotes, StoreError,
+};
 
 pub async fn create_quote<S: AccountReads + Quotes + Commits>(
     store: &S,
@@ -26,7 +28,7 @@ pub async fn create_quote<S: AccountReads + Quotes + Commits>(
     modules: &BTreeMap<String, u32>,
     now: DateTime<Utc>,
 ) -> Result<QuoteView, AppError> {
-    let request = PurchaseRequest::parse(licences, modules)?;
+    let request = QuoteRequest::parse(licences, modules)?;
     let auth = authorize(store, caller, Right::LicencesManage, now).await?;
     let quote = prepare_quote(
         &auth.loaded.account.subscription,
@@ -38,7 +40,7 @@ pub async fn create_quote<S: AccountReads + Quotes + Commits>(
     Ok(QuoteView::new(&quote))
 }
 
-pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
+pub async fn approve_purchase<S: AccountReads + Quotes + Commits + PurchaseRequests>(
     store: &S,
     caller: &Caller,
     idempotency_key: Option<&str>,
@@ -66,34 +68,42 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
             let digest = digest.clone()?.ok_or(AppError::IdempotencyKeyMissing)?;
             if let Some(record) = reads.idempotency {
-                return replay_purchase(store, &caller.tenant, record, print, &auth.rights).await;
+                return replay_purchase(store, caller, record, print, &auth.rights, now).await;
             }
             let stored = reads.quote.ok_or(AppError::NotFound("quote"))?;
             if stored.approved {
                 // Approved together with its idempotency record: if this key did it, replay.
                 return match store.get_idempotency(&caller.tenant, &digest, now).await? {
                     Some(record) => {
-                        replay_purchase(store, &caller.tenant, record, print, &auth.rights).await
+                        replay_purchase(store, caller, record, print, &auth.rights, now).await
                     }
                     None => Err(AppError::QuoteUsed),
                 };
             }
             let loaded = auth.loaded;
+            if loaded
+                .account
+                .subscription
+                .needs_approval(stored.quote.total)
+            {
+                let asked = RequestAsked {
+                    caller,
+                    digest,
+                    print,
+                    language: auth.user.language,
+                    name: auth.user.name.to_string(),
+                };
+                return request_approval(store, &loaded, &stored.quote, asked, now).await;
+            }
             let mut account = loaded.account.clone();
             let purchase_id = format!("p-{}", uuid::Uuid::new_v4().simple());
             let (purchase, events) =
                 purchase::approve(&mut account, &stored.quote, &caller.user, now, purchase_id)?;
-            let made = PurchaseMade {
-                purchase_id: purchase.purchase_id.clone(),
-                invoice_id: purchase.invoice.invoice_id.clone(),
-                quote_id: purchase.quote_id.clone(),
-                currency: purchase.invoice.currency.to_string(),
-                total: purchase.invoice.total.minor(),
-            };
+            let made = PurchaseMade::of(&purchase);
             let record =
                 serde_json::to_string(&made).map_err(|e| AppError::Internal(e.to_string()))?;
             // The account as this commit leaves it (its version moved on), as a replay reads it.
-            let body = made.answer(AccountView::committing(&account, &auth.rights))?;
+            let body = purchase_answer(made, AccountView::committing(&account, &auth.rights))?;
             let log = log_entry(
                 Actor::User(caller.user.clone()),
                 "licences.purchased",
@@ -157,7 +167,7 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits>(
 /// whatever the tenant's size. A replay answers it with the account as it is now, which is the
 /// account the first answer showed unless something changed since.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct PurchaseMade {
+pub(crate) struct PurchaseMade {
     purchase_id: String,
     invoice_id: String,
     quote_id: QuoteId,
@@ -166,40 +176,185 @@ struct PurchaseMade {
 }
 
 impl PurchaseMade {
-    /// The answer, with the account as `account` shows it.
-    fn answer(self, account: AccountView) -> Result<String, AppError> {
-        serde_json::to_string(&PurchaseView {
-            purchase_id: self.purchase_id,
-            invoice_id: self.invoice_id,
-            quote_id: self.quote_id,
-            currency: self.currency,
-            total: self.total,
-            account,
-        })
-        .map_err(|e| AppError::Internal(e.to_string()))
+    pub(crate) fn of(purchase: &crate::domain::purchase::Purchase) -> Self {
+        Self {
+            purchase_id: purchase.purchase_id.clone(),
+            invoice_id: purchase.invoice.invoice_id.clone(),
+            quote_id: purchase.quote_id.clone(),
+            currency: purchase.invoice.currency.to_string(),
+            total: purchase.invoice.total.minor(),
+        }
+    }
+}
+
+/// A purchase's answer, with the account as `account` shows it.
+pub(crate) fn purchase_answer(
+    made: PurchaseMade,
+    account: AccountView,
+) -> Result<String, AppError> {
+    serde_json::to_string(&PurchaseView {
+        purchase_id: made.purchase_id,
+        invoice_id: made.invoice_id,
+        quote_id: made.quote_id,
+        currency: made.currency,
+        total: made.total,
+        account,
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// What a 202's idempotency record keeps (R35): the request it made, shown again as it is now.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RequestMade {
+    purchase_request_id: String,
+}
+
+/// Who asks for an approval above the threshold, and the key they asked with.
+struct RequestAsked<'a> {
+    caller: &'a Caller,
+    digest: String,
+    print: &'a str,
+    language: crate::domain::identity::Language,
+    name: String,
+}
+
+/// R35: an approval above the tenant's threshold charges nothing. It becomes a pending
+/// request (the quote used up, the key kept for a replay), answered 202, and the other
+/// holders of `licences.manage` are mailed.
+async fn request_approval<S: AccountReads + Quotes + Commits>(
+    store: &S,
+    loaded: &crate::ports::Loaded,
+    quote: &crate::domain::quote::Quote,
+    asked: RequestAsked<'_>,
+    now: DateTime<Utc>,
+) -> Result<Replayable, AppError> {
+    use crate::domain::purchase_request::{request, request_id};
+    crate::domain::quote::check_quote(&loaded.account.subscription, quote, now)?;
+    let mut account = loaded.account.clone();
+    let at = account.subscription.tick(now);
+    let items = QuoteRequest {
+        items: quote
+            .lines
+            .iter()
+            .map(|l| (l.pool.clone(), l.quantity))
+            .collect(),
+    };
+    let made = request(
+        &mut account.subscription,
+        quote,
+        items,
+        &asked.caller.user,
+        at,
+        request_id(at),
+    )?;
+    let view =
+        crate::app::requests::request_view(&account.subscription, &made, &asked.caller.user, now);
+    let body = serde_json::to_string(&view).map_err(|e| AppError::Internal(e.to_string()))?;
+    let record = serde_json::to_string(&RequestMade {
+        purchase_request_id: made.request_id.clone(),
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let log = log_entry(
+        Actor::User(asked.caller.user.clone()),
+        "purchase.requested",
+        json!({
+            "purchase_request_id": made.request_id,
+            "quote_id": quote.quote_id,
+            "lines": quote.lines,
+            "total": quote.total,
+            "currency": quote.currency,
+            "expires_at": made.expires_at,
+        }),
+        at,
+    );
+    let lines: Vec<_> = quote
+        .lines
+        .iter()
+        .map(|l| json!({"name": l.name, "quantity": l.quantity}))
+        .collect();
+    let mail = Payload::Mail {
+        kind: MailKind::PurchaseRequested,
+        to: Recipient::OtherManagers {
+            except: asked.caller.user.clone(),
+        },
+        language: None,
+        data: json!({
+            "request_id": made.request_id,
+            "requested_by": asked.name,
+            "requested_language": asked.language,
+            "lines": lines,
+            "total": quote.total,
+            "currency": quote.currency,
+            "expires_at": made.expires_at,
+        }),
+    };
+    let mut change = UnitOfWork::new(loaded, account, log, &[], now)
+        .mail(vec![mail])
+        .into_change();
+    change.approve_quote = Some(quote.quote_id.clone());
+    change.requests.push(crate::ports::RequestWrite {
+        request: made,
+        new: true,
+    });
+    change.idempotency = Some(IdempotencyRecord {
+        key_digest: asked.digest,
+        fingerprint: asked.print.to_owned(),
+        status: 202,
+        body: record,
+        created_at: now,
+        expires_at: now + idempotency_window(),
+    });
+    match store.commit(change).await {
+        Ok(()) => Ok(Replayable {
+            status: 202,
+            body,
+            replayed: false,
+        }),
+        Err(StoreError::IdempotencyRace | StoreError::QuoteUsed) => Err(AppError::Contention),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// R10: the same key and body answer the purchase made first, with the account read again:
 /// the request's own read may predate the purchase's commit (it ran beside the record's read).
-async fn replay_purchase<S: AccountReads>(
+/// A 202's record (R35) answers the request it made, as it is now.
+pub(crate) async fn replay_purchase<S: AccountReads + crate::ports::PurchaseRequests>(
     store: &S,
-    tenant: &crate::domain::identity::TenantId,
+    caller: &Caller,
     record: IdempotencyRecord,
     print: &str,
     rights: &BTreeSet<Right>,
+    now: DateTime<Utc>,
 ) -> Result<Replayable, AppError> {
     let status = record.status;
     let replayed = Replayable::replay(record, print)?;
-    let made: PurchaseMade = serde_json::from_str(&replayed.body)
-        .map_err(|e| AppError::Internal(format!("idempotency record: {e}")))?;
+    let tenant = &caller.tenant;
     let loaded = store
         .load_account(tenant)
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
+    let body = if status == 202 {
+        let made: RequestMade = serde_json::from_str(&replayed.body)
+            .map_err(|e| AppError::Internal(format!("idempotency record: {e}")))?;
+        let request = store
+            .get_request(tenant, &made.purchase_request_id)
+            .await?
+            .ok_or(AppError::NotFound("purchase request"))?;
+        let view = crate::app::requests::request_view(
+            &loaded.account.subscription,
+            &request,
+            &caller.user,
+            now,
+        );
+        serde_json::to_string(&view).map_err(|e| AppError::Internal(e.to_string()))?
+    } else {
+        let made: PurchaseMade = serde_json::from_str(&replayed.body)
+            .map_err(|e| AppError::Internal(format!("idempotency record: {e}")))?;
+        purchase_answer(made, AccountView::new(&loaded.account, rights))?
+    };
     Ok(Replayable {
         status,
-        body: made.answer(AccountView::new(&loaded.account, rights))?,
+        body,
         replayed: true,
     })
 }

@@ -55,6 +55,7 @@ pub async fn create_tenant<S: AccountReads + Commits>(
             outbox,
             approve_quote: None,
             idempotency: None,
+            requests: Vec::new(),
             now,
         })
         .await?;
@@ -101,7 +102,7 @@ pub async fn terminate_tenant<S: AccountReads + Commits>(
     .await
 }
 
-/// R30: an operator sets a tenant's renewal reminder notice.
+/// R30, R35: an operator sets a tenant's renewal reminder notice or approval threshold.
 pub async fn set_tenant_settings<S: AccountReads + Commits>(
     store: &S,
     operator: &str,
@@ -111,9 +112,11 @@ pub async fn set_tenant_settings<S: AccountReads + Commits>(
 ) -> Result<AccountView, AppError> {
     retrying(|_| async move {
         let loaded = operated(store, store.load_account(tenant_id).await?, now).await?;
-        let actor = Actor::Operator(operator.to_owned());
-        super::settings::change_settings(store, &loaded, actor, settings, &BTreeSet::new(), now)
-            .await
+        let by = super::settings::Changer {
+            actor: Actor::Operator(operator.to_owned()),
+            name: format!("The service's operator ({operator})"),
+        };
+        super::settings::change_settings(store, &loaded, by, settings, &BTreeSet::new(), now).await
     })
     .await
 }

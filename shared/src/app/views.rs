@@ -69,6 +69,10 @@ pub struct AccountView {
     pub rights: Vec<&'static str>,
     /// R30: days before the period ends that the managers are reminded (0: never).
     pub renewal_reminder_days: u32,
+    /// R35: purchases above this total (minor units) wait for a second approver.
+    pub approval_threshold: Option<i64>,
+    /// R35: purchase requests waiting for a second approver.
+    pub pending_requests: usize,
     pub version: u64,
 }
 
@@ -135,6 +139,8 @@ impl AccountView {
             modules: sub.modules().map(|p| pool_view(account, p, true)).collect(),
             rights: rights.iter().map(|r| r.as_str()).collect(),
             renewal_reminder_days: sub.renewal_reminder_days,
+            approval_threshold: sub.approval_threshold.map(|a| a.minor()),
+            pending_requests: sub.pending_requests.len(),
             version: sub.version,
         }
     }

@@ -77,6 +77,14 @@ pub enum DomainError {
         "a caller can grant only rights it holds, and cannot change its own role or its own role's rights"
     )]
     Escalation,
+    #[error("the purchase request is {0}")]
+    RequestClosed(&'static str),
+    #[error("a purchase request is approved by another holder of licences.manage")]
+    OwnRequest,
+    #[error("the price is now {total} (minor units); approve that total")]
+    PriceChanged { total: i64 },
+    #[error("only an administrator changes the approval threshold")]
+    AdministratorOnly,
 }
 
 impl DomainError {
@@ -107,6 +115,10 @@ impl DomainError {
             Self::PeriodEnded => "period_ended",
             Self::LastAdministrator => "last_administrator",
             Self::Escalation => "escalation",
+            Self::RequestClosed(_) => "request_closed",
+            Self::OwnRequest => "own_request",
+            Self::PriceChanged { .. } => "price_changed",
+            Self::AdministratorOnly => "administrator_only",
         }
     }
 
@@ -135,8 +147,10 @@ impl DomainError {
             | Self::UserAlreadyInactive
             | Self::UserExists
             | Self::TenantExists
-            | Self::LastAdministrator => ErrorKind::Conflict,
-            Self::Escalation => ErrorKind::Forbidden,
+            | Self::LastAdministrator
+            | Self::RequestClosed(_)
+            | Self::PriceChanged { .. } => ErrorKind::Conflict,
+            Self::Escalation | Self::OwnRequest | Self::AdministratorOnly => ErrorKind::Forbidden,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod period;
 pub mod pool;
 pub mod proration;
 pub mod purchase;
+pub mod purchase_request;
 pub mod quote;
 pub mod removal;
 pub mod rights;

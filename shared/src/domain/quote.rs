@@ -53,11 +53,11 @@ pub fn quote_validity() -> Duration {
 
 /// What to buy, per pool. Parsed from `{"licences": 3, "modules": {"crm": 2}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PurchaseRequest {
+pub struct QuoteRequest {
     pub items: BTreeMap<PoolId, Quantity>,
 }
 
-impl PurchaseRequest {
+impl QuoteRequest {
     pub fn parse(
         licences: Option<u32>,
         modules: &BTreeMap<String, u32>,
@@ -110,7 +110,7 @@ pub struct Quote {
 /// approved on the day it was priced for, and the amount approved is the amount invoiced.
 pub fn prepare_quote(
     subscription: &Subscription,
-    request: &PurchaseRequest,
+    request: &QuoteRequest,
     now: DateTime<Utc>,
     quote_id: QuoteId,
 ) -> Result<Quote, DomainError> {

@@ -48,6 +48,13 @@ pub struct Subscription {
     /// R37: the last day the usage history is done with (read, or passed over as missing).
     #[serde(default)]
     pub usage_through: Option<chrono::NaiveDate>,
+    /// R35: a purchase whose total is above this (minor units) waits for a second approver;
+    /// none by default.
+    #[serde(default)]
+    pub approval_threshold: Option<super::money::Amount>,
+    /// R35: the requests waiting for a second approver, for the sweep to expire.
+    #[serde(default)]
+    pub pending_requests: Vec<super::purchase_request::PendingRequest>,
 }
 
 /// R30's default: a week's notice before the next period is invoiced.
@@ -166,12 +173,14 @@ impl Subscription {
     }
 
     /// The next instant the sweep has work on the subscription itself: a renewal reminder, a
-    /// rollover or the day's usage reading (R37), whichever comes first.
+    /// rollover, the day's usage reading (R37) or a purchase request's expiry (R35), whichever
+    /// comes first.
     pub fn sweep_due(&self) -> Option<DateTime<Utc>> {
         [
             self.renewal_reminder_due(),
             self.rollover_due(),
             self.usage_due(),
+            self.requests_due(),
         ]
         .into_iter()
         .flatten()

@@ -103,6 +103,8 @@ pub fn create_tenant(
         renewal_reminder_days: super::account::DEFAULT_RENEWAL_REMINDER_DAYS,
         renewal_reminded: None,
         usage_through: None,
+        approval_threshold: None,
+        pending_requests: Vec::new(),
     };
     // R22: a subscription starts in a period still running, never in one already over.
     if subscription.period.end_instant(subscription.time_zone) <= now {

@@ -162,6 +162,10 @@ pub fn problem(err: &AppError, request_id: &str) -> HttpResult {
         "detail": err.public_detail(),
         "request_id": request_id,
     });
+    // R35: the price an approver must approve instead.
+    if let AppError::Domain(crate::domain::DomainError::PriceChanged { total }) = err {
+        body["total"] = (*total).into();
+    }
     if SUPPORT_CODES.contains(&err.code())
         && let Some(email) = SUPPORT_CONTACT.get()
     {

@@ -232,6 +232,16 @@ async fn deliver_batch<N: Sender>(
                         people.users.get(user_id.as_str()).into_iter().collect()
                     }
                     Recipient::Managers => people.managers.iter().collect(),
+                    Recipient::OtherManagers { except } => people
+                        .managers
+                        .iter()
+                        .filter(|u| &u.user_id != except)
+                        .collect(),
+                    Recipient::Administrators { except } => people
+                        .administrators
+                        .iter()
+                        .filter(|u| Some(&u.user_id) != except.as_ref())
+                        .collect(),
                 };
                 let mut outcome = Outcome::Sent;
                 for user in targets {
@@ -255,7 +265,9 @@ async fn deliver_batch<N: Sender>(
                     }
                     let lang: Language = match to {
                         Recipient::User { .. } => language.unwrap_or(user.language),
-                        Recipient::Managers => user.language,
+                        Recipient::Managers
+                        | Recipient::OtherManagers { .. }
+                        | Recipient::Administrators { .. } => user.language,
                     };
                     let mail = match render(*kind, lang, &people.about, data) {
                         Ok(mail) => mail,

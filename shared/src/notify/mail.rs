@@ -49,6 +49,12 @@ fn environment() -> Result<&'static Environment<'static>, String> {
                 "renewal_reminder.txt",
                 "seat_at_risk.html",
                 "seat_at_risk.txt",
+                "purchase_requested.html",
+                "purchase_requested.txt",
+                "purchase_request_decided.html",
+                "purchase_request_decided.txt",
+                "approval_threshold_changed.html",
+                "approval_threshold_changed.txt",
                 "footer.txt"
             );
             env.add_filter("money", money);
@@ -154,6 +160,9 @@ pub fn template_name(kind: MailKind) -> &'static str {
         MailKind::PeriodChangeNotice => "period_change_notice",
         MailKind::RenewalReminder => "renewal_reminder",
         MailKind::SeatAtRisk => "seat_at_risk",
+        MailKind::PurchaseRequested => "purchase_requested",
+        MailKind::PurchaseRequestDecided => "purchase_request_decided",
+        MailKind::ApprovalThresholdChanged => "approval_threshold_changed",
     }
 }
 
@@ -187,6 +196,14 @@ pub fn subject(kind: MailKind, language: Language, many: bool) -> &'static str {
             "You have no licence: you will be deactivated unless one is bought"
         }
         (MailKind::SeatAtRisk, Da) => "Du har ingen licens: du deaktiveres, medmindre der købes en",
+        (MailKind::PurchaseRequested, En) => "A licence purchase waits for your approval",
+        (MailKind::PurchaseRequested, Da) => "Et køb af licenser venter på din godkendelse",
+        (MailKind::PurchaseRequestDecided, En) => "Your licence purchase request was answered",
+        (MailKind::PurchaseRequestDecided, Da) => "Din anmodning om at købe licenser er besvaret",
+        (MailKind::ApprovalThresholdChanged, En) => {
+            "The limit for purchases without approval was changed"
+        }
+        (MailKind::ApprovalThresholdChanged, Da) => "Grænsen for køb uden godkendelse er ændret",
     }
 }
 
@@ -445,5 +462,85 @@ mod tests {
         assert!(!mail.html.contains("<script>"));
         assert!(mail.html.contains("&lt;script&gt;"));
         assert!(!mail.html.contains("<b>Acme</b>"));
+    }
+
+    /// R35's three mails in both languages: what was asked and until when, how it ended,
+    /// and a limit changed; amounts in the currency, names escaped in the HTML.
+    #[test]
+    fn r35_the_request_mails_say_what_waits_how_it_ended_and_the_new_limit() {
+        let about = MailContext::new("Acme");
+        let asked = json!({"request_id": "pr-1", "requested_by": "Ada <Admin>", "lines": [{"name": "Licences", "quantity": 2}],
+                           "total": 21639, "currency": "DKK", "expires_at": "2026-12-09T00:27:00Z"});
+        let en = render(MailKind::PurchaseRequested, Language::En, &about, &asked).unwrap();
+        assert!(
+            en.text
+                .contains("Ada <Admin> wants to buy licences for 216.39 DKK"),
+            "{}",
+            en.text
+        );
+        assert!(en.text.contains("- Licences: 2"), "{}", en.text);
+        assert!(en.html.contains("Ada &lt;Admin&gt;"), "{}", en.html);
+        let da = render(MailKind::PurchaseRequested, Language::Da, &about, &asked).unwrap();
+        assert!(
+            da.text.contains("vil købe licenser for 216.39 DKK"),
+            "{}",
+            da.text
+        );
+        for (status, en_says, da_says) in [
+            (
+                "approved",
+                "Cy approved your purchase of licences for 216.39 DKK (invoice inv-p-1)",
+                "Cy har godkendt dit køb",
+            ),
+            (
+                "declined",
+                "Cy declined your purchase of licences for 216.39 DKK. Reason: Next quarter.",
+                "Begrundelse: Next quarter.",
+            ),
+            (
+                "expired",
+                "was not approved in time and has expired",
+                "er udløbet",
+            ),
+        ] {
+            let data = json!({"status": status, "by": "Cy", "reason": "Next quarter", "invoice_id": "inv-p-1", "total": 21639, "currency": "DKK"});
+            let en = render(
+                MailKind::PurchaseRequestDecided,
+                Language::En,
+                &about,
+                &data,
+            )
+            .unwrap();
+            assert!(en.text.contains(en_says), "{status}: {}", en.text);
+            let da = render(
+                MailKind::PurchaseRequestDecided,
+                Language::Da,
+                &about,
+                &data,
+            )
+            .unwrap();
+            assert!(da.text.contains(da_says), "{status}: {}", da.text);
+        }
+        let limit = json!({"from": null, "to": 1_000_000, "currency": "DKK", "by": "Ada"});
+        let en = render(
+            MailKind::ApprovalThresholdChanged,
+            Language::En,
+            &about,
+            &limit,
+        )
+        .unwrap();
+        assert!(en.text.contains("Ada changed the limit for purchases without approval from no limit to 10000.00 DKK"), "{}", en.text);
+        let da = render(
+            MailKind::ApprovalThresholdChanged,
+            Language::Da,
+            &about,
+            &limit,
+        )
+        .unwrap();
+        assert!(
+            da.text.contains("fra ingen grænse til 10000.00 DKK"),
+            "{}",
+            da.text
+        );
     }
 }

@@ -14,6 +14,8 @@ use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
 pub(super) struct Recipients {
     pub users: BTreeMap<String, User>,
     pub managers: Vec<User>,
+    /// The active users whose role holds every right (R35's threshold changes).
+    pub administrators: Vec<User>,
     pub about: MailContext,
     /// Addresses that bounced for good or complained (`feedback`): mail to them is skipped.
     pub suppressed: BTreeSet<String>,
@@ -44,6 +46,7 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>
     let mut people = Recipients {
         users: BTreeMap::new(),
         managers: Vec::new(),
+        administrators: Vec::new(),
         about,
         suppressed: BTreeSet::new(),
     };
@@ -77,8 +80,18 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>
         }
         None => None,
     };
-    if names_contacts || mails.iter().any(|to| matches!(to, Recipient::Managers)) {
+    if names_contacts || mails.iter().any(|to| !matches!(to, Recipient::User { .. })) {
         let users = store.all_users(tenant).await?;
+        people.administrators = users
+            .iter()
+            .filter(|u| {
+                u.active
+                    && roles
+                        .as_ref()
+                        .is_some_and(|r| r.rights_of(&u.role).len() == Right::ALL.len())
+            })
+            .cloned()
+            .collect();
         people.managers = users
             .iter()
             .filter(|u| {

@@ -3,8 +3,8 @@
 
 mod store;
 pub use store::{
-    AccountReads, Commits, DueIndex, Listings, MailSuppressions, OutboxStore, Quotes, Store,
-    UsageHistory,
+    AccountReads, Commits, DueIndex, Listings, MailSuppressions, OutboxStore, PurchaseRequests,
+    Quotes, Store, UsageHistory,
 };
 
 use chrono::{DateTime, Utc};
@@ -58,6 +58,9 @@ pub enum StoreError {
     /// An approval with this idempotency key committed meanwhile.
     #[error("the idempotency key was used concurrently")]
     IdempotencyRace,
+    /// A purchase request was decided meanwhile (R35).
+    #[error("the purchase request was decided concurrently")]
+    RequestDecided,
     #[error("a cursor is not valid here")]
     BadCursor,
     #[error("storage is throttled")]
@@ -92,6 +95,14 @@ pub struct IdempotencyRecord {
 pub struct StoredQuote {
     pub quote: Quote,
     pub approved: bool,
+}
+
+/// A purchase request written by a change (R35): a new one must not exist; a decided or
+/// expired one must still be pending as stored, so two approvals cannot both apply it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestWrite {
+    pub request: crate::domain::purchase_request::PurchaseRequest,
+    pub new: bool,
 }
 
 /// A user record written by a change, with what it was before (the store derives the seat
@@ -153,6 +164,8 @@ pub struct Change {
     pub approve_quote: Option<crate::domain::identity::QuoteId>,
     /// The approval's idempotency record; refused if the key exists unexpired.
     pub idempotency: Option<IdempotencyRecord>,
+    /// R35's purchase requests this change makes or decides.
+    pub requests: Vec<RequestWrite>,
     pub now: DateTime<Utc>,
 }
 

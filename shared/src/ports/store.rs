@@ -8,6 +8,7 @@ use crate::domain::allocation::RedSeat;
 use crate::domain::identity::{QuoteId, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
+use crate::domain::purchase_request::PurchaseRequest;
 use crate::domain::quote::Quote;
 use crate::domain::suppression::MailSuppression;
 use crate::domain::usage::UsageReading;
@@ -204,12 +205,27 @@ pub trait DueIndex: Send + Sync {
 /// Every port the use cases have, for the callers that need them all (the functions' wiring
 /// and the tests); a use case asks only for the ones it uses.
 pub trait Store:
-    AccountReads + Listings + Quotes + Commits + DueIndex + MailSuppressions + UsageHistory
+    AccountReads
+    + Listings
+    + Quotes
+    + Commits
+    + DueIndex
+    + MailSuppressions
+    + UsageHistory
+    + PurchaseRequests
 {
 }
 
-impl<T: AccountReads + Listings + Quotes + Commits + DueIndex + MailSuppressions + UsageHistory>
-    Store for T
+impl<
+    T: AccountReads
+        + Listings
+        + Quotes
+        + Commits
+        + DueIndex
+        + MailSuppressions
+        + UsageHistory
+        + PurchaseRequests,
+> Store for T
 {
 }
 
@@ -306,4 +322,20 @@ pub trait UsageHistory: Send + Sync {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> impl Future<Output = Result<Vec<UsageReading>, StoreError>> + Send;
+}
+
+/// R35's purchase requests, each its own record (the subscription lists the pending ones).
+pub trait PurchaseRequests: Send + Sync {
+    fn get_request(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+    ) -> impl Future<Output = Result<Option<PurchaseRequest>, StoreError>> + Send;
+
+    /// A page of the tenant's requests, newest first.
+    fn list_requests(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<PurchaseRequest>, StoreError>> + Send;
 }

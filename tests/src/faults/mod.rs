@@ -19,6 +19,7 @@ use licensing::domain::allocation::RedSeat;
 use licensing::domain::identity::{TenantId, UserId};
 use licensing::domain::invoice::Invoice;
 use licensing::domain::pool::PoolId;
+use licensing::domain::purchase_request::PurchaseRequest;
 use licensing::domain::quote::Quote;
 use licensing::domain::suppression::MailSuppression;
 use licensing::domain::usage::UsageReading;
@@ -26,8 +27,8 @@ use licensing::domain::user::User;
 use licensing::outbox::{OutboxBatch, OutboxMessage};
 use licensing::ports::{
     AccountReads, ApprovalReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings,
-    Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, Quotes, Span, StoreError,
-    StoreUsage, StoredQuote, UsageHistory,
+    Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, PurchaseRequests, Quotes,
+    Span, StoreError, StoreUsage, StoredQuote, UsageHistory,
 };
 
 /// The port methods, as a rule names them.
@@ -61,6 +62,8 @@ pub enum Method {
     Suppress,
     RecordUsage,
     UsageReadings,
+    GetRequest,
+    ListRequests,
 }
 
 impl Method {

@@ -265,3 +265,23 @@ impl<S: UsageHistory, A: Send + Sync> UsageHistory for Faulty<S, A> {
         self.store.usage_readings(tenant, from, to).await
     }
 }
+
+impl<S: PurchaseRequests, A: Send + Sync> PurchaseRequests for Faulty<S, A> {
+    async fn get_request(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+    ) -> Result<Option<PurchaseRequest>, StoreError> {
+        self.enter(Method::GetRequest).await?;
+        self.store.get_request(tenant, request_id).await
+    }
+
+    async fn list_requests(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<PurchaseRequest>, StoreError> {
+        self.enter(Method::ListRequests).await?;
+        self.store.list_requests(tenant, page).await
+    }
+}

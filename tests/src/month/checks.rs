@@ -125,7 +125,11 @@ async fn nothing_left<S: Store + OutboxStore>(
     match store.due_work(now).await {
         Ok(work) => {
             for item in work {
-                if let DueWork::Rollover { tenant, .. } = item {
+                // The subscription's own due work is more than its rollover (the renewal
+                // reminder, the day's usage reading): only a rollover left behind is a fault.
+                if let DueWork::Rollover { tenant, indexed } = item
+                    && indexed.rollover_due().is_some_and(|due| due <= now)
+                {
                     found.push(format!("{tenant}: a rollover is still due"));
                 }
             }

@@ -3,6 +3,7 @@
 //! API and sets `LICENSING_API_URL`.
 
 mod access;
+mod approvals;
 mod guard_rails;
 mod journey;
 mod settings;

@@ -40,6 +40,7 @@ async fn large_outbox_change(
         outbox,
         approve_quote: None,
         idempotency: None,
+        requests: Vec::new(),
         now,
     }
 }

@@ -3,6 +3,7 @@
 
 mod pages;
 mod races;
+mod requests;
 mod usage;
 
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -261,6 +261,10 @@ impl DynamoStore {
             ));
         }
 
+        for write in &change.requests {
+            actions.push((self.request_write(&pk, write)?, Guard::Request));
+        }
+
         // The outbox in the transaction while it fits; the rest written before it, each batch
         // carrying the marker, so a change of any size keeps every message it caused.
         let mut pre = Vec::new();
@@ -385,6 +389,9 @@ impl DynamoStore {
                     }
                     if failed(Guard::NewInvoice) {
                         return Err(StoreError::AlreadyExists("invoice"));
+                    }
+                    if failed(Guard::Request) {
+                        return Err(StoreError::RequestDecided);
                     }
                     if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
                         return Err(StoreError::Conflict);

@@ -14,6 +14,7 @@
 //! | outbox batch | `T#{tenant}` | `O#{change}` | `OUTBOX#{shard}`, next attempt |
 //! | suppressed mail address | `T#{tenant}` | `M#{address}` | – |
 //! | a day's usage reading (R37) | `T#{tenant}` | `H#{date}` | – |
+//! | purchase request (R35) | `T#{tenant}` | `R#{id}` (ids sort by time) | – |
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
 //! The log entry, invoice, quote, idempotency record and outbox messages are each one JSON
@@ -32,6 +33,7 @@
 //! | approval reads (R10) | BatchGetItem `A#SUB`, `U#u`, `K#key`, `Q#quote`, consistent (then the red seats as above) | 1 call |
 //! | a change | TransactWriteItems, version-checked | 1 call |
 //! | suppressed addresses (delivery, users view) | `begins_with(sk, "M#")`, consistent | 1 Query |
+//! | purchase requests, newest first (R35) | `begins_with(sk, "R#")`, backward | 1 Query per page |
 //! | usage history (R37) | `sk BETWEEN H#{from} AND H#{to}` | 1 Query for 400 days |
 //! | due rollovers / seats / outbox | index `due`: `due_pk = ROLL#n / SEAT#n / OUTBOX#n AND due_at <= t` | 1 Query per shard; items = work due |
 
@@ -79,6 +81,12 @@ pub const SUPPRESSION_PREFIX: &str = "M#";
 /// A suppressed address's item (`address` as compared: lower case).
 pub fn suppression_sk(address: &str) -> String {
     format!("{SUPPRESSION_PREFIX}{address}")
+}
+
+pub const REQUEST_PREFIX: &str = "R#";
+
+pub fn request_sk(id: &str) -> String {
+    format!("{REQUEST_PREFIX}{id}")
 }
 
 /// A day's usage reading: ISO dates sort as the days do.

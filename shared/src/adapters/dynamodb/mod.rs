@@ -10,6 +10,7 @@ pub mod items;
 pub mod keys;
 mod outbox;
 mod query;
+mod requests;
 pub mod schema;
 mod store;
 #[cfg(feature = "stream")]
@@ -110,6 +111,7 @@ enum Guard {
     NewInvoice,
     Quote,
     Idempotency,
+    Request,
 }
 
 /// Whether a call failed only because its condition did not hold (another writer was first,

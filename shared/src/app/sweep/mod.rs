@@ -23,7 +23,9 @@ use crate::domain::account::{Account, SeatInfo, Subscription};
 use crate::domain::identity::{Actor, TenantId, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::rollover;
-use crate::ports::{AccountReads, Commits, DueIndex, DueWork, Loaded, UsageHistory};
+use crate::ports::{
+    AccountReads, Commits, DueIndex, DueWork, Loaded, PurchaseRequests, UsageHistory,
+};
 
 /// How many tenants one invocation works on at once.
 pub const TENANT_CONCURRENCY: usize = 16;
@@ -46,6 +48,9 @@ pub struct SweepReport {
     #[serde(default)]
     pub usage_missed: usize,
     pub failed_tenants: usize,
+    /// Purchase requests expired unapproved (R35).
+    #[serde(default)]
+    pub expired_requests: usize,
     /// Tenants left for the next invocation because the time budget ran out.
     pub deferred_tenants: usize,
 }
@@ -61,6 +66,7 @@ impl SweepReport {
         self.stale_records += other.stale_records;
         self.usage_readings += other.usage_readings;
         self.usage_missed += other.usage_missed;
+        self.expired_requests += other.expired_requests;
         self.failed_tenants += other.failed_tenants;
         self.deferred_tenants += other.deferred_tenants;
     }
@@ -99,7 +105,7 @@ impl Budget {
 /// Sweeps every tenant with due work at `at`. Stops starting new tenants once `budget_ends`
 /// has passed (the Lambda time limit is near) and a step has been committed (see [`Budget`]);
 /// the due index still lists what is left, so the next invocation continues there.
-pub async fn sweep<S: AccountReads + Commits + DueIndex + UsageHistory>(
+pub async fn sweep<S: AccountReads + Commits + DueIndex + UsageHistory + PurchaseRequests>(
     store: &S,
     at: DateTime<Utc>,
     budget_ends: Option<Instant>,
@@ -254,7 +260,7 @@ pub async fn in_current_period<S: AccountReads + Commits>(
 /// before every removal and reminder change too: a tenant with thousands of due removals stops
 /// when the budget ends (counted as deferred) and the next invocation goes on from the due
 /// index; an invocation's first change is always made (see [`Budget`]).
-async fn sweep_tenant<S: AccountReads + Commits + UsageHistory>(
+async fn sweep_tenant<S: AccountReads + Commits + UsageHistory + PurchaseRequests>(
     store: &S,
     tenant: &TenantId,
     at: DateTime<Utc>,
@@ -310,6 +316,28 @@ async fn sweep_tenant<S: AccountReads + Commits + UsageHistory>(
     };
     if terminated {
         return Ok(report);
+    }
+
+    // Purchase requests past their expiry (R35), their requesters told.
+    let expired = retrying(|attempt| async move {
+        let Some(loaded) = carried.current(store, tenant, attempt).await? else {
+            return Ok(false);
+        };
+        match crate::app::requests::expire_requests(store, &loaded, at).await? {
+            Some(account) => {
+                carried.keep(account);
+                Ok(true)
+            }
+            None => {
+                carried.put_back(loaded);
+                Ok(false)
+            }
+        }
+    })
+    .await?;
+    if expired {
+        report.expired_requests += 1;
+        budget.progressed();
     }
 
     // The day's usage reading (R37), after the rollover so that a period's first day reads

@@ -1,0 +1,460 @@
+//! R35 through the purchase function's routes on the memory world: a purchase above the
+//! threshold waits, a second manager approves it once at today's price, a decline and an
+//! expiry charge nothing, and the requester cannot approve their own.
+
+use super::handle;
+use lambda_http::http::HeaderValue;
+use licensing::app;
+use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
+use licensing::http::HttpResult;
+use licensing::http::testing::{ADA, Who, World, answer, refused};
+use licensing::outbox::{MailKind, Payload, Recipient};
+use serde_json::{Value, json};
+
+const CY: Who<'static> = Who::User("acme", "cy");
+
+fn acme() -> TenantId {
+    TenantId::parse("acme").expect("acme")
+}
+
+fn caller(user: &str) -> app::Caller {
+    app::Caller {
+        tenant: acme(),
+        user: UserId::parse(user).expect("a user id"),
+    }
+}
+
+async fn call(
+    w: &World,
+    who: Who<'_>,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    key: Option<&str>,
+) -> HttpResult {
+    let mut request = w.request(who, method, path, body);
+    if let Some(key) = key {
+        let value = HeaderValue::from_str(key).expect("a header value");
+        request.headers_mut().insert("idempotency-key", value);
+    }
+    handle(&w.store, &w.clock, &w.auth, request).await
+}
+
+/// Acme with a limit of 100.00 DKK and Cy, a second administrator.
+async fn acme_with_a_limit() -> World {
+    let w = World::acme().await;
+    let cy = licensing::domain::user::NewUser {
+        user_id: UserId::parse("cy").expect("cy"),
+        name: DisplayName::parse("Cy Clausen").expect("a name"),
+        email: EmailAddress::parse("cy@example.com").expect("an address"),
+        language: Language::Da,
+        role: licensing::domain::rights::administrator(),
+        modules: Default::default(),
+        active: true,
+    };
+    let now = w.clock.0;
+    app::create_user(&w.store, &caller("ada"), cy.into(), None, &json!({}), now)
+        .await
+        .expect("cy");
+    let limit = app::Settings {
+        approval_threshold: Some(Some(10_000)),
+        ..app::Settings::default()
+    };
+    let account = app::set_settings(&w.store, &caller("ada"), &limit, now)
+        .await
+        .expect("a limit");
+    assert_eq!(account.approval_threshold, Some(10_000));
+    w
+}
+
+/// A purchase of `licences` asked by `who` with `key`: the 202's request.
+async fn asked(w: &World, who: Who<'_>, licences: u32, key: &str) -> Value {
+    let (status, quote) = answer(
+        call(
+            w,
+            who,
+            "POST",
+            "/v1/purchases/quotes",
+            Some(json!({"licences": licences})),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(status, 201, "{quote}");
+    let body = json!({"quote_id": quote["quote_id"]});
+    let (status, request) =
+        answer(call(w, who, "POST", "/v1/purchases", Some(body), Some(key)).await);
+    assert_eq!(status, 202, "{request}");
+    request
+}
+
+fn mails(w: &World, kind: MailKind) -> Vec<(Recipient, Value)> {
+    w.store
+        .outbox(&acme())
+        .into_iter()
+        .filter_map(|m| match m.payload {
+            Payload::Mail {
+                kind: k, to, data, ..
+            } if k == kind => Some((to, data)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn r35_a_purchase_above_the_limit_waits_and_a_second_manager_applies_it_once() {
+    let w = acme_with_a_limit().await;
+    let request = asked(&w, ADA, 2, "k-ask").await;
+    assert_eq!(request["status"], "pending");
+    assert_eq!(w.licences().await.purchased, 3, "nothing charged");
+    let id = request["purchase_request_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let total = request["total"].as_i64().expect("priced for today");
+    assert_eq!(request["requested_total"], total);
+    let asked_mail = mails(&w, MailKind::PurchaseRequested);
+    assert_eq!(asked_mail.len(), 1);
+    assert_eq!(
+        asked_mail[0].0,
+        Recipient::OtherManagers {
+            except: UserId::parse("ada").expect("ada")
+        }
+    );
+
+    // The same key and body answer the same request; the list shows it.
+    let again = answer(call(&w, ADA, "POST", "/v1/purchases", None, Some("k-ask")).await);
+    assert_eq!(again.0, 400, "a body is needed: {}", again.1);
+    let (_, list) = answer(call(&w, CY, "GET", "/v1/purchase-requests", None, None).await);
+    assert_eq!(list["items"][0]["purchase_request_id"], id.as_str());
+
+    let approve = format!("/v1/purchase-requests/{id}/approve");
+    let own = refused(
+        call(
+            &w,
+            ADA,
+            "POST",
+            &approve,
+            Some(json!({"total": total})),
+            Some("k-own"),
+        )
+        .await,
+    );
+    assert_eq!(own, (403, "own_request".into()));
+    let (status, changed) = answer(
+        call(
+            &w,
+            CY,
+            "POST",
+            &approve,
+            Some(json!({"total": total - 1})),
+            Some("k-cy"),
+        )
+        .await,
+    );
+    assert_eq!(
+        (status, changed["code"].as_str()),
+        (409, Some("price_changed"))
+    );
+    assert_eq!(changed["total"], total, "the total to approve");
+    let (status, bought) = answer(
+        call(
+            &w,
+            CY,
+            "POST",
+            &approve,
+            Some(json!({"total": total})),
+            Some("k-cy"),
+        )
+        .await,
+    );
+    assert_eq!(status, 201, "{bought}");
+    assert_eq!(bought["account"]["licences"]["purchased"], 5);
+    let replay = answer(
+        call(
+            &w,
+            CY,
+            "POST",
+            &approve,
+            Some(json!({"total": total})),
+            Some("k-cy"),
+        )
+        .await,
+    );
+    assert_eq!(
+        replay,
+        (status, bought.clone()),
+        "the same key replays the purchase"
+    );
+    let twice = refused(
+        call(
+            &w,
+            CY,
+            "POST",
+            &approve,
+            Some(json!({"total": total})),
+            Some("k-cy-2"),
+        )
+        .await,
+    );
+    assert_eq!(twice, (409, "request_closed".into()));
+    assert_eq!(w.licences().await.purchased, 5, "bought once");
+
+    let (_, shown) = answer(
+        call(
+            &w,
+            ADA,
+            "GET",
+            &format!("/v1/purchase-requests/{id}"),
+            None,
+            None,
+        )
+        .await,
+    );
+    assert_eq!(
+        (shown["status"].as_str(), shown["decided_by"].as_str()),
+        (Some("approved"), Some("cy"))
+    );
+    assert_eq!(shown["invoice_id"], bought["invoice_id"]);
+    let told = mails(&w, MailKind::PurchaseRequestDecided);
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].1["status"], "approved");
+    let log = actions(&w).await;
+    assert!(
+        log.contains("purchase.requested") && log.contains("licences.purchased"),
+        "{log}"
+    );
+}
+
+/// The action log's actions, newest first, as one string.
+async fn actions(w: &World) -> String {
+    use licensing::ports::{Listings, PageRequest};
+    let first = PageRequest {
+        cursor: None,
+        limit: 50,
+    };
+    let page = w.store.list_log(&acme(), &first).await.expect("the log");
+    let actions: Vec<String> = page.items.into_iter().map(|e| e.action).collect();
+    actions.join(" ")
+}
+
+#[tokio::test]
+async fn r35_two_approvers_racing_apply_a_request_once() {
+    let w = acme_with_a_limit().await;
+    let dee = licensing::domain::user::NewUser {
+        user_id: UserId::parse("dee").expect("dee"),
+        name: DisplayName::parse("Dee Dahl").expect("a name"),
+        email: EmailAddress::parse("dee@example.com").expect("an address"),
+        language: Language::En,
+        role: licensing::domain::rights::administrator(),
+        modules: Default::default(),
+        active: true,
+    };
+    app::create_user(
+        &w.store,
+        &caller("ada"),
+        dee.into(),
+        None,
+        &json!({}),
+        w.clock.0,
+    )
+    .await
+    .expect("dee");
+    let request = asked(&w, ADA, 3, "k-ask").await;
+    let id = request["purchase_request_id"].as_str().expect("an id");
+    let body = json!({"total": request["total"]});
+    let approve = format!("/v1/purchase-requests/{id}/approve");
+    let (cy, dee) = tokio::join!(
+        call(&w, CY, "POST", &approve, Some(body.clone()), Some("k-cy")),
+        call(
+            &w,
+            Who::User("acme", "dee"),
+            "POST",
+            &approve,
+            Some(body.clone()),
+            Some("k-dee")
+        ),
+    );
+    let mut statuses = [answer(cy).0, answer(dee).0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409]);
+    assert_eq!(w.licences().await.purchased, 6);
+    use licensing::ports::{Listings, PageRequest};
+    let invoices = w
+        .store
+        .list_invoices(
+            &acme(),
+            &PageRequest {
+                cursor: None,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("invoices");
+    assert_eq!(invoices.items.len(), 1, "one invoice");
+}
+
+#[tokio::test]
+async fn r35_a_declined_or_expired_request_charges_nothing_and_the_requester_is_told() {
+    let w = acme_with_a_limit().await;
+    let declined = asked(&w, ADA, 2, "k-1").await;
+    let id = declined["purchase_request_id"].as_str().expect("an id");
+    let path = format!("/v1/purchase-requests/{id}/decline");
+    let empty = refused(call(&w, CY, "POST", &path, Some(json!({"reason": " "})), None).await);
+    assert_eq!(empty.0, 400);
+    let (status, view) = answer(
+        call(
+            &w,
+            CY,
+            "POST",
+            &path,
+            Some(json!({"reason": "Not this quarter"})),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(
+        (status, view["status"].as_str(), view["reason"].as_str()),
+        (200, Some("declined"), Some("Not this quarter"))
+    );
+    let approve = format!("/v1/purchase-requests/{id}/approve");
+    let late = refused(
+        call(
+            &w,
+            CY,
+            "POST",
+            &approve,
+            Some(json!({"total": declined["total"]})),
+            Some("k-2"),
+        )
+        .await,
+    );
+    assert_eq!(late, (409, "request_closed".into()));
+
+    // Another, left alone: the sweep expires it 72 hours on (before the period ends).
+    let waiting = asked(&w, ADA, 2, "k-3").await;
+    let id = waiting["purchase_request_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    // Asked at 10:00 on 10 November (the tenant's clock a few microseconds on): it expires
+    // 72 hours later.
+    let after = "2026-11-13T10:00:01Z".parse().expect("an instant");
+    let swept = app::sweep::sweep(&w.store, after, None)
+        .await
+        .expect("a sweep");
+    assert_eq!(swept.expired_requests, 1);
+    let (_, shown) = answer(
+        call(
+            &w,
+            CY,
+            "GET",
+            &format!("/v1/purchase-requests/{id}"),
+            None,
+            None,
+        )
+        .await,
+    );
+    assert_eq!(shown["status"], "expired");
+    let approve = format!("/v1/purchase-requests/{id}/approve");
+    let expired = refused(
+        call(
+            &w,
+            CY,
+            "POST",
+            &approve,
+            Some(json!({"total": 1})),
+            Some("k-4"),
+        )
+        .await,
+    );
+    assert_eq!(expired, (409, "request_closed".into()));
+    assert_eq!(w.licences().await.purchased, 3, "nothing charged");
+    let told: Vec<Value> = mails(&w, MailKind::PurchaseRequestDecided)
+        .into_iter()
+        .map(|(_, d)| d["status"].clone())
+        .collect();
+    assert_eq!(told, [json!("declined"), json!("expired")]);
+    let missing = refused(
+        call(
+            &w,
+            CY,
+            "GET",
+            "/v1/purchase-requests/pr-nothing",
+            None,
+            None,
+        )
+        .await,
+    );
+    assert_eq!(missing, (404, "not_found".into()));
+}
+
+#[tokio::test]
+async fn r35_only_an_administrator_sets_the_limit_and_the_others_are_told() {
+    let w = acme_with_a_limit().await;
+    let told = mails(&w, MailKind::ApprovalThresholdChanged);
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        told[0].0,
+        Recipient::Administrators {
+            except: Some(UserId::parse("ada").expect("ada"))
+        }
+    );
+    assert_eq!(
+        (told[0].1["from"].clone(), told[0].1["to"].clone()),
+        (Value::Null, json!(10_000))
+    );
+    // A manager who is not an administrator may not; the renewal notice is still theirs.
+    use licensing::domain::rights::Right;
+    let buyer = licensing::domain::identity::RoleName::parse("buyer").expect("a role");
+    let rights = [Right::AccountView, Right::LicencesManage]
+        .into_iter()
+        .collect();
+    app::put_role(&w.store, &caller("ada"), &buyer, rights, w.clock.0)
+        .await
+        .expect("a role");
+    let eve = licensing::domain::user::NewUser {
+        user_id: UserId::parse("eve").expect("eve"),
+        name: DisplayName::parse("Eve Eng").expect("a name"),
+        email: EmailAddress::parse("eve@example.com").expect("an address"),
+        language: Language::En,
+        role: buyer,
+        modules: Default::default(),
+        active: true,
+    };
+    app::create_user(
+        &w.store,
+        &caller("ada"),
+        eve.into(),
+        None,
+        &json!({}),
+        w.clock.0,
+    )
+    .await
+    .expect("eve");
+    let lifted = app::Settings {
+        approval_threshold: Some(None),
+        ..app::Settings::default()
+    };
+    let refused = app::set_settings(&w.store, &caller("eve"), &lifted, w.clock.0).await;
+    assert!(
+        matches!(
+            refused,
+            Err(app::AppError::Domain(
+                licensing::domain::DomainError::AdministratorOnly
+            ))
+        ),
+        "{refused:?}"
+    );
+    let notice = app::Settings {
+        renewal_reminder_days: Some(3),
+        ..app::Settings::default()
+    };
+    app::set_settings(&w.store, &caller("eve"), &notice, w.clock.0)
+        .await
+        .expect("the notice");
+    let by_cy = app::set_settings(&w.store, &caller("cy"), &lifted, w.clock.0)
+        .await
+        .expect("an administrator");
+    assert_eq!(by_cy.approval_threshold, None, "null lifts it");
+}

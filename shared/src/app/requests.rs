@@ -1,0 +1,407 @@
+//! R35: purchases above the tenant's approval threshold wait for a second holder of
+//! `licences.manage`. The request is made where the approval would have bought
+//! (`purchase::approve_purchase` answers 202); here it is listed, priced for today, approved
+//! (the purchase applied, once) or declined, and expired by the sweep.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::app::error::AppError;
+use crate::app::purchase::{PurchaseMade, purchase_answer, replay_purchase};
+use crate::app::views::{AccountView, PageView};
+use crate::app::{
+    Caller, Replayable, UnitOfWork, authorize, idempotency_window, log_entry, retrying,
+};
+use crate::domain::account::{Account, Subscription};
+use crate::domain::idempotency::{IdempotencyKey, fingerprint};
+use crate::domain::identity::{Actor, QuoteId, TenantId, UserId};
+use crate::domain::purchase;
+use crate::domain::purchase_request::{
+    PurchaseRequest, RequestStatus, close, ensure_not_own, ensure_open, ensure_price, parse_reason,
+};
+use crate::domain::quote::{Quote, QuoteLine, prepare_quote};
+use crate::domain::rights::Right;
+use crate::outbox::{MailKind, Payload, Recipient};
+use crate::ports::{
+    AccountReads, Commits, IdempotencyRecord, Loaded, Page, PageRequest, PurchaseRequests, Quotes,
+    RequestWrite, StoreError,
+};
+
+/// A request as the API shows it: what was asked and, while it is pending, today's price.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestView {
+    pub purchase_request_id: String,
+    pub status: &'static str,
+    pub requested_by: String,
+    /// Whether the caller asked for it (they may withdraw it, not approve it).
+    pub yours: bool,
+    pub requested_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub currency: String,
+    /// The total the requester was shown.
+    pub requested_total: i64,
+    /// Priced for today while pending (the total an approver sends); none once decided, or
+    /// when it can no longer be priced (a module gone, the period ended).
+    pub lines: Vec<QuoteLine>,
+    pub total: Option<i64>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub invoice_id: Option<String>,
+}
+
+/// Today's price of a request's quantities.
+fn priced(sub: &Subscription, request: &PurchaseRequest, now: DateTime<Utc>) -> Option<Quote> {
+    prepare_quote(sub, &request.items, now, QuoteId::generate()).ok()
+}
+
+pub fn request_view(
+    sub: &Subscription,
+    request: &PurchaseRequest,
+    viewer: &UserId,
+    now: DateTime<Utc>,
+) -> RequestView {
+    let today = match request.status {
+        RequestStatus::Pending if now < request.expires_at => priced(sub, request, now),
+        _ => None,
+    };
+    let (decided_by, decided_at, reason, invoice_id) = match &request.status {
+        RequestStatus::Pending => (None, None, None, None),
+        RequestStatus::Approved {
+            by, at, invoice_id, ..
+        } => (
+            Some(by.to_string()),
+            Some(*at),
+            None,
+            Some(invoice_id.clone()),
+        ),
+        RequestStatus::Declined { by, at, reason } => {
+            (Some(by.to_string()), Some(*at), Some(reason.clone()), None)
+        }
+        RequestStatus::Expired { at } => (None, Some(*at), None, None),
+    };
+    RequestView {
+        purchase_request_id: request.request_id.clone(),
+        status: if matches!(request.status, RequestStatus::Pending) && now >= request.expires_at {
+            "expired"
+        } else {
+            request.status.name()
+        },
+        requested_by: request.requested_by.to_string(),
+        yours: &request.requested_by == viewer,
+        requested_at: request.requested_at,
+        expires_at: request.expires_at,
+        currency: request.currency.to_string(),
+        requested_total: request.requested_total.minor(),
+        lines: today.as_ref().map(|q| q.lines.clone()).unwrap_or_default(),
+        total: today.map(|q| q.total.minor()),
+        decided_by,
+        decided_at,
+        reason,
+        invoice_id,
+    }
+}
+
+/// A request's id as a path gives it: anything else is simply not found.
+fn lookup_id(id: &str) -> Result<&str, AppError> {
+    let shaped = id.len() <= 64
+        && id.starts_with("pr-")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if shaped {
+        Ok(id)
+    } else {
+        Err(AppError::NotFound("purchase request"))
+    }
+}
+
+async fn find<S: PurchaseRequests>(
+    store: &S,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<PurchaseRequest, AppError> {
+    store
+        .get_request(tenant, lookup_id(id)?)
+        .await?
+        .ok_or(AppError::NotFound("purchase request"))
+}
+
+pub async fn list_requests<S: AccountReads + Commits + PurchaseRequests>(
+    store: &S,
+    caller: &Caller,
+    page: &PageRequest,
+    now: DateTime<Utc>,
+) -> Result<PageView<RequestView>, AppError> {
+    let auth = authorize(store, caller, Right::LicencesManage, now).await?;
+    let Page { items, next_cursor } = store.list_requests(&caller.tenant, page).await?;
+    let sub = &auth.loaded.account.subscription;
+    Ok(PageView {
+        items: items
+            .iter()
+            .map(|r| request_view(sub, r, &caller.user, now))
+            .collect(),
+        next_cursor,
+    })
+}
+
+pub async fn get_request<S: AccountReads + Commits + PurchaseRequests>(
+    store: &S,
+    caller: &Caller,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<RequestView, AppError> {
+    let auth = authorize(store, caller, Right::LicencesManage, now).await?;
+    let request = find(store, &caller.tenant, id).await?;
+    let sub = &auth.loaded.account.subscription;
+    Ok(request_view(sub, &request, &caller.user, now))
+}
+
+/// The mail that tells the requester how their request ended.
+fn decided_mail(request: &PurchaseRequest, by: Option<&str>) -> Payload {
+    let (reason, invoice_id, total) = match &request.status {
+        RequestStatus::Approved {
+            invoice_id, total, ..
+        } => (None, Some(invoice_id), *total),
+        RequestStatus::Declined { reason, .. } => (Some(reason), None, request.requested_total),
+        _ => (None, None, request.requested_total),
+    };
+    Payload::Mail {
+        kind: MailKind::PurchaseRequestDecided,
+        to: Recipient::User {
+            user_id: request.requested_by.clone(),
+        },
+        language: None,
+        data: json!({
+            "request_id": request.request_id,
+            "status": request.status.name(),
+            "by": by,
+            "reason": reason,
+            "invoice_id": invoice_id,
+            "total": total,
+            "currency": request.currency,
+        }),
+    }
+}
+
+/// R35: applies a pending request as a purchase priced for today, if the approver's `total`
+/// is today's, once per request whatever the races and retries (the request's write is
+/// conditioned on its still being pending, in the purchase's transaction). The requester
+/// cannot approve their own.
+pub async fn approve_request<S: AccountReads + Quotes + Commits + PurchaseRequests>(
+    store: &S,
+    caller: &Caller,
+    id: &str,
+    idempotency_key: Option<&str>,
+    body: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<Replayable, AppError> {
+    let shown = body
+        .get("total")
+        .and_then(serde_json::Value::as_i64)
+        .filter(|_| body.as_object().is_some_and(|o| o.len() == 1))
+        .ok_or_else(|| AppError::BadRequest("the body is {\"total\": <the total shown>}".into()));
+    let digest = idempotency_key
+        .map(|k| IdempotencyKey::parse(k).map(|k| k.digest()))
+        .transpose();
+    let print = fingerprint(&json!({ "request": id, "body": body }));
+    let (digest, print, shown) = (&digest, &print, &shown);
+    retrying(|_| async move {
+        let auth = authorize(store, caller, Right::LicencesManage, now).await?;
+        let digest = digest.clone()?.ok_or(AppError::IdempotencyKeyMissing)?;
+        let shown = shown
+            .as_ref()
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        if let Some(record) = store.get_idempotency(&caller.tenant, &digest, now).await? {
+            return replay_purchase(store, caller, record, print, &auth.rights, now).await;
+        }
+        let mut request = find(store, &caller.tenant, id).await?;
+        ensure_open(&request, now)?;
+        ensure_not_own(&request, &caller.user)?;
+        let loaded = &auth.loaded;
+        let today = prepare_quote(
+            &loaded.account.subscription,
+            &request.items,
+            now,
+            QuoteId::generate(),
+        )?;
+        ensure_price(*shown, &today)?;
+        let mut account = loaded.account.clone();
+        let purchase_id = format!("p-{}", uuid::Uuid::new_v4().simple());
+        let (purchase, events) =
+            purchase::approve(&mut account, &today, &caller.user, now, purchase_id)?;
+        close(
+            &mut account.subscription,
+            &mut request,
+            RequestStatus::Approved {
+                by: caller.user.clone(),
+                at: purchase.approved_at,
+                invoice_id: purchase.invoice.invoice_id.clone(),
+                total: purchase.invoice.total,
+            },
+        );
+        let made = PurchaseMade::of(&purchase);
+        let record = serde_json::to_string(&made).map_err(|e| AppError::Internal(e.to_string()))?;
+        let answer = purchase_answer(made, AccountView::committing(&account, &auth.rights))?;
+        let log = log_entry(
+            Actor::User(caller.user.clone()),
+            "licences.purchased",
+            json!({
+                "purchase_id": purchase.purchase_id,
+                "purchase_request_id": request.request_id,
+                "requested_by": request.requested_by,
+                "invoice_id": purchase.invoice.invoice_id,
+                "lines": purchase.invoice.lines,
+                "total": purchase.invoice.total,
+                "currency": purchase.invoice.currency,
+            }),
+            purchase.approved_at,
+        );
+        let confirmation = Payload::Mail {
+            kind: MailKind::PurchaseConfirmation,
+            to: Recipient::User {
+                user_id: caller.user.clone(),
+            },
+            language: Some(auth.user.language),
+            data: json!({ "invoice": purchase.invoice, "pools": account.subscription.pools }),
+        };
+        let told = decided_mail(&request, Some(auth.user.name.as_str()));
+        let mut change = UnitOfWork::new(loaded, account, log, &events, now)
+            .mail(vec![confirmation, told])
+            .into_change();
+        change.invoices.push(purchase.invoice.clone());
+        change.requests.push(RequestWrite {
+            request,
+            new: false,
+        });
+        change.idempotency = Some(IdempotencyRecord {
+            key_digest: digest,
+            fingerprint: print.clone(),
+            status: 201,
+            body: record,
+            created_at: now,
+            expires_at: now + idempotency_window(),
+        });
+        let (currency, total) = (
+            purchase.invoice.currency.to_string(),
+            purchase.invoice.total.minor(),
+        );
+        match store.commit(change).await {
+            Ok(()) => {
+                crate::telemetry::purchase(&currency, total);
+                Ok(Replayable {
+                    status: 201,
+                    body: answer,
+                    replayed: false,
+                })
+            }
+            // Another approval (this key's, or another's) committed first: the next attempt
+            // replays it, or finds the request decided.
+            Err(StoreError::IdempotencyRace | StoreError::RequestDecided) => {
+                Err(AppError::Contention)
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+/// R35: declines a pending request with a reason; the requester may withdraw their own.
+pub async fn decline_request<S: AccountReads + Commits + PurchaseRequests>(
+    store: &S,
+    caller: &Caller,
+    id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<RequestView, AppError> {
+    let reason = parse_reason(reason)?;
+    let reason = &reason;
+    retrying(|_| async move {
+        let auth = authorize(store, caller, Right::LicencesManage, now).await?;
+        let mut request = find(store, &caller.tenant, id).await?;
+        ensure_open(&request, now)?;
+        let loaded = &auth.loaded;
+        let mut account = loaded.account.clone();
+        let at = account.subscription.tick(now);
+        close(
+            &mut account.subscription,
+            &mut request,
+            RequestStatus::Declined { by: caller.user.clone(), at, reason: reason.clone() },
+        );
+        let log = log_entry(
+            Actor::User(caller.user.clone()),
+            "purchase_request.declined",
+            json!({ "purchase_request_id": request.request_id, "requested_by": request.requested_by, "reason": reason }),
+            at,
+        );
+        let mail = (request.requested_by != caller.user)
+            .then(|| decided_mail(&request, Some(auth.user.name.as_str())));
+        let view = request_view(&account.subscription, &request, &caller.user, now);
+        let mut change = UnitOfWork::new(loaded, account, log, &[], now)
+            .mail(mail.into_iter().collect())
+            .into_change();
+        change.requests.push(RequestWrite { request, new: false });
+        match store.commit(change).await {
+            Ok(()) => Ok(view),
+            Err(StoreError::RequestDecided) => Err(AppError::Contention),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+/// The sweep's part (R35): every pending request past its expiry closed as expired and its
+/// requester told, in one change. The account committed, or `None` when none was due.
+pub(crate) async fn expire_requests<S: AccountReads + Commits + PurchaseRequests>(
+    store: &S,
+    loaded: &Loaded,
+    at: DateTime<Utc>,
+) -> Result<Option<Account>, AppError> {
+    let sub = &loaded.account.subscription;
+    if sub.requests_due().is_none_or(|due| due > at) {
+        return Ok(None);
+    }
+    let mut account = loaded.account.clone();
+    let due: Vec<String> = sub
+        .pending_requests
+        .iter()
+        .filter(|p| p.expires_at <= at)
+        .map(|p| p.request_id.clone())
+        .collect();
+    let mut writes = Vec::new();
+    let mut mails = Vec::new();
+    for id in &due {
+        match store.get_request(&sub.tenant_id, id).await? {
+            Some(mut request) if request.status == RequestStatus::Pending => {
+                close(
+                    &mut account.subscription,
+                    &mut request,
+                    RequestStatus::Expired { at },
+                );
+                mails.push(decided_mail(&request, None));
+                writes.push(RequestWrite {
+                    request,
+                    new: false,
+                });
+            }
+            // Decided, or never written: only the subscription's list is tidied.
+            _ => account
+                .subscription
+                .pending_requests
+                .retain(|p| &p.request_id != id),
+        }
+    }
+    let log = log_entry(
+        Actor::System,
+        "purchase_requests.expired",
+        json!({ "purchase_request_ids": due }),
+        at,
+    );
+    let mut change = UnitOfWork::new(loaded, account.clone(), log, &[], at)
+        .mail(mails)
+        .into_change();
+    change.requests = writes;
+    store.commit(change).await?;
+    Ok(Some(account))
+}
