@@ -159,7 +159,14 @@ mod tests {
             (200, &json!(50_000))
         );
         assert_eq!(limited["renewal_reminder_days"], 14);
+        let no_days = json!({"renewal_reminder_days": null});
+        assert_eq!(
+            refused(call(&w, ADA, "PUT", "/v1/settings", no_days).await).0,
+            400,
+            "only the threshold takes null"
+        );
         let not_money = json!({"approval_threshold": "lots"});
+
         assert_eq!(
             refused(call(&w, ADA, "PUT", "/v1/settings", not_money).await).0,
             400

@@ -22,12 +22,17 @@ use crate::ports::{AccountReads, Commits, Loaded};
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// R30: days before a period ends that the managers are reminded (0: never).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "given")]
     pub renewal_reminder_days: Option<u32>,
     /// R35: the total (minor units) above which a purchase waits for a second approver;
     /// `null` removes the limit, leaving it out keeps it.
     #[serde(default, deserialize_with = "present")]
     pub approval_threshold: Option<Option<i64>>,
+}
+
+/// A field that, when there, must hold a value (`null` is refused): `None` when left out.
+fn given<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    u32::deserialize(d).map(Some)
 }
 
 /// A field that is there, `null` included: `Some(None)` for `null`, `None` when left out.

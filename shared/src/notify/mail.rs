@@ -529,7 +529,13 @@ mod tests {
             &limit,
         )
         .unwrap();
-        assert!(en.text.contains("Ada changed the limit for purchases without approval from no limit to 10000.00 DKK"), "{}", en.text);
+        assert!(
+            en.text.contains(
+                "Ada changed the limit for purchases without approval from no limit to 10000.00 DKK"
+            ),
+            "{}",
+            en.text
+        );
         let da = render(
             MailKind::ApprovalThresholdChanged,
             Language::Da,
