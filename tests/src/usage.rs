@@ -57,7 +57,7 @@ pub fn made_up_history(
         .collect()
 }
 
-/// Writes [`made_up_history`] for `tenant`; how many readings.
+/// Writes [`made_up_history`] for `tenant`, if it has no history yet; how many readings.
 pub async fn seed_usage<S: AccountReads + UsageHistory>(
     store: &S,
     tenant: &licensing::domain::identity::TenantId,
@@ -67,6 +67,15 @@ pub async fn seed_usage<S: AccountReads + UsageHistory>(
     let Some(loaded) = store.load_account(tenant).await? else {
         return Ok(0);
     };
+    // Never over a history the sweep has begun: only a tenant with no reading gets one.
+    let zone = loaded.account.subscription.time_zone;
+    let today = local_date(now, zone);
+    let since = today - Duration::days(i64::from(days));
+    if loaded.account.subscription.usage_since.is_some()
+        || !store.usage_readings(tenant, since, today).await?.is_empty()
+    {
+        return Ok(0);
+    }
     let sub = &loaded.account.subscription;
     let now_counts: Vec<PoolUsage> = sub
         .pools

@@ -86,6 +86,8 @@ export interface PurchaseRequest {
   requested_at: string;
   expires_at: string;
   currency: string;
+  /** What was asked, each pool and how many. */
+  items: { pool: string; quantity: number }[];
   requested_total: number;
   lines: QuoteLine[];
   /** Today's total while pending: what an approval must send. */

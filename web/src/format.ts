@@ -62,9 +62,13 @@ export function instant(iso: string, timeZone: string, lang: Lang): string {
 export function toMinor(typed: string, currency: string, lang: Lang): number | null {
   const digits = fractionDigits(currency);
   const [group, decimal] = lang === "da" ? [".", ","] : [",", "."];
-  const text = typed.trim().split(group).join("");
-  const [whole = "", fraction = "", ...rest] = text.split(decimal);
-  if (rest.length > 0 || !/^\d+$/.test(whole) || !/^\d*$/.test(fraction) || fraction.length > digits) return null;
+  const [grouped = "", fraction = "", ...rest] = typed.trim().split(decimal);
+  // Group separators only between groups of three digits: "1.500" is 1500 in Danish, but
+  // "100.50" is not an amount there (it would be read as 10050).
+  const groups = grouped.split(group);
+  const wellGrouped = groups.length === 1 || (/^\d{1,3}$/.test(groups[0] ?? "") && groups.slice(1).every((g) => /^\d{3}$/.test(g)));
+  const whole = groups.join("");
+  if (rest.length > 0 || !wellGrouped || !/^\d+$/.test(whole) || !/^\d*$/.test(fraction) || fraction.length > digits) return null;
   const minor = Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");
   return Number.isSafeInteger(minor) ? minor : null;
 }

@@ -69,6 +69,11 @@ async fn acme_with_a_limit() -> World {
 
 /// A purchase of `licences` asked by `who` with `key`: the 202's request.
 async fn asked(w: &World, who: Who<'_>, licences: u32, key: &str) -> Value {
+    asked_with(w, who, licences, key).await.0
+}
+
+/// The 202's request, and the approval's body it answered.
+async fn asked_with(w: &World, who: Who<'_>, licences: u32, key: &str) -> (Value, Value) {
     let (status, quote) = answer(
         call(
             w,
@@ -82,10 +87,19 @@ async fn asked(w: &World, who: Who<'_>, licences: u32, key: &str) -> Value {
     );
     assert_eq!(status, 201, "{quote}");
     let body = json!({"quote_id": quote["quote_id"]});
-    let (status, request) =
-        answer(call(w, who, "POST", "/v1/purchases", Some(body), Some(key)).await);
+    let (status, request) = answer(
+        call(
+            w,
+            who,
+            "POST",
+            "/v1/purchases",
+            Some(body.clone()),
+            Some(key),
+        )
+        .await,
+    );
     assert_eq!(status, 202, "{request}");
-    request
+    (request, body)
 }
 
 fn mails(w: &World, kind: MailKind) -> Vec<(Recipient, Value)> {
@@ -104,7 +118,7 @@ fn mails(w: &World, kind: MailKind) -> Vec<(Recipient, Value)> {
 #[tokio::test]
 async fn r35_a_purchase_above_the_limit_waits_and_a_second_manager_applies_it_once() {
     let w = acme_with_a_limit().await;
-    let request = asked(&w, ADA, 2, "k-ask").await;
+    let (request, body) = asked_with(&w, ADA, 2, "k-ask").await;
     assert_eq!(request["status"], "pending");
     assert_eq!(w.licences().await.purchased, 3, "nothing charged");
     let id = request["purchase_request_id"]
@@ -123,11 +137,32 @@ async fn r35_a_purchase_above_the_limit_waits_and_a_second_manager_applies_it_on
     );
 
     // The same key and body answer the same request; the list shows it.
-    let again = answer(call(&w, ADA, "POST", "/v1/purchases", None, Some("k-ask")).await);
-    assert_eq!(again.0, 400, "a body is needed: {}", again.1);
+    let again = answer(
+        call(
+            &w,
+            ADA,
+            "POST",
+            "/v1/purchases",
+            Some(body.clone()),
+            Some("k-ask"),
+        )
+        .await,
+    );
+    assert_eq!(again, (202, request.clone()), "the same request, replayed");
+    assert_eq!(
+        request["items"],
+        json!([{"pool": "licences", "quantity": 2}])
+    );
     let (_, list) = answer(call(&w, CY, "GET", "/v1/purchase-requests", None, None).await);
     assert_eq!(list["items"][0]["purchase_request_id"], id.as_str());
 
+    use licensing::ports::PurchaseRequests;
+    let pending = w
+        .store
+        .get_request(&acme(), &id)
+        .await
+        .expect("a read")
+        .expect("the request");
     let approve = format!("/v1/purchase-requests/{id}/approve");
     let own = refused(
         call(
@@ -199,6 +234,18 @@ async fn r35_a_purchase_above_the_limit_waits_and_a_second_manager_applies_it_on
     );
     assert_eq!(twice, (409, "request_closed".into()));
     assert_eq!(w.licences().await.purchased, 5, "bought once");
+    let replayed = answer(call(&w, ADA, "POST", "/v1/purchases", Some(body), Some("k-ask")).await);
+    assert_eq!(
+        (replayed.0, replayed.1["status"].as_str()),
+        (202, Some("approved")),
+        "as it is now"
+    );
+    // A decision written from a read taken before the approval is refused whole.
+    let stale = stale_decision(&w, pending).await;
+    assert!(
+        matches!(stale, Err(licensing::ports::StoreError::RequestDecided)),
+        "{stale:?}"
+    );
 
     let (_, shown) = answer(
         call(
@@ -226,6 +273,46 @@ async fn r35_a_purchase_above_the_limit_waits_and_a_second_manager_applies_it_on
     );
 }
 
+/// Commits `request` (read while pending) as declined, on the account as it is now: the
+/// store's condition that a decided request is still pending, met or not.
+async fn stale_decision(
+    w: &World,
+    mut request: licensing::domain::purchase_request::PurchaseRequest,
+) -> Result<(), licensing::ports::StoreError> {
+    use licensing::ports::{AccountReads, Change, Commits, LogEntry, RequestWrite};
+    let now = w.clock.0;
+    let loaded = w.store.load_account(&acme()).await?.expect("acme");
+    request.status = licensing::domain::purchase_request::RequestStatus::Declined {
+        by: UserId::parse("cy").expect("cy"),
+        at: now,
+        reason: "stale".into(),
+    };
+    w.store
+        .commit(Change {
+            expected_version: Some(loaded.account.subscription.version),
+            delta: None,
+            account: loaded.account,
+            users: Vec::new(),
+            log: LogEntry {
+                entry_id: "stale".into(),
+                at: now,
+                actor: licensing::domain::identity::Actor::System,
+                action: "test.stale".into(),
+                details: Value::Null,
+            },
+            invoices: Vec::new(),
+            outbox: Vec::new(),
+            approve_quote: None,
+            idempotency: None,
+            requests: vec![RequestWrite {
+                request,
+                new: false,
+            }],
+            now,
+        })
+        .await
+}
+
 /// The action log's actions, newest first, as one string.
 async fn actions(w: &World) -> String {
     use licensing::ports::{Listings, PageRequest};
@@ -238,8 +325,11 @@ async fn actions(w: &World) -> String {
     actions.join(" ")
 }
 
+/// Joined, but the memory store never yields: the second approval reads the first's result
+/// (the conditional write itself is `stale_decision`'s, and DynamoDB Local's in
+/// `tests/tests/api/approvals.rs`).
 #[tokio::test]
-async fn r35_two_approvers_racing_apply_a_request_once() {
+async fn r35_two_approvers_one_after_the_other_apply_a_request_once() {
     let w = acme_with_a_limit().await;
     let dee = licensing::domain::user::NewUser {
         user_id: UserId::parse("dee").expect("dee"),

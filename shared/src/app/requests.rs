@@ -39,6 +39,8 @@ pub struct RequestView {
     pub requested_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub currency: String,
+    /// What was asked: each pool and how many.
+    pub items: Vec<RequestedItem>,
     /// The total the requester was shown.
     pub requested_total: i64,
     /// Priced for today while pending (the total an approver sends); none once decided, or
@@ -49,6 +51,12 @@ pub struct RequestView {
     pub decided_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
     pub invoice_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestedItem {
+    pub pool: String,
+    pub quantity: u32,
 }
 
 /// Today's price of a request's quantities.
@@ -93,6 +101,15 @@ pub fn request_view(
         requested_at: request.requested_at,
         expires_at: request.expires_at,
         currency: request.currency.to_string(),
+        items: request
+            .items
+            .items
+            .iter()
+            .map(|(pool, quantity)| RequestedItem {
+                pool: pool.to_string(),
+                quantity: quantity.get(),
+            })
+            .collect(),
         requested_total: request.requested_total.minor(),
         lines: today.as_ref().map(|q| q.lines.clone()).unwrap_or_default(),
         total: today.map(|q| q.total.minor()),
@@ -315,11 +332,10 @@ pub async fn decline_request<S: AccountReads + Commits + PurchaseRequests>(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<RequestView, AppError> {
-    let reason = parse_reason(reason)?;
-    let reason = &reason;
     retrying(|_| async move {
         let auth = authorize(store, caller, Right::LicencesManage, now).await?;
         let mut request = find(store, &caller.tenant, id).await?;
+        let reason = &parse_reason(reason)?;
         ensure_open(&request, now)?;
         let loaded = &auth.loaded;
         let mut account = loaded.account.clone();

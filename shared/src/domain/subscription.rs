@@ -48,6 +48,11 @@ pub struct Subscription {
     /// R37: the last day the usage history is done with (read, or passed over as missing).
     #[serde(default)]
     pub usage_through: Option<chrono::NaiveDate>,
+    /// R37: the first day the sweep read or passed over: the history starts there (a tenant
+    /// created before the history existed starts at the sweep's first visit, not as missing
+    /// days since its creation).
+    #[serde(default)]
+    pub usage_since: Option<chrono::NaiveDate>,
     /// R35: a purchase whose total is above this (minor units) waits for a second approver;
     /// none by default.
     #[serde(default)]

@@ -103,6 +103,7 @@ pub fn create_tenant(
         renewal_reminder_days: super::account::DEFAULT_RENEWAL_REMINDER_DAYS,
         renewal_reminded: None,
         usage_through: None,
+        usage_since: None,
         approval_threshold: None,
         pending_requests: Vec::new(),
     };

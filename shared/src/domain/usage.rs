@@ -64,17 +64,21 @@ impl Subscription {
 /// The usage step due at `at`, if any. The state read must be the state at `at`: a
 /// subscription changed after it (a request committed between the event's time and this
 /// read) waits for the next run, which is at most a minute later. Past the window the day is
-/// passed over without a reading.
+/// passed over without a reading, whatever the state, so a tenant never stays due.
 pub fn usage_step(sub: &Subscription, at: DateTime<Utc>) -> Option<UsageStep> {
     let due = sub.usage_due()?;
-    if due > at || sub.clock > at + OWN_CHANGES {
+    if due > at {
         return None;
     }
     let today = local_date(at, sub.time_zone);
     let in_time = at < local_midnight(today, sub.time_zone) + READING_WINDOW;
+    let as_at = sub.clock <= at + OWN_CHANGES;
+    if in_time && !as_at {
+        return None;
+    }
     Some(UsageStep {
         through: today,
-        reading: in_time.then(|| UsageReading {
+        reading: (in_time && as_at).then(|| UsageReading {
             date: today,
             at,
             pools: sub
@@ -148,20 +152,19 @@ pub struct Peak {
     pub in_use: u32,
 }
 
-/// Each pool's days in `span`, from the first day a reading was due (the day after the
-/// tenant was created, or an earlier reading's day: a history brought along) to today. A
-/// past day with no reading is missing; today without one is left out (its reading may
-/// still come). Pools are the subscription's, then any that only the readings know.
+/// Each pool's days in `span`, from the first day the sweep read or passed over
+/// (`usage_since`), or an earlier reading's day (a history brought along), to today. A past
+/// day with no reading is missing; today without one is left out (its reading may still
+/// come). Pools are the subscription's, then any that only the readings know.
 pub fn history(
     sub: &Subscription,
     span: UsageSpan,
     readings: &[UsageReading],
     now: DateTime<Utc>,
 ) -> Vec<PoolHistory> {
-    let due_first = local_date(sub.created_at, sub.time_zone).succ_opt();
-    let first = match (due_first, readings.iter().map(|r| r.date).min()) {
-        (Some(due), Some(read)) => Some(due.min(read)),
-        (due, read) => due.or(read),
+    let first = match (sub.usage_since, readings.iter().map(|r| r.date).min()) {
+        (Some(since), Some(read)) => Some(since.min(read)),
+        (since, read) => since.or(read),
     };
     let today = local_date(now, sub.time_zone);
     let by_date: BTreeMap<NaiveDate, &UsageReading> =
@@ -174,9 +177,10 @@ pub fn history(
             }
         }
     }
-    let start = first.map_or(span.from, |first| span.from.max(first));
+    let start = first.map(|first| span.from.max(first));
     let days: Vec<NaiveDate> = start
-        .iter_days()
+        .into_iter()
+        .flat_map(|start| start.iter_days())
         .take_while(|d| *d <= span.to.min(today))
         .filter(|d| *d < today || by_date.contains_key(d))
         .collect();
@@ -297,6 +301,10 @@ mod tests {
         assert!(usage_step(&sub, at("2026-12-01T23:00:10Z")).is_some());
         sub.clock = at("2026-12-01T23:00:30Z");
         assert!(usage_step(&sub, at("2026-12-01T23:01:00Z")).is_some());
+        // A state newer than a sweep that comes after the window: the day is passed over.
+        sub.clock = at("2026-12-02T05:00:00Z");
+        let late = usage_step(&sub, at("2026-12-02T04:00:00Z")).unwrap();
+        assert_eq!((late.through, late.reading), (d(12, 2), None));
     }
 
     #[test]
@@ -355,7 +363,23 @@ mod tests {
                 (d(12, 4), Some(11)),
                 (d(12, 5), Some(11)),
             ],
-            "from the day after creation; today (the 6th) has no reading yet"
+            "from the first reading; today (the 6th) has no reading yet"
+        );
+        // Swept first on the 1st (passed over): the history starts there, the 1st missing.
+        let mut swept = sub.clone();
+        swept.usage_since = Some(d(12, 1));
+        let from_first = super::history(&swept, span, &readings, at("2026-12-06T12:00:00Z"));
+        assert_eq!(from_first[0].days[0].date, d(12, 1));
+        assert_eq!(from_first[0].days[0].in_use, None);
+        let never = super::history(
+            &subscription_created(at("2026-12-01T10:00:00Z")),
+            span,
+            &[],
+            at("2026-12-06T12:00:00Z"),
+        );
+        assert!(
+            never[0].days.is_empty(),
+            "never swept: no days, not missing ones"
         );
         assert_eq!(
             licences.peak,

@@ -521,6 +521,35 @@ mod tests {
             .unwrap();
             assert!(da.text.contains(da_says), "{status}: {}", da.text);
         }
+        // What people typed (a reason, a name) is text in the HTML, never markup.
+        let hostile = json!({"status": "declined", "by": "Cy <b>", "reason": "<a href=\"https://evil\">again</a>",
+                             "total": 21639, "currency": "DKK"});
+        let html = render(
+            MailKind::PurchaseRequestDecided,
+            Language::En,
+            &about,
+            &hostile,
+        )
+        .unwrap()
+        .html;
+        assert!(
+            html.contains("Cy &lt;b&gt;") && html.contains("&lt;a href="),
+            "{html}"
+        );
+        assert!(!html.contains("<a href"), "{html}");
+        let by = json!({"from": 1, "to": null, "currency": "DKK", "by": "Op <i>"});
+        let html = render(
+            MailKind::ApprovalThresholdChanged,
+            Language::Da,
+            &about,
+            &by,
+        )
+        .unwrap()
+        .html;
+        assert!(
+            html.contains("Op &lt;i&gt;") && !html.contains("<i>"),
+            "{html}"
+        );
         let limit = json!({"from": null, "to": 1_000_000, "currency": "DKK", "by": "Ada"});
         let en = render(
             MailKind::ApprovalThresholdChanged,

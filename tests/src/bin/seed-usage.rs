@@ -1,5 +1,6 @@
-//! Gives a tenant 90 days of usage history (R37) as the sweep would have read it, for a demo
-//! or a page test of a tenant created today (`licensing_tests::usage`).
+//! Gives a tenant with no usage history yet (R37) 90 days of it, as the sweep would have read
+//! them, for a demo or a page test of a tenant created today (`licensing_tests::usage`); a
+//! tenant the sweep has begun to read is left alone (0 days).
 //!
 //! `seed-usage --table T --tenant acme` with the AWS settings of the environment.
 

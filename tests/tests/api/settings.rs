@@ -102,7 +102,7 @@ async fn the_renewal_notice_is_set_within_its_bounds(api: &Api, tenant: &str, be
     for bad in [
         json!({"renewal_reminder_days": 61}),
         json!({"renewal_reminder_days": -1}),
-        json!({}),
+        json!({"renewal_reminder_days": null}),
     ] {
         let (status, problem) = api
             .call(Method::PUT, "/v1/settings", Some(&admin), Some(bad.clone()))

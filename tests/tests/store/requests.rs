@@ -43,6 +43,7 @@ async fn r35_a_request_nobody_decides_expires_in_the_sweep_and_charges_nothing()
         .unwrap()
         .to_owned();
 
+    let pending = store.get_request(&tenant, &id).await.unwrap().unwrap();
     let swept = app::sweep::sweep(&store, at("2026-11-23T10:00:01Z"), None)
         .await
         .unwrap();
@@ -62,6 +63,44 @@ async fn r35_a_request_nobody_decides_expires_in_the_sweep_and_charges_nothing()
         .await
         .unwrap();
     assert_eq!(again.expired_requests, 0, "once");
+    // A decision written from the read taken before the sweep: refused whole.
+    let loaded = store.load_account(&tenant).await.unwrap().unwrap();
+    let mut stale = pending;
+    stale.status = licensing::domain::purchase_request::RequestStatus::Declined {
+        by: licensing::domain::identity::UserId::parse("ada").unwrap(),
+        at: at("2026-11-23T11:00:00Z"),
+        reason: "stale".into(),
+    };
+    let refused = licensing::ports::Commits::commit(
+        &store,
+        licensing::ports::Change {
+            expected_version: Some(loaded.account.subscription.version),
+            delta: None,
+            account: loaded.account,
+            users: Vec::new(),
+            log: licensing::ports::LogEntry {
+                entry_id: "stale".into(),
+                at: at("2026-11-23T11:00:00Z"),
+                actor: licensing::domain::identity::Actor::System,
+                action: "test.stale".into(),
+                details: serde_json::Value::Null,
+            },
+            invoices: Vec::new(),
+            outbox: Vec::new(),
+            approve_quote: None,
+            idempotency: None,
+            requests: vec![licensing::ports::RequestWrite {
+                request: stale,
+                new: false,
+            }],
+            now: at("2026-11-23T11:00:00Z"),
+        },
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(licensing::ports::StoreError::RequestDecided)),
+        "{refused:?}"
+    );
     // The requester's own withdrawal, after the expiry: refused, the request stays expired.
     let late = app::requests::decline_request(
         &store,

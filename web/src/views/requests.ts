@@ -69,6 +69,12 @@ function actions(r: PurchaseRequest): HTMLElement {
   return h("td", {}, approveButton, form);
 }
 
+/** A pool as the tables name it: Licences, or the module's name. */
+function poolLabel(pool: string): string {
+  if (pool === "licences") return t().licences;
+  return state.account?.modules.find((m) => m.module_id === pool)?.name ?? pool;
+}
+
 export function requests(): HTMLElement | false {
   if (!canManage()) return false;
   const open = state.requests.filter((r) => r.status === "pending");
@@ -80,7 +86,7 @@ export function requests(): HTMLElement | false {
       "tr",
       { "data-request": r.purchase_request_id },
       h("th", { scope: "row" }, r.requested_by, h("span", { class: "sub" }, fmt.instant(r.requested_at, tz, state.lang))),
-      h("td", {}, r.lines.map((l) => `${fmt.count(l.quantity, state.lang)} × ${l.pool === "licences" ? t().licences : l.name}`).join(", ")),
+      h("td", {}, r.items.map((i) => `${fmt.count(i.quantity, state.lang)} × ${poolLabel(i.pool)}`).join(", ")),
       h("td", { class: "num request-total" }, r.total === null ? "–" : fmt.money(r.total, r.currency, state.lang)),
       h("td", {}, fmt.instant(r.expires_at, tz, state.lang)),
       actions(r),

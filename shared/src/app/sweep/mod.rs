@@ -254,9 +254,10 @@ pub async fn in_current_period<S: AccountReads + Commits>(
     .await
 }
 
-/// One tenant: catch up its rollovers, then take the day's usage reading, then remove the
-/// seats whose grace has ended, then send the reminders that are due, then tidy stale
-/// red-seat records. The time budget is checked
+/// One tenant: catch up its rollovers, then expire its purchase requests past their time,
+/// take the day's usage reading and send the renewal reminder when due, then remove the seats
+/// whose grace has ended, then send the reminders that are due, then tidy stale red-seat
+/// records. The time budget is checked
 /// before every removal and reminder change too: a tenant with thousands of due removals stops
 /// when the budget ends (counted as deferred) and the next invocation goes on from the due
 /// index; an invocation's first change is always made (see [`Budget`]).

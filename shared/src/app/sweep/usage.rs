@@ -21,6 +21,7 @@ pub(super) async fn record_usage<S: UsageHistory>(
     };
     let mut account = loaded.account.clone();
     account.subscription.usage_through = Some(step.through);
+    account.subscription.usage_since.get_or_insert(step.through);
     store.record_usage(&account, step.reading.as_ref()).await?;
     Ok(Some((account, step.reading.is_some())))
 }

@@ -135,6 +135,22 @@ async fn the_sweeper_function_rolls_over_removes_and_leaves_terminated_tenants_a
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // R35: a purchase above the live tenant's limit, left waiting, expires in this sweep.
+    let (status, limited) = api
+        .as_user(
+            &live,
+            "ada",
+            Method::PUT,
+            "/v1/settings",
+            Some(json!({"approval_threshold": 100})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{limited}");
+    let (status, waiting) = api
+        .buy(&api.user(&live, "ada"), json!({"licences": 1}), "sweep-ask")
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{waiting}");
+    let waiting_id = waiting["purchase_request_id"].as_str().unwrap().to_owned();
     let account = api.account(&live).await;
     let deadline: chrono::DateTime<Utc> = account["licences"]["over_allocated"][0]["deadline"]
         .as_str()
@@ -184,6 +200,31 @@ async fn the_sweeper_function_rolls_over_removes_and_leaves_terminated_tenants_a
         }
     };
     assert!(!users(live.clone()).await, "removed after its grace");
+    assert!(
+        outcome["sweep"]["expired_requests"].as_u64().unwrap() >= 1,
+        "{outcome}"
+    );
+    let (_, expired) = api
+        .as_user(
+            &live,
+            "ada",
+            Method::GET,
+            &format!("/v1/purchase-requests/{waiting_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(expired["status"], "expired", "{expired}");
+    let (_, invoices) = api
+        .as_user(&live, "ada", Method::GET, "/v1/invoices", None)
+        .await;
+    assert!(
+        invoices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["kind"] != "purchase"),
+        "an expired request charges nothing: {invoices}"
+    );
     let (_, log) = api
         .as_user(&ended, "ada", Method::GET, "/v1/action-log", None)
         .await;
