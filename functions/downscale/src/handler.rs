@@ -51,7 +51,7 @@ pub async fn handle<S: Store, C: Clock>(
                     )
                 }
                 ("PUT", ["settings"]) => {
-                    let body: app::Settings = json_body(&request)?;
+                    let body = app::Settings::from_body(&json_body(&request)?)?;
                     ok(200, &app::set_settings(store, &caller, &body, now).await?)
                 }
                 _ => Err(AppError::NotFound("route")),
@@ -159,7 +159,10 @@ mod tests {
             (200, &json!(50_000))
         );
         assert_eq!(limited["renewal_reminder_days"], 14);
+        let listed = refused(call(&w, ADA, "PUT", "/v1/settings", json!([])).await);
+        assert_eq!(listed.0, 400, "an array is not settings");
         let no_days = json!({"renewal_reminder_days": null});
+
         assert_eq!(
             refused(call(&w, ADA, "PUT", "/v1/settings", no_days).await).0,
             400,

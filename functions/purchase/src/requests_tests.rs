@@ -102,6 +102,21 @@ async fn asked_with(w: &World, who: Who<'_>, licences: u32, key: &str) -> (Value
     (request, body)
 }
 
+/// The bus events of `detail_type` in Acme's outbox (R21).
+fn events(w: &World, detail_type: &str) -> Vec<Value> {
+    w.store
+        .outbox(&acme())
+        .into_iter()
+        .filter_map(|m| match m.payload {
+            Payload::Event {
+                detail_type: t,
+                detail,
+            } if t == detail_type => Some(detail),
+            _ => None,
+        })
+        .collect()
+}
+
 fn mails(w: &World, kind: MailKind) -> Vec<(Recipient, Value)> {
     w.store
         .outbox(&acme())
@@ -460,6 +475,15 @@ async fn r35_a_declined_or_expired_request_charges_nothing_and_the_requester_is_
     );
     assert_eq!(expired, (409, "request_closed".into()));
     assert_eq!(w.licences().await.purchased, 3, "nothing charged");
+    assert_eq!(events(&w, "PurchaseRequested").len(), 2);
+    assert_eq!(
+        events(&w, "PurchaseRequestDeclined")[0]["reason"],
+        "Not this quarter"
+    );
+    assert_eq!(
+        events(&w, "PurchaseRequestExpired")[0]["purchase_request_id"],
+        id.as_str()
+    );
     let told: Vec<Value> = mails(&w, MailKind::PurchaseRequestDecided)
         .into_iter()
         .map(|(_, d)| d["status"].clone())
@@ -482,6 +506,11 @@ async fn r35_a_declined_or_expired_request_charges_nothing_and_the_requester_is_
 #[tokio::test]
 async fn r35_only_an_administrator_sets_the_limit_and_the_others_are_told() {
     let w = acme_with_a_limit().await;
+    let changed = events(&w, "ApprovalThresholdChanged");
+    assert_eq!(
+        (changed[0]["from"].clone(), changed[0]["to"].clone()),
+        (Value::Null, json!(10_000))
+    );
     let told = mails(&w, MailKind::ApprovalThresholdChanged);
     assert_eq!(told.len(), 1);
     assert_eq!(

@@ -288,7 +288,22 @@ async fn request_approval<S: AccountReads + Quotes + Commits>(
             "expires_at": made.expires_at,
         }),
     };
-    let mut change = UnitOfWork::new(loaded, account, log, &[], now)
+    let event = crate::domain::events::DomainEvent::PurchaseRequested {
+        purchase_request_id: made.request_id.clone(),
+        requested_by: made.requested_by.clone(),
+        items: made
+            .items
+            .items
+            .iter()
+            .map(|(pool, q)| crate::domain::events::RequestedCount {
+                pool: pool.clone(),
+                quantity: q.get(),
+            })
+            .collect(),
+        total: made.requested_total,
+        expires_at: made.expires_at,
+    };
+    let mut change = UnitOfWork::new(loaded, account, log, &[event], now)
         .mail(vec![mail])
         .into_change();
     change.approve_quote = Some(quote.quote_id.clone());

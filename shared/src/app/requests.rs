@@ -14,6 +14,7 @@ use crate::app::{
     Caller, Replayable, UnitOfWork, authorize, idempotency_window, log_entry, retrying,
 };
 use crate::domain::account::{Account, Subscription};
+use crate::domain::events::DomainEvent;
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
 use crate::domain::identity::{Actor, QuoteId, TenantId, UserId};
 use crate::domain::purchase;
@@ -354,7 +355,12 @@ pub async fn decline_request<S: AccountReads + Commits + PurchaseRequests>(
         let mail = (request.requested_by != caller.user)
             .then(|| decided_mail(&request, Some(auth.user.name.as_str())));
         let view = request_view(&account.subscription, &request, &caller.user, now);
-        let mut change = UnitOfWork::new(loaded, account, log, &[], now)
+        let event = DomainEvent::PurchaseRequestDeclined {
+            purchase_request_id: request.request_id.clone(),
+            declined_by: caller.user.clone(),
+            reason: reason.clone(),
+        };
+        let mut change = UnitOfWork::new(loaded, account, log, &[event], now)
             .mail(mail.into_iter().collect())
             .into_change();
         change.requests.push(RequestWrite { request, new: false });
@@ -387,6 +393,7 @@ pub(crate) async fn expire_requests<S: AccountReads + Commits + PurchaseRequests
         .collect();
     let mut writes = Vec::new();
     let mut mails = Vec::new();
+    let mut events = Vec::new();
     for id in &due {
         match store.get_request(&sub.tenant_id, id).await? {
             Some(mut request) if request.status == RequestStatus::Pending => {
@@ -396,6 +403,9 @@ pub(crate) async fn expire_requests<S: AccountReads + Commits + PurchaseRequests
                     RequestStatus::Expired { at },
                 );
                 mails.push(decided_mail(&request, None));
+                events.push(DomainEvent::PurchaseRequestExpired {
+                    purchase_request_id: request.request_id.clone(),
+                });
                 writes.push(RequestWrite {
                     request,
                     new: false,
@@ -414,7 +424,7 @@ pub(crate) async fn expire_requests<S: AccountReads + Commits + PurchaseRequests
         json!({ "purchase_request_ids": due }),
         at,
     );
-    let mut change = UnitOfWork::new(loaded, account.clone(), log, &[], at)
+    let mut change = UnitOfWork::new(loaded, account.clone(), log, &events, at)
         .mail(mails)
         .into_change();
     change.requests = writes;

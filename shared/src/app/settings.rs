@@ -11,6 +11,7 @@ use crate::app::error::AppError;
 use crate::app::views::AccountView;
 use crate::app::{Caller, UnitOfWork, authorize, log_entry, retrying};
 use crate::domain::DomainError;
+use crate::domain::events::DomainEvent;
 use crate::domain::identity::Actor;
 use crate::domain::money::Amount;
 use crate::domain::rights::Right;
@@ -28,6 +29,19 @@ pub struct Settings {
     /// `null` removes the limit, leaving it out keeps it.
     #[serde(default, deserialize_with = "present")]
     pub approval_threshold: Option<Option<i64>>,
+}
+
+impl Settings {
+    /// The settings a request's JSON body names: an object (serde would take an array for a
+    /// struct whose fields are all optional, `[]` as "change nothing").
+    pub fn from_body(body: &serde_json::Value) -> Result<Self, AppError> {
+        if !body.is_object() {
+            return Err(AppError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        Self::deserialize(body).map_err(|e| AppError::BadRequest(format!("body: {e}")))
+    }
 }
 
 /// A field that, when there, must hold a value (`null` is refused): `None` when left out.
@@ -80,6 +94,7 @@ pub(crate) async fn change_settings<S: AccountReads + Commits>(
     let sub = &mut account.subscription;
     let mut changed = serde_json::Map::new();
     let mut mail = Vec::new();
+    let mut events = Vec::new();
     if let Some(days) = settings.renewal_reminder_days {
         let from = sub.renewal_reminder_days;
         sub.set_renewal_reminder_days(days)?;
@@ -94,6 +109,7 @@ pub(crate) async fn change_settings<S: AccountReads + Commits>(
         let from = sub.approval_threshold;
         if from != to {
             sub.approval_threshold = to;
+            events.push(DomainEvent::ApprovalThresholdChanged { from, to });
             changed.insert(
                 "approval_threshold".into(),
                 json!({ "from": from, "to": to }),
@@ -119,7 +135,7 @@ pub(crate) async fn change_settings<S: AccountReads + Commits>(
     let view = AccountView::committing(&account, rights);
     store
         .commit(
-            UnitOfWork::new(loaded, account, log, &[], now)
+            UnitOfWork::new(loaded, account, log, &events, now)
                 .mail(mail)
                 .into_change(),
         )

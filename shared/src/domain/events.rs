@@ -71,6 +71,36 @@ pub enum DomainEvent {
         /// `removed` when the sweep enforced a deadline (R5), otherwise `manual`.
         reason: String,
     },
+    /// R35: a purchase above the approval threshold waits for a second approver.
+    PurchaseRequested {
+        purchase_request_id: String,
+        requested_by: UserId,
+        items: Vec<RequestedCount>,
+        total: Amount,
+        expires_at: DateTime<Utc>,
+    },
+    /// R35: a waiting purchase was declined (or withdrawn by its requester).
+    PurchaseRequestDeclined {
+        purchase_request_id: String,
+        declined_by: UserId,
+        reason: String,
+    },
+    /// R35: a waiting purchase was not decided in time.
+    PurchaseRequestExpired {
+        purchase_request_id: String,
+    },
+    /// R35: the approval threshold changed (minor units; none: no limit).
+    ApprovalThresholdChanged {
+        from: Option<Amount>,
+        to: Option<Amount>,
+    },
+}
+
+/// A pool and how many of it a purchase request asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedCount {
+    pub pool: PoolId,
+    pub quantity: u32,
 }
 
 impl DomainEvent {
@@ -85,6 +115,10 @@ impl DomainEvent {
             Self::SeatRemoved { .. } => Some("SeatRemoved"),
             Self::UserActivated { .. } => Some("UserActivated"),
             Self::UserDeactivated { .. } => Some("UserDeactivated"),
+            Self::PurchaseRequested { .. } => Some("PurchaseRequested"),
+            Self::PurchaseRequestDeclined { .. } => Some("PurchaseRequestDeclined"),
+            Self::PurchaseRequestExpired { .. } => Some("PurchaseRequestExpired"),
+            Self::ApprovalThresholdChanged { .. } => Some("ApprovalThresholdChanged"),
             Self::SeatLicensed { .. }
             | Self::RedSeatReleased { .. }
             | Self::DeadlineReminder { .. } => None,

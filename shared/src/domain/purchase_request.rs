@@ -170,14 +170,33 @@ pub fn close(sub: &mut Subscription, request: &mut PurchaseRequest, status: Requ
     request.status = status;
 }
 
-/// A decline's reason: 1 to 500 characters once trimmed.
+/// A decline's reason: at most 500 characters, at least one of them neither white space nor a
+/// control character (the contract's pattern); kept trimmed.
 pub fn parse_reason(reason: &str) -> Result<String, DomainError> {
     let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+    let readable = reason
+        .chars()
+        .any(|c| !c.is_whitespace() && !c.is_control());
+    if !readable || reason.chars().count() > MAX_REASON {
         return Err(DomainError::invalid(
             "reason",
-            format!("must be 1 to {MAX_REASON} characters"),
+            format!("must be 1 to {MAX_REASON} characters, not only spaces or control characters"),
         ));
     }
     Ok(reason.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_must_say_something() {
+        assert_eq!(parse_reason("  Next quarter ").unwrap(), "Next quarter");
+        for blank in ["", "   ", "\u{19}", "\u{85}\u{a0}", "\u{3000}"] {
+            assert!(parse_reason(blank).is_err(), "{blank:?}");
+        }
+        assert!(parse_reason(&"x".repeat(MAX_REASON)).is_ok());
+        assert!(parse_reason(&"x".repeat(MAX_REASON + 1)).is_err());
+    }
 }

@@ -75,6 +75,21 @@ fn assert_event_schema(detail_type: &str, detail: &Value) {
         "SeatOverAllocated" | "SeatRemoved" => &[("pool", "string"), ("seats", "array")],
         "UserActivated" => &[("user_id", "string")],
         "UserDeactivated" => &[("user_id", "string"), ("reason", "string")],
+        "PurchaseRequested" => &[
+            ("purchase_request_id", "string"),
+            ("requested_by", "string"),
+            ("items", "array"),
+            ("total", "number"),
+            ("expires_at", "string"),
+        ],
+        "PurchaseRequestDeclined" => &[
+            ("purchase_request_id", "string"),
+            ("declined_by", "string"),
+            ("reason", "string"),
+        ],
+        "PurchaseRequestExpired" => &[("purchase_request_id", "string")],
+        // `from` and `to` are numbers or null, so only their presence is checked.
+        "ApprovalThresholdChanged" => &[],
         other => panic!("undocumented event {other}"),
     };
     for (field, kind) in common.iter().chain(specific) {
