@@ -130,162 +130,113 @@ fn mails(w: &World, kind: MailKind) -> Vec<(Recipient, Value)> {
         .collect()
 }
 
+/// `who` approves request `id` at `total` under `key`.
+async fn approve_as(w: &World, who: Who<'_>, id: &str, total: i64, key: &str) -> HttpResult {
+    let path = format!("/v1/purchase-requests/{id}/approve");
+    call(
+        w,
+        who,
+        "POST",
+        &path,
+        Some(json!({ "total": total })),
+        Some(key),
+    )
+    .await
+}
+
+/// `who` reads request `id`.
+async fn shown(w: &World, who: Who<'_>, id: &str) -> Value {
+    let path = format!("/v1/purchase-requests/{id}");
+    answer(call(w, who, "GET", &path, None, None).await).1
+}
+
+/// The request's id and today's total.
+fn id_and_total(request: &Value) -> (String, i64) {
+    let id = request["purchase_request_id"].as_str().expect("an id");
+    (
+        id.to_owned(),
+        request["total"].as_i64().expect("priced for today"),
+    )
+}
+
 #[tokio::test]
-async fn r35_a_purchase_above_the_limit_waits_and_a_second_manager_applies_it_once() {
+async fn r35_a_purchase_above_the_limit_waits_replays_and_the_other_managers_are_told() {
     let w = acme_with_a_limit().await;
     let (request, body) = asked_with(&w, ADA, 2, "k-ask").await;
     assert_eq!(request["status"], "pending");
     assert_eq!(w.licences().await.purchased, 3, "nothing charged");
-    let id = request["purchase_request_id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
-    let total = request["total"].as_i64().expect("priced for today");
+    let (id, total) = id_and_total(&request);
     assert_eq!(request["requested_total"], total);
-    let asked_mail = mails(&w, MailKind::PurchaseRequested);
-    assert_eq!(asked_mail.len(), 1);
-    assert_eq!(
-        asked_mail[0].0,
-        Recipient::OtherManagers {
-            except: UserId::parse("ada").expect("ada")
-        }
-    );
-
-    // The same key and body answer the same request; the list shows it.
-    let again = answer(
-        call(
-            &w,
-            ADA,
-            "POST",
-            "/v1/purchases",
-            Some(body.clone()),
-            Some("k-ask"),
-        )
-        .await,
-    );
-    assert_eq!(again, (202, request.clone()), "the same request, replayed");
     assert_eq!(
         request["items"],
         json!([{"pool": "licences", "quantity": 2}])
     );
+    let asked_mail = mails(&w, MailKind::PurchaseRequested);
+    let ada = UserId::parse("ada").expect("ada");
+    assert_eq!(asked_mail.len(), 1);
+    assert_eq!(asked_mail[0].0, Recipient::OtherManagers { except: ada });
+    // The same key and body answer the same request; the list shows it.
+    let again = call(&w, ADA, "POST", "/v1/purchases", Some(body), Some("k-ask")).await;
+    assert_eq!(
+        answer(again),
+        (202, request.clone()),
+        "the same request, replayed"
+    );
     let (_, list) = answer(call(&w, CY, "GET", "/v1/purchase-requests", None, None).await);
     assert_eq!(list["items"][0]["purchase_request_id"], id.as_str());
+    assert_eq!(list["items"][0]["yours"], false, "Cy's view");
+    assert!(actions(&w).await.contains("purchase.requested"));
+}
 
+#[tokio::test]
+async fn r35_a_second_manager_applies_it_once_at_todays_price() {
+    let w = acme_with_a_limit().await;
+    let (request, body) = asked_with(&w, ADA, 2, "k-ask").await;
+    let (id, total) = id_and_total(&request);
     use licensing::ports::PurchaseRequests;
-    let pending = w
-        .store
-        .get_request(&acme(), &id)
-        .await
-        .expect("a read")
-        .expect("the request");
-    let approve = format!("/v1/purchase-requests/{id}/approve");
-    let own = refused(
-        call(
-            &w,
-            ADA,
-            "POST",
-            &approve,
-            Some(json!({"total": total})),
-            Some("k-own"),
-        )
-        .await,
-    );
+    let pending = w.store.get_request(&acme(), &id).await.expect("a read");
+    let own = refused(approve_as(&w, ADA, &id, total, "k-own").await);
     assert_eq!(own, (403, "own_request".into()));
-    let (status, changed) = answer(
-        call(
-            &w,
-            CY,
-            "POST",
-            &approve,
-            Some(json!({"total": total - 1})),
-            Some("k-cy"),
-        )
-        .await,
-    );
+    let (status, changed) = answer(approve_as(&w, CY, &id, total - 1, "k-cy").await);
     assert_eq!(
         (status, changed["code"].as_str()),
         (409, Some("price_changed"))
     );
     assert_eq!(changed["total"], total, "the total to approve");
-    let (status, bought) = answer(
-        call(
-            &w,
-            CY,
-            "POST",
-            &approve,
-            Some(json!({"total": total})),
-            Some("k-cy"),
-        )
-        .await,
-    );
+    let (status, bought) = answer(approve_as(&w, CY, &id, total, "k-cy").await);
     assert_eq!(status, 201, "{bought}");
     assert_eq!(bought["account"]["licences"]["purchased"], 5);
-    let replay = answer(
-        call(
-            &w,
-            CY,
-            "POST",
-            &approve,
-            Some(json!({"total": total})),
-            Some("k-cy"),
-        )
-        .await,
-    );
+    let replay = answer(approve_as(&w, CY, &id, total, "k-cy").await);
     assert_eq!(
         replay,
-        (status, bought.clone()),
+        (201, bought.clone()),
         "the same key replays the purchase"
     );
-    let twice = refused(
-        call(
-            &w,
-            CY,
-            "POST",
-            &approve,
-            Some(json!({"total": total})),
-            Some("k-cy-2"),
-        )
-        .await,
-    );
+    let twice = refused(approve_as(&w, CY, &id, total, "k-cy-2").await);
     assert_eq!(twice, (409, "request_closed".into()));
     assert_eq!(w.licences().await.purchased, 5, "bought once");
-    let replayed = answer(call(&w, ADA, "POST", "/v1/purchases", Some(body), Some("k-ask")).await);
+    let asked_again = call(&w, ADA, "POST", "/v1/purchases", Some(body), Some("k-ask")).await;
+    let (status, now) = answer(asked_again);
     assert_eq!(
-        (replayed.0, replayed.1["status"].as_str()),
+        (status, now["status"].as_str()),
         (202, Some("approved")),
         "as it is now"
     );
     // A decision written from a read taken before the approval is refused whole.
-    let stale = stale_decision(&w, pending).await;
+    let stale = stale_decision(&w, pending.expect("the request")).await;
     assert!(
         matches!(stale, Err(licensing::ports::StoreError::RequestDecided)),
         "{stale:?}"
     );
-
-    let (_, shown) = answer(
-        call(
-            &w,
-            ADA,
-            "GET",
-            &format!("/v1/purchase-requests/{id}"),
-            None,
-            None,
-        )
-        .await,
-    );
+    let view = shown(&w, ADA, &id).await;
     assert_eq!(
-        (shown["status"].as_str(), shown["decided_by"].as_str()),
+        (view["status"].as_str(), view["decided_by"].as_str()),
         (Some("approved"), Some("cy"))
     );
-    assert_eq!(shown["invoice_id"], bought["invoice_id"]);
+    assert_eq!(view["invoice_id"], bought["invoice_id"]);
     let told = mails(&w, MailKind::PurchaseRequestDecided);
-    assert_eq!(told.len(), 1);
-    assert_eq!(told[0].1["status"], "approved");
-    let log = actions(&w).await;
-    assert!(
-        log.contains("purchase.requested") && log.contains("licences.purchased"),
-        "{log}"
-    );
+    assert_eq!((told.len(), &told[0].1["status"]), (1, &json!("approved")));
+    assert!(actions(&w).await.contains("licences.purchased"));
 }
 
 /// Commits `request` (read while pending) as declined, on the account as it is now: the
@@ -400,95 +351,39 @@ async fn r35_two_approvers_one_after_the_other_apply_a_request_once() {
 }
 
 #[tokio::test]
-async fn r35_a_declined_or_expired_request_charges_nothing_and_the_requester_is_told() {
+async fn r35_a_declined_request_charges_nothing_and_the_requester_is_told() {
     let w = acme_with_a_limit().await;
-    let declined = asked(&w, ADA, 2, "k-1").await;
-    let id = declined["purchase_request_id"].as_str().expect("an id");
+    let (id, total) = id_and_total(&asked(&w, ADA, 2, "k-1").await);
     let path = format!("/v1/purchase-requests/{id}/decline");
-    let empty = refused(call(&w, CY, "POST", &path, Some(json!({"reason": " "})), None).await);
-    assert_eq!(empty.0, 400);
-    let (status, view) = answer(
-        call(
-            &w,
-            CY,
-            "POST",
-            &path,
-            Some(json!({"reason": "Not this quarter"})),
-            None,
-        )
-        .await,
-    );
+    for blank in [" ", "\u{19}"] {
+        let refusal = refused(
+            call(
+                &w,
+                CY,
+                "POST",
+                &path,
+                Some(json!({ "reason": blank })),
+                None,
+            )
+            .await,
+        );
+        assert_eq!(refusal.0, 400, "{blank:?}");
+    }
+    let reason = json!({"reason": "Not this quarter"});
+    let (status, view) = answer(call(&w, CY, "POST", &path, Some(reason), None).await);
     assert_eq!(
         (status, view["status"].as_str(), view["reason"].as_str()),
         (200, Some("declined"), Some("Not this quarter"))
     );
-    let approve = format!("/v1/purchase-requests/{id}/approve");
-    let late = refused(
-        call(
-            &w,
-            CY,
-            "POST",
-            &approve,
-            Some(json!({"total": declined["total"]})),
-            Some("k-2"),
-        )
-        .await,
-    );
+    let late = refused(approve_as(&w, CY, &id, total, "k-2").await);
     assert_eq!(late, (409, "request_closed".into()));
-
-    // Another, left alone: the sweep expires it 72 hours on (before the period ends).
-    let waiting = asked(&w, ADA, 2, "k-3").await;
-    let id = waiting["purchase_request_id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
-    // Asked at 10:00 on 10 November (the tenant's clock a few microseconds on): it expires
-    // 72 hours later.
-    let after = "2026-11-13T10:00:01Z".parse().expect("an instant");
-    let swept = app::sweep::sweep(&w.store, after, None)
-        .await
-        .expect("a sweep");
-    assert_eq!(swept.expired_requests, 1);
-    let (_, shown) = answer(
-        call(
-            &w,
-            CY,
-            "GET",
-            &format!("/v1/purchase-requests/{id}"),
-            None,
-            None,
-        )
-        .await,
-    );
-    assert_eq!(shown["status"], "expired");
-    let approve = format!("/v1/purchase-requests/{id}/approve");
-    let expired = refused(
-        call(
-            &w,
-            CY,
-            "POST",
-            &approve,
-            Some(json!({"total": 1})),
-            Some("k-4"),
-        )
-        .await,
-    );
-    assert_eq!(expired, (409, "request_closed".into()));
     assert_eq!(w.licences().await.purchased, 3, "nothing charged");
-    assert_eq!(events(&w, "PurchaseRequested").len(), 2);
+    let told = mails(&w, MailKind::PurchaseRequestDecided);
+    assert_eq!((told.len(), &told[0].1["status"]), (1, &json!("declined")));
     assert_eq!(
         events(&w, "PurchaseRequestDeclined")[0]["reason"],
         "Not this quarter"
     );
-    assert_eq!(
-        events(&w, "PurchaseRequestExpired")[0]["purchase_request_id"],
-        id.as_str()
-    );
-    let told: Vec<Value> = mails(&w, MailKind::PurchaseRequestDecided)
-        .into_iter()
-        .map(|(_, d)| d["status"].clone())
-        .collect();
-    assert_eq!(told, [json!("declined"), json!("expired")]);
     let missing = refused(
         call(
             &w,
@@ -501,6 +396,35 @@ async fn r35_a_declined_or_expired_request_charges_nothing_and_the_requester_is_
         .await,
     );
     assert_eq!(missing, (404, "not_found".into()));
+}
+
+#[tokio::test]
+async fn r35_a_request_left_alone_expires_in_the_sweep_and_charges_nothing() {
+    let w = acme_with_a_limit().await;
+    let (id, _) = id_and_total(&asked(&w, ADA, 2, "k-3").await);
+    // Asked at 10:00 on 10 November (the tenant's clock a few microseconds on): it expires
+    // 72 hours later, before the period ends.
+    let before = "2026-11-13T09:59:00Z".parse().expect("an instant");
+    let early = app::sweep::sweep(&w.store, before, None)
+        .await
+        .expect("a sweep");
+    assert_eq!(early.expired_requests, 0);
+    let after = "2026-11-13T10:00:01Z".parse().expect("an instant");
+    let swept = app::sweep::sweep(&w.store, after, None)
+        .await
+        .expect("a sweep");
+    assert_eq!(swept.expired_requests, 1);
+    assert_eq!(shown(&w, CY, &id).await["status"], "expired");
+    let expired = refused(approve_as(&w, CY, &id, 1, "k-4").await);
+    assert_eq!(expired, (409, "request_closed".into()));
+    assert_eq!(w.licences().await.purchased, 3, "nothing charged");
+    let told = mails(&w, MailKind::PurchaseRequestDecided);
+    assert_eq!((told.len(), &told[0].1["status"]), (1, &json!("expired")));
+    assert_eq!(
+        events(&w, "PurchaseRequestExpired")[0]["purchase_request_id"],
+        id.as_str()
+    );
+    assert_eq!(events(&w, "PurchaseRequested").len(), 1);
 }
 
 #[tokio::test]

@@ -361,7 +361,12 @@ mod tests {
             (n(5), n(5))
         );
         assert_eq!(usage["pools"][1]["pool"], "crm");
+    }
 
+    /// R37: by default the 90 days to today; at most 400; dates exactly; account.view.
+    #[tokio::test]
+    async fn the_usage_history_covers_ninety_days_by_default_and_at_most_four_hundred() {
+        let w = World::acme().await;
         let (_, default) = answer(call(&w, ADA, "/v1/usage").await);
         assert_eq!(
             (default["from"].as_str(), default["to"].as_str()),

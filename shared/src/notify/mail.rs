@@ -464,39 +464,42 @@ mod tests {
         assert!(!mail.html.contains("<b>Acme</b>"));
     }
 
-    /// R35's three mails in both languages: what was asked and until when, how it ended,
-    /// and a limit changed; amounts in the currency, names escaped in the HTML.
+    /// One mail of `kind` in `lang` to Acme.
+    fn r35_mail(kind: MailKind, lang: Language, data: &serde_json::Value) -> RenderedMail {
+        render(kind, lang, &MailContext::new("Acme"), data).unwrap()
+    }
+
+    /// R35: the other managers hear what waits, until when, and who asked (escaped in HTML).
     #[test]
-    fn r35_the_request_mails_say_what_waits_how_it_ended_and_the_new_limit() {
-        let about = MailContext::new("Acme");
+    fn r35_the_managers_hear_what_waits_for_their_approval() {
         let asked = json!({"request_id": "pr-1", "requested_by": "Ada <Admin>", "lines": [{"name": "Licences", "quantity": 2}],
                            "total": 21639, "currency": "DKK", "expires_at": "2026-12-09T00:27:00Z"});
-        let en = render(MailKind::PurchaseRequested, Language::En, &about, &asked).unwrap();
+        let en = r35_mail(MailKind::PurchaseRequested, Language::En, &asked);
+        let says = "Ada <Admin> wants to buy licences for 216.39 DKK";
         assert!(
-            en.text
-                .contains("Ada <Admin> wants to buy licences for 216.39 DKK"),
+            en.text.contains(says) && en.text.contains("- Licences: 2"),
             "{}",
             en.text
         );
-        assert!(en.text.contains("- Licences: 2"), "{}", en.text);
         assert!(en.html.contains("Ada &lt;Admin&gt;"), "{}", en.html);
-        let da = render(MailKind::PurchaseRequested, Language::Da, &about, &asked).unwrap();
+        let da = r35_mail(MailKind::PurchaseRequested, Language::Da, &asked);
         assert!(
             da.text.contains("vil købe licenser for 216.39 DKK"),
             "{}",
             da.text
         );
+    }
+
+    /// R35: the requester hears how their request ended, in their language; what people typed
+    /// (a reason, a name) is text in the HTML, never markup.
+    #[test]
+    fn r35_the_requester_hears_how_the_request_ended() {
+        let approved = "Cy approved your purchase of licences for 216.39 DKK (invoice inv-p-1)";
+        let declined =
+            "Cy declined your purchase of licences for 216.39 DKK. Reason: Next quarter.";
         for (status, en_says, da_says) in [
-            (
-                "approved",
-                "Cy approved your purchase of licences for 216.39 DKK (invoice inv-p-1)",
-                "Cy har godkendt dit køb",
-            ),
-            (
-                "declined",
-                "Cy declined your purchase of licences for 216.39 DKK. Reason: Next quarter.",
-                "Begrundelse: Next quarter.",
-            ),
+            ("approved", approved, "Cy har godkendt dit køb"),
+            ("declined", declined, "Begrundelse: Next quarter."),
             (
                 "expired",
                 "was not approved in time and has expired",
@@ -504,78 +507,40 @@ mod tests {
             ),
         ] {
             let data = json!({"status": status, "by": "Cy", "reason": "Next quarter", "invoice_id": "inv-p-1", "total": 21639, "currency": "DKK"});
-            let en = render(
-                MailKind::PurchaseRequestDecided,
-                Language::En,
-                &about,
-                &data,
-            )
-            .unwrap();
+            let en = r35_mail(MailKind::PurchaseRequestDecided, Language::En, &data);
             assert!(en.text.contains(en_says), "{status}: {}", en.text);
-            let da = render(
-                MailKind::PurchaseRequestDecided,
-                Language::Da,
-                &about,
-                &data,
-            )
-            .unwrap();
+            let da = r35_mail(MailKind::PurchaseRequestDecided, Language::Da, &data);
             assert!(da.text.contains(da_says), "{status}: {}", da.text);
         }
-        // What people typed (a reason, a name) is text in the HTML, never markup.
         let hostile = json!({"status": "declined", "by": "Cy <b>", "reason": "<a href=\"https://evil\">again</a>",
                              "total": 21639, "currency": "DKK"});
-        let html = render(
-            MailKind::PurchaseRequestDecided,
-            Language::En,
-            &about,
-            &hostile,
-        )
-        .unwrap()
-        .html;
+        let html = r35_mail(MailKind::PurchaseRequestDecided, Language::En, &hostile).html;
         assert!(
             html.contains("Cy &lt;b&gt;") && html.contains("&lt;a href="),
             "{html}"
         );
         assert!(!html.contains("<a href"), "{html}");
-        let by = json!({"from": 1, "to": null, "currency": "DKK", "by": "Op <i>"});
-        let html = render(
-            MailKind::ApprovalThresholdChanged,
-            Language::Da,
-            &about,
-            &by,
-        )
-        .unwrap()
-        .html;
-        assert!(
-            html.contains("Op &lt;i&gt;") && !html.contains("<i>"),
-            "{html}"
-        );
+    }
+
+    /// R35: the other administrators hear of a new limit, and who set it (escaped in HTML).
+    #[test]
+    fn r35_the_administrators_hear_of_a_new_limit() {
         let limit = json!({"from": null, "to": 1_000_000, "currency": "DKK", "by": "Ada"});
-        let en = render(
-            MailKind::ApprovalThresholdChanged,
-            Language::En,
-            &about,
-            &limit,
-        )
-        .unwrap();
-        assert!(
-            en.text.contains(
-                "Ada changed the limit for purchases without approval from no limit to 10000.00 DKK"
-            ),
-            "{}",
-            en.text
-        );
-        let da = render(
-            MailKind::ApprovalThresholdChanged,
-            Language::Da,
-            &about,
-            &limit,
-        )
-        .unwrap();
+        let en = r35_mail(MailKind::ApprovalThresholdChanged, Language::En, &limit);
+        let says =
+            "Ada changed the limit for purchases without approval from no limit to 10000.00 DKK";
+        assert!(en.text.contains(says), "{}", en.text);
+        let da = r35_mail(MailKind::ApprovalThresholdChanged, Language::Da, &limit);
         assert!(
             da.text.contains("fra ingen grænse til 10000.00 DKK"),
             "{}",
             da.text
+        );
+        let by = json!({"from": 1, "to": null, "currency": "DKK", "by": "Op <i>"});
+        let html = r35_mail(MailKind::ApprovalThresholdChanged, Language::Da, &by).html;
+        assert!(
+            html.contains("Op &lt;i&gt;") && !html.contains("<i>"),
+            "{html}"
         );
     }
 }

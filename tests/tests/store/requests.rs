@@ -64,39 +64,7 @@ async fn r35_a_request_nobody_decides_expires_in_the_sweep_and_charges_nothing()
         .unwrap();
     assert_eq!(again.expired_requests, 0, "once");
     // A decision written from the read taken before the sweep: refused whole.
-    let loaded = store.load_account(&tenant).await.unwrap().unwrap();
-    let mut stale = pending;
-    stale.status = licensing::domain::purchase_request::RequestStatus::Declined {
-        by: licensing::domain::identity::UserId::parse("ada").unwrap(),
-        at: at("2026-11-23T11:00:00Z"),
-        reason: "stale".into(),
-    };
-    let refused = licensing::ports::Commits::commit(
-        &store,
-        licensing::ports::Change {
-            expected_version: Some(loaded.account.subscription.version),
-            delta: None,
-            account: loaded.account,
-            users: Vec::new(),
-            log: licensing::ports::LogEntry {
-                entry_id: "stale".into(),
-                at: at("2026-11-23T11:00:00Z"),
-                actor: licensing::domain::identity::Actor::System,
-                action: "test.stale".into(),
-                details: serde_json::Value::Null,
-            },
-            invoices: Vec::new(),
-            outbox: Vec::new(),
-            approve_quote: None,
-            idempotency: None,
-            requests: vec![licensing::ports::RequestWrite {
-                request: stale,
-                new: false,
-            }],
-            now: at("2026-11-23T11:00:00Z"),
-        },
-    )
-    .await;
+    let refused = stale_decision(&store, &tenant, pending).await;
     assert!(
         matches!(refused, Err(licensing::ports::StoreError::RequestDecided)),
         "{refused:?}"
@@ -119,4 +87,46 @@ async fn r35_a_request_nobody_decides_expires_in_the_sweep_and_charges_nothing()
         ),
         "{late:?}"
     );
+}
+
+/// Commits `request` (read while pending) as declined, on the account as it is now.
+async fn stale_decision(
+    store: &licensing::adapters::dynamodb::DynamoStore,
+    tenant: &TenantId,
+    mut request: licensing::domain::purchase_request::PurchaseRequest,
+) -> Result<(), licensing::ports::StoreError> {
+    use licensing::ports::{Change, Commits, LogEntry, RequestWrite};
+    let now = at("2026-11-23T11:00:00Z");
+    let loaded = store.load_account(tenant).await?.unwrap();
+    request.status = licensing::domain::purchase_request::RequestStatus::Declined {
+        by: licensing::domain::identity::UserId::parse("ada").unwrap(),
+        at: now,
+        reason: "stale".into(),
+    };
+    let log = LogEntry {
+        entry_id: "stale".into(),
+        at: now,
+        actor: licensing::domain::identity::Actor::System,
+        action: "test.stale".into(),
+        details: serde_json::Value::Null,
+    };
+    let requests = vec![RequestWrite {
+        request,
+        new: false,
+    }];
+    store
+        .commit(Change {
+            expected_version: Some(loaded.account.subscription.version),
+            delta: None,
+            account: loaded.account,
+            users: Vec::new(),
+            log,
+            invoices: Vec::new(),
+            outbox: Vec::new(),
+            approve_quote: None,
+            idempotency: None,
+            requests,
+            now,
+        })
+        .await
 }

@@ -136,21 +136,7 @@ async fn the_sweeper_function_rolls_over_removes_and_leaves_terminated_tenants_a
         .await;
     assert_eq!(status, StatusCode::OK);
     // R35: a purchase above the live tenant's limit, left waiting, expires in this sweep.
-    let (status, limited) = api
-        .as_user(
-            &live,
-            "ada",
-            Method::PUT,
-            "/v1/settings",
-            Some(json!({"approval_threshold": 100})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{limited}");
-    let (status, waiting) = api
-        .buy(&api.user(&live, "ada"), json!({"licences": 1}), "sweep-ask")
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{waiting}");
-    let waiting_id = waiting["purchase_request_id"].as_str().unwrap().to_owned();
+    let waiting_id = a_purchase_left_waiting(&api, &live).await;
     let account = api.account(&live).await;
     let deadline: chrono::DateTime<Utc> = account["licences"]["over_allocated"][0]["deadline"]
         .as_str()
@@ -200,31 +186,7 @@ async fn the_sweeper_function_rolls_over_removes_and_leaves_terminated_tenants_a
         }
     };
     assert!(!users(live.clone()).await, "removed after its grace");
-    assert!(
-        outcome["sweep"]["expired_requests"].as_u64().unwrap() >= 1,
-        "{outcome}"
-    );
-    let (_, expired) = api
-        .as_user(
-            &live,
-            "ada",
-            Method::GET,
-            &format!("/v1/purchase-requests/{waiting_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(expired["status"], "expired", "{expired}");
-    let (_, invoices) = api
-        .as_user(&live, "ada", Method::GET, "/v1/invoices", None)
-        .await;
-    assert!(
-        invoices["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["kind"] != "purchase"),
-        "an expired request charges nothing: {invoices}"
-    );
+    expired_and_charged_nothing(&api, &live, &waiting_id, &outcome).await;
     let (_, log) = api
         .as_user(&ended, "ada", Method::GET, "/v1/action-log", None)
         .await;
@@ -269,4 +231,36 @@ async fn r24_a_tenants_fifty_first_role_is_refused_with_limit_reached() {
     // An existing role can still be changed.
     let (status, body) = put(0).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// R35: a limit of 1.00 DKK on `tenant` and a purchase above it, left waiting: its id.
+async fn a_purchase_left_waiting(api: &Api, tenant: &str) -> String {
+    let limit = Some(json!({"approval_threshold": 100}));
+    let (status, limited) = api
+        .as_user(tenant, "ada", Method::PUT, "/v1/settings", limit)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{limited}");
+    let ada = api.user(tenant, "ada");
+    let (status, waiting) = api.buy(&ada, json!({"licences": 1}), "sweep-ask").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{waiting}");
+    waiting["purchase_request_id"].as_str().unwrap().to_owned()
+}
+
+/// R35: the sweep weeks ahead expired request `id`, and no purchase was invoiced.
+async fn expired_and_charged_nothing(api: &Api, tenant: &str, id: &str, outcome: &Value) {
+    assert!(
+        outcome["sweep"]["expired_requests"].as_u64().unwrap() >= 1,
+        "{outcome}"
+    );
+    let path = format!("/v1/purchase-requests/{id}");
+    let (_, expired) = api.as_user(tenant, "ada", Method::GET, &path, None).await;
+    assert_eq!(expired["status"], "expired", "{expired}");
+    let (_, invoices) = api
+        .as_user(tenant, "ada", Method::GET, "/v1/invoices", None)
+        .await;
+    let items = invoices["items"].as_array().unwrap();
+    assert!(
+        items.iter().all(|i| i["kind"] != "purchase"),
+        "nothing charged: {invoices}"
+    );
 }
