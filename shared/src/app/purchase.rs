@@ -90,7 +90,6 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits + PurchaseReque
                     caller,
                     digest,
                     print,
-                    language: auth.user.language,
                     name: auth.user.name.to_string(),
                 };
                 return request_approval(store, &loaded, &stored.quote, asked, now).await;
@@ -214,7 +213,6 @@ struct RequestAsked<'a> {
     caller: &'a Caller,
     digest: String,
     print: &'a str,
-    language: crate::domain::identity::Language,
     name: String,
 }
 
@@ -281,7 +279,6 @@ async fn request_approval<S: AccountReads + Quotes + Commits>(
         data: json!({
             "request_id": made.request_id,
             "requested_by": asked.name,
-            "requested_language": asked.language,
             "lines": lines,
             "total": quote.total,
             "currency": quote.currency,

@@ -4,7 +4,6 @@
 //! (the purchase applied, once) or declined, and expired by the sweep.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::app::error::AppError;
@@ -13,113 +12,24 @@ use crate::app::views::{AccountView, PageView};
 use crate::app::{
     Caller, Replayable, UnitOfWork, authorize, idempotency_window, log_entry, retrying,
 };
-use crate::domain::account::{Account, Subscription};
+use crate::domain::account::Account;
 use crate::domain::events::DomainEvent;
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
-use crate::domain::identity::{Actor, QuoteId, TenantId, UserId};
+use crate::domain::identity::{Actor, QuoteId, TenantId};
 use crate::domain::purchase;
 use crate::domain::purchase_request::{
     PurchaseRequest, RequestStatus, close, ensure_not_own, ensure_open, ensure_price, parse_reason,
 };
-use crate::domain::quote::{Quote, QuoteLine, prepare_quote};
+use crate::domain::quote::prepare_quote;
 use crate::domain::rights::Right;
 use crate::outbox::{MailKind, Payload, Recipient};
+
+mod view;
 use crate::ports::{
     AccountReads, Commits, IdempotencyRecord, Loaded, Page, PageRequest, PurchaseRequests, Quotes,
     RequestWrite, StoreError,
 };
-
-/// A request as the API shows it: what was asked and, while it is pending, today's price.
-#[derive(Clone, Debug, Serialize)]
-pub struct RequestView {
-    pub purchase_request_id: String,
-    pub status: &'static str,
-    pub requested_by: String,
-    /// Whether the caller asked for it (they may withdraw it, not approve it).
-    pub yours: bool,
-    pub requested_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub currency: String,
-    /// What was asked: each pool and how many.
-    pub items: Vec<RequestedItem>,
-    /// The total the requester was shown.
-    pub requested_total: i64,
-    /// Priced for today while pending (the total an approver sends); none once decided, or
-    /// when it can no longer be priced (a module gone, the period ended).
-    pub lines: Vec<QuoteLine>,
-    pub total: Option<i64>,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<DateTime<Utc>>,
-    pub reason: Option<String>,
-    pub invoice_id: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct RequestedItem {
-    pub pool: String,
-    pub quantity: u32,
-}
-
-/// Today's price of a request's quantities.
-fn priced(sub: &Subscription, request: &PurchaseRequest, now: DateTime<Utc>) -> Option<Quote> {
-    prepare_quote(sub, &request.items, now, QuoteId::generate()).ok()
-}
-
-pub fn request_view(
-    sub: &Subscription,
-    request: &PurchaseRequest,
-    viewer: &UserId,
-    now: DateTime<Utc>,
-) -> RequestView {
-    let today = match request.status {
-        RequestStatus::Pending if now < request.expires_at => priced(sub, request, now),
-        _ => None,
-    };
-    let (decided_by, decided_at, reason, invoice_id) = match &request.status {
-        RequestStatus::Pending => (None, None, None, None),
-        RequestStatus::Approved {
-            by, at, invoice_id, ..
-        } => (
-            Some(by.to_string()),
-            Some(*at),
-            None,
-            Some(invoice_id.clone()),
-        ),
-        RequestStatus::Declined { by, at, reason } => {
-            (Some(by.to_string()), Some(*at), Some(reason.clone()), None)
-        }
-        RequestStatus::Expired { at } => (None, Some(*at), None, None),
-    };
-    RequestView {
-        purchase_request_id: request.request_id.clone(),
-        status: if matches!(request.status, RequestStatus::Pending) && now >= request.expires_at {
-            "expired"
-        } else {
-            request.status.name()
-        },
-        requested_by: request.requested_by.to_string(),
-        yours: &request.requested_by == viewer,
-        requested_at: request.requested_at,
-        expires_at: request.expires_at,
-        currency: request.currency.to_string(),
-        items: request
-            .items
-            .items
-            .iter()
-            .map(|(pool, quantity)| RequestedItem {
-                pool: pool.to_string(),
-                quantity: quantity.get(),
-            })
-            .collect(),
-        requested_total: request.requested_total.minor(),
-        lines: today.as_ref().map(|q| q.lines.clone()).unwrap_or_default(),
-        total: today.map(|q| q.total.minor()),
-        decided_by,
-        decided_at,
-        reason,
-        invoice_id,
-    }
-}
+pub use view::{RequestView, RequestedItem, request_view};
 
 /// A request's id as a path gives it: anything else is simply not found.
 fn lookup_id(id: &str) -> Result<&str, AppError> {
