@@ -372,6 +372,14 @@ pub async fn put_unreadable_outbox_item(store: &DynamoStore, tenant: &TenantId, 
 }
 
 /// A name no other test run uses: `prefix-` and ten hex digits.
+/// The value after `name` in a binary's arguments (`--table T`).
+pub fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix}-{}",

@@ -51,7 +51,7 @@ pub async fn handle<S: Store, C: Clock>(
                     )
                 }
                 ("PUT", ["settings"]) => {
-                    let body = app::Settings::from_body(&json_body(&request)?)?;
+                    let body: app::Settings = json_body(&request)?;
                     ok(200, &app::set_settings(store, &caller, &body, now).await?)
                 }
                 _ => Err(AppError::NotFound("route")),

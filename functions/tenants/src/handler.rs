@@ -138,7 +138,7 @@ pub async fn handle<S: Store, C: Clock>(
             ("PUT", ["tenants", id, "settings"]) => {
                 let tenant = TenantId::parse(id).map_err(|_| AppError::NotFound("tenant"))?;
                 record_tenant(tenant.as_str());
-                let body = app::Settings::from_body(&json_body(&request)?)?;
+                let body: app::Settings = json_body(&request)?;
                 ok(
                     200,
                     &app::set_tenant_settings(store, &operator, &tenant, &body, now).await?,

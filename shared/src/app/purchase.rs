@@ -98,65 +98,23 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits + PurchaseReque
             let purchase_id = format!("p-{}", uuid::Uuid::new_v4().simple());
             let (purchase, events) =
                 purchase::approve(&mut account, &stored.quote, &caller.user, now, purchase_id)?;
-            let made = PurchaseMade::of(&purchase);
-            let record =
-                serde_json::to_string(&made).map_err(|e| AppError::Internal(e.to_string()))?;
-            // The account as this commit leaves it (its version moved on), as a replay reads it.
-            let body = purchase_answer(made, AccountView::committing(&account, &auth.rights))?;
-            let log = log_entry(
-                Actor::User(caller.user.clone()),
-                "licences.purchased",
-                json!({
-                    "purchase_id": purchase.purchase_id,
-                    "quote_id": purchase.quote_id,
-                    "invoice_id": purchase.invoice.invoice_id,
-                    "lines": purchase.invoice.lines,
-                    "total": purchase.invoice.total,
-                    "currency": purchase.invoice.currency,
-                }),
-                purchase.approved_at,
-            );
-            let confirmation = Payload::Mail {
-                kind: MailKind::PurchaseConfirmation,
-                to: Recipient::User {
-                    user_id: caller.user.clone(),
-                },
-                language: Some(auth.user.language),
-                data: json!({ "invoice": purchase.invoice, "pools": account.subscription.pools }),
+            let bought = Bought {
+                purchase: &purchase,
+                events: &events,
+                about: json!({ "quote_id": purchase.quote_id }),
+                mail: Vec::new(),
             };
-            let mut change = UnitOfWork::new(&loaded, account, log, &events, now)
-                .mail(vec![confirmation])
-                .into_change();
-            change.invoices.push(purchase.invoice.clone());
-            change.approve_quote = Some(stored.quote.quote_id.clone());
-            change.idempotency = Some(IdempotencyRecord {
-                key_digest: digest,
-                fingerprint: print.clone(),
-                status: 201,
-                body: record,
-                created_at: now,
-                expires_at: now + idempotency_window(),
-            });
-            let (currency, total) = (
-                purchase.invoice.currency.to_string(),
-                purchase.invoice.total.minor(),
-            );
-            match store.commit(change).await {
-                Ok(()) => {
-                    crate::telemetry::purchase(&currency, total);
-                    Ok(Replayable {
-                        status: 201,
-                        body,
-                        replayed: false,
-                    })
-                }
-                // Another request with this key, or for this quote, committed first: the next
-                // attempt answers with its result (or says the quote is used).
-                Err(StoreError::IdempotencyRace | StoreError::QuoteUsed) => {
-                    Err(AppError::Contention)
-                }
-                Err(e) => Err(e.into()),
-            }
+            let keyed = (digest, print.as_str());
+            let mut change = purchase_change(
+                &loaded,
+                account,
+                bought,
+                (&auth.user, &auth.rights),
+                keyed,
+                now,
+            )?;
+            change.change.approve_quote = Some(stored.quote.quote_id.clone());
+            change.commit(store).await
         }
     })
     .await
@@ -166,7 +124,7 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits + PurchaseReque
 /// whatever the tenant's size. A replay answers it with the account as it is now, which is the
 /// account the first answer showed unless something changed since.
 #[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct PurchaseMade {
+struct PurchaseMade {
     purchase_id: String,
     invoice_id: String,
     quote_id: QuoteId,
@@ -175,7 +133,7 @@ pub(crate) struct PurchaseMade {
 }
 
 impl PurchaseMade {
-    pub(crate) fn of(purchase: &crate::domain::purchase::Purchase) -> Self {
+    fn of(purchase: &crate::domain::purchase::Purchase) -> Self {
         Self {
             purchase_id: purchase.purchase_id.clone(),
             invoice_id: purchase.invoice.invoice_id.clone(),
@@ -187,10 +145,7 @@ impl PurchaseMade {
 }
 
 /// A purchase's answer, with the account as `account` shows it.
-pub(crate) fn purchase_answer(
-    made: PurchaseMade,
-    account: AccountView,
-) -> Result<String, AppError> {
+fn purchase_answer(made: PurchaseMade, account: AccountView) -> Result<String, AppError> {
     serde_json::to_string(&PurchaseView {
         purchase_id: made.purchase_id,
         invoice_id: made.invoice_id,
@@ -200,6 +155,114 @@ pub(crate) fn purchase_answer(
         account,
     })
     .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The key's record of a first answer (R10), kept for the idempotency window.
+pub(crate) fn key_record(
+    (digest, print): (String, &str),
+    status: u16,
+    body: String,
+    now: DateTime<Utc>,
+) -> IdempotencyRecord {
+    IdempotencyRecord {
+        key_digest: digest,
+        fingerprint: print.to_owned(),
+        status,
+        body,
+        created_at: now,
+        expires_at: now + idempotency_window(),
+    }
+}
+
+/// A purchase as both approvals commit it (a quote's, R8–R10, and a purchase request's, R35):
+/// the log entry (`about`'s fields added to the purchase's), the buyer's confirmation, the
+/// invoice and the key's record, with the answer to give once it commits.
+pub(crate) struct PurchaseChange {
+    pub change: crate::ports::Change,
+    answer: String,
+    currency: String,
+    total: i64,
+}
+
+/// What a purchase adds to its change: `about`'s fields in the log entry, and more mail after
+/// the buyer's confirmation.
+pub(crate) struct Bought<'a> {
+    pub purchase: &'a crate::domain::purchase::Purchase,
+    pub events: &'a [crate::domain::events::DomainEvent],
+    pub about: serde_json::Value,
+    pub mail: Vec<Payload>,
+}
+
+pub(crate) fn purchase_change(
+    loaded: &crate::ports::Loaded,
+    account: crate::domain::account::Account,
+    bought: Bought<'_>,
+    (user, rights): (&crate::domain::user::User, &BTreeSet<Right>),
+    keyed: (String, &str),
+    now: DateTime<Utc>,
+) -> Result<PurchaseChange, AppError> {
+    let Bought {
+        purchase,
+        events,
+        about,
+        mail,
+    } = bought;
+    let made = PurchaseMade::of(purchase);
+    let record = serde_json::to_string(&made).map_err(|e| AppError::Internal(e.to_string()))?;
+    // The account as this commit leaves it (its version moved on), as a replay reads it.
+    let answer = purchase_answer(made, AccountView::committing(&account, rights))?;
+    let mut details = json!({
+        "purchase_id": purchase.purchase_id,
+        "invoice_id": purchase.invoice.invoice_id,
+        "lines": purchase.invoice.lines,
+        "total": purchase.invoice.total,
+        "currency": purchase.invoice.currency,
+    });
+    if let (Some(details), Some(about)) = (details.as_object_mut(), about.as_object()) {
+        details.extend(about.clone());
+    }
+    let actor = Actor::User(purchase.approved_by.clone());
+    let log = log_entry(actor, "licences.purchased", details, purchase.approved_at);
+    let confirmation = Payload::Mail {
+        kind: MailKind::PurchaseConfirmation,
+        to: Recipient::User {
+            user_id: purchase.approved_by.clone(),
+        },
+        language: Some(user.language),
+        data: json!({ "invoice": purchase.invoice, "pools": account.subscription.pools }),
+    };
+    let mut change = UnitOfWork::new(loaded, account, log, events, now)
+        .mail(std::iter::once(confirmation).chain(mail).collect())
+        .into_change();
+    change.invoices.push(purchase.invoice.clone());
+    change.idempotency = Some(key_record(keyed, 201, record, now));
+    Ok(PurchaseChange {
+        change,
+        answer,
+        currency: purchase.invoice.currency.to_string(),
+        total: purchase.invoice.total.minor(),
+    })
+}
+
+impl PurchaseChange {
+    pub(crate) async fn commit<S: Commits>(self, store: &S) -> Result<Replayable, AppError> {
+        match store.commit(self.change).await {
+            Ok(()) => {
+                crate::telemetry::purchase(&self.currency, self.total);
+                Ok(Replayable {
+                    status: 201,
+                    body: self.answer,
+                    replayed: false,
+                })
+            }
+            // Another approval with this key, for this quote or of this request committed
+            // first: the next attempt answers with its result (or says it is used or closed).
+            Err(
+                StoreError::IdempotencyRace | StoreError::QuoteUsed | StoreError::RequestDecided,
+            ) => Err(AppError::Contention),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// What a 202's idempotency record keeps (R35): the request it made, shown again as it is now.
@@ -308,14 +371,7 @@ async fn request_approval<S: AccountReads + Quotes + Commits>(
         request: made,
         new: true,
     });
-    change.idempotency = Some(IdempotencyRecord {
-        key_digest: asked.digest,
-        fingerprint: asked.print.to_owned(),
-        status: 202,
-        body: record,
-        created_at: now,
-        expires_at: now + idempotency_window(),
-    });
+    change.idempotency = Some(key_record((asked.digest, asked.print), 202, record, now));
     match store.commit(change).await {
         Ok(()) => Ok(Replayable {
             status: 202,

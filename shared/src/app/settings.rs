@@ -31,19 +31,6 @@ pub struct Settings {
     pub approval_threshold: Option<Option<i64>>,
 }
 
-impl Settings {
-    /// The settings a request's JSON body names: an object (serde would take an array for a
-    /// struct whose fields are all optional, `[]` as "change nothing").
-    pub fn from_body(body: &serde_json::Value) -> Result<Self, AppError> {
-        if !body.is_object() {
-            return Err(AppError::BadRequest(
-                "the body must be a JSON object".into(),
-            ));
-        }
-        Self::deserialize(body).map_err(|e| AppError::BadRequest(format!("body: {e}")))
-    }
-}
-
 /// A field that, when there, must hold a value (`null` is refused): `None` when left out.
 fn given<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     u32::deserialize(d).map(Some)

@@ -68,6 +68,13 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
     }
     let bad = |e: serde_json::Error| AppError::BadRequest(format!("body: {e}"));
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(bad)?;
+    // Every body the contract names is an object; serde would also fill a struct from an
+    // array (`[]` as a struct whose fields are all optional).
+    if !value.is_object() {
+        return Err(AppError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
     integral_numbers(&mut value);
     serde_json::from_value(value).map_err(bad)
 }

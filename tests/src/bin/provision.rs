@@ -10,11 +10,7 @@ use licensing::ports::AccountReads;
 use licensing_tests::{acme, new_user, provision_messaging, sdk};
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_owned())
+    licensing_tests::arg(args, name).unwrap_or_else(|| default.to_owned())
 }
 
 #[tokio::main]

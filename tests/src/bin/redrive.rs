@@ -8,14 +8,7 @@
 use licensing::adapters::dynamodb::DynamoStore;
 use licensing::domain::identity::TenantId;
 use licensing::ports::OutboxStore;
-use licensing_tests::sdk;
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
+use licensing_tests::{arg, sdk};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,15 +6,8 @@
 
 use licensing::adapters::dynamodb::DynamoStore;
 use licensing::domain::identity::TenantId;
-use licensing_tests::sdk;
 use licensing_tests::usage::seed_usage;
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
+use licensing_tests::{arg, sdk};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -8,16 +8,9 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
-use licensing_tests::sdk;
 use licensing_tests::stream_reader::{Dispatch, InProcess, StreamReader};
+use licensing_tests::{arg, sdk};
 use std::time::Duration;
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 /// Invokes the dispatcher through the Lambda Invoke API (`cargo lambda watch` serves it).
 struct Invoke {

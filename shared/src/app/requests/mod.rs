@@ -7,11 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::app::error::AppError;
-use crate::app::purchase::{PurchaseMade, purchase_answer, replay_purchase};
-use crate::app::views::{AccountView, PageView};
-use crate::app::{
-    Caller, Replayable, UnitOfWork, authorize, idempotency_window, log_entry, retrying,
-};
+use crate::app::purchase::{Bought, purchase_change, replay_purchase};
+use crate::app::views::PageView;
+use crate::app::{Caller, Replayable, UnitOfWork, authorize, log_entry, retrying};
 use crate::domain::account::Account;
 use crate::domain::events::DomainEvent;
 use crate::domain::idempotency::{IdempotencyKey, fingerprint};
@@ -26,8 +24,8 @@ use crate::outbox::{MailKind, Payload, Recipient};
 
 mod view;
 use crate::ports::{
-    AccountReads, Commits, IdempotencyRecord, Loaded, Page, PageRequest, PurchaseRequests, Quotes,
-    RequestWrite, StoreError,
+    AccountReads, Commits, Loaded, Page, PageRequest, PurchaseRequests, Quotes, RequestWrite,
+    StoreError,
 };
 pub use view::{RequestView, RequestedItem, request_view};
 
@@ -141,10 +139,15 @@ pub async fn approve_request<S: AccountReads + Quotes + Commits + PurchaseReques
         let shown = shown
             .as_ref()
             .map_err(|e| AppError::BadRequest(e.to_string()))?;
-        if let Some(record) = store.get_idempotency(&caller.tenant, &digest, now).await? {
+        // The key's record and the request, read together.
+        let (record, request) = futures::join!(
+            store.get_idempotency(&caller.tenant, &digest, now),
+            find(store, &caller.tenant, id)
+        );
+        if let Some(record) = record? {
             return replay_purchase(store, caller, record, print, &auth.rights, now).await;
         }
-        let mut request = find(store, &caller.tenant, id).await?;
+        let mut request = request?;
         ensure_open(&request, now)?;
         ensure_not_own(&request, &caller.user)?;
         let loaded = &auth.loaded;
@@ -169,68 +172,29 @@ pub async fn approve_request<S: AccountReads + Quotes + Commits + PurchaseReques
                 total: purchase.invoice.total,
             },
         );
-        let made = PurchaseMade::of(&purchase);
-        let record = serde_json::to_string(&made).map_err(|e| AppError::Internal(e.to_string()))?;
-        let answer = purchase_answer(made, AccountView::committing(&account, &auth.rights))?;
-        let log = log_entry(
-            Actor::User(caller.user.clone()),
-            "licences.purchased",
-            json!({
-                "purchase_id": purchase.purchase_id,
+        let bought = Bought {
+            purchase: &purchase,
+            events: &events,
+            about: json!({
                 "purchase_request_id": request.request_id,
                 "requested_by": request.requested_by,
-                "invoice_id": purchase.invoice.invoice_id,
-                "lines": purchase.invoice.lines,
-                "total": purchase.invoice.total,
-                "currency": purchase.invoice.currency,
             }),
-            purchase.approved_at,
-        );
-        let confirmation = Payload::Mail {
-            kind: MailKind::PurchaseConfirmation,
-            to: Recipient::User {
-                user_id: caller.user.clone(),
-            },
-            language: Some(auth.user.language),
-            data: json!({ "invoice": purchase.invoice, "pools": account.subscription.pools }),
+            mail: vec![decided_mail(&request, Some(auth.user.name.as_str()))],
         };
-        let told = decided_mail(&request, Some(auth.user.name.as_str()));
-        let mut change = UnitOfWork::new(loaded, account, log, &events, now)
-            .mail(vec![confirmation, told])
-            .into_change();
-        change.invoices.push(purchase.invoice.clone());
-        change.requests.push(RequestWrite {
+        let keyed = (digest, print.as_str());
+        let mut change = purchase_change(
+            loaded,
+            account,
+            bought,
+            (&auth.user, &auth.rights),
+            keyed,
+            now,
+        )?;
+        change.change.requests.push(RequestWrite {
             request,
             new: false,
         });
-        change.idempotency = Some(IdempotencyRecord {
-            key_digest: digest,
-            fingerprint: print.clone(),
-            status: 201,
-            body: record,
-            created_at: now,
-            expires_at: now + idempotency_window(),
-        });
-        let (currency, total) = (
-            purchase.invoice.currency.to_string(),
-            purchase.invoice.total.minor(),
-        );
-        match store.commit(change).await {
-            Ok(()) => {
-                crate::telemetry::purchase(&currency, total);
-                Ok(Replayable {
-                    status: 201,
-                    body: answer,
-                    replayed: false,
-                })
-            }
-            // Another approval (this key's, or another's) committed first: the next attempt
-            // replays it, or finds the request decided.
-            Err(StoreError::IdempotencyRace | StoreError::RequestDecided) => {
-                Err(AppError::Contention)
-            }
-            Err(e) => Err(e.into()),
-        }
+        change.commit(store).await
     })
     .await
 }
