@@ -9,7 +9,7 @@ use licensing::domain::identity::{Language, TenantId};
 use licensing::notify::recorded::Recorder;
 use licensing::notify::{StreamedBatch, deliver_streamed, dispatch_due};
 use licensing::outbox::{FAILURES_BEFORE_DEAD, backoff};
-use licensing::ports::{OutboxStore, StoreError};
+use licensing::ports::{Claim, OutboxStore, StoreError};
 use licensing_tests::{acme, ada, at, new_user, nov};
 use std::collections::BTreeMap;
 
@@ -247,8 +247,9 @@ async fn r21_a_claimed_batch_is_left_to_its_dispatcher_until_the_lease_ends() {
     let (store, _) = acme_after_a_purchase(now).await;
     let due = store.due_outbox(now, 100).await.unwrap();
     let batch = due.first().expect("a due batch").clone();
-    assert!(store.claim_outbox(&batch, now, 60).await.unwrap());
-    assert!(!store.claim_outbox(&batch, now, 60).await.unwrap(), "held");
+    let claim = |at| store.claim_outbox(&batch, at, 60);
+    assert_eq!(claim(now).await.unwrap(), Claim::Taken);
+    assert_eq!(claim(now).await.unwrap(), Claim::Held);
     let sender = Recorder::new();
     let report = dispatch_due(&store, &sender, now + chrono::Duration::seconds(30))
         .await
@@ -266,12 +267,8 @@ async fn r21_a_claimed_batch_is_left_to_its_dispatcher_until_the_lease_ends() {
         "the held batch stays for its dispatcher"
     );
     // After the lease, another dispatcher takes it.
-    assert!(
-        store
-            .claim_outbox(&batch, now + chrono::Duration::seconds(61), 60)
-            .await
-            .unwrap()
-    );
+    let later = now + chrono::Duration::seconds(61);
+    assert_eq!(claim(later).await.unwrap(), Claim::Taken);
 }
 
 #[tokio::test]

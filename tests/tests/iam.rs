@@ -31,8 +31,9 @@ const SDK: [(&str, &str); 13] = [
     ("ConditionCheck::builder()", "dynamodb:ConditionCheckItem"),
 ];
 
-/// The store's ports; `Store` is the first eight, and `Quotes` needs `AccountReads`.
-const PORTS: [&str; 9] = [
+/// The store's ports; `Store` is the first nine, `Quotes` needs `AccountReads`, and
+/// `Commits` the reads that address a change's mail.
+const PORTS: [&str; 10] = [
     "AccountReads",
     "Listings",
     "Quotes",
@@ -41,6 +42,7 @@ const PORTS: [&str; 9] = [
     "MailSuppressions",
     "UsageHistory",
     "PurchaseRequests",
+    "RoleMembers",
     "OutboxStore",
 ];
 
@@ -232,17 +234,21 @@ fn adapter() -> Adapter {
     Adapter { actions, methods }
 }
 
-/// The ports a bound names: `S: AccountReads + Commits` → both; `Store` → its eight.
+/// The ports a bound names: `S: AccountReads + Commits` → both (and what `Commits` needs);
+/// `Store` → its nine.
 fn ports_of(bound: &str) -> BTreeSet<&'static str> {
     let mut out = BTreeSet::new();
     for name in bound.split('+').map(str::trim) {
         let name = name.rsplit("::").next().unwrap_or(name);
         if name == "Store" {
-            out.extend(&PORTS[..8]);
+            out.extend(&PORTS[..9]);
         } else if let Some(port) = PORTS.iter().find(|p| **p == name) {
             out.insert(*port);
             if name == "Quotes" {
                 out.insert("AccountReads");
+            }
+            if name == "Commits" {
+                out.extend(["AccountReads", "MailSuppressions", "RoleMembers"]);
             }
         }
     }
@@ -333,7 +339,7 @@ fn the_adapter_reading_finds_what_each_port_is_known_to_do() {
     let cases = use_cases();
     assert_eq!(
         cases["account_status"],
-        BTreeSet::from(["AccountReads", "Commits"])
+        BTreeSet::from(["AccountReads", "Commits", "MailSuppressions", "RoleMembers"])
     );
     assert!(cases["deliver_streamed"].contains("OutboxStore"));
 }

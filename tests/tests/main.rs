@@ -2,6 +2,7 @@
 //! the crate are linked once instead of once per suite (BENCHMARKS.md has the time saved).
 //! `cargo test --workspace --test main <filter>` runs part of it.
 
+mod addressed;
 mod api;
 mod delivery;
 mod deploy;

@@ -185,7 +185,7 @@ async fn create_group<S: AccountReads + Commits>(
     let change = UnitOfWork::new(loaded, account, log, &events, now)
         .users(writes)
         .into_change();
-    store.commit(change).await?;
+    crate::app::commit(store, change).await?;
     Ok(results)
 }
 

@@ -1,6 +1,8 @@
 //! The use cases: each reads through the store port, applies the domain rules, and commits
 //! the result (state, action log, outbox) as one change. Handlers call these and nothing else.
 
+mod addresses;
+pub(crate) use addresses::Known;
 mod batch;
 pub mod error;
 pub mod export;
@@ -194,6 +196,22 @@ fn log_entry(
         action: action.to_owned(),
         details,
     }
+}
+
+/// Commits `change` with its mail addressed first (decision 0014): every use case commits
+/// through here.
+pub(crate) async fn commit<S: Commits>(store: &S, change: Change) -> Result<(), StoreError> {
+    commit_knowing(store, change, Known::default()).await
+}
+
+/// `commit`, with what the command read already that its mail needs.
+pub(crate) async fn commit_knowing<S: Commits>(
+    store: &S,
+    mut change: Change,
+    known: Known,
+) -> Result<(), StoreError> {
+    addresses::address(store, &mut change, known).await?;
+    store.commit(change).await
 }
 
 /// The outbox of a change: its bus events, the managers' mails, and any mail of its own.

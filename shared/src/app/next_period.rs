@@ -56,6 +56,7 @@ pub async fn set_next_period<S: AccountReads + Commits>(
                     user_id: caller.user.clone(),
                 },
                 language: Some(auth.user.language),
+                addressed: None,
                 data: json!({
                     "changes": plan.changes,
                     "effective_from": account.subscription.period.end,
@@ -75,8 +76,8 @@ pub async fn set_next_period<S: AccountReads + Commits>(
                 seats_to_remove_count: seats.len(),
                 account: AccountView::committing(&account, &auth.rights),
             };
-            store
-                .commit(
+            crate::app::commit(
+                store,
                     UnitOfWork::new(&loaded, account, log, &events, now)
                         .mail(vec![confirmation])
                         .into_change(),

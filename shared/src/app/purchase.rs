@@ -59,10 +59,13 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits + PurchaseReque
         async move {
             // One read of the account, approver, key and quote together (then the red seats,
             // when the account has any).
-            let known = digest.as_ref().ok().and_then(Option::as_deref);
-            let mut reads = store
-                .load_approval(&caller.tenant, &caller.user, known, quote_id, now)
-                .await?;
+            // The suppressed addresses its confirmation must skip are read at the same time.
+            let key = digest.as_ref().ok().and_then(Option::as_deref);
+            let (reads, suppressions) = futures::join!(
+                store.load_approval(&caller.tenant, &caller.user, key, quote_id, now),
+                store.suppressions(&caller.tenant),
+            );
+            let mut reads = reads?;
             let loaded = found_in_current_period(store, reads.account.take(), now).await?;
             // Rights first: a caller without them learns nothing about the request's validity.
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
@@ -114,6 +117,7 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits + PurchaseReque
                 now,
             )?;
             change.change.approve_quote = Some(stored.quote.quote_id.clone());
+            change.known.suppressions = Some(suppressions?);
             change.commit(store).await
         }
     })
@@ -179,6 +183,8 @@ pub(crate) fn key_record(
 /// invoice and the key's record, with the answer to give once it commits.
 pub(crate) struct PurchaseChange {
     pub change: crate::ports::Change,
+    /// The approver its confirmation goes to, and what else was read for its mail.
+    pub known: crate::app::Known,
     answer: String,
     currency: String,
     total: i64,
@@ -229,6 +235,7 @@ pub(crate) fn purchase_change(
             user_id: purchase.approved_by.clone(),
         },
         language: Some(user.language),
+        addressed: None,
         data: json!({ "invoice": purchase.invoice, "pools": account.subscription.pools }),
     };
     let mut change = UnitOfWork::new(loaded, account, log, events, now)
@@ -238,6 +245,10 @@ pub(crate) fn purchase_change(
     change.idempotency = Some(key_record(keyed, 201, record, now));
     Ok(PurchaseChange {
         change,
+        known: crate::app::Known {
+            users: vec![user.clone()],
+            suppressions: None,
+        },
         answer,
         currency: purchase.invoice.currency.to_string(),
         total: purchase.invoice.total.minor(),
@@ -246,7 +257,7 @@ pub(crate) fn purchase_change(
 
 impl PurchaseChange {
     pub(crate) async fn commit<S: Commits>(self, store: &S) -> Result<Replayable, AppError> {
-        match store.commit(self.change).await {
+        match crate::app::commit_knowing(store, self.change, self.known).await {
             Ok(()) => {
                 crate::telemetry::purchase(&self.currency, self.total);
                 Ok(Replayable {
@@ -339,6 +350,7 @@ async fn request_approval<S: AccountReads + Quotes + Commits>(
             except: asked.caller.user.clone(),
         },
         language: None,
+        addressed: None,
         data: json!({
             "request_id": made.request_id,
             "requested_by": asked.name,
@@ -372,7 +384,7 @@ async fn request_approval<S: AccountReads + Quotes + Commits>(
         new: true,
     });
     change.idempotency = Some(key_record((asked.digest, asked.print), 202, record, now));
-    match store.commit(change).await {
+    match crate::app::commit(store, change).await {
         Ok(()) => Ok(Replayable {
             status: 202,
             body,

@@ -84,9 +84,11 @@ pub async fn put_role<S: AccountReads + Commits>(
                 json!({ "role": role, "rights": rights }),
                 at,
             );
-            store
-                .commit(UnitOfWork::new(&loaded, account, log, &[], now).into_change())
-                .await?;
+            crate::app::commit(
+                store,
+                UnitOfWork::new(&loaded, account, log, &[], now).into_change(),
+            )
+            .await?;
             Ok(role_view(role, &rights))
         }
     })

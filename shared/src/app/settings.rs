@@ -110,6 +110,7 @@ pub(crate) async fn change_settings<S: AccountReads + Commits>(
                 kind: MailKind::ApprovalThresholdChanged,
                 to: Recipient::Administrators { except },
                 language: None,
+                addressed: None,
                 data: json!({ "from": from, "to": to, "currency": sub.currency, "by": by.name }),
             });
         }
@@ -120,12 +121,12 @@ pub(crate) async fn change_settings<S: AccountReads + Commits>(
     let at = account.subscription.tick(now);
     let log = log_entry(by.actor, "settings.changed", changed.into(), at);
     let view = AccountView::committing(&account, rights);
-    store
-        .commit(
-            UnitOfWork::new(loaded, account, log, &events, now)
-                .mail(mail)
-                .into_change(),
-        )
-        .await?;
+    crate::app::commit(
+        store,
+        UnitOfWork::new(loaded, account, log, &events, now)
+            .mail(mail)
+            .into_change(),
+    )
+    .await?;
     Ok(view)
 }

@@ -41,8 +41,9 @@ pub async fn create_tenant<S: AccountReads + Commits>(
     let outbox = outbox(&tenant_id, &log.entry_id, now, &events, Vec::new());
     let mut view = view;
     view.account.version = 1;
-    store
-        .commit(Change {
+    crate::app::commit(
+        store,
+        Change {
             delta: None,
             expected_version: None,
             account,
@@ -57,8 +58,9 @@ pub async fn create_tenant<S: AccountReads + Commits>(
             idempotency: None,
             requests: Vec::new(),
             now,
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(view)
 }
 
@@ -94,9 +96,11 @@ pub async fn terminate_tenant<S: AccountReads + Commits>(
             account.subscription.clock,
         );
         let view = AccountView::committing(&account, &BTreeSet::new());
-        store
-            .commit(UnitOfWork::new(&loaded, account, log, &[], now).into_change())
-            .await?;
+        crate::app::commit(
+            store,
+            UnitOfWork::new(&loaded, account, log, &[], now).into_change(),
+        )
+        .await?;
         Ok(view)
     })
     .await
@@ -176,13 +180,13 @@ pub async fn restore_administrator<S: AccountReads + Commits>(
                 at,
             );
             let write = UserWrite { before, after };
-            store
-                .commit(
-                    UnitOfWork::new(&loaded, account, log, &events, now)
-                        .users(vec![write])
-                        .into_change(),
-                )
-                .await?;
+            crate::app::commit(
+                store,
+                UnitOfWork::new(&loaded, account, log, &events, now)
+                    .users(vec![write])
+                    .into_change(),
+            )
+            .await?;
             Ok(view)
         }
     })

@@ -216,7 +216,7 @@ pub async fn create_user<S: AccountReads + Quotes + Commits>(
                 created_at: now,
                 expires_at: now + idempotency_window(),
             });
-            match store.commit(change).await {
+            match crate::app::commit(store, change).await {
                 Ok(()) => Ok(Replayable {
                     status: 201,
                     body,
@@ -276,7 +276,7 @@ pub async fn set_active<S: AccountReads + Commits>(
             account.subscription.clock,
         );
         let write = UserWrite { before: Some(before), after };
-        store.commit(UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change()).await?;
+        crate::app::commit(store, UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change()).await?;
         Ok(view)
     })
     .await
@@ -335,7 +335,7 @@ pub async fn update_user<S: AccountReads + Commits>(
                 at,
             );
             let write = UserWrite { before: Some(before), after };
-            store.commit(UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change()).await?;
+            crate::app::commit(store, UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change()).await?;
             Ok(view)
         }
     })

@@ -6,16 +6,15 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
-use super::mail::render;
+use super::mail::{MailContext, render};
 use super::recipients::{Recipients, recipients};
 use super::sender::Refusal;
 use super::sender::Sender;
-use crate::domain::identity::{Language, TenantId};
-use crate::domain::user::User;
+use crate::domain::identity::TenantId;
 use crate::outbox::{
-    FAILURES_BEFORE_DEAD, OutboxBatch, OutboxMessage, Payload, Recipient, SLOW_DOWN_SECS, backoff,
+    FAILURES_BEFORE_DEAD, OutboxBatch, OutboxMessage, Payload, SLOW_DOWN_SECS, backoff,
 };
-use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
+use crate::ports::{AccountReads, Claim, MailSuppressions, OutboxStore, StoreError};
 
 /// How long a dispatcher holds a batch it is delivering.
 const LEASE_SECS: i64 = 60;
@@ -226,30 +225,25 @@ async fn deliver_batch<N: Sender>(
                 to,
                 language,
                 data,
+                addressed,
             } => {
-                let targets: Vec<&User> = match to {
-                    Recipient::User { user_id } => {
-                        people.users.get(user_id.as_str()).into_iter().collect()
-                    }
-                    Recipient::Managers => people.managers.iter().collect(),
-                    Recipient::OtherManagers { except } => people
-                        .managers
-                        .iter()
-                        .filter(|u| &u.user_id != except)
-                        .collect(),
-                    Recipient::Administrators { except } => people
-                        .administrators
-                        .iter()
-                        .filter(|u| Some(&u.user_id) != except.as_ref())
-                        .collect(),
+                // A message written before its change addressed it is resolved now.
+                let addressed = match addressed {
+                    Some(addressed) => addressed.clone(),
+                    None => people.addressed(to, *language),
+                };
+                let about = MailContext {
+                    tenant_name: addressed.tenant_name,
+                    time_zone: addressed.time_zone,
+                    support: people.about.support.clone(),
+                    contacts: addressed.contacts,
                 };
                 let mut outcome = Outcome::Sent;
-                for user in targets {
-                    let address = user.email.to_string();
-                    if message.delivered_to.contains(&address) {
+                for addressee in addressed.to {
+                    if message.delivered_to.contains(&addressee.address) {
                         continue;
                     }
-                    if people.suppressed(user) {
+                    if addressee.suppressed {
                         report.suppressed += 1;
                         continue;
                     }
@@ -263,13 +257,7 @@ async fn deliver_batch<N: Sender>(
                         outcome = Outcome::HeldBack;
                         break;
                     }
-                    let lang: Language = match to {
-                        Recipient::User { .. } => language.unwrap_or(user.language),
-                        Recipient::Managers
-                        | Recipient::OtherManagers { .. }
-                        | Recipient::Administrators { .. } => user.language,
-                    };
-                    let mail = match render(*kind, lang, &people.about, data) {
+                    let mail = match render(*kind, addressee.language, &about, data) {
                         Ok(mail) => mail,
                         Err(e) => {
                             outcome = Outcome::Unrenderable(e);
@@ -277,13 +265,13 @@ async fn deliver_batch<N: Sender>(
                         }
                     };
                     match notifier
-                        .send_mail(&address, &mail, &message.message_id, tenant)
+                        .send_mail(&addressee.address, &mail, &message.message_id, tenant)
                         .await
                     {
                         Ok(()) => {
                             allowed.mails -= 1;
                             report.mails += 1;
-                            message.delivered_to.push(address);
+                            message.delivered_to.push(addressee.address);
                         }
                         Err(refusal) => {
                             outcome = Outcome::Refused(refusal);
@@ -378,7 +366,12 @@ async fn deliver_within_cap<S: AccountReads + OutboxStore + MailSuppressions, N:
         .collect();
     let results = per_tenant(batches, |tenant, batches| {
         let budget = budgets.get(&tenant).copied().unwrap_or(cap);
-        deliver_tenant(store, notifier, tenant, batches, now, budget, deadline)
+        let pace = Pace {
+            mail_budget: budget,
+            deadline,
+            commit_waits: &[],
+        };
+        deliver_tenant(store, notifier, tenant, batches, now, pace)
     })
     .await;
     let mut report = DispatchReport::default();
@@ -390,41 +383,54 @@ async fn deliver_within_cap<S: AccountReads + OutboxStore + MailSuppressions, N:
     Ok(report)
 }
 
+/// How a tenant's delivery is paced: the mail it may still send in the run, the instant after
+/// which it starts none, and how long it waits for a change that wrote its batches ahead of
+/// its transaction (the stream's delivery does; a scheduled run does not).
+pub(super) struct Pace<'a> {
+    pub mail_budget: usize,
+    pub deadline: tokio::time::Instant,
+    pub commit_waits: &'a [std::time::Duration],
+}
+
 pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
     tenant: TenantId,
     batches: Vec<OutboxBatch>,
     now: DateTime<Utc>,
-    mut mail_budget: usize,
-    deadline: tokio::time::Instant,
+    pace: Pace<'_>,
 ) -> Result<DispatchReport, StoreError> {
+    let Pace {
+        mut mail_budget,
+        deadline,
+        commit_waits,
+    } = pace;
     let mut report = DispatchReport::default();
+    let mut given_up = std::collections::BTreeSet::new();
     let people = recipients(store, &tenant, &batches, notifier.support_contact()).await?;
     let started = std::time::Instant::now();
     for batch in batches {
         // Each claim on the clock as it is then (R33): a slow run must not take a lease that
         // ran out before it was taken.
         let now = later(now, started);
-        if let Some(marker) = &batch.commit
-            && !store.committed(&tenant, marker).await?
-        {
-            let made = batch
-                .messages
-                .iter()
-                .map(|m| m.created_at)
-                .min()
-                .unwrap_or(now);
-            if (now - made).num_seconds() > UNCOMMITTED_AFTER_SECS
-                && store.claim_outbox(&batch, now, LEASE_SECS).await?
-            {
-                tracing::warn!(tenant = %tenant, batch = %batch.id, "outbox batch of a change that never committed: dropped unsent");
-                store.settle_outbox(&batch, Vec::new(), now, false).await?;
+        match claim(store, &batch, now, commit_waits, &mut given_up).await? {
+            Claim::Taken => {}
+            Claim::Held => continue,
+            Claim::Uncommitted => {
+                let made = batch
+                    .messages
+                    .iter()
+                    .map(|m| m.created_at)
+                    .min()
+                    .unwrap_or(now);
+                // No dispatcher can take it, so it is dropped without a lease.
+                if (now - made).num_seconds() > UNCOMMITTED_AFTER_SECS
+                    && store.settle_outbox(&batch, Vec::new(), now, false).await?
+                {
+                    tracing::warn!(tenant = %tenant, batch = %batch.id, "outbox batch of a change that never committed: dropped unsent");
+                }
+                continue;
             }
-            continue;
-        }
-        if !store.claim_outbox(&batch, now, LEASE_SECS).await? {
-            continue;
         }
         let mut allowed = Allowance {
             mails: mail_budget,
@@ -470,6 +476,36 @@ pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressi
             .await?;
     }
     Ok(report)
+}
+
+/// Claims `batch`. One written ahead of its change's transaction may be handed over (by the
+/// stream) a moment before that commits: the claim is tried again after each of `waits`, once
+/// per change (`given_up` holds the markers waited for in vain).
+async fn claim<S: OutboxStore>(
+    store: &S,
+    batch: &OutboxBatch,
+    now: DateTime<Utc>,
+    waits: &[std::time::Duration],
+    given_up: &mut std::collections::BTreeSet<String>,
+) -> Result<Claim, StoreError> {
+    let mut claim = store.claim_outbox(batch, now, LEASE_SECS).await?;
+    let Some(marker) = &batch.commit else {
+        return Ok(claim);
+    };
+    if given_up.contains(marker) {
+        return Ok(claim);
+    }
+    for wait in waits {
+        if claim != Claim::Uncommitted {
+            return Ok(claim);
+        }
+        tokio::time::sleep(*wait).await;
+        claim = store.claim_outbox(batch, now, LEASE_SECS).await?;
+    }
+    if claim == Claim::Uncommitted {
+        given_up.insert(marker.clone());
+    }
+    Ok(claim)
 }
 
 /// `at`, moved on by the whole seconds of real time elapsed since `started` (a lease is a

@@ -1,14 +1,16 @@
-//! Who a batch's mail goes to: the users it names and, when some of it goes to the managers,
-//! the tenant's users with the right to manage licences, read once per delivery.
+//! Who the mail of a message written before decision 0014 goes to, read when it is sent: the
+//! users it names and, when some of it goes to the managers, the tenant's users with the
+//! right to manage licences, read once per delivery. A message written since carries its
+//! recipients (`Addressed`), and none of this is read.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::mail::MailContext;
-use crate::domain::identity::TenantId;
+use crate::domain::identity::{Language, TenantId};
 use crate::domain::rights::Right;
 use crate::domain::suppression::suppression_key;
 use crate::domain::user::User;
-use crate::outbox::{MailKind, OutboxBatch, Payload, Recipient};
+use crate::outbox::{Addressed, MailKind, OutboxBatch, Payload, Recipient};
 use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
 
 pub(super) struct Recipients {
@@ -22,14 +24,32 @@ pub(super) struct Recipients {
 }
 
 impl Recipients {
-    pub fn suppressed(&self, user: &User) -> bool {
+    fn suppressed(&self, user: &User) -> bool {
         self.suppressed
             .contains(&suppression_key(user.email.as_str()))
     }
-}
 
-/// Managers a user's own mail names as whom to ask.
-const CONTACTS_NAMED: usize = 3;
+    /// `to` resolved among what was read, as the change would have.
+    pub fn addressed(&self, to: &Recipient, language: Option<Language>) -> Addressed {
+        let user = match to {
+            Recipient::User { user_id } => self.users.get(user_id.as_str()),
+            _ => None,
+        };
+        Addressed {
+            to: Addressed::resolve(
+                to,
+                language,
+                user,
+                &self.managers,
+                |u| self.administrators.iter().any(|a| a.user_id == u.user_id),
+                |u| self.suppressed(u),
+            ),
+            tenant_name: self.about.tenant_name.clone(),
+            time_zone: self.about.time_zone,
+            contacts: self.about.contacts.clone(),
+        }
+    }
+}
 
 /// Reads only what the batches' mail needs: nothing for events alone, the named users for
 /// personal mail, and the tenant's users only when some mail goes to the managers. (Every
@@ -55,11 +75,16 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>
         .iter()
         .flat_map(|b| &b.messages)
         .filter_map(|m| match &m.payload {
-            Payload::Mail { to, kind, .. } => {
+            Payload::Mail {
+                to,
+                kind,
+                addressed: None,
+                ..
+            } => {
                 names_contacts |= *kind == MailKind::SeatAtRisk;
                 Some(to)
             }
-            Payload::Event { .. } => None,
+            Payload::Mail { .. } | Payload::Event { .. } => None,
         })
         .collect();
     if mails.is_empty() {
@@ -102,12 +127,7 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>
             })
             .cloned()
             .collect();
-        people.about.contacts = people
-            .managers
-            .iter()
-            .take(CONTACTS_NAMED)
-            .map(|m| format!("{} <{}>", m.name, m.email))
-            .collect();
+        people.about.contacts = Addressed::contacts(&people.managers);
         people.users = users
             .into_iter()
             .map(|u| (u.user_id.to_string(), u))

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::delivery::{DispatchReport, deliver_tenant, per_tenant};
+use super::delivery::{DispatchReport, Pace, deliver_tenant, per_tenant};
 use super::sender::Sender;
 use crate::domain::identity::TenantId;
 use crate::outbox::OutboxBatch;
@@ -78,8 +78,8 @@ pub async fn deliver_streamed<S: AccountReads + OutboxStore + MailSuppressions, 
     (failed, report)
 }
 
-/// One tenant's batches, once the changes that wrote them ahead of their transaction have
-/// committed (or the short wait for that is over: `deliver_tenant` then leaves them).
+/// One tenant's batches; one written ahead of its change's transaction is waited for (for
+/// `COMMIT_WAITS`) before it is left to the sweeper's run.
 async fn deliver_committed<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
     store: &S,
     notifier: &N,
@@ -88,17 +88,10 @@ async fn deliver_committed<S: AccountReads + OutboxStore + MailSuppressions, N: 
     now: DateTime<Utc>,
     deadline: tokio::time::Instant,
 ) -> Result<DispatchReport, StoreError> {
-    // The batches of one large change share its marker: each marker is waited for once.
-    let markers: std::collections::BTreeSet<&str> =
-        batches.iter().filter_map(|b| b.commit.as_deref()).collect();
-    for marker in markers {
-        for wait in COMMIT_WAITS {
-            if store.committed(&tenant, marker).await? {
-                break;
-            }
-            tokio::time::sleep(wait).await;
-        }
-    }
-    let cap = notifier.mail_cap();
-    deliver_tenant(store, notifier, tenant, batches, now, cap, deadline).await
+    let pace = Pace {
+        mail_budget: notifier.mail_cap(),
+        deadline,
+        commit_waits: &COMMIT_WAITS,
+    };
+    deliver_tenant(store, notifier, tenant, batches, now, pace).await
 }

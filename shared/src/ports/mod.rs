@@ -4,7 +4,7 @@
 mod store;
 pub use store::{
     AccountReads, Commits, DueIndex, Listings, MailSuppressions, OutboxStore, PurchaseRequests,
-    Quotes, Store, UsageHistory,
+    Quotes, RoleMembers, Store, UsageHistory,
 };
 
 use chrono::{DateTime, Utc};
@@ -167,6 +167,17 @@ pub struct Change {
     /// R35's purchase requests this change makes or decides.
     pub requests: Vec<RequestWrite>,
     pub now: DateTime<Utc>,
+}
+
+/// What a claim on an outbox batch came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This dispatcher holds the batch for the lease.
+    Taken,
+    /// Another dispatcher holds it, or it moved on (settled, gone).
+    Held,
+    /// Its change has not committed (yet): nothing is sent before it does.
+    Uncommitted,
 }
 
 pub struct Loaded {

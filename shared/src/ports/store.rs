@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::account::{Account, SeatInfo};
 use crate::domain::allocation::RedSeat;
-use crate::domain::identity::{QuoteId, TenantId, UserId};
+use crate::domain::identity::{QuoteId, RoleName, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
 use crate::domain::purchase_request::PurchaseRequest;
@@ -15,8 +15,8 @@ use crate::domain::usage::UsageReading;
 use crate::domain::user::User;
 use crate::outbox::OutboxMessage;
 use crate::ports::{
-    ApprovalReads, Change, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest, Span,
-    StoreError, StoreUsage, StoredQuote,
+    ApprovalReads, Change, Claim, DueWork, IdempotencyRecord, Loaded, LogEntry, Page, PageRequest,
+    Span, StoreError, StoreUsage, StoredQuote,
 };
 
 /// Reading one tenant: its account (the subscription and its red seats) and its users, as
@@ -181,8 +181,9 @@ pub trait Quotes: Send + Sync + AccountReads {
 }
 
 /// Writing a change: one version-checked commit (state, log, outbox), and the tidy of red-seat
-/// records a change left behind.
-pub trait Commits: Send + Sync {
+/// records a change left behind. A change's mail is addressed before it commits (decision
+/// 0014), from the reads of the other three ports, so whatever commits has them.
+pub trait Commits: AccountReads + MailSuppressions + RoleMembers {
     fn commit(&self, change: Change) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Red-seat records left behind by a change too large for one transaction, or found stale.
@@ -202,6 +203,18 @@ pub trait DueIndex: Send + Sync {
     ) -> impl Future<Output = Result<Vec<DueWork>, StoreError>> + Send;
 }
 
+/// Who a change's mail reaches (decision 0014): the active users of some roles, through an
+/// index of active users by role, so mailing the managers never reads every user. The index is
+/// eventually consistent: a user activated a moment before may be missed, which the change's
+/// own writes make up for.
+pub trait RoleMembers: Send + Sync {
+    fn active_in_roles(
+        &self,
+        tenant: &TenantId,
+        roles: &[RoleName],
+    ) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+}
+
 /// Every port the use cases have, for the callers that need them all (the functions' wiring
 /// and the tests); a use case asks only for the ones it uses.
 pub trait Store:
@@ -213,6 +226,7 @@ pub trait Store:
     + MailSuppressions
     + UsageHistory
     + PurchaseRequests
+    + RoleMembers
 {
 }
 
@@ -224,7 +238,8 @@ impl<
         + DueIndex
         + MailSuppressions
         + UsageHistory
-        + PurchaseRequests,
+        + PurchaseRequests
+        + RoleMembers,
 > Store for T
 {
 }
@@ -246,13 +261,15 @@ pub trait OutboxStore: Send + Sync {
         limit: i32,
     ) -> impl Future<Output = Result<Vec<crate::outbox::OutboxBatch>, StoreError>> + Send;
 
-    /// Takes a batch for `lease_secs`; false when another dispatcher holds it or it moved on.
+    /// Takes a batch for `lease_secs`. A batch written ahead of its change's transaction is
+    /// taken only once that change committed (its marker, the log entry, exists), checked in
+    /// the same write.
     fn claim_outbox(
         &self,
         batch: &crate::outbox::OutboxBatch,
         now: DateTime<Utc>,
         lease_secs: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
     /// Writes an attempt back: gone when nothing remains, otherwise the remaining messages
     /// (each with its own attempts), due again at `next_attempt` or dead. Every settle moves
@@ -264,13 +281,6 @@ pub trait OutboxStore: Send + Sync {
         remaining: Vec<OutboxMessage>,
         next_attempt: DateTime<Utc>,
         dead: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Whether the change whose commit marker is `marker` committed (its log entry exists).
-    fn committed(
-        &self,
-        tenant: &TenantId,
-        marker: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Every user of the tenant (the notifier picks the managers it mails).

@@ -3,6 +3,9 @@
 //! `licensing_tests::usage`). Used by the run command.
 //!
 //! `provision --table licensing --bus licensing --queue licensing-events --from a@b.c [--seed]`
+//!
+//! `provision --table T --index-users` puts the active users of a table deployed before
+//! decision 0014 in its `role` index, once, and does nothing else.
 
 use licensing::adapters::dynamodb::{DynamoStore, schema};
 use licensing::domain::identity::{Language, TenantId, UserId};
@@ -22,6 +25,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let from = arg(&args, "--from", "licensing@example.com");
     let sdk = sdk().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
+    if args.iter().any(|a| a == "--index-users") {
+        let indexed = DynamoStore::new(client, table.clone())
+            .index_users()
+            .await?;
+        println!("{table}: {indexed} active users put in the role index");
+        return Ok(());
+    }
     schema::create_table(&client, &table).await?;
     let queue_url = provision_messaging(&sdk, &bus, &queue, &from).await?;
     println!("table={table} bus={bus} queue={queue_url}");

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use licensing::domain::account::{Account, SeatInfo};
 use licensing::domain::allocation::RedSeat;
-use licensing::domain::identity::{TenantId, UserId};
+use licensing::domain::identity::{RoleName, TenantId, UserId};
 use licensing::domain::invoice::Invoice;
 use licensing::domain::pool::PoolId;
 use licensing::domain::purchase_request::PurchaseRequest;
@@ -26,9 +26,9 @@ use licensing::domain::usage::UsageReading;
 use licensing::domain::user::User;
 use licensing::outbox::{OutboxBatch, OutboxMessage};
 use licensing::ports::{
-    AccountReads, ApprovalReads, Change, Commits, DueIndex, DueWork, IdempotencyRecord, Listings,
-    Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, PurchaseRequests, Quotes,
-    Span, StoreError, StoreUsage, StoredQuote, UsageHistory,
+    AccountReads, ApprovalReads, Change, Claim, Commits, DueIndex, DueWork, IdempotencyRecord,
+    Listings, Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, PurchaseRequests,
+    Quotes, RoleMembers, Span, StoreError, StoreUsage, StoredQuote, UsageHistory,
 };
 
 /// The port methods, as a rule names them.
@@ -55,7 +55,6 @@ pub enum Method {
     DueOutbox,
     ClaimOutbox,
     SettleOutbox,
-    Committed,
     AllUsers,
     RedriveDead,
     Suppressions,
@@ -64,6 +63,7 @@ pub enum Method {
     UsageReadings,
     GetRequest,
     ListRequests,
+    ActiveInRoles,
 }
 
 impl Method {

@@ -191,7 +191,7 @@ impl<S: OutboxStore, A: Send + Sync> OutboxStore for Faulty<S, A> {
         batch: &OutboxBatch,
         now: DateTime<Utc>,
         lease_secs: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Claim, StoreError> {
         self.enter(Method::ClaimOutbox).await?;
         self.store.claim_outbox(batch, now, lease_secs).await
     }
@@ -207,11 +207,6 @@ impl<S: OutboxStore, A: Send + Sync> OutboxStore for Faulty<S, A> {
         self.store
             .settle_outbox(batch, remaining, next_attempt, dead)
             .await
-    }
-
-    async fn committed(&self, tenant: &TenantId, marker: &str) -> Result<bool, StoreError> {
-        self.enter(Method::Committed).await?;
-        self.store.committed(tenant, marker).await
     }
 
     async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
@@ -283,5 +278,16 @@ impl<S: PurchaseRequests, A: Send + Sync> PurchaseRequests for Faulty<S, A> {
     ) -> Result<Page<PurchaseRequest>, StoreError> {
         self.enter(Method::ListRequests).await?;
         self.store.list_requests(tenant, page).await
+    }
+}
+
+impl<S: RoleMembers, A: Send + Sync> RoleMembers for Faulty<S, A> {
+    async fn active_in_roles(
+        &self,
+        tenant: &TenantId,
+        roles: &[RoleName],
+    ) -> Result<Vec<User>, StoreError> {
+        self.enter(Method::ActiveInRoles).await?;
+        self.store.active_in_roles(tenant, roles).await
     }
 }

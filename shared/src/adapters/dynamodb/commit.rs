@@ -13,7 +13,7 @@ use crate::adapters::dynamodb::items::{
 };
 use crate::adapters::dynamodb::keys::{
     SUB_SK, due_at, idempotency_sk, invoice_sk, log_sk, quote_sk, red_sk, roll_due_pk, seat_due_pk,
-    seat_sk, tenant_pk, user_sk,
+    seat_sk, tenant_pk,
 };
 use crate::adapters::dynamodb::{
     DynamoStore, Guard, Item, backend, built, item_size, key, to_item, total,
@@ -154,11 +154,7 @@ impl DynamoStore {
         }
         for write in &change.users {
             let user = &write.after;
-            let item = to_item(&UserItem {
-                pk: pk.clone(),
-                sk: user_sk(user.user_id.as_str()),
-                user: user.clone(),
-            })?;
+            let item = to_item(&UserItem::new(tenant, user.clone()))?;
             let (condition, guard) = if write.before.is_none() {
                 (Some("attribute_not_exists(pk)"), Guard::NewUser)
             } else {

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::atomic::Ordering;
 
 use super::items::{JSON_STRING_ATTRIBUTES, SeatItem, UserItem};
-use super::keys::{seat_sk, tenant_pk, user_sk};
+use super::keys::{seat_sk, tenant_pk};
 use super::{DynamoStore, Item, backend, item_size, to_item};
 use crate::domain::account::SeatInfo;
 use crate::domain::events::DomainEvent;
@@ -63,11 +63,10 @@ impl DynamoStore {
                     },
                 })?)?);
             }
-            writes.push(Self::put_request(to_item(&UserItem {
-                pk: pk.clone(),
-                sk: user_sk(user.user_id.as_str()),
-                user: user.clone(),
-            })?)?);
+            writes.push(Self::put_request(to_item(&UserItem::new(
+                tenant,
+                user.clone(),
+            ))?)?);
         }
         for red in account.red_changes().put {
             writes.push(Self::put_request(Self::red_item(tenant, red)?)?);

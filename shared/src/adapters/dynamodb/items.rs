@@ -80,6 +80,22 @@ pub struct UserItem {
     pub pk: String,
     pub sk: String,
     pub user: User,
+    /// The key in the `role` index, set while the user is active: the change that mails the
+    /// managers finds them there (decision 0014), never by reading every user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_pk: Option<String>,
+}
+
+impl UserItem {
+    pub fn new(tenant: &crate::domain::identity::TenantId, user: User) -> Self {
+        use crate::adapters::dynamodb::keys::{role_pk, tenant_pk, user_sk};
+        Self {
+            pk: tenant_pk(tenant),
+            sk: user_sk(user.user_id.as_str()),
+            role_pk: user.active.then(|| role_pk(tenant, &user.role)),
+            user,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]

@@ -130,6 +130,11 @@ pub fn seat_due_pk(tenant: &TenantId) -> String {
     format!("SEAT#{}", shard(tenant))
 }
 
+/// An active user's key in the `role` index: the tenant's users of one role.
+pub fn role_pk(tenant: &TenantId, role: &crate::domain::identity::RoleName) -> String {
+    format!("{tenant}#{role}")
+}
+
 pub fn outbox_due_pk(tenant: &TenantId) -> String {
     format!("OUTBOX#{}", shard(tenant))
 }

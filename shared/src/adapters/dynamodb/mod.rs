@@ -11,6 +11,7 @@ pub mod keys;
 mod outbox;
 mod query;
 mod requests;
+mod role_index;
 pub mod schema;
 mod store;
 #[cfg(feature = "stream")]

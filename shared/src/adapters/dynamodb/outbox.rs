@@ -1,7 +1,8 @@
 //! The outbox as stored: batches written with a change, found through the due index,
 //! leased for delivery and settled after it.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use crate::adapters::dynamodb::items::{JsonString, OutboxItem};
@@ -9,12 +10,12 @@ use crate::adapters::dynamodb::keys::{
     DUE_SHARDS, OUTBOX_DEAD, due_at, outbox_dead_pk, outbox_due_pk, outbox_sk, shard, tenant_pk,
 };
 use crate::adapters::dynamodb::{
-    DynamoStore, backend, condition_failed, from_item, key, s, to_value,
+    DynamoStore, backend, built, condition_failed, from_item, key, s, to_value,
 };
 use crate::domain::identity::TenantId;
 use crate::domain::user::User;
 use crate::outbox::{OutboxBatch, OutboxMessage};
-use crate::ports::{OutboxStore, Page, PageRequest, StoreError};
+use crate::ports::{Claim, OutboxStore, Page, PageRequest, StoreError};
 
 impl DynamoStore {
     /// Outbox batches due at `at`, from every shard of the due index (each shard's oldest
@@ -118,15 +119,14 @@ impl DynamoStore {
 
     /// Takes a batch for delivery: only one dispatcher at a time sends it (a lease of
     /// `lease_secs`), so the normal path never sends a message twice.
-    async fn claim_item(
+    /// The lease on a batch: taken only at the attempts read, while pending and not leased.
+    fn claim_update(
         &self,
         batch: &OutboxItem,
         now: DateTime<Utc>,
         lease_secs: i64,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
+    ) -> Result<Update, StoreError> {
+        Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(batch.pk.clone(), batch.sk.clone())))
             .update_expression("SET lease_until = :l")
@@ -138,13 +138,77 @@ impl DynamoStore {
             .expression_attribute_values(":a", AttributeValue::N(batch.attempts.to_string()))
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .build()
+            .map_err(built)
+    }
+
+    /// One call either way: an `UpdateItem`, or for a batch with a commit marker a
+    /// `TransactWriteItems` of the marker's check and the same update, whose cancellation
+    /// reasons tell which of the two failed.
+    async fn claim_item(
+        &self,
+        batch: &OutboxItem,
+        marker: Option<&str>,
+        now: DateTime<Utc>,
+        lease_secs: i64,
+    ) -> Result<Claim, StoreError> {
+        let update = self.claim_update(batch, now, lease_secs)?;
+        let Some(marker) = marker else {
+            let result = self
+                .client
+                .update_item()
+                .table_name(update.table_name())
+                .set_key(Some(update.key().clone()))
+                .update_expression(update.update_expression())
+                .condition_expression(update.condition_expression().unwrap_or_default())
+                .set_expression_attribute_names(update.expression_attribute_names().cloned())
+                .set_expression_attribute_values(update.expression_attribute_values().cloned())
+                .send()
+                .await;
+            self.metrics.record(None);
+            return match result {
+                Ok(_) => Ok(Claim::Taken),
+                Err(err) if condition_failed(&err) => Ok(Claim::Held),
+                Err(err) => Err(backend(err)),
+            };
+        };
+        // A marker is a log entry's key in this tenant's partition, nothing else.
+        if !marker.starts_with("L#") {
+            return Ok(Claim::Uncommitted);
+        }
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(batch.pk.clone(), marker.to_owned())))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(built)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(check).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
             .send()
             .await;
         self.metrics.record(None);
         match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(backend(err)),
+            Ok(_) => Ok(Claim::Taken),
+            Err(err) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(e)) =
+                    err.as_service_error()
+                {
+                    let failed = |at: usize| {
+                        e.cancellation_reasons().get(at).and_then(|r| r.code())
+                            == Some("ConditionalCheckFailed")
+                    };
+                    if failed(0) {
+                        return Ok(Claim::Uncommitted);
+                    }
+                    if failed(1) {
+                        return Ok(Claim::Held);
+                    }
+                }
+                Err(backend(err))
+            }
         }
     }
 
@@ -316,8 +380,9 @@ impl OutboxStore for DynamoStore {
         batch: &OutboxBatch,
         now: DateTime<Utc>,
         lease_secs: i64,
-    ) -> Result<bool, StoreError> {
-        self.claim_item(&item_of(batch), now, lease_secs).await
+    ) -> Result<Claim, StoreError> {
+        self.claim_item(&item_of(batch), batch.commit.as_deref(), now, lease_secs)
+            .await
     }
 
     async fn settle_outbox(
@@ -329,17 +394,6 @@ impl OutboxStore for DynamoStore {
     ) -> Result<bool, StoreError> {
         self.settle_item(&item_of(batch), remaining, next_attempt, dead)
             .await
-    }
-
-    async fn committed(&self, tenant: &TenantId, marker: &str) -> Result<bool, StoreError> {
-        // A marker is a log entry's key in this tenant's partition, nothing else.
-        if !marker.starts_with("L#") {
-            return Ok(false);
-        }
-        Ok(self
-            .get::<serde_json::Value>(tenant_pk(tenant), marker.to_owned())
-            .await?
-            .is_some())
     }
 
     async fn all_users(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::ports::StoreError;
 
 pub const DUE_INDEX: &str = "due";
+pub const ROLE_INDEX: &str = "role";
 pub const TABLE_JSON: &str = include_str!("../../../../infra/table.json");
 
 #[derive(Deserialize, Debug, PartialEq, Eq)]

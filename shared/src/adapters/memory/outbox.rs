@@ -6,7 +6,7 @@ use super::{MemoryStore, batches};
 use crate::domain::identity::TenantId;
 use crate::domain::user::User;
 use crate::outbox::{OutboxBatch, OutboxMessage};
-use crate::ports::{OutboxStore, StoreError};
+use crate::ports::{Claim, OutboxStore, StoreError};
 
 impl OutboxStore for MemoryStore {
     fn batches_of(&self, tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
@@ -39,20 +39,32 @@ impl OutboxStore for MemoryStore {
         batch: &OutboxBatch,
         now: DateTime<Utc>,
         lease_secs: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Claim, StoreError> {
         self.with(|t| {
-            let Some(stored) = t
-                .get_mut(&batch.tenant_id)
-                .and_then(|d| d.outbox.iter_mut().find(|b| b.batch.id == batch.id))
-            else {
-                return Ok(false);
+            let Some(data) = t.get_mut(&batch.tenant_id) else {
+                return Ok(Claim::Held);
+            };
+            // Every change here commits with its outbox, so no batch carries a marker; one
+            // named anyway is a log entry's key, `L#…#<entry id>`, as in the table.
+            if let Some(marker) = &batch.commit {
+                let committed = marker.starts_with("L#")
+                    && data
+                        .log
+                        .iter()
+                        .any(|entry| marker.ends_with(&format!("#{}", entry.entry_id)));
+                if !committed {
+                    return Ok(Claim::Uncommitted);
+                }
+            }
+            let Some(stored) = data.outbox.iter_mut().find(|b| b.batch.id == batch.id) else {
+                return Ok(Claim::Held);
             };
             let free = stored.lease_until.is_none_or(|until| until < now);
             if stored.batch.attempts != batch.attempts || stored.due.is_none() || !free {
-                return Ok(false);
+                return Ok(Claim::Held);
             }
             stored.lease_until = Some(now + chrono::Duration::seconds(lease_secs));
-            Ok(true)
+            Ok(Claim::Taken)
         })
     }
 
@@ -83,19 +95,6 @@ impl OutboxStore for MemoryStore {
             stored.due = (!dead).then_some(next_attempt);
             stored.lease_until = None;
             Ok(true)
-        })
-    }
-
-    async fn committed(&self, tenant: &TenantId, marker: &str) -> Result<bool, StoreError> {
-        // Every change here commits with its outbox, so no batch carries a marker; one named
-        // anyway is a log entry's key, `L#…#<entry id>`, as in the table.
-        self.with(|t| {
-            Ok(marker.starts_with("L#")
-                && t.get(tenant).is_some_and(|d| {
-                    d.log
-                        .iter()
-                        .any(|entry| marker.ends_with(&format!("#{}", entry.entry_id)))
-                }))
         })
     }
 

@@ -3,12 +3,13 @@
 
 use super::{MemoryStore, newest_first, page_of};
 use crate::domain::account::Account;
-use crate::domain::identity::TenantId;
+use crate::domain::identity::{RoleName, TenantId};
 use crate::domain::purchase_request::PurchaseRequest;
 use crate::domain::suppression::MailSuppression;
 use crate::domain::usage::UsageReading;
+use crate::domain::user::User;
 use crate::ports::{
-    MailSuppressions, Page, PageRequest, PurchaseRequests, StoreError, UsageHistory,
+    MailSuppressions, Page, PageRequest, PurchaseRequests, RoleMembers, StoreError, UsageHistory,
 };
 
 impl MailSuppressions for MemoryStore {
@@ -101,6 +102,28 @@ impl PurchaseRequests for MemoryStore {
                 &newest_first(requests, |r: &PurchaseRequest| r.request_id.clone()),
                 page,
             )
+        })
+    }
+}
+
+impl RoleMembers for MemoryStore {
+    async fn active_in_roles(
+        &self,
+        tenant: &TenantId,
+        roles: &[RoleName],
+    ) -> Result<Vec<User>, StoreError> {
+        self.with(|t| {
+            let users = t.get(tenant).map(|d| &d.users);
+            Ok(roles
+                .iter()
+                .flat_map(|role| {
+                    users
+                        .into_iter()
+                        .flat_map(|u| u.values())
+                        .filter(move |u| u.active && &u.role == role)
+                        .cloned()
+                })
+                .collect())
         })
     }
 }

@@ -99,6 +99,7 @@ fn decided_mail(request: &PurchaseRequest, by: Option<&str>) -> Payload {
             user_id: request.requested_by.clone(),
         },
         language: None,
+        addressed: None,
         data: json!({
             "request_id": request.request_id,
             "status": request.status.name(),
@@ -238,7 +239,7 @@ pub async fn decline_request<S: AccountReads + Commits + PurchaseRequests>(
             .mail(mail.into_iter().collect())
             .into_change();
         change.requests.push(RequestWrite { request, new: false });
-        match store.commit(change).await {
+        match crate::app::commit(store, change).await {
             Ok(()) => Ok(view),
             Err(StoreError::RequestDecided) => Err(AppError::Contention),
             Err(e) => Err(e.into()),
@@ -302,6 +303,6 @@ pub(crate) async fn expire_requests<S: AccountReads + Commits + PurchaseRequests
         .mail(mails)
         .into_change();
     change.requests = writes;
-    store.commit(change).await?;
+    crate::app::commit(store, change).await?;
     Ok(Some(account))
 }

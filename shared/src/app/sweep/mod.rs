@@ -220,7 +220,7 @@ async fn roll_over_loaded<S: AccountReads + Commits>(
     let count = invoices.len();
     let mut change = UnitOfWork::new(loaded, account.clone(), log, &events, at).into_change();
     change.invoices = invoices;
-    store.commit(change).await?;
+    crate::app::commit(store, change).await?;
     Ok(Some((account, (periods.len(), count))))
 }
 

@@ -46,6 +46,7 @@ pub(super) async fn remind_renewal<S: AccountReads + Commits>(
         kind: MailKind::RenewalReminder,
         to: Recipient::Managers,
         language: None,
+        addressed: None,
         data: json!({
             "effective_from": sub.period.end,
             "currency": sub.currency,
@@ -68,12 +69,12 @@ pub(super) async fn remind_renewal<S: AccountReads + Commits>(
     let version = sub.version;
     let mut account = loaded.account.clone();
     account.subscription.renewal_reminded = Some(account.subscription.period.start);
-    store
-        .commit(
-            UnitOfWork::on(version, account.clone(), log, &[], at)
-                .mail(vec![mail])
-                .into_change(),
-        )
-        .await?;
+    crate::app::commit(
+        store,
+        UnitOfWork::on(version, account.clone(), log, &[], at)
+            .mail(vec![mail])
+            .into_change(),
+    )
+    .await?;
     Ok(Some(account))
 }

@@ -117,13 +117,13 @@ pub(super) async fn remove_due<S: AccountReads + Commits>(
             ),
             account.subscription.clock,
         );
-        store
-            .commit(
-                UnitOfWork::on(version, account.clone(), log, &events, at)
-                    .users(writes)
-                    .into_change(),
-            )
-            .await?;
+        crate::app::commit(
+            store,
+            UnitOfWork::on(version, account.clone(), log, &events, at)
+                .users(writes)
+                .into_change(),
+        )
+        .await?;
     }
     Ok(Ok(RemovalStep {
         left: Loaded::committed(account),
@@ -192,9 +192,11 @@ pub(super) async fn remind_deadlines<S: AccountReads + Commits>(
         seats_summary(seats, due.len()),
         at,
     );
-    store
-        .commit(UnitOfWork::on(version, account.clone(), log, &events, at).into_change())
-        .await?;
+    crate::app::commit(
+        store,
+        UnitOfWork::on(version, account.clone(), log, &events, at).into_change(),
+    )
+    .await?;
     Ok(DeadlineStep {
         left: Loaded::committed(account),
         reminded: due.len(),
