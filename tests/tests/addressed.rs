@@ -1,15 +1,16 @@
 //! Decision 0014: a change addresses its mail, so delivering a batch is a claim and a settle
 //! (two store calls) however many managers it mails, and a mail reaches whom the change meant,
 //! in the language they had then, whatever changed before it was sent. On the memory world
-//! (fast) and on DynamoDB Local, where the managers come from the `role` index.
+//! (fast) and on DynamoDB Local, where the managers come from the `role` index; and the
+//! claim itself, held for its lease.
 
 use licensing::adapters::memory::MemoryStore;
 use licensing::app::{self, Activation, UserPatch};
-use licensing::domain::identity::{Language, UserId};
+use licensing::domain::identity::{Language, TenantId, UserId};
 use licensing::domain::rights::{administrator, plain_user};
-use licensing::notify::deliver;
 use licensing::notify::recorded::{Recorder, SentMail};
-use licensing::ports::{OutboxStore, Store};
+use licensing::notify::{deliver, dispatch_due};
+use licensing::ports::{Claim, OutboxStore, Store};
 use licensing_tests::faults::{Fault, Faulty, Method};
 use licensing_tests::{acme, ada, at, fresh_store, new_user, nov, require_engines};
 use std::sync::{Arc, Mutex};
@@ -198,7 +199,7 @@ async fn an_active_user_written_before_the_index_is_put_in_it_once() {
             .await
             .unwrap();
     }
-    let tenant = licensing::domain::identity::TenantId::parse("acme").unwrap();
+    let tenant = TenantId::parse("acme").unwrap();
     let roles = [administrator()];
     let managers = || store.active_in_roles(&tenant, &roles);
     assert!(managers().await.unwrap().is_empty(), "as on an old table");
@@ -211,4 +212,34 @@ async fn an_active_user_written_before_the_index_is_put_in_it_once() {
         .collect();
     assert_eq!(found, ["ada"]);
     assert_eq!(store.index_users().await.unwrap(), 0, "once");
+}
+
+#[tokio::test]
+async fn r21_a_claimed_batch_is_left_to_its_dispatcher_until_the_lease_ends() {
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, _) = super::delivery::acme_after_a_purchase(now).await;
+    let due = store.due_outbox(now, 100).await.unwrap();
+    let batch = due.first().expect("a due batch").clone();
+    let claim = |at| store.claim_outbox(&batch, at, 60);
+    assert_eq!(claim(now).await.unwrap(), Claim::Taken);
+    assert_eq!(claim(now).await.unwrap(), Claim::Held);
+    let sender = Recorder::new();
+    let report = dispatch_due(&store, &sender, now + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.batches,
+        due.len() - 1,
+        "all but the held one: {report:?}"
+    );
+    assert!(
+        store
+            .outbox_batches(&TenantId::parse("acme").unwrap())
+            .iter()
+            .any(|(b, _)| b.id == batch.id),
+        "the held batch stays for its dispatcher"
+    );
+    // After the lease, another dispatcher takes it.
+    let later = now + chrono::Duration::seconds(61);
+    assert_eq!(claim(later).await.unwrap(), Claim::Taken);
 }

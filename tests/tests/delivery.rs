@@ -9,13 +9,15 @@ use licensing::domain::identity::{Language, TenantId};
 use licensing::notify::recorded::Recorder;
 use licensing::notify::{StreamedBatch, deliver_streamed, dispatch_due};
 use licensing::outbox::{FAILURES_BEFORE_DEAD, backoff};
-use licensing::ports::{Claim, OutboxStore, StoreError};
+use licensing::ports::{OutboxStore, StoreError};
 use licensing_tests::{acme, ada, at, new_user, nov};
 use std::collections::BTreeMap;
 
 /// Acme with 3 licences, and one more licence bought by Ada at `now`: the purchase's outbox
 /// (a confirmation to Ada, in Danish, and its bus events) is pending.
-async fn acme_after_a_purchase(now: chrono::DateTime<chrono::Utc>) -> (MemoryStore, Caller) {
+pub(crate) async fn acme_after_a_purchase(
+    now: chrono::DateTime<chrono::Utc>,
+) -> (MemoryStore, Caller) {
     let store = MemoryStore::new();
     app::create_tenant(
         &store,
@@ -239,36 +241,6 @@ async fn r32_a_failing_mail_does_not_take_its_events_with_it_nor_spend_attempts_
     assert_eq!(waiting.len(), 1, "only the mail: {waiting:?}");
     assert_eq!(waiting[0].attempts, 2, "two attempts, not one a minute");
     assert_eq!(waiting[0].next_attempt_at, second + backoff(2));
-}
-
-#[tokio::test]
-async fn r21_a_claimed_batch_is_left_to_its_dispatcher_until_the_lease_ends() {
-    let now = at("2026-11-19T10:00:00Z");
-    let (store, _) = acme_after_a_purchase(now).await;
-    let due = store.due_outbox(now, 100).await.unwrap();
-    let batch = due.first().expect("a due batch").clone();
-    let claim = |at| store.claim_outbox(&batch, at, 60);
-    assert_eq!(claim(now).await.unwrap(), Claim::Taken);
-    assert_eq!(claim(now).await.unwrap(), Claim::Held);
-    let sender = Recorder::new();
-    let report = dispatch_due(&store, &sender, now + chrono::Duration::seconds(30))
-        .await
-        .unwrap();
-    assert_eq!(
-        report.batches,
-        due.len() - 1,
-        "all but the held one: {report:?}"
-    );
-    assert!(
-        store
-            .outbox_batches(&tenant())
-            .iter()
-            .any(|(b, _)| b.id == batch.id),
-        "the held batch stays for its dispatcher"
-    );
-    // After the lease, another dispatcher takes it.
-    let later = now + chrono::Duration::seconds(61);
-    assert_eq!(claim(later).await.unwrap(), Claim::Taken);
 }
 
 #[tokio::test]

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::delivery::{DispatchReport, Pace, deliver_tenant, per_tenant};
+use super::attempt::DispatchReport;
+use super::delivery::{Pace, deliver_tenant, per_tenant};
 use super::sender::Sender;
 use crate::domain::identity::TenantId;
 use crate::outbox::OutboxBatch;
