@@ -173,7 +173,8 @@ async fn r20_a_manager_made_by_the_change_itself_is_among_those_it_mails() {
 }
 
 /// A table deployed before the index: a user item without `role_pk` is not found until
-/// `provision --index-users` puts it there, and an inactive one never is.
+/// `provision --index-users` puts it there, and an inactive one never is; a plain user is
+/// never in it, and found anyway.
 #[tokio::test]
 #[ignore = "needs the engines: ./scripts/test.sh runs it"]
 async fn an_active_user_written_before_the_index_is_put_in_it_once() {
@@ -212,6 +213,34 @@ async fn an_active_user_written_before_the_index_is_put_in_it_once() {
         .collect();
     assert_eq!(found, ["ada"]);
     assert_eq!(store.index_users().await.unwrap(), 0, "once");
+
+    // The built-in `user` role is not indexed; were it given `licences.manage`, its users
+    // are still found, from the table.
+    let cy = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("T#acme".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("U#cy".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        cy.item().is_some_and(|i| !i.contains_key("role_pk")),
+        "{cy:?}"
+    );
+    let plain = store
+        .active_in_roles(&tenant, &[plain_user()])
+        .await
+        .unwrap();
+    let ids: Vec<String> = plain.iter().map(|u| u.user_id.to_string()).collect();
+    assert_eq!(ids, ["cy"]);
 }
 
 #[tokio::test]

@@ -80,8 +80,10 @@ pub struct UserItem {
     pub pk: String,
     pub sk: String,
     pub user: User,
-    /// The key in the `role` index, set while the user is active: the change that mails the
-    /// managers finds them there (decision 0014), never by reading every user.
+    /// The key in the `role` index, set while the user is active in a role other than the
+    /// built-in `user` (which holds no right unless a tenant grants it one): the change that
+    /// mails the managers finds them there (decision 0014), never by reading every user, and
+    /// the many plain users cost the index nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_pk: Option<String>,
 }
@@ -92,7 +94,8 @@ impl UserItem {
         Self {
             pk: tenant_pk(tenant),
             sk: user_sk(user.user_id.as_str()),
-            role_pk: user.active.then(|| role_pk(tenant, &user.role)),
+            role_pk: (user.active && user.role != crate::domain::rights::plain_user())
+                .then(|| role_pk(tenant, &user.role)),
             user,
         }
     }

@@ -9,25 +9,31 @@ use crate::adapters::dynamodb::{
     DynamoStore, backend, condition_failed, from_item, key, s, schema,
 };
 use crate::domain::identity::{RoleName, TenantId};
+use crate::domain::rights::plain_user;
 use crate::domain::user::User;
 use crate::ports::{RoleMembers, StoreError};
 
 impl RoleMembers for DynamoStore {
-    /// One Query per role, at once; in the order of the roles, each by user id.
+    /// One Query per role, at once; in the order of the roles, each by user id. The built-in
+    /// `user` role is not indexed: a tenant that grants it `licences.manage` makes every user
+    /// a manager, and its users are read from the table (every user, as before the index).
     async fn active_in_roles(
         &self,
         tenant: &TenantId,
         roles: &[RoleName],
     ) -> Result<Vec<User>, StoreError> {
         let reads = futures::future::join_all(roles.iter().map(|role| {
-            self.query_all(
+            let query = if *role == plain_user() {
+                self.prefix_query(tenant, "U#")
+            } else {
                 self.client
                     .query()
                     .table_name(&self.table)
                     .index_name(schema::ROLE_INDEX)
                     .key_condition_expression("role_pk = :r")
-                    .expression_attribute_values(":r", s(role_pk(tenant, role))),
-            )
+                    .expression_attribute_values(":r", s(role_pk(tenant, role)))
+            };
+            self.query_all(query)
         }))
         .await;
         let mut users = Vec::new();
@@ -35,7 +41,7 @@ impl RoleMembers for DynamoStore {
             for item in read? {
                 let user = from_item::<UserItem>(item)?.user;
                 // The index lags its table: a user deactivated a moment ago may still be there.
-                if user.active {
+                if user.active && roles.contains(&user.role) {
                     users.push(user);
                 }
             }
@@ -58,9 +64,11 @@ impl DynamoStore {
                 .scan()
                 .table_name(&self.table)
                 .filter_expression(
-                    "begins_with(sk, :u) AND attribute_not_exists(role_pk) AND #user.active = :t",
+                    "begins_with(sk, :u) AND attribute_not_exists(role_pk) AND #user.active = :t AND #user.#role <> :plain",
                 )
                 .expression_attribute_names("#user", "user")
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":plain", s(plain_user().to_string()))
                 .expression_attribute_values(":u", s("U#"))
                 .expression_attribute_values(":t", AttributeValue::Bool(true))
                 .set_exclusive_start_key(start)
