@@ -272,3 +272,74 @@ async fn r21_a_claimed_batch_is_left_to_its_dispatcher_until_the_lease_ends() {
     let later = now + chrono::Duration::seconds(61);
     assert_eq!(claim(later).await.unwrap(), Claim::Taken);
 }
+
+/// The store calls `app::create_user` makes for `user`, through the decorator.
+async fn create_with_calls<S: Store + Clone + 'static>(
+    store: &S,
+    user: licensing::domain::user::NewUser,
+    now: Instant,
+) -> Vec<Method> {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let counted = Faulty::new(store.clone(), move |call| {
+        seen.lock().unwrap().push(call.method);
+        Fault::Pass
+    });
+    add(&counted, user, now).await;
+    calls.lock().unwrap().clone()
+}
+
+/// R32 with decision 0014: a change reads the suppression list only when its tenant has a
+/// suppressed address (the subscription counts them); then its mail skips that address.
+async fn suppressed_at_the_change<S: Store + OutboxStore + Clone + 'static>(store: S) {
+    use licensing::domain::suppression::{MailSuppression, SuppressionReason, suppression_key};
+    let start = at("2026-11-19T09:00:00Z");
+    acme_full(&store, start).await;
+    let now = at("2026-11-19T10:00:00Z");
+    let di = new_user("di", "Di Lund", Language::En, &[]);
+    let calls = create_with_calls(&store, di, now).await;
+    assert!(
+        !calls.contains(&Method::Suppressions),
+        "none to read: {calls:?}"
+    );
+    delivered(&store, &Recorder::new(), now).await;
+
+    let tenant = TenantId::parse("acme").unwrap();
+    let bounced = MailSuppression {
+        address: suppression_key("Bo@example.com"),
+        reason: SuppressionReason::Bounce,
+        at: now,
+        detail: "smtp; 550 5.1.1".into(),
+    };
+    for _ in 0..2 {
+        store.suppress(&tenant, &bounced).await.unwrap();
+    }
+    let loaded = store.load_account(&tenant).await.unwrap().unwrap();
+    let count = loaded.account.subscription.suppressed_addresses;
+    assert_eq!(count, 1, "one address, however often SES says so");
+
+    let later = now + chrono::Duration::minutes(1);
+    let ed = new_user("ed", "Ed Falk", Language::En, &[]);
+    let calls = create_with_calls(&store, ed, later).await;
+    assert!(calls.contains(&Method::Suppressions), "{calls:?}");
+    let sender = Recorder::new();
+    delivered(&store, &sender, later).await;
+    assert!(to(&sender, "bo@example.com").is_empty(), "skipped");
+    assert_eq!(
+        to(&sender, "ada@example.com").len(),
+        1,
+        "the other manager is warned"
+    );
+}
+
+#[tokio::test]
+async fn r32_a_change_skips_an_address_suppressed_before_it_and_reads_no_list_without_one() {
+    suppressed_at_the_change(MemoryStore::new()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
+async fn r32_on_dynamodb_the_subscription_counts_suppressed_addresses_once() {
+    require_engines();
+    suppressed_at_the_change(fresh_store().await).await;
+}

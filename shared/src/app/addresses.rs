@@ -6,24 +6,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::identity::{RoleName, UserId};
 use crate::domain::rights::Right;
-use crate::domain::suppression::{MailSuppression, suppression_key};
+use crate::domain::suppression::suppression_key;
 use crate::domain::user::User;
 use crate::outbox::{Addressed, MailKind, Payload, Recipient};
 use crate::ports::{AccountReads, Change, MailSuppressions, RoleMembers, StoreError};
 
-/// What a command read already that its mail needs: users it may name (the approver), and
-/// the tenant's suppressed addresses when it read them beside its own reads (the approval,
-/// so that its mail costs no round trip).
+/// What a command read already that its mail needs: the users it may name (the approver).
 #[derive(Default)]
 pub(crate) struct Known {
     pub users: Vec<User>,
-    pub suppressions: Option<Vec<MailSuppression>>,
 }
 
 /// Fills in every mail of `change` that has no recipients yet. Reads at once what they need
-/// and `known` does not hold: the tenant's suppressed addresses, the managers (through the
-/// `role` index) when a mail goes to them or names them, and the users a mail names that the
-/// change does not write. Nothing when the change sends no mail.
+/// and `known` does not hold: the tenant's suppressed addresses (when it has any), the
+/// managers (through the `role` index) when a mail goes to them or names them, and the users
+/// a mail names that the change does not write. Nothing when the change sends no mail.
 pub(crate) async fn address<S: AccountReads + MailSuppressions + RoleMembers>(
     store: &S,
     change: &mut Change,
@@ -77,9 +74,10 @@ pub(crate) async fn address<S: AccountReads + MailSuppressions + RoleMembers>(
     let unknown: Vec<UserId> = unknown.into_iter().collect();
     let (suppressed, managers, users) = futures::join!(
         async {
-            match known.suppressions {
-                Some(read) => Ok(read),
-                None => store.suppressions(tenant).await,
+            if sub.suppressed_addresses == 0 {
+                Ok(Vec::new())
+            } else {
+                store.suppressions(tenant).await
             }
         },
         async {

@@ -59,13 +59,10 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits + PurchaseReque
         async move {
             // One read of the account, approver, key and quote together (then the red seats,
             // when the account has any).
-            // The suppressed addresses its confirmation must skip are read at the same time.
             let key = digest.as_ref().ok().and_then(Option::as_deref);
-            let (reads, suppressions) = futures::join!(
-                store.load_approval(&caller.tenant, &caller.user, key, quote_id, now),
-                store.suppressions(&caller.tenant),
-            );
-            let mut reads = reads?;
+            let mut reads = store
+                .load_approval(&caller.tenant, &caller.user, key, quote_id, now)
+                .await?;
             let loaded = found_in_current_period(store, reads.account.take(), now).await?;
             // Rights first: a caller without them learns nothing about the request's validity.
             let auth = check_right(loaded, reads.user, Right::LicencesManage)?;
@@ -117,7 +114,6 @@ pub async fn approve_purchase<S: AccountReads + Quotes + Commits + PurchaseReque
                 now,
             )?;
             change.change.approve_quote = Some(stored.quote.quote_id.clone());
-            change.known.suppressions = Some(suppressions?);
             change.commit(store).await
         }
     })
@@ -183,7 +179,7 @@ pub(crate) fn key_record(
 /// invoice and the key's record, with the answer to give once it commits.
 pub(crate) struct PurchaseChange {
     pub change: crate::ports::Change,
-    /// The approver its confirmation goes to, and what else was read for its mail.
+    /// The approver its confirmation goes to.
     pub known: crate::app::Known,
     answer: String,
     currency: String,
@@ -247,7 +243,6 @@ pub(crate) fn purchase_change(
         change,
         known: crate::app::Known {
             users: vec![user.clone()],
-            suppressions: None,
         },
         answer,
         currency: purchase.invoice.currency.to_string(),

@@ -60,6 +60,11 @@ pub struct Subscription {
     /// R35: the requests waiting for a second approver, for the sweep to expire.
     #[serde(default)]
     pub pending_requests: Vec<super::purchase_request::PendingRequest>,
+    /// How many addresses of the tenant SES said bounce or complain (R32), counted by the
+    /// store as it records each: a change of a tenant with none reads no suppression list
+    /// before it mails (decision 0014).
+    #[serde(default)]
+    pub suppressed_addresses: u32,
 }
 
 /// R30's default: a week's notice before the next period is invoiced.

@@ -106,6 +106,7 @@ pub fn create_tenant(
         usage_since: None,
         approval_threshold: None,
         pending_requests: Vec::new(),
+        suppressed_addresses: 0,
     };
     // R22: a subscription starts in a period still running, never in one already over.
     if subscription.period.end_instant(subscription.time_zone) <= now {

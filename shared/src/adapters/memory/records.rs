@@ -27,10 +27,15 @@ impl MailSuppressions for MemoryStore {
         suppression: &MailSuppression,
     ) -> Result<(), StoreError> {
         self.with(|t| {
-            t.entry(tenant.clone())
-                .or_default()
+            let data = t.entry(tenant.clone()).or_default();
+            let new = data
                 .suppressions
-                .insert(suppression.address.clone(), suppression.clone());
+                .insert(suppression.address.clone(), suppression.clone())
+                .is_none();
+            if let Some(account) = data.account.as_mut().filter(|_| new) {
+                account.subscription.suppressed_addresses += 1;
+                account.subscription.version += 1;
+            }
             Ok(())
         })
     }

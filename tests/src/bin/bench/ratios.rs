@@ -96,22 +96,6 @@ impl Bench<'_> {
             .unwrap();
     }
 
-    /// The tenant's suppressed addresses, which the approval reads beside its batch read
-    /// (decision 0014): a Query of `M#` items, none here.
-    async fn suppressed(&self, k: u64, asked: bool) {
-        self.client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(&format!("T#r-{k}")))
-            .expression_attribute_values(":p", s("M#"))
-            .consistent_read(true)
-            .set_return_consumed_capacity(capacity(asked))
-            .send()
-            .await
-            .unwrap();
-    }
-
     /// The approval's own items (`written`), written again raw under `tag` in tenant `k`.
     async fn replay(&self, written: &[(&str, Item)], k: u64, i: u64, tag: String, asked: bool) {
         let actions: Vec<TransactWriteItem> = written
@@ -313,8 +297,7 @@ async fn diagnoses(b: &Bench<'_>, items: usize) -> Diagnoses {
     })
     .await;
     let raw_batch = throughput(clients, total, |k, i| b.read(k, i, false)).await;
-    // The approval's calls with none of its code — that read (and the suppressions' Query
-    // beside it), then those six items, each
+    // The approval's calls with none of its code — that read, then those six items, each
     // asking for its consumed capacity as ours do — against the raw transaction in
     // alternating rounds like the targets. What separates the approval from it is our own
     // code (decoding, deciding, encoding), its conditions and quote update, the red seats'
@@ -324,7 +307,7 @@ async fn diagnoses(b: &Bench<'_>, items: usize) -> Diagnoses {
     let bare = || {
         let r = bare_round.replace(bare_round.get() + 1);
         throughput(clients, total, move |k, i| async move {
-            futures::join!(b.read(k, i, true), b.suppressed(k, true));
+            b.read(k, i, true).await;
             b.replay(written, k, i, format!("BARE{r}"), true).await;
         })
     };
@@ -400,8 +383,7 @@ pub(crate) async fn ratios(clients: u64, total: u64) {
     compared(&status_name, pair, &status, &raw_status, "≥ 80 %");
     let approval_name = format!("approval ({calls:.1} calls)");
     compared(&approval_name, &tx, &a.approval, &a.raw_tx, "≥ 70 %");
-    let bare_name =
-        "(its calls without its code: its reads, then its 6 items, asking for capacity)";
+    let bare_name = "(its calls without its code: its read, then its 6 items, asking for capacity)";
     compared(bare_name, &tx, &d.bare, &d.raw_tx_again, "");
     let raw_tx = a.raw_tx.both();
     let quotient =
