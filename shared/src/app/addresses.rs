@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::identity::{RoleName, UserId};
-use crate::domain::rights::Right;
 use crate::domain::suppression::suppression_key;
 use crate::domain::user::User;
 use crate::outbox::{Addressed, MailKind, Payload, Recipient};
@@ -63,12 +62,11 @@ pub(crate) async fn address<S: AccountReads + MailSuppressions + RoleMembers>(
     if !mails {
         return Ok(());
     }
-    let manages = |role: &RoleName| sub.roles.rights_of(role).contains(&Right::LicencesManage);
     let manager_roles: Vec<RoleName> = sub
         .roles
         .iter()
         .map(|(role, _)| role)
-        .filter(|role| manages(role))
+        .filter(|role| sub.roles.manages(role))
         .cloned()
         .collect();
     let unknown: Vec<UserId> = unknown.into_iter().collect();
@@ -103,12 +101,12 @@ pub(crate) async fn address<S: AccountReads + MailSuppressions + RoleMembers>(
         .collect();
     for user in change.users.iter().map(|w| &w.after) {
         by_id.remove(&user.user_id);
-        if user.active && manages(&user.role) {
+        if user.active && sub.roles.manages(&user.role) {
             by_id.insert(user.user_id.clone(), user.clone());
         }
     }
     let managers: Vec<User> = by_id.into_values().collect();
-    let is_admin = |u: &User| sub.roles.rights_of(&u.role).len() == Right::ALL.len();
+    let is_admin = |u: &User| sub.roles.holds_all(&u.role);
     let is_suppressed = |u: &User| suppressed.contains(&suppression_key(u.email.as_str()));
     let contacts = Addressed::contacts(&managers);
     for message in &mut change.outbox {

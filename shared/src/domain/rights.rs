@@ -68,6 +68,16 @@ impl Roles {
         self.0.get(role).cloned().unwrap_or_default()
     }
 
+    /// Whether `role` holds every right: an administrator's (R23, R35).
+    pub fn holds_all(&self, role: &RoleName) -> bool {
+        self.rights_of(role).len() == Right::ALL.len()
+    }
+
+    /// Whether `role` may buy and downscale: whom the managers' mail reaches.
+    pub fn manages(&self, role: &RoleName) -> bool {
+        self.rights_of(role).contains(&Right::LicencesManage)
+    }
+
     pub fn exists(&self, role: &RoleName) -> bool {
         self.0.contains_key(role)
     }

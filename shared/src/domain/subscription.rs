@@ -11,7 +11,7 @@ use super::identity::{DisplayName, RoleName, TenantId};
 use super::money::Currency;
 use super::period::Period;
 use super::pool::{Pool, PoolId};
-use super::rights::{Right, Roles};
+use super::rights::Roles;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
@@ -127,7 +127,7 @@ impl Subscription {
     pub fn administrators(&self) -> u32 {
         self.active_by_role
             .iter()
-            .filter(|(role, _)| self.roles.rights_of(role).len() == Right::ALL.len())
+            .filter(|(role, _)| self.roles.holds_all(role))
             .map(|(_, n)| *n)
             .sum()
     }
@@ -144,9 +144,7 @@ impl Subscription {
 
     /// R23 before the fact: deactivating `user` would leave no active administrator.
     pub fn is_last_administrator(&self, user: &super::user::User) -> bool {
-        user.active
-            && self.roles.rights_of(&user.role).len() == Right::ALL.len()
-            && self.administrators() <= 1
+        user.active && self.roles.holds_all(&user.role) && self.administrators() <= 1
     }
 
     /// Counts a user entering (`+1`) or leaving (`-1`) active use in a role.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::mail::MailContext;
 use crate::domain::identity::{Language, TenantId};
-use crate::domain::rights::Right;
+use crate::domain::rights::Roles;
 use crate::domain::suppression::suppression_key;
 use crate::domain::user::User;
 use crate::outbox::{Addressed, MailKind, OutboxBatch, Payload, Recipient};
@@ -16,8 +16,8 @@ use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
 pub(super) struct Recipients {
     pub users: BTreeMap<String, User>,
     pub managers: Vec<User>,
-    /// The active users whose role holds every right (R35's threshold changes).
-    pub administrators: Vec<User>,
+    /// The tenant's roles, which tell the administrators among the managers.
+    pub roles: Option<Roles>,
     pub about: MailContext,
     /// Addresses that bounced for good or complained (`feedback`): mail to them is skipped.
     pub suppressed: BTreeSet<String>,
@@ -41,7 +41,7 @@ impl Recipients {
                 language,
                 user,
                 &self.managers,
-                |u| self.administrators.iter().any(|a| a.user_id == u.user_id),
+                |u| self.roles.as_ref().is_some_and(|r| r.holds_all(&u.role)),
                 |u| self.suppressed(u),
             ),
             tenant_name: self.about.tenant_name.clone(),
@@ -66,7 +66,7 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>
     let mut people = Recipients {
         users: BTreeMap::new(),
         managers: Vec::new(),
-        administrators: Vec::new(),
+        roles: None,
         about,
         suppressed: BTreeSet::new(),
     };
@@ -105,28 +105,11 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>
         }
         None => None,
     };
+    people.roles = roles.clone();
     if names_contacts || mails.iter().any(|to| !matches!(to, Recipient::User { .. })) {
         let users = store.all_users(tenant).await?;
-        people.administrators = users
-            .iter()
-            .filter(|u| {
-                u.active
-                    && roles
-                        .as_ref()
-                        .is_some_and(|r| r.rights_of(&u.role).len() == Right::ALL.len())
-            })
-            .cloned()
-            .collect();
-        people.managers = users
-            .iter()
-            .filter(|u| {
-                u.active
-                    && roles
-                        .as_ref()
-                        .is_some_and(|r| r.rights_of(&u.role).contains(&Right::LicencesManage))
-            })
-            .cloned()
-            .collect();
+        let manages = |u: &User| u.active && roles.as_ref().is_some_and(|r| r.manages(&u.role));
+        people.managers = users.iter().filter(|u| manages(u)).cloned().collect();
         people.about.contacts = Addressed::contacts(&people.managers);
         people.users = users
             .into_iter()
