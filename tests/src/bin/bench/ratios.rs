@@ -1,7 +1,10 @@
 //! The use cases' rates against their bare DynamoDB calls (`bench api`'s second part).
 
 use crate::rates::{PAIRS, Rate, Rounds, compared, in_both_orders, percent, throughput};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnConsumedCapacity, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, PutRequest, ReturnConsumedCapacity, TransactWriteItem,
+    WriteRequest,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use licensing::adapters::dynamodb::DynamoStore;
 use licensing::app::{self, Caller};
@@ -29,6 +32,8 @@ fn capacity(asked: bool) -> Option<ReturnConsumedCapacity> {
 struct Bench<'a> {
     store: &'a DynamoStore,
     callers: &'a [Caller],
+    /// A seeded tenant's red-seat records, as stored before any approval licensed them.
+    reds: Vec<Item>,
     clients: u64,
     total: u64,
     now: DateTime<Utc>,
@@ -96,9 +101,18 @@ impl Bench<'_> {
             .unwrap();
     }
 
-    /// The approval's own items (`written`), written again raw under `tag` in tenant `k`.
-    async fn replay(&self, written: &[(&str, Item)], k: u64, i: u64, tag: String, asked: bool) {
-        let actions: Vec<TransactWriteItem> = written
+    /// The approval's own items (`written`), written again raw under `tag` in tenant `k`, and
+    /// the red-seat record `licensed` (a sort key) deleted with them, as an approval that
+    /// licenses a red seat does.
+    async fn replay(
+        &self,
+        written: &[(&str, Item)],
+        (k, i): (u64, u64),
+        tag: String,
+        licensed: Option<String>,
+        asked: bool,
+    ) {
+        let mut actions: Vec<TransactWriteItem> = written
             .iter()
             .map(|(prefix, item)| {
                 let mut item = item.clone();
@@ -118,8 +132,82 @@ impl Bench<'_> {
                     .build()
             })
             .collect();
+        if let Some(sk) = licensed {
+            let delete = Delete::builder()
+                .table_name(self.table())
+                .key("pk", s(&format!("T#r-{k}")))
+                .key("sk", s(&sk))
+                .build()
+                .unwrap();
+            actions.push(TransactWriteItem::builder().delete(delete).build());
+        }
         self.transact(actions, asked).await;
     }
+
+    /// The red-seat records under `prefix` in tenant `k`, raw: the Query an approval makes
+    /// when the account has red seats.
+    async fn query_reds(&self, k: u64, prefix: &str, asked: bool) {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(&format!("T#r-{k}")))
+            .expression_attribute_values(":p", s(prefix))
+            .consistent_read(true)
+            .set_return_consumed_capacity(capacity(asked))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Copies of [`Bench::reds`] under `{tag}#` in each caller's round-0 tenant, for the bare
+    /// calls to query and delete as the approvals did theirs.
+    async fn plant_reds(&self, tag: &str) {
+        let mut requests = Vec::new();
+        for k in 0..self.clients {
+            for red in &self.reds {
+                let mut item = red.clone();
+                item.insert("pk".into(), s(&format!("T#r-{k}")));
+                let sk = red.get("sk").and_then(|v| v.as_s().ok()).unwrap();
+                item.insert("sk".into(), s(&format!("{tag}#{sk}")));
+                let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+        }
+        for chunk in requests.chunks(25) {
+            self.client()
+                .batch_write_item()
+                .request_items(self.table(), chunk.to_vec())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    /// The sort key of the red record that a bare approval `i` licenses under `tag`, if the
+    /// approval it mirrors found any: each approval buys one licence, so approval `i` of a
+    /// tenant with `n` red seats found `n - i` and licensed one.
+    fn licensed(&self, tag: &str, i: u64) -> Option<String> {
+        let red = self.reds.get(i as usize)?;
+        let sk = red.get("sk").and_then(|v| v.as_s().ok())?;
+        Some(format!("{tag}#{sk}"))
+    }
+}
+
+/// A tenant's red-seat records, raw.
+async fn red_items(store: &DynamoStore, pk: &str) -> Vec<Item> {
+    let out = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+        .expression_attribute_values(":pk", s(pk))
+        .expression_attribute_values(":p", s("A#OA#"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.items.unwrap_or_default()
 }
 
 /// Tenants of 21 users on 10 licences (so status reads red seats, and every round's approvals
@@ -293,22 +381,31 @@ async fn diagnoses(b: &Bench<'_>, items: usize) -> Diagnoses {
     let written = &written;
     let (clients, total) = (b.clients, b.total);
     let replayed = throughput(clients, total, |k, i| {
-        b.replay(written, k, i, "REPLAY".into(), false)
+        b.replay(written, (k, i), "REPLAY".into(), None, false)
     })
     .await;
     let raw_batch = throughput(clients, total, |k, i| b.read(k, i, false)).await;
-    // The approval's calls with none of its code — that read, then those six items, each
-    // asking for its consumed capacity as ours do — against the raw transaction in
-    // alternating rounds like the targets. What separates the approval from it is our own
-    // code (decoding, deciding, encoding), its conditions and quote update, the red seats'
-    // Query and the seventh item; what separates it from the replay alone is the engine
-    // serving a read between writes, and sizing what it is asked to.
+    // The approval's calls with none of its code — that read; the red seats' Query while the
+    // tenant has red seats (each approval licenses one, so the first 11 of each tenant's);
+    // those six items, and the licensed red record's delete with them; each asking for its
+    // consumed capacity as ours do — against the raw transaction in alternating rounds like
+    // the targets. What separates the approval from it is our own code (decoding, deciding,
+    // encoding) and its conditions and quote update; what separates it from the replay alone
+    // is the engine serving reads between writes, and sizing what it is asked to.
+    for r in 0..PAIRS {
+        b.plant_reds(&format!("BARE{r}")).await;
+    }
     let bare_round = &std::cell::Cell::new(0_u64);
     let bare = || {
         let r = bare_round.replace(bare_round.get() + 1);
         throughput(clients, total, move |k, i| async move {
+            let tag = format!("BARE{r}");
             b.read(k, i, true).await;
-            b.replay(written, k, i, format!("BARE{r}"), true).await;
+            let licensed = b.licensed(&tag, i);
+            if licensed.is_some() {
+                b.query_reds(k, &format!("{tag}#A#OA#"), true).await;
+            }
+            b.replay(written, (k, i), tag, licensed, true).await;
         })
     };
     let raw_round = &std::cell::Cell::new(0_u64);
@@ -353,9 +450,11 @@ async fn diagnoses(b: &Bench<'_>, items: usize) -> Diagnoses {
 pub(crate) async fn ratios(clients: u64, total: u64) {
     let store = fresh_store().await;
     let callers = seed(&store, clients).await;
+    let reds = red_items(&store, "T#r-0").await;
     let b = Bench {
         store: &store,
         callers: &callers,
+        reds,
         clients,
         total,
         now: at("2026-11-19T10:00:00Z"),
@@ -383,7 +482,8 @@ pub(crate) async fn ratios(clients: u64, total: u64) {
     compared(&status_name, pair, &status, &raw_status, "≥ 80 %");
     let approval_name = format!("approval ({calls:.1} calls)");
     compared(&approval_name, &tx, &a.approval, &a.raw_tx, "≥ 70 %");
-    let bare_name = "(its calls without its code: its read, then its 6 items, asking for capacity)";
+    let bare_name = "(its calls without its code: its read, the red seats' Query while it finds \
+        some, then its items and the licensed red seat's delete, asking for capacity)";
     compared(bare_name, &tx, &d.bare, &d.raw_tx_again, "");
     let raw_tx = a.raw_tx.both();
     let quotient =
