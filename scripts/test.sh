@@ -10,7 +10,6 @@ cd "$ROOT"
 # A CI run builds once: incremental caches would add ~4 GB of target/ for nothing.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
-install_tools
 LOGDIR="$ROOT/target/test-logs"
 [ "$LICENSING_ENGINE" = default ] || LOGDIR="$ROOT/target/test-logs-$LICENSING_ENGINE"
 mkdir -p "$LOGDIR"
@@ -19,6 +18,31 @@ mkdir -p "$LOGDIR"
 trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Clippy lints the workspace while it is built, not in a check of its own (docs/decisions/0015):
+# every cargo command of this run, both profiles and the run command the rehearsal starts,
+# compiles the workspace's crates with clippy-driver and its warnings denied, as
+# `cargo clippy --workspace --all-targets -- -D warnings` would, so the dependencies are
+# compiled once, not a second time for a check. The same driver everywhere, or cargo rebuilds.
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+# The build needs nothing the installs bring: it starts first and runs beside them (they
+# mostly wait on downloads), and is waited for before the first step that runs what it built.
+start_bg "the build of the workspace and its tests, clippy's lints on, beside the installs" \
+  "$LOGDIR/build.log" bash -c 'cargo test --workspace --quiet --no-run && cargo build --workspace --quiet --bins'
+BUILD="${PIDS[-1]}"
+await_build() {
+  local ok=0
+  wait "$BUILD" || ok=$?
+  if [ "$ok" != 0 ]; then
+    cat "$LOGDIR/build.log" >&2
+    echo "the build failed (clippy's lints included; log $LOGDIR/build.log)" >&2
+    exit 1
+  fi
+}
+
+install_tools
 
 ENGINE_PORT=$(free_port)
 MOTO_PORT=$(free_port)
@@ -70,6 +94,8 @@ rehearse_outage() {
 }
 
 if [ "$LICENSING_ENGINE" = localstack ]; then
+  log "waiting for the build (log $LOGDIR/build.log)"
+  await_build
   log "provisioning the end-to-end table on LocalStack and starting the local API"
   export LICENSING_TABLE="e2e-$(date +%s)"
   cargo run --quiet --bin provision -- --table "$LICENSING_TABLE" \
@@ -95,12 +121,14 @@ log "openapi-spec-validator openapi.yaml"
 log "sam validate --lint (offline)"
 SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint --region eu-west-1 -t infra/template.yaml
 
-log "cargo fmt --check and clippy"
+log "cargo fmt --check"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 log "building the web page (type-checked)"
 build_web
+
+log "waiting for the build (log $LOGDIR/build.log)"
+await_build
 
 log "provisioning the end-to-end table and starting the local API"
 export LICENSING_TABLE="e2e-$(date +%s)"
