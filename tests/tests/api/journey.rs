@@ -112,6 +112,32 @@ async fn bought_once_under_its_key(api: &Api, tenant: &str, quote: &Value) {
     assert_eq!(purchase["account"]["licences"]["purchased"], 11);
     assert_eq!(purchase["account"]["licences"]["next_period"], 11);
     assert_eq!(purchase["account"]["licences"]["over_allocated"], json!([]));
+    confirmed_by_mail(api, tenant, quote).await;
+    // R1: the very next read shows it.
+    assert_eq!(api.account(tenant).await["licences"]["purchased"], 11);
+    let (_, replay) = api
+        .call_with(
+            Method::POST,
+            "/v1/purchases",
+            Some(&admin),
+            Some(approve),
+            &[("Idempotency-Key", "k-1")],
+        )
+        .await;
+    assert_eq!(
+        replay, purchase,
+        "the same key and body replays the first answer"
+    );
+    let (status, invoices) = api
+        .call(Method::GET, "/v1/invoices", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(invoices["items"].as_array().unwrap().len(), 1);
+    assert_eq!(invoices["items"][0]["total"], quote["total"]);
+}
+
+/// The purchase's mail, delivered after its answer.
+async fn confirmed_by_mail(api: &Api, tenant: &str, quote: &Value) {
     // R20: delivered after the answer (the outbox is empty: every batch sent and deleted) by
     // the table's stream, the local stream reader and the dispatcher function under watch, as
     // the event source mapping runs it on AWS; the confirmation reached the approver, in
@@ -139,27 +165,6 @@ async fn bought_once_under_its_key(api: &Api, tenant: &str, quote: &Value) {
     let amount = quote["total"].as_i64().unwrap();
     let shown = format!("{}.{:02} DKK", amount / 100, amount % 100);
     assert!(confirmation.body.contains(&shown), "{shown}");
-    // R1: the very next read shows it.
-    assert_eq!(api.account(tenant).await["licences"]["purchased"], 11);
-    let (_, replay) = api
-        .call_with(
-            Method::POST,
-            "/v1/purchases",
-            Some(&admin),
-            Some(approve),
-            &[("Idempotency-Key", "k-1")],
-        )
-        .await;
-    assert_eq!(
-        replay, purchase,
-        "the same key and body replays the first answer"
-    );
-    let (status, invoices) = api
-        .call(Method::GET, "/v1/invoices", Some(&admin), None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(invoices["items"].as_array().unwrap().len(), 1);
-    assert_eq!(invoices["items"][0]["total"], quote["total"]);
 }
 
 async fn the_next_period_within_its_bounds(api: &Api, tenant: &str) {
