@@ -322,59 +322,37 @@ start_stream_reader() {
     --state "$logdir/stream-reader.json" --interval-ms 20
 }
 
-# Fuzzes openapi.yaml against the local API with schemathesis (tests/fuzz/) in three
-# processes at once, each on a tenant of its own: as its administrator, the purchase routes
-# (purchases, requests, next period, settings, account) and every other tenant route; as an
-# operator, the tenant routes. Each group keeps the routes its contract links (quote →
-# approval → request, user → update, role → role, tenant → terminate). One process ran 88 s
-# of requests answered one at a time, which left a core idle (schemathesis runs one worker:
-# tests/fuzz/schemathesis.toml). Coverage, fuzzing and stateful phases, fixed seed, bounded
-# examples; any failure fails the run, but for the one exclusion tests/fuzz/hooks.py names (and
-# logs).
+# Fuzzes openapi.yaml against the local API with schemathesis (tests/fuzz/): as the
+# administrator of a tenant made for it (every tenant route), then as an operator (the tenant
+# routes). Coverage, fuzzing and stateful phases, fixed seed, bounded examples; any failure
+# fails the run, but for the one exclusion tests/fuzz/hooks.py names (and logs).
 fuzz_contract() {
   local api="$1" secret="$2" logdir="$3"
-  local stamp period_start operator group tenant token failed=0 pids=() groups=()
-  stamp=$(date +%s)
+  local tenant="fuzz-$(date +%s)" period_start
   period_start="$(date -u +%Y-%m-01)"
+  local operator admin
   operator=$(cargo run --quiet --bin token -- "$secret" fuzz-operator --operator)
+  admin=$(cargo run --quiet --bin token -- "$secret" fuzz-admin "$tenant")
+  curl -sf -o /dev/null -H "Authorization: Bearer $operator" -H 'content-type: application/json' \
+    -d "{\"tenant_id\": \"$tenant\", \"name\": \"Fuzz ApS\", \"currency\": \"DKK\",
+         \"time_zone\": \"UTC\", \"period_length\": \"monthly\", \"period_start\": \"$period_start\",
+         \"pools\": {\"licences\": {\"unit_price\": 12900, \"purchased\": 5},
+                   \"crm\": {\"name\": \"CRM\", \"unit_price\": 4900, \"purchased\": 3}},
+         \"administrator\": {\"user_id\": \"fuzz-admin\", \"name\": \"Fuzz Admin\", \"email\": \"admin@fuzz.example\"}}" \
+    "$api/v1/tenants"
   export LICENSING_FUZZ_EXCLUDED="$logdir/fuzz-excluded.txt"
   rm -f "$LICENSING_FUZZ_EXCLUDED"
   local st=("$VENV/bin/schemathesis" --config-file schemathesis.toml --no-color run ../../openapi.yaml -u "$api")
-  local purchases='^/v1/(purchase|next-period|settings|account)'
-  for group in purchases tenant-routes operator; do
-    tenant="fuzz-$group-$stamp"
-    curl -sf -o /dev/null -H "Authorization: Bearer $operator" -H 'content-type: application/json' \
-      -d "{\"tenant_id\": \"$tenant\", \"name\": \"Fuzz ApS\", \"currency\": \"DKK\",
-           \"time_zone\": \"UTC\", \"period_length\": \"monthly\", \"period_start\": \"$period_start\",
-           \"pools\": {\"licences\": {\"unit_price\": 12900, \"purchased\": 5},
-                     \"crm\": {\"name\": \"CRM\", \"unit_price\": 4900, \"purchased\": 3}},
-           \"administrator\": {\"user_id\": \"fuzz-admin\", \"name\": \"Fuzz Admin\", \"email\": \"admin@fuzz.example\"}}" \
-      "$api/v1/tenants"
-    local caller=fuzz-admin routes
-    case "$group" in
-      purchases) routes=(--include-path-regex "$purchases") ;;
-      tenant-routes) routes=(--exclude-path-regex '^/v1/tenants' --exclude-path-regex "$purchases") ;;
-      operator) caller=fuzz-operator routes=(--include-path-regex '^/v1/tenants') ;;
-    esac
-    if [ "$group" = operator ]; then token="$operator"; else
-      token=$(cargo run --quiet --bin token -- "$secret" fuzz-admin "$tenant")
-    fi
-    (cd "$ROOT/tests/fuzz" && PYTHONPATH=. LICENSING_FUZZ_CALLER="$caller" LICENSING_FUZZ_TENANT="$tenant" \
-      "${st[@]}" -H "Authorization: Bearer $token" "${routes[@]}" \
-      --report junit --report-junit-path "$logdir/fuzz-$group.xml") >"$logdir/fuzz-$group.log" 2>&1 &
-    pids+=("$!") groups+=("$group")
-  done
-  local i
-  for i in "${!pids[@]}"; do
-    if ! wait "${pids[$i]}"; then failed=1; log "the fuzzing of ${groups[$i]} failed"; fi
-  done
-  for group in "${groups[@]}"; do cat "$logdir/fuzz-$group.log"; done
+  export LICENSING_FUZZ_TENANT="$tenant"
+  (cd "$ROOT/tests/fuzz" && PYTHONPATH=. LICENSING_FUZZ_CALLER=fuzz-admin \
+    "${st[@]}" -H "Authorization: Bearer $admin" --exclude-path-regex '^/v1/tenants' \
+    --report junit --report-junit-path "$logdir/fuzz-administrator.xml")
+  (cd "$ROOT/tests/fuzz" && PYTHONPATH=. LICENSING_FUZZ_CALLER=fuzz-operator \
+    "${st[@]}" -H "Authorization: Bearer $operator" --include-path-regex '^/v1/tenants' \
+    --report junit --report-junit-path "$logdir/fuzz-operator.xml")
   log "fuzzing excluded $(wc -l < "$LICENSING_FUZZ_EXCLUDED" 2>/dev/null || echo 0) failures, each the local router's own text/plain 500 to a body that is not UTF-8 ($LICENSING_FUZZ_EXCLUDED)"
-  # The runs' tenants hold whatever the fuzzer made of them: terminated, so the end-to-end
-  # sweeper test (which sweeps the whole table weeks ahead) leaves them alone.
-  for group in "${groups[@]}"; do
-    curl -s -o /dev/null -X POST -H "Authorization: Bearer $operator" "$api/v1/tenants/fuzz-$group-$stamp/terminate" || true
-  done
-  unset LICENSING_FUZZ_EXCLUDED
-  return "$failed"
+  # The run's tenant holds whatever the fuzzer made of it: terminated, so the end-to-end
+  # sweeper test (which sweeps the whole table weeks ahead) leaves it alone.
+  curl -s -o /dev/null -X POST -H "Authorization: Bearer $operator" "$api/v1/tenants/$tenant/terminate" || true
+  unset LICENSING_FUZZ_EXCLUDED LICENSING_FUZZ_TENANT
 }
