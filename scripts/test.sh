@@ -24,7 +24,12 @@ trap 'exit 143' TERM
 # compiles the workspace's crates with clippy-driver and its warnings denied, as
 # `cargo clippy --workspace --all-targets -- -D warnings` would, so the dependencies are
 # compiled once, not a second time for a check. The same driver everywhere, or cargo rebuilds.
-RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)"
+# Cargo takes an empty wrapper for none: the build would pass unlinted.
+if [ ! -x "$RUSTC_WORKSPACE_WRAPPER" ]; then
+  echo "clippy-driver not found (rustup component add clippy)" >&2
+  exit 1
+fi
 export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # The build needs nothing the installs bring: it starts first and runs beside them (they
