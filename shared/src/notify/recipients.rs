@@ -105,10 +105,11 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>
         }
         None => None,
     };
-    people.roles = roles.clone();
+    people.roles = roles;
     if names_contacts || mails.iter().any(|to| !matches!(to, Recipient::User { .. })) {
         let users = store.all_users(tenant).await?;
-        let manages = |u: &User| u.active && roles.as_ref().is_some_and(|r| r.manages(&u.role));
+        let roles = people.roles.as_ref();
+        let manages = |u: &User| u.active && roles.is_some_and(|r| r.manages(&u.role));
         people.managers = users.iter().filter(|u| manages(u)).cloned().collect();
         people.about.contacts = Addressed::contacts(&people.managers);
         people.users = users

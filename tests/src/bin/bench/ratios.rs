@@ -1,6 +1,7 @@
 //! The use cases' rates against their bare DynamoDB calls (`bench api`'s second part).
 
 use crate::rates::{PAIRS, Rate, Rounds, compared, in_both_orders, percent, throughput};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, PutRequest, ReturnConsumedCapacity, TransactWriteItem,
     WriteRequest,
@@ -18,6 +19,25 @@ type Item = HashMap<String, AttributeValue>;
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
+}
+
+/// A raw Query of the items of `pk` whose sort key starts with `prefix`: the red seats' read,
+/// and the diagnoses' look at what an approval wrote.
+fn prefix_query(store: &DynamoStore, pk: &str, prefix: &str) -> QueryFluentBuilder {
+    store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+        .expression_attribute_values(":pk", s(pk))
+        .expression_attribute_values(":p", s(prefix))
+}
+
+/// An item's sort key.
+fn sort_key(item: &Item) -> &str {
+    item.get("sk")
+        .and_then(|v| v.as_s().ok())
+        .map_or("", String::as_str)
 }
 
 /// Every call of ours asks for the capacity it consumed (the requests' metrics and logs);
@@ -147,12 +167,7 @@ impl Bench<'_> {
     /// The red-seat records under `prefix` in tenant `k`, raw: the Query an approval makes
     /// when the account has red seats.
     async fn query_reds(&self, k: u64, prefix: &str, asked: bool) {
-        self.client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(&format!("T#r-{k}")))
-            .expression_attribute_values(":p", s(prefix))
+        prefix_query(self.store, &format!("T#r-{k}"), prefix)
             .consistent_read(true)
             .set_return_consumed_capacity(capacity(asked))
             .send()
@@ -168,8 +183,7 @@ impl Bench<'_> {
             for red in &self.reds {
                 let mut item = red.clone();
                 item.insert("pk".into(), s(&format!("T#r-{k}")));
-                let sk = red.get("sk").and_then(|v| v.as_s().ok()).unwrap();
-                item.insert("sk".into(), s(&format!("{tag}#{sk}")));
+                item.insert("sk".into(), s(&format!("{tag}#{}", sort_key(red))));
                 let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
                 requests.push(WriteRequest::builder().put_request(put).build());
             }
@@ -189,20 +203,13 @@ impl Bench<'_> {
     /// tenant with `n` red seats found `n - i` and licensed one.
     fn licensed(&self, tag: &str, i: u64) -> Option<String> {
         let red = self.reds.get(i as usize)?;
-        let sk = red.get("sk").and_then(|v| v.as_s().ok())?;
-        Some(format!("{tag}#{sk}"))
+        Some(format!("{tag}#{}", sort_key(red)))
     }
 }
 
 /// A tenant's red-seat records, raw.
 async fn red_items(store: &DynamoStore, pk: &str) -> Vec<Item> {
-    let out = store
-        .client()
-        .query()
-        .table_name(store.table())
-        .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-        .expression_attribute_values(":pk", s(pk))
-        .expression_attribute_values(":p", s("A#OA#"))
+    let out = prefix_query(store, pk, "A#OA#")
         .consistent_read(true)
         .send()
         .await
@@ -247,12 +254,7 @@ async fn status_rates(b: &Bench<'_>) -> (Rounds, Rounds, f64) {
                     .send()
                     .await
                     .unwrap();
-                b.client()
-                    .query()
-                    .table_name(b.table())
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
-                    .expression_attribute_values(":pk", s(&pk))
-                    .expression_attribute_values(":r", s("A#OA#"))
+                prefix_query(b.store, &pk, "A#OA#")
                     .consistent_read(true)
                     .send()
                     .await
@@ -365,13 +367,7 @@ async fn diagnoses(b: &Bench<'_>, items: usize) -> Diagnoses {
     // approval's reads and code.
     let mut written = Vec::new();
     for prefix in ["A#SUB", "Q#", "K#", "I#", "L#", "O#"] {
-        let out = b
-            .client()
-            .query()
-            .table_name(b.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s("T#r-0"))
-            .expression_attribute_values(":p", s(prefix))
+        let out = prefix_query(b.store, "T#r-0", prefix)
             .limit(1)
             .send()
             .await
