@@ -10,6 +10,7 @@ pub mod http;
 pub mod notify;
 pub mod outbox;
 pub mod ports;
+pub mod scim;
 #[cfg(feature = "dynamodb")]
 pub mod startup;
 pub mod telemetry;

@@ -1,5 +1,5 @@
 use lambda_http::Request;
-use licensing::app::{self, Activation, AppError, CreateUser, UserPatch};
+use licensing::app::{self, Activation, AppError, CreateUser, UserPatch, directory};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, RoleName, UserId};
 use licensing::domain::pool::PoolId;
 use licensing::domain::rights::Right;
@@ -8,7 +8,7 @@ use licensing::http::{
     HttpResult, auth, idempotency_key, json_body, ok, page, present, query_param, replayable,
     route_key, tenant_route,
 };
-use licensing::ports::{Clock, Store};
+use licensing::ports::{Clock, Directories, Store};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -68,6 +68,12 @@ struct UpdateUserBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct TokenBody {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RoleBody {
     rights: BTreeSet<Right>,
 }
@@ -90,12 +96,15 @@ fn user_id(raw: &str) -> Result<UserId, AppError> {
     UserId::parse(raw).map_err(|_| AppError::NotFound("user"))
 }
 
-pub async fn handle<S: Store, C: Clock>(
+pub async fn handle<S: Store + Directories, C: Clock>(
     store: &S,
     clock: &C,
     auth: &auth::AuthConfig,
     request: Request,
 ) -> HttpResult {
+    if request.uri().path().starts_with("/scim/") {
+        return crate::scim::handle(store, clock, request).await;
+    }
     tenant_route(
         store,
         clock,
@@ -150,6 +159,21 @@ pub async fn handle<S: Store, C: Clock>(
                         200,
                         &app::update_user(store, &caller, &user_id(id)?, patch, now).await?,
                     )
+                }
+                ("POST", ["scim-tokens"]) => {
+                    let body: TokenBody = json_body(&request)?;
+                    ok(201, &directory::create_token(store, &caller, &body.name, now).await?)
+                }
+                ("GET", ["scim-tokens"]) => {
+                    let items = directory::list_tokens(store, &caller, now).await?;
+                    ok(200, &serde_json::json!({ "items": items }))
+                }
+                ("DELETE", ["scim-tokens", id]) => {
+                    directory::revoke_token(store, &caller, id, now).await?;
+                    Ok(lambda_http::Response::builder()
+                        .status(204)
+                        .body(lambda_http::Body::Empty)
+                        .map_err(|e| AppError::Internal(e.to_string()))?)
                 }
                 ("GET", ["roles"]) => ok(200, &app::list_roles(store, &caller, now).await?),
                 ("GET", ["roles", role]) => {

@@ -1,6 +1,9 @@
 //! `users`: see `handler.rs` for its routes.
 
 mod handler;
+mod scim;
+#[cfg(test)]
+mod scim_tests;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

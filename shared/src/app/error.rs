@@ -31,6 +31,9 @@ pub enum AppError {
     Store(StoreError),
     #[error("internal: {0}")]
     Internal(String),
+    /// A SCIM request's own refusal (R34), with its `scimType`.
+    #[error("{}", .0.detail)]
+    Scim(crate::scim::ScimError),
 }
 
 impl From<StoreError> for AppError {
@@ -67,6 +70,7 @@ impl AppError {
             Self::Store(StoreError::AlreadyExists("tenant")) => 409,
             Self::Store(StoreError::AlreadyExists("user")) => 409,
             Self::Store(_) | Self::Internal(_) => 500,
+            Self::Scim(e) => e.status,
         }
     }
 
@@ -87,6 +91,7 @@ impl AppError {
             Self::Store(StoreError::AlreadyExists("tenant")) => "tenant_exists",
             Self::Store(StoreError::AlreadyExists("user")) => "user_exists",
             Self::Store(_) | Self::Internal(_) => "internal",
+            Self::Scim(_) => "scim",
         }
     }
 

@@ -4,6 +4,7 @@
 mod addresses;
 pub(crate) use addresses::Known;
 mod batch;
+pub mod directory;
 pub mod error;
 pub mod export;
 mod next_period;

@@ -171,6 +171,18 @@ pub struct UserView {
     /// Present when the user's address bounced for good or complained: no mail goes to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_suppressed: Option<SuppressionView>,
+    /// Present when the tenant's identity provider manages the user over SCIM (R34).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectoryView>,
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryView {
+    pub user_name: String,
+    /// The provisioning token that last wrote the user.
+    pub token_name: String,
+    /// The identity provider deleted the user: it stays here, deactivated.
+    pub deprovisioned: bool,
 }
 
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -203,6 +215,11 @@ impl UserView {
             licence_state,
             deadline,
             mail_suppressed: None,
+            directory: user.directory.as_ref().map(|d| DirectoryView {
+                user_name: d.user_name.clone(),
+                token_name: d.token_name.clone(),
+                deprovisioned: !d.is_live(),
+            }),
         }
     }
 

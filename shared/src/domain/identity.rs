@@ -202,12 +202,14 @@ impl Language {
     }
 }
 
-/// Who made a change: a user of the tenant, an operator, or the scheduled job.
+/// Who made a change: a user of the tenant, an operator, the tenant's identity provider (by
+/// its provisioning token's name, R34), or the scheduled job.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Actor {
     User(UserId),
     Operator(String),
+    Directory(String),
     System,
 }
 
@@ -216,6 +218,7 @@ impl Actor {
         match self {
             Self::User(id) => format!("user:{id}"),
             Self::Operator(id) => format!("operator:{id}"),
+            Self::Directory(name) => format!("directory:{name}"),
             Self::System => "system".to_owned(),
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod allocation;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod idempotency;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::account::Account;
 use super::allocation::SeatKey;
+use super::directory::Directory;
 use super::error::DomainError;
 use super::events::DomainEvent;
 use super::identity::{DisplayName, EmailAddress, Language, RoleName, UserId};
@@ -24,6 +25,9 @@ pub struct User {
     /// Modules enabled for the user, with the instant each was enabled.
     pub modules: BTreeMap<PoolId, DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Set while a tenant's identity provider manages the user over SCIM (R34).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<Directory>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +139,7 @@ pub fn create_user(
         activated_at: None,
         modules: new.modules.into_iter().map(|m| (m, at)).collect(),
         created_at: at,
+        directory: None,
     };
     let mut events = Vec::new();
     if new.active {

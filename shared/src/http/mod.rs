@@ -40,7 +40,7 @@ pub fn request_id(request: &Request) -> String {
         .unwrap_or_else(|| "-".to_owned())
 }
 
-fn body_bytes(request: &Request) -> &[u8] {
+pub fn body_bytes(request: &Request) -> &[u8] {
     match request.body() {
         Body::Empty => b"",
         Body::Text(t) => t.as_bytes(),

@@ -3,7 +3,7 @@
 
 mod store;
 pub use store::{
-    AccountReads, Commits, DueIndex, Listings, MailSuppressions, OutboxStore, PurchaseRequests,
+    AccountReads, Commits, Directories, DueIndex, Listings, MailSuppressions, OutboxStore, PurchaseRequests,
     Quotes, RoleMembers, Store, UsageHistory,
 };
 

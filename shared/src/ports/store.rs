@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::account::{Account, SeatInfo};
 use crate::domain::allocation::RedSeat;
+use crate::domain::directory::{DirectoryKey, ProvisioningToken};
 use crate::domain::identity::{QuoteId, RoleName, TenantId, UserId};
 use crate::domain::invoice::Invoice;
 use crate::domain::pool::PoolId;
@@ -348,4 +349,47 @@ pub trait PurchaseRequests: Send + Sync {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<PurchaseRequest>, StoreError>> + Send;
+}
+
+/// R34: provisioning tokens and the directory keys of the users SCIM manages. A token's
+/// create and revoke write the action log's entry with it, in one transaction.
+pub trait Directories: Send + Sync {
+    /// The user holding a directory key (a `userName`, an `externalId`), read consistently.
+    fn directory_user(
+        &self,
+        tenant: &TenantId,
+        key: &DirectoryKey,
+    ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+
+    fn put_token(
+        &self,
+        token: &ProvisioningToken,
+        log: &LogEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn tokens(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<ProvisioningToken>, StoreError>> + Send;
+
+    /// Deletes the token; `Ok(false)` when the tenant has no such token.
+    fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        token_id: &str,
+        log: &LogEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The token whose hash this is, of any tenant.
+    fn token_by_hash(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = Result<Option<ProvisioningToken>, StoreError>> + Send;
+
+    /// Notes the token's use at `at` (best effort: a lost note loses only a timestamp).
+    fn token_used(
+        &self,
+        token: &ProvisioningToken,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

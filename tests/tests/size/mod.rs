@@ -42,6 +42,7 @@ fn users(n: usize, modules: &[&str]) -> Vec<User> {
                     .map(|m| (PoolId::parse(m).expect("pool"), since))
                     .collect(),
                 created_at: since,
+                directory: None,
             }
         })
         .collect()

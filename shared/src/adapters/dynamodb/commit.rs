@@ -5,7 +5,10 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update, WriteRequest,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::directory::{directory_key_put, directory_sk};
+use crate::domain::directory::DirectoryKey;
 
 use super::outbox::outbox_batches;
 use crate::adapters::dynamodb::items::{
@@ -172,8 +175,10 @@ impl DynamoStore {
                     actions.push((self.delete(pk.clone(), seat_sk(pool, seat))?, Guard::None));
                 }
             }
+            // A renamed user's seats carry the new name (SCIM renames, R34).
+            let renamed = write.before.as_ref().is_some_and(|b| b.name != user.name);
             for (pool, seat) in &after {
-                if before.get(pool) != Some(seat) {
+                if renamed || before.get(pool) != Some(seat) {
                     let item = to_item(&SeatItem {
                         pk: pk.clone(),
                         sk: seat_sk(pool, seat),
@@ -185,6 +190,21 @@ impl DynamoStore {
                     })?;
                     actions.push((self.put(item, None)?, Guard::None));
                 }
+            }
+        }
+        for write in &change.users {
+            let keys = |u: Option<&crate::domain::user::User>| -> BTreeSet<DirectoryKey> {
+                u.and_then(|u| u.directory.as_ref())
+                    .map(|d| d.keys().into_iter().collect())
+                    .unwrap_or_default()
+            };
+            let (before, after) = (keys(write.before.as_ref()), keys(Some(&write.after)));
+            for gone in before.difference(&after) {
+                actions.push((self.delete(pk.clone(), directory_sk(gone))?, Guard::None));
+            }
+            for new in after.difference(&before) {
+                let put = directory_key_put(self, tenant, new, &write.after.user_id)?;
+                actions.push((put, Guard::DirectoryKey));
             }
         }
         let log = &change.log;
@@ -382,6 +402,9 @@ impl DynamoStore {
                     }
                     if failed(Guard::NewUser) {
                         return Err(StoreError::AlreadyExists("user"));
+                    }
+                    if failed(Guard::DirectoryKey) {
+                        return Err(StoreError::AlreadyExists("directory key"));
                     }
                     if failed(Guard::NewInvoice) {
                         return Err(StoreError::AlreadyExists("invoice"));

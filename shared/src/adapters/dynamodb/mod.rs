@@ -4,6 +4,7 @@
 mod batch;
 mod commit;
 mod delta;
+mod directory;
 #[cfg(feature = "test-fixtures")]
 mod fixtures;
 pub mod items;
@@ -113,6 +114,8 @@ enum Guard {
     Quote,
     Idempotency,
     Request,
+    /// A `userName` or `externalId` another user holds (R34).
+    DirectoryKey,
 }
 
 /// Whether a call failed only because its condition did not hold (another writer was first,

@@ -31,6 +31,7 @@ use crate::ports::{
 const QUOTE_RECORD_SECS: i64 = 24 * 3600;
 
 mod commit;
+mod directory;
 mod outbox;
 mod records;
 
@@ -47,6 +48,7 @@ struct TenantData {
     suppressions: BTreeMap<String, MailSuppression>,
     usage: BTreeMap<chrono::NaiveDate, UsageReading>,
     requests: BTreeMap<String, PurchaseRequest>,
+    tokens: BTreeMap<String, crate::domain::directory::ProvisioningToken>,
 }
 
 /// An outbox batch as the table keeps it: due at `due` (none once dead), and leased to a

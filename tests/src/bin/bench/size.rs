@@ -32,6 +32,7 @@ pub(crate) fn seeded_users(n: u64) -> Vec<licensing::domain::user::User> {
                 activated_at: Some(since),
                 modules: BTreeMap::new(),
                 created_at: since,
+                directory: None,
             }
         })
         .collect()

@@ -1,0 +1,583 @@
+//! R34: a tenant's identity provider manages its users over SCIM with a provisioning token.
+//! Every write goes through the users' own rules (R2–R5 seats and grace, R23's last
+//! administrator, R24's limit), commits one change with its log entry (the token's name as
+//! actor) and its mail, and holds the user's `userName` and `externalId` as keys, so a create
+//! retried after a lost answer finds the first user (409 `uniqueness`) instead of making a
+//! second.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+use super::views::UserView;
+use super::{
+    AppError, Caller, UnitOfWork, authorize, found_in_current_period, log_entry, newest_seat,
+    retrying,
+};
+use crate::domain::directory::{
+    Directory, DirectoryKey, LAST_USED_EVERY_SECS, MAX_TOKENS, ProvisioningToken,
+    check_token_name, token_hash,
+};
+use crate::domain::identity::{Actor, DisplayName, EmailAddress, Language, TenantId, UserId};
+use crate::domain::pool::PoolId;
+use crate::domain::rights::{Right, plain_user};
+use crate::domain::user::{self, NewUser, User};
+use crate::domain::DomainError;
+use crate::ports::{AccountReads, Commits, Directories, Listings, PageRequest, StoreError, UserWrite};
+use crate::scim::filter::Filter;
+use crate::scim::resource::{Desired, etag, render};
+use crate::scim::{MAX_RESULTS, ScimError};
+
+/// A SCIM request's caller: the tenant and the token it presented.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryCaller {
+    pub tenant: TenantId,
+    pub token_id: String,
+    pub token_name: String,
+}
+
+/// The token's owner, from the token alone (`Authorization: Bearer scim_…`). A JWT, a revoked
+/// or unknown token are all 401.
+pub async fn authenticate<S: Directories>(
+    store: &S,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> Result<DirectoryCaller, AppError> {
+    if !presented.starts_with(TOKEN_PREFIX) || presented.len() > 200 {
+        return Err(AppError::Unauthenticated);
+    }
+    let token = store
+        .token_by_hash(&token_hash(presented))
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let stale = token
+        .last_used
+        .is_none_or(|at| now - at >= Duration::seconds(LAST_USED_EVERY_SECS));
+    if stale && let Err(err) = store.token_used(&token, now).await {
+        tracing::warn!(token = %token.token_id, error = %err, "could not note the token's use");
+    }
+    Ok(DirectoryCaller {
+        tenant: token.tenant_id,
+        token_id: token.token_id,
+        token_name: token.name,
+    })
+}
+
+/// What a token starts with: a secret scanner (GitHub's, for one) can tell it from others.
+pub const TOKEN_PREFIX: &str = "scim_";
+
+#[derive(Serialize, Debug, Clone)]
+pub struct TokenView {
+    pub token_id: String,
+    pub name: String,
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    #[serde(serialize_with = "opt_instant")]
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+fn opt_instant<S: serde::Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => s.serialize_str(&crate::time::rfc3339(*at)),
+        None => s.serialize_none(),
+    }
+}
+
+impl From<ProvisioningToken> for TokenView {
+    fn from(t: ProvisioningToken) -> Self {
+        Self {
+            token_id: t.token_id,
+            name: t.name,
+            created_at: t.created_at,
+            created_by: t.created_by.to_string(),
+            last_used: t.last_used,
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct CreatedTokenView {
+    #[serde(flatten)]
+    pub view: TokenView,
+    /// Shown once: only its hash is kept.
+    pub token: String,
+}
+
+/// `POST /v1/scim-tokens`: a token for the tenant's identity provider. Whoever manages users
+/// may make one: it can do nothing a user manager cannot.
+pub async fn create_token<S: AccountReads + Commits + Directories>(
+    store: &S,
+    caller: &Caller,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<CreatedTokenView, AppError> {
+    let name = check_token_name(name)?;
+    let auth = authorize(store, caller, Right::UsersManage, now).await?;
+    auth.loaded.account.subscription.ensure_active()?;
+    if store.tokens(&caller.tenant).await?.len() >= MAX_TOKENS {
+        return Err(DomainError::LimitReached {
+            what: "provisioning tokens",
+            max: MAX_TOKENS as u32,
+        }
+        .into());
+    }
+    // 256 random bits (two v4 UUIDs' 122 each, and more), from the OS's generator.
+    let secret = format!(
+        "{TOKEN_PREFIX}{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let token = ProvisioningToken {
+        tenant_id: caller.tenant.clone(),
+        token_id: format!("st-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+        name: name.clone(),
+        hash: token_hash(&secret),
+        created_at: now,
+        created_by: caller.user.clone(),
+        last_used: None,
+    };
+    let log = log_entry(
+        Actor::User(caller.user.clone()),
+        "scim_token.created",
+        json!({ "token_id": token.token_id, "name": name }),
+        now,
+    );
+    store.put_token(&token, &log).await?;
+    Ok(CreatedTokenView {
+        view: token.into(),
+        token: secret,
+    })
+}
+
+pub async fn list_tokens<S: AccountReads + Commits + Directories>(
+    store: &S,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<Vec<TokenView>, AppError> {
+    authorize(store, caller, Right::UsersManage, now).await?;
+    let mut tokens = store.tokens(&caller.tenant).await?;
+    tokens.sort_by_key(|t| t.created_at);
+    Ok(tokens.into_iter().map(TokenView::from).collect())
+}
+
+/// `DELETE /v1/scim-tokens/{id}`: refused from the next request on (no authorizer caches it).
+pub async fn revoke_token<S: AccountReads + Commits + Directories>(
+    store: &S,
+    caller: &Caller,
+    token_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    authorize(store, caller, Right::UsersManage, now).await?;
+    let log = log_entry(
+        Actor::User(caller.user.clone()),
+        "scim_token.revoked",
+        json!({ "token_id": token_id }),
+        now,
+    );
+    if store.revoke_token(&caller.tenant, token_id, &log).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("token"))
+    }
+}
+
+/// A SCIM-managed user, as SCIM sees it.
+fn live(user: Option<User>) -> Result<(User, Directory), AppError> {
+    let user = user.ok_or(AppError::NotFound("user"))?;
+    let directory = user
+        .directory
+        .clone()
+        .filter(Directory::is_live)
+        .ok_or(AppError::NotFound("user"))?;
+    Ok((user, directory))
+}
+
+pub async fn get_user<S: AccountReads>(
+    store: &S,
+    caller: &DirectoryCaller,
+    id: &str,
+    base: &str,
+) -> Result<Value, AppError> {
+    let Ok(id) = UserId::parse(id) else {
+        return Err(AppError::NotFound("user"));
+    };
+    let (user, directory) = live(store.load_user(&caller.tenant, &id).await?)?;
+    Ok(render(&user, &directory, base))
+}
+
+/// One page of a list answer: the matches, and how many there are in all.
+pub struct Listed {
+    pub total: usize,
+    pub resources: Vec<Value>,
+}
+
+/// Users a filter without a key reads at most: a whole tenant of R24's size.
+const SCAN_USERS: usize = 100_000;
+
+/// `GET /Users`: a filter naming `id`, `userName` or `externalId` with `eq` reads one key;
+/// any other (or none) reads the tenant's users a page at a time and filters them here.
+/// `start_index` is 1-based (RFC 7644 §3.4.2.4).
+pub async fn list_users<S: AccountReads + Listings + Directories>(
+    store: &S,
+    caller: &DirectoryCaller,
+    filter: Option<&Filter>,
+    start_index: usize,
+    count: usize,
+    base: &str,
+) -> Result<Listed, AppError> {
+    let count = count.min(MAX_RESULTS);
+    let keyed = filter.and_then(|f| {
+        f.required_eq("id")
+            .map(|id| Lookup::Id(id.to_owned()))
+            .or_else(|| f.required_eq("userName").map(|n| Lookup::Key(DirectoryKey::user_name(n))))
+            .or_else(|| {
+                f.required_eq("externalId")
+                    .map(|x| Lookup::Key(DirectoryKey::ExternalId(x.to_owned())))
+            })
+    });
+    let mut matches = Vec::new();
+    let mut total = 0;
+    let mut take = |user: &User| {
+        let Some(directory) = user.directory.as_ref().filter(|d| d.is_live()) else {
+            return;
+        };
+        let resource = render(user, directory, base);
+        if filter.is_none_or(|f| f.matches(&resource)) {
+            total += 1;
+            if total >= start_index && matches.len() < count {
+                matches.push(resource);
+            }
+        }
+    };
+    if let Some(lookup) = keyed {
+        let id = match lookup {
+            Lookup::Id(id) => UserId::parse(&id).ok(),
+            Lookup::Key(key) => store.directory_user(&caller.tenant, &key).await?,
+        };
+        if let Some(id) = id
+            && let Some(user) = store.load_user(&caller.tenant, &id).await?
+        {
+            take(&user);
+        }
+    } else {
+        let mut cursor = None;
+        let mut read = 0;
+        loop {
+            let page = store
+                .list_users(&caller.tenant, &PageRequest { cursor, limit: 1000 })
+                .await?;
+            read += page.items.len();
+            page.items.iter().for_each(&mut take);
+            cursor = page.next_cursor;
+            if cursor.is_none() || read >= SCAN_USERS {
+                break;
+            }
+        }
+    }
+    Ok(Listed {
+        total,
+        resources: matches,
+    })
+}
+
+enum Lookup {
+    Id(String),
+    Key(DirectoryKey),
+}
+
+/// What a SCIM write does to a user.
+enum Write {
+    Create(UserId),
+    /// PUT or PATCH: the user, and the ETag the request requires (`If-Match`).
+    Replace(UserId, Option<String>),
+    Delete(UserId),
+}
+
+pub async fn create_user<S: AccountReads + Commits>(
+    store: &S,
+    caller: &DirectoryCaller,
+    desired: Desired,
+    base: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, AppError> {
+    // Minted once, so every retry of a lost race creates the same user.
+    let id = super::users::mint_user_id()?;
+    write(store, caller, Write::Create(id), Some(desired), base, now).await
+}
+
+pub async fn replace_user<S: AccountReads + Commits>(
+    store: &S,
+    caller: &DirectoryCaller,
+    id: &str,
+    desired: Desired,
+    if_match: Option<String>,
+    base: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, AppError> {
+    let id = UserId::parse(id).map_err(|_| AppError::NotFound("user"))?;
+    write(store, caller, Write::Replace(id, if_match), Some(desired), base, now).await
+}
+
+/// PATCH: the operations applied to the user as rendered, and the result written as a PUT.
+pub async fn patch_user<S: AccountReads + Commits>(
+    store: &S,
+    caller: &DirectoryCaller,
+    id: &str,
+    body: &Value,
+    if_match: Option<String>,
+    base: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, AppError> {
+    let id = UserId::parse(id).map_err(|_| AppError::NotFound("user"))?;
+    retrying(|_| async {
+        let (user, directory) = live(store.load_user(&caller.tenant, &id).await?)?;
+        let mut resource = render(&user, &directory, base);
+        crate::scim::patch::apply(&mut resource, body).map_err(AppError::Scim)?;
+        let desired = Desired::parse(&resource).map_err(AppError::Scim)?;
+        // The version read is the one the write must find: a change in between retries the
+        // whole PATCH on the newer user, never applies it to a stale copy.
+        let expected = if_match.clone().or_else(|| Some(etag(&directory)));
+        match write(store, caller, Write::Replace(id.clone(), expected), Some(desired), base, now).await {
+            Err(AppError::Scim(e)) if e.status == 412 && if_match.is_none() => Err(AppError::Contention),
+            other => other,
+        }
+    })
+    .await
+}
+
+/// DELETE: the user is deactivated (its seats freed, the red seats re-ranked) and leaves
+/// SCIM; it stays in the users list, marked deprovisioned, for the log and invoices.
+pub async fn delete_user<S: AccountReads + Commits>(
+    store: &S,
+    caller: &DirectoryCaller,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let id = UserId::parse(id).map_err(|_| AppError::NotFound("user"))?;
+    write(store, caller, Write::Delete(id), None, "", now).await.map(|_| ())
+}
+
+fn shown(desired: &Desired) -> Result<DisplayName, AppError> {
+    let probe = directory_of(desired, "", "", 0, DateTime::<Utc>::MIN_UTC);
+    let name: String = probe.shown_name().chars().take(200).collect();
+    DisplayName::parse(&name).map_err(|e| AppError::Scim(ScimError::invalid_value(e.to_string())))
+}
+
+fn address(desired: &Desired) -> Result<Option<EmailAddress>, AppError> {
+    let probe = directory_of(desired, "", "", 0, DateTime::<Utc>::MIN_UTC);
+    probe
+        .mail_address()
+        .map(|a| EmailAddress::parse(a).map_err(|e| AppError::Scim(ScimError::invalid_value(e.to_string()))))
+        .transpose()
+}
+
+fn directory_of(desired: &Desired, token_id: &str, token_name: &str, version: u64, at: DateTime<Utc>) -> Directory {
+    Directory {
+        user_name: desired.user_name.clone(),
+        external_id: desired.external_id.clone(),
+        name: desired.name.clone(),
+        display_name: desired.display_name.clone(),
+        emails: desired.emails.clone(),
+        active: desired.active,
+        token_id: token_id.to_owned(),
+        token_name: token_name.to_owned(),
+        version,
+        last_modified: at,
+        deprovisioned_at: None,
+    }
+}
+
+/// The directory record with the fields a request sets, to tell whether anything changed.
+fn same_record(a: &Directory, b: &Directory) -> bool {
+    let strip = |d: &Directory| Directory {
+        token_id: String::new(),
+        token_name: String::new(),
+        version: 0,
+        last_modified: DateTime::<Utc>::MIN_UTC,
+        ..d.clone()
+    };
+    strip(a) == strip(b)
+}
+
+async fn write<S: AccountReads + Commits>(
+    store: &S,
+    caller: &DirectoryCaller,
+    what: Write,
+    desired: Option<Desired>,
+    base: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, AppError> {
+    let what = &what;
+    retrying(|_| {
+        let desired = desired.clone();
+        async move {
+            let loaded = found_in_current_period(store, store.load_account(&caller.tenant).await?, now)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            let actor = Actor::Directory(caller.token_name.clone());
+            let mut account = loaded.account.clone();
+            account.subscription.ensure_active()?;
+            match what {
+                Write::Create(id) => {
+                    let Some(desired) = desired else {
+                        return Err(AppError::Internal("a create without a body".into()));
+                    };
+                    let email = address(&desired)?.ok_or_else(|| {
+                        AppError::Scim(ScimError::invalid_value(
+                            "emails is required: the user is mailed about its seat (or a userName that is an address)",
+                        ))
+                    })?;
+                    let modules = desired.modules.clone().unwrap_or_default();
+                    // As the users API: a seat that will be red comes after the pool's newest.
+                    let sub = &account.subscription;
+                    let red_pools: Vec<PoolId> = std::iter::once(PoolId::licences())
+                        .chain(modules.iter().cloned())
+                        .filter(|p| desired.is_active() && sub.pool(p).is_some_and(|p| p.available() == 0))
+                        .collect();
+                    account.subscription.observe(newest_seat(store, &caller.tenant, red_pools).await?);
+                    let (mut created, events) = user::create_user(
+                        &mut account,
+                        NewUser {
+                            user_id: id.clone(),
+                            name: shown(&desired)?,
+                            email,
+                            language: Language::default(),
+                            role: plain_user(),
+                            modules,
+                            active: desired.is_active(),
+                        },
+                        now,
+                    )
+                    .map_err(scim_refusal)?;
+                    created.directory = Some(directory_of(&desired, &caller.token_id, &caller.token_name, 1, created.created_at));
+                    let view = UserView::new(&created, &account);
+                    let log = log_entry(
+                        actor,
+                        "user.created",
+                        json!({ "user_id": created.user_id, "via": "scim", "user_name": desired.user_name, "active": created.active, "modules": view.modules, "licence_state": view.licence_state }),
+                        account.subscription.clock,
+                    );
+                    let rendered = render(&created, created.directory.as_ref().ok_or_else(|| AppError::Internal("no record".into()))?, base);
+                    let role = created.role.clone();
+                    let write = UserWrite { before: None, after: created };
+                    let change = UnitOfWork::new(&loaded, account, log, &events, now)
+                        .users(vec![write])
+                        .counters_only(&loaded.account.subscription, vec![role])
+                        .into_change();
+                    committed(super::commit(store, change).await)?;
+                    Ok(rendered)
+                }
+                Write::Replace(id, _) | Write::Delete(id) => {
+                    let (before, record) = live(store.load_user(&caller.tenant, id).await?)?;
+                    if let Write::Replace(_, Some(wanted)) = what
+                        && *wanted != etag(&record)
+                        && wanted != "*"
+                    {
+                        return Err(AppError::Scim(ScimError::new(412, None, "the user changed since the version named in If-Match")));
+                    }
+                    let deleting = matches!(what, Write::Delete(_));
+                    let desired = match desired {
+                        Some(d) => d,
+                        None => Desired {
+                            user_name: record.user_name.clone(),
+                            external_id: record.external_id.clone(),
+                            name: record.name.clone(),
+                            display_name: record.display_name.clone(),
+                            emails: record.emails.clone(),
+                            active: Some(false),
+                            modules: None,
+                        },
+                    };
+                    let mut after = before.clone();
+                    let mut events = Vec::new();
+                    after.name = shown(&desired)?;
+                    if let Some(email) = address(&desired)? {
+                        after.email = email;
+                    }
+                    if let Some(modules) = desired.modules.clone()
+                        && modules != before.modules.keys().cloned().collect::<BTreeSet<_>>()
+                    {
+                        let added = modules.iter().filter(|m| !before.modules.contains_key(*m)).cloned();
+                        account.subscription.observe(newest_seat(store, &caller.tenant, added).await?);
+                        events.extend(user::set_modules(&mut account, &mut after, modules, now).map_err(scim_refusal)?);
+                    }
+                    let active = desired.is_active() && !deleting;
+                    let action = if deleting {
+                        "user.deprovisioned"
+                    } else if active && !before.active {
+                        "user.activated"
+                    } else if !active && before.active {
+                        "user.deactivated"
+                    } else {
+                        "user.updated"
+                    };
+                    if active && !after.active {
+                        let pools = std::iter::once(PoolId::licences()).chain(after.modules.keys().cloned());
+                        account.subscription.observe(newest_seat(store, &caller.tenant, pools).await?);
+                        events.extend(user::activate(&mut account, &mut after, now).map_err(scim_refusal)?);
+                    } else if !active && after.active {
+                        let reason = if deleting { "deprovisioned" } else { "directory" };
+                        events.extend(user::deactivate(&mut account, &mut after, now, reason)?);
+                    }
+                    if let Err(e) = account.subscription.ensure_administrator_kept(&loaded.account.subscription) {
+                        tracing::warn!(tenant = %caller.tenant, user = %id, token = %caller.token_name, "SCIM refused: the last active administrator");
+                        return Err(scim_refusal(e));
+                    }
+                    let next = directory_of(&desired, &caller.token_id, &caller.token_name, record.version, record.last_modified);
+                    if !deleting && after == before && same_record(&next, &record) {
+                        // Nothing changes: no write, the same version.
+                        return Ok(render(&before, &record, base));
+                    }
+                    let at = account.subscription.tick(now);
+                    let mut next = Directory { version: record.version + 1, last_modified: at, ..next };
+                    if deleting {
+                        next = Directory { deprovisioned_at: Some(at), ..record.clone() };
+                        next.version = record.version + 1;
+                        next.last_modified = at;
+                    }
+                    after.directory = Some(next.clone());
+                    let view = UserView::new(&after, &account);
+                    let log = log_entry(
+                        actor,
+                        action,
+                        json!({ "user_id": id, "via": "scim", "user_name": next.user_name, "licence_state": view.licence_state, "deadline": view.deadline, "modules": view.modules }),
+                        at,
+                    );
+                    let rendered = render(&after, &next, base);
+                    let write = UserWrite { before: Some(before), after };
+                    committed(super::commit(store, UnitOfWork::new(&loaded, account, log, &events, now).users(vec![write]).into_change()).await)?;
+                    Ok(rendered)
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// A domain refusal as SCIM says it: the last administrator and a module the tenant lacks
+/// are the request's values; the user limit is the tenant's.
+fn scim_refusal(err: DomainError) -> AppError {
+    let detail = err.to_string();
+    match err {
+        DomainError::LastAdministrator => AppError::Scim(ScimError::mutability(format!(
+            "{detail}: the tenant's last active administrator cannot be deactivated or deleted"
+        ))),
+        DomainError::UnknownModule(_) | DomainError::InvalidInput { .. } => {
+            AppError::Scim(ScimError::invalid_value(detail))
+        }
+        DomainError::LimitReached { .. } => AppError::Scim(ScimError::new(403, None, detail)),
+        other => other.into(),
+    }
+}
+
+/// A key another user holds is SCIM's `uniqueness`; the rest as any commit.
+fn committed(result: Result<(), StoreError>) -> Result<(), AppError> {
+    match result {
+        Err(StoreError::AlreadyExists("directory key")) => Err(AppError::Scim(ScimError::uniqueness(
+            "another user has this userName or externalId",
+        ))),
+        other => other.map_err(AppError::from),
+    }
+}
