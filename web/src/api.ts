@@ -171,6 +171,17 @@ export interface UserRow {
   licence_state: LicenceState;
   /** The address bounced for good or complained: no mail goes to it (absent otherwise). */
   mail_suppressed?: { reason: "bounce" | "complaint"; at: string; detail: string };
+  /** R34: the tenant's identity provider manages the user over SCIM (absent otherwise). */
+  directory?: { user_name: string; token_name: string; deprovisioned: boolean };
+}
+
+/** R34: a provisioning token, without its secret. */
+export interface ScimToken {
+  token_id: string;
+  name: string;
+  created_at: string;
+  created_by: string;
+  last_used: string | null;
 }
 
 /** R37: a day's reading; null counts where none was taken. */
@@ -232,6 +243,20 @@ export class Api {
 
   account(): Promise<Account> {
     return this.call("GET", "/v1/account");
+  }
+  /** Where an identity provider reaches this API's SCIM (R34). */
+  scimBase(): string {
+    return new URL("/scim/v2", this.base || window.location.origin).toString();
+  }
+  scimTokens(): Promise<{ items: ScimToken[] }> {
+    return this.call("GET", "/v1/scim-tokens");
+  }
+  /** The token's secret is in this answer only. */
+  createScimToken(name: string): Promise<ScimToken & { token: string }> {
+    return this.call("POST", "/v1/scim-tokens", { name });
+  }
+  revokeScimToken(tokenId: string): Promise<void> {
+    return this.call("DELETE", `/v1/scim-tokens/${encodeURIComponent(tokenId)}`);
   }
   invoices(cursor: string | null = null): Promise<Page<Invoice>> {
     return this.call("GET", `/v1/invoices?limit=20${after(cursor)}`);

@@ -12,6 +12,7 @@ import { actionLog, invoices } from "./views/history";
 import { invoiceInAddress, invoiceView } from "./views/invoice";
 import { section } from "./views/pools";
 import { reds } from "./views/reds";
+import { loadTokens, provisioning } from "./views/provisioning";
 import { requests } from "./views/requests";
 import { settings } from "./views/settings";
 import { usage } from "./views/usage";
@@ -32,7 +33,7 @@ export async function load(): Promise<void> {
     return;
   }
   render();
-  await Promise.all([refreshHistory(), refreshRequests(), loadUsage(), loadUsers(), showAddressedInvoice()]);
+  await Promise.all([refreshHistory(), refreshRequests(), loadUsage(), loadUsers(), loadTokens(), showAddressedInvoice()]);
 }
 
 export async function refreshHistory(): Promise<void> {
@@ -210,6 +211,7 @@ function body(): Child[] {
     requests(),
     reds(a),
     users(),
+    provisioning(a),
     settings(a),
     usage(),
     invoices(a, moreInvoices),

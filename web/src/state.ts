@@ -1,6 +1,6 @@
 // The page's state, what the caller may do, and the words in the chosen language.
 
-import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type PurchaseRequest, type Usage, type UserRow } from "./api";
+import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type PurchaseRequest, type ScimToken, type Usage, type UserRow } from "./api";
 import type { Config } from "./auth";
 import { initialLang, words, type Lang, type Words } from "./i18n";
 
@@ -46,6 +46,9 @@ interface State {
   usage: Usage | null;
   /** R35: the purchase requests, newest first (holders of licences.manage). */
   requests: PurchaseRequest[];
+  /** R34: the provisioning tokens (users.manage), and a new one's secret until dismissed. */
+  tokens: ScimToken[];
+  newToken: { name: string; token: string } | null;
 }
 
 export const state: State = {
@@ -74,6 +77,8 @@ export const state: State = {
   invoice: null,
   usage: null,
   requests: [],
+  tokens: [],
+  newToken: null,
 };
 
 export const t = (): Words => words[state.lang];

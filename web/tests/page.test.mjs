@@ -602,6 +602,42 @@ test("a user whose mail bounced for good is marked in the users view (SES's even
   assert.deepEqual(page.failures, []);
 });
 
+test("an administrator makes a provisioning token, sees it once, and the users its identity provider makes are marked (R34)", async (t) => {
+  const { bearer } = await tenantWith("scim", 2, []);
+  const page = await open(t, bearer, "16-provisioning", undefined, (p) => p.locator("#provisioning"));
+  const section = page.locator("#provisioning");
+  assert.equal(await section.locator("#scim-base").textContent(), `${API}/scim/v2`);
+  assert.equal(await section.locator("#tokens-table").count(), 0, "no token yet");
+  await page.locator("#token-name").fill("Microsoft Entra ID");
+  await page.keyboard.press("Enter");
+  const secret = await page.locator("#new-token-value").textContent();
+  assert.match(secret, /^scim_[0-9a-f]{64}$/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "new-token", "the secret is where the keyboard is");
+  await page.shotOf(section, "token-shown-once");
+  assert.deepEqual(await lowContrast(page), []);
+  // The identity provider provisions a user: marked in the users view as its own.
+  const scim = await fetch(`${API}/scim/v2/Users`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/scim+json" },
+    body: JSON.stringify({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "sol@fjord.example", displayName: "Sol Vang", emails: [{ value: "sol@fjord.example", primary: true }] }),
+  });
+  assert.equal(scim.status, 201, await scim.text());
+  await page.locator("#token-done").click();
+  assert.equal(await page.locator("#new-token").count(), 0, "shown once");
+  await page.reload();
+  const mark = page.locator("#users-table tr", { hasText: "Sol Vang" }).locator(".directory");
+  assert.equal(await mark.textContent(), "Managed by Microsoft Entra ID");
+  const row = page.locator("#tokens-table tbody tr");
+  assert.equal(await row.count(), 1);
+  assert.notEqual(await row.locator("td").nth(1).textContent(), "Not used yet", "the sync is seen");
+  await row.locator("button").click();
+  await page.locator("#ask-yes").click();
+  await page.locator("#provisioning p", { hasText: "No tokens yet" }).waitFor();
+  const refused = await fetch(`${API}/scim/v2/Users`, { headers: { Authorization: `Bearer ${secret}` } });
+  assert.equal(refused.status, 401, "revoked at once");
+  assert.deepEqual(page.failures, []);
+});
+
 test("the invoices and the whole action log download as CSV files a spreadsheet reads (R36)", async (t) => {
   const { bearer } = await tenantWith("csv", 1, ["Søren Ærø"]);
   const quote = await call(bearer, "POST", "/v1/purchases/quotes", { licences: 1 });

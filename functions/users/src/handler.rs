@@ -162,7 +162,10 @@ pub async fn handle<S: Store + Directories, C: Clock>(
                 }
                 ("POST", ["scim-tokens"]) => {
                     let body: TokenBody = json_body(&request)?;
-                    ok(201, &directory::create_token(store, &caller, &body.name, now).await?)
+                    ok(
+                        201,
+                        &directory::create_token(store, &caller, &body.name, now).await?,
+                    )
                 }
                 ("GET", ["scim-tokens"]) => {
                     let items = directory::list_tokens(store, &caller, now).await?;

@@ -43,7 +43,9 @@ fn resource(status: u16, value: Value) -> Answer {
 fn error(err: &AppError) -> Answer {
     let scim = match err {
         AppError::Scim(e) => e.clone(),
-        AppError::Unauthenticated => ScimError::new(401, None, "a valid provisioning token is required"),
+        AppError::Unauthenticated => {
+            ScimError::new(401, None, "a valid provisioning token is required")
+        }
         AppError::NotFound(what) => ScimError::not_found(format!("{what} not found")),
         AppError::TooLarge => ScimError::new(413, None, "the body is too large"),
         AppError::BadRequest(detail) => ScimError::invalid_syntax(detail.clone()),
@@ -62,7 +64,9 @@ fn error(err: &AppError) -> Answer {
     };
     let mut response = scim_json(scim.status, &scim.body())?;
     if scim.status == 503 {
-        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     }
     Ok(response)
 }
@@ -70,16 +74,13 @@ fn error(err: &AppError) -> Answer {
 /// The SCIM base URL as the caller reached it (for `meta.location`).
 fn base_url(request: &Request) -> String {
     let uri = request.uri();
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            request
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        });
+    let host = uri.authority().map(|a| a.as_str().to_owned()).or_else(|| {
+        request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    });
     let scheme = request
         .headers()
         .get("x-forwarded-proto")
@@ -93,9 +94,15 @@ fn base_url(request: &Request) -> String {
 }
 
 fn presented_token(request: &Request) -> Option<&str> {
-    let header = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = header.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 fn json_body(request: &Request) -> Result<Value, AppError> {
@@ -103,8 +110,11 @@ fn json_body(request: &Request) -> Result<Value, AppError> {
     if bytes.len() > licensing::http::MAX_BODY {
         return Err(AppError::TooLarge);
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| AppError::Scim(ScimError::invalid_syntax(format!("the body is not JSON: {e}"))))
+    serde_json::from_slice(bytes).map_err(|e| {
+        AppError::Scim(ScimError::invalid_syntax(format!(
+            "the body is not JSON: {e}"
+        )))
+    })
 }
 
 fn if_match(request: &Request) -> Option<String> {
@@ -117,7 +127,12 @@ fn if_match(request: &Request) -> Option<String> {
 
 fn list_of(names: Option<String>) -> Vec<String> {
     names
-        .map(|n| n.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .map(|n| {
+            n.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -137,7 +152,11 @@ fn number(raw: Option<String>, default: usize, what: &str) -> Result<usize, AppE
             .trim()
             .parse::<i64>()
             .map(|n| n.max(0) as usize)
-            .map_err(|_| AppError::Scim(ScimError::invalid_value(format!("{what} must be an integer")))),
+            .map_err(|_| {
+                AppError::Scim(ScimError::invalid_value(format!(
+                    "{what} must be an integer"
+                )))
+            }),
     }
 }
 
@@ -157,7 +176,11 @@ impl Query {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             Value::Array(items) => Some(
-                items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
             ),
             _ => None,
         };
@@ -223,7 +246,11 @@ async fn list<S: Store + Directories>(
 }
 
 fn not_allowed() -> Answer {
-    error(&AppError::Scim(ScimError::new(405, None, "the method is not allowed here")))
+    error(&AppError::Scim(ScimError::new(
+        405,
+        None,
+        "the method is not allowed here",
+    )))
 }
 
 async fn modules<S: Store>(store: &S, caller: &DirectoryCaller) -> Result<Vec<String>, AppError> {
@@ -252,17 +279,25 @@ async fn serve<S: Store + Directories, C: Clock>(store: &S, clock: &C, request: 
     let path = request.uri().path().trim_end_matches('/').to_owned();
     let parts: Vec<&str> = path.split('/').skip(3).collect();
     match (method.as_str(), parts.as_slice()) {
-        ("GET", ["ServiceProviderConfig"]) => scim_json(200, &discovery::service_provider_config(&base)),
+        ("GET", ["ServiceProviderConfig"]) => {
+            scim_json(200, &discovery::service_provider_config(&base))
+        }
         (_, ["ServiceProviderConfig"]) => not_allowed(),
-        ("GET", ["ResourceTypes"]) => scim_json(200, &discovery::list(vec![discovery::user_resource_type(&base)])),
+        ("GET", ["ResourceTypes"]) => scim_json(
+            200,
+            &discovery::list(vec![discovery::user_resource_type(&base)]),
+        ),
         ("GET", ["ResourceTypes", "User"]) => scim_json(200, &discovery::user_resource_type(&base)),
         (_, ["ResourceTypes"] | ["ResourceTypes", "User"]) => not_allowed(),
         ("GET", ["Schemas"]) => {
             let modules = modules(store, &caller).await?;
-            scim_json(200, &discovery::list(vec![
-                discovery::user_schema(&base),
-                discovery::licensing_schema(&base, &modules),
-            ]))
+            scim_json(
+                200,
+                &discovery::list(vec![
+                    discovery::user_schema(&base),
+                    discovery::licensing_schema(&base, &modules),
+                ]),
+            )
         }
         ("GET", ["Schemas", USER_SCHEMA]) => scim_json(200, &discovery::user_schema(&base)),
         ("GET", ["Schemas", LICENSING_SCHEMA]) => {
@@ -277,7 +312,10 @@ async fn serve<S: Store + Directories, C: Clock>(store: &S, clock: &C, request: 
         }
         ("POST", ["Users"]) => {
             let desired = Desired::parse(&json_body(&request)?).map_err(AppError::Scim)?;
-            resource(201, directory::create_user(store, &caller, desired, &base, now).await?)
+            resource(
+                201,
+                directory::create_user(store, &caller, desired, &base, now).await?,
+            )
         }
         ("GET", ["Users", id]) => {
             let query = Query::from_request(&request)?;
@@ -286,12 +324,23 @@ async fn serve<S: Store + Directories, C: Clock>(store: &S, clock: &C, request: 
         }
         ("PUT", ["Users", id]) => {
             let desired = Desired::parse(&json_body(&request)?).map_err(AppError::Scim)?;
-            let user = directory::replace_user(store, &caller, id, desired, if_match(&request), &base, now).await?;
+            let user = directory::replace_user(
+                store,
+                &caller,
+                id,
+                desired,
+                if_match(&request),
+                &base,
+                now,
+            )
+            .await?;
             resource(200, user)
         }
         ("PATCH", ["Users", id]) => {
             let body = json_body(&request)?;
-            let user = directory::patch_user(store, &caller, id, &body, if_match(&request), &base, now).await?;
+            let user =
+                directory::patch_user(store, &caller, id, &body, if_match(&request), &base, now)
+                    .await?;
             resource(200, user)
         }
         ("DELETE", ["Users", id]) => {
@@ -306,7 +355,11 @@ async fn serve<S: Store + Directories, C: Clock>(store: &S, clock: &C, request: 
     }
 }
 
-pub async fn handle<S: Store + Directories, C: Clock>(store: &S, clock: &C, request: Request) -> HttpResult {
+pub async fn handle<S: Store + Directories, C: Clock>(
+    store: &S,
+    clock: &C,
+    request: Request,
+) -> HttpResult {
     route(store, request, |request| async move {
         match serve(store, clock, request).await {
             Ok(answer) => Ok(answer),

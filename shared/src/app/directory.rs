@@ -15,16 +15,18 @@ use super::{
     AppError, Caller, UnitOfWork, authorize, found_in_current_period, log_entry, newest_seat,
     retrying,
 };
+use crate::domain::DomainError;
 use crate::domain::directory::{
-    Directory, DirectoryKey, LAST_USED_EVERY_SECS, MAX_TOKENS, ProvisioningToken,
-    check_token_name, token_hash,
+    Directory, DirectoryKey, LAST_USED_EVERY_SECS, MAX_TOKENS, ProvisioningToken, check_token_name,
+    token_hash,
 };
 use crate::domain::identity::{Actor, DisplayName, EmailAddress, Language, TenantId, UserId};
 use crate::domain::pool::PoolId;
 use crate::domain::rights::{Right, plain_user};
 use crate::domain::user::{self, NewUser, User};
-use crate::domain::DomainError;
-use crate::ports::{AccountReads, Commits, Directories, Listings, PageRequest, StoreError, UserWrite};
+use crate::ports::{
+    AccountReads, Commits, Directories, Listings, PageRequest, StoreError, UserWrite,
+};
 use crate::scim::filter::Filter;
 use crate::scim::resource::{Desired, etag, render};
 use crate::scim::{MAX_RESULTS, ScimError};
@@ -231,7 +233,10 @@ pub async fn list_users<S: AccountReads + Listings + Directories>(
     let keyed = filter.and_then(|f| {
         f.required_eq("id")
             .map(|id| Lookup::Id(id.to_owned()))
-            .or_else(|| f.required_eq("userName").map(|n| Lookup::Key(DirectoryKey::user_name(n))))
+            .or_else(|| {
+                f.required_eq("userName")
+                    .map(|n| Lookup::Key(DirectoryKey::user_name(n)))
+            })
             .or_else(|| {
                 f.required_eq("externalId")
                     .map(|x| Lookup::Key(DirectoryKey::ExternalId(x.to_owned())))
@@ -266,7 +271,13 @@ pub async fn list_users<S: AccountReads + Listings + Directories>(
         let mut read = 0;
         loop {
             let page = store
-                .list_users(&caller.tenant, &PageRequest { cursor, limit: 1000 })
+                .list_users(
+                    &caller.tenant,
+                    &PageRequest {
+                        cursor,
+                        limit: 1000,
+                    },
+                )
                 .await?;
             read += page.items.len();
             page.items.iter().for_each(&mut take);
@@ -317,7 +328,15 @@ pub async fn replace_user<S: AccountReads + Commits>(
     now: DateTime<Utc>,
 ) -> Result<Value, AppError> {
     let id = UserId::parse(id).map_err(|_| AppError::NotFound("user"))?;
-    write(store, caller, Write::Replace(id, if_match), Some(desired), base, now).await
+    write(
+        store,
+        caller,
+        Write::Replace(id, if_match),
+        Some(desired),
+        base,
+        now,
+    )
+    .await
 }
 
 /// PATCH: the operations applied to the user as rendered, and the result written as a PUT.
@@ -335,12 +354,26 @@ pub async fn patch_user<S: AccountReads + Commits>(
         let (user, directory) = live(store.load_user(&caller.tenant, &id).await?)?;
         let mut resource = render(&user, &directory, base);
         crate::scim::patch::apply(&mut resource, body).map_err(AppError::Scim)?;
-        let desired = Desired::parse(&resource).map_err(AppError::Scim)?;
+        let mut desired = Desired::parse(&resource).map_err(AppError::Scim)?;
+        // The rendered user carries the extension whenever it holds modules: after the
+        // operations, its absence is no modules (a PUT that omits it keeps them instead).
+        desired.modules.get_or_insert_with(BTreeSet::new);
         // The version read is the one the write must find: a change in between retries the
         // whole PATCH on the newer user, never applies it to a stale copy.
         let expected = if_match.clone().or_else(|| Some(etag(&directory)));
-        match write(store, caller, Write::Replace(id.clone(), expected), Some(desired), base, now).await {
-            Err(AppError::Scim(e)) if e.status == 412 && if_match.is_none() => Err(AppError::Contention),
+        match write(
+            store,
+            caller,
+            Write::Replace(id.clone(), expected),
+            Some(desired),
+            base,
+            now,
+        )
+        .await
+        {
+            Err(AppError::Scim(e)) if e.status == 412 && if_match.is_none() => {
+                Err(AppError::Contention)
+            }
             other => other,
         }
     })
@@ -356,7 +389,9 @@ pub async fn delete_user<S: AccountReads + Commits>(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let id = UserId::parse(id).map_err(|_| AppError::NotFound("user"))?;
-    write(store, caller, Write::Delete(id), None, "", now).await.map(|_| ())
+    write(store, caller, Write::Delete(id), None, "", now)
+        .await
+        .map(|_| ())
 }
 
 fn shown(desired: &Desired) -> Result<DisplayName, AppError> {
@@ -369,11 +404,20 @@ fn address(desired: &Desired) -> Result<Option<EmailAddress>, AppError> {
     let probe = directory_of(desired, "", "", 0, DateTime::<Utc>::MIN_UTC);
     probe
         .mail_address()
-        .map(|a| EmailAddress::parse(a).map_err(|e| AppError::Scim(ScimError::invalid_value(e.to_string()))))
+        .map(|a| {
+            EmailAddress::parse(a)
+                .map_err(|e| AppError::Scim(ScimError::invalid_value(e.to_string())))
+        })
         .transpose()
 }
 
-fn directory_of(desired: &Desired, token_id: &str, token_name: &str, version: u64, at: DateTime<Utc>) -> Directory {
+fn directory_of(
+    desired: &Desired,
+    token_id: &str,
+    token_name: &str,
+    version: u64,
+    at: DateTime<Utc>,
+) -> Directory {
     Directory {
         user_name: desired.user_name.clone(),
         external_id: desired.external_id.clone(),
@@ -575,9 +619,9 @@ fn scim_refusal(err: DomainError) -> AppError {
 /// A key another user holds is SCIM's `uniqueness`; the rest as any commit.
 fn committed(result: Result<(), StoreError>) -> Result<(), AppError> {
     match result {
-        Err(StoreError::AlreadyExists("directory key")) => Err(AppError::Scim(ScimError::uniqueness(
-            "another user has this userName or externalId",
-        ))),
+        Err(StoreError::AlreadyExists("directory key")) => Err(AppError::Scim(
+            ScimError::uniqueness("another user has this userName or externalId"),
+        )),
         other => other.map_err(AppError::from),
     }
 }

@@ -95,13 +95,19 @@ impl Directory {
             .iter()
             .find(|e| e.primary)
             .or_else(|| {
-                self.emails
-                    .iter()
-                    .find(|e| e.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("work")))
+                self.emails.iter().find(|e| {
+                    e.kind
+                        .as_deref()
+                        .is_some_and(|k| k.eq_ignore_ascii_case("work"))
+                })
             })
             .or_else(|| self.emails.first())
             .map(|e| e.value.as_str())
-            .or_else(|| self.user_name.contains('@').then_some(self.user_name.as_str()))
+            .or_else(|| {
+                self.user_name
+                    .contains('@')
+                    .then_some(self.user_name.as_str())
+            })
     }
 
     /// The name shown for the user: the display name, else the formatted name, else given and
@@ -223,8 +229,16 @@ mod tests {
         assert_eq!(r.mail_address(), Some("Ada.Lovelace@Example.com"));
         assert_eq!(r.shown_name(), "Ada Lovelace");
         r.emails = vec![
-            DirectoryEmail { value: "home@example.com".into(), kind: Some("home".into()), primary: false },
-            DirectoryEmail { value: "work@example.com".into(), kind: Some("Work".into()), primary: false },
+            DirectoryEmail {
+                value: "home@example.com".into(),
+                kind: Some("home".into()),
+                primary: false,
+            },
+            DirectoryEmail {
+                value: "work@example.com".into(),
+                kind: Some("Work".into()),
+                primary: false,
+            },
         ];
         assert_eq!(r.mail_address(), Some("work@example.com"));
         r.emails[0].primary = true;

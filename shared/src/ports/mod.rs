@@ -3,8 +3,8 @@
 
 mod store;
 pub use store::{
-    AccountReads, Commits, Directories, DueIndex, Listings, MailSuppressions, OutboxStore, PurchaseRequests,
-    Quotes, RoleMembers, Store, UsageHistory,
+    AccountReads, Commits, Directories, DueIndex, Listings, MailSuppressions, OutboxStore,
+    PurchaseRequests, Quotes, RoleMembers, Store, UsageHistory,
 };
 
 use chrono::{DateTime, Utc};

@@ -153,7 +153,9 @@ impl Filter {
         };
         let filter = parser.or()?;
         if parser.at != parser.tokens.len() {
-            return Err(ScimError::invalid_filter("unexpected text after the filter"));
+            return Err(ScimError::invalid_filter(
+                "unexpected text after the filter",
+            ));
         }
         Ok(filter)
     }
@@ -232,7 +234,9 @@ impl Parser {
             return Ok(Filter::Elements(path, Box::new(inner)));
         }
         let Some(Token::Word(op)) = self.tokens.get(self.at).cloned() else {
-            return Err(ScimError::invalid_filter(format!("expected an operator after {raw}")));
+            return Err(ScimError::invalid_filter(format!(
+                "expected an operator after {raw}"
+            )));
         };
         self.at += 1;
         let op = match op.to_ascii_lowercase().as_str() {
@@ -247,7 +251,9 @@ impl Parser {
             "lt" => CompareOp::Lt,
             "le" => CompareOp::Le,
             other => {
-                return Err(ScimError::invalid_filter(format!("unknown operator {other}")));
+                return Err(ScimError::invalid_filter(format!(
+                    "unknown operator {other}"
+                )));
             }
         };
         let value = match self.tokens.get(self.at).cloned() {
@@ -258,9 +264,7 @@ impl Parser {
                 "null" => Value::Null,
                 number => serde_json::from_str::<serde_json::Number>(number)
                     .map(Value::Number)
-                    .map_err(|_| {
-                        ScimError::invalid_filter(format!("{number} is not a value"))
-                    })?,
+                    .map_err(|_| ScimError::invalid_filter(format!("{number} is not a value")))?,
             },
             _ => return Err(ScimError::invalid_filter("expected a value")),
         };
@@ -299,12 +303,10 @@ fn compare(actual: &Value, op: CompareOp, expected: &Value, exact: bool) -> bool
                 _ => a.cmp(&e),
             }
         }
-        (Value::Number(a), Value::Number(e)) => {
-            match a.as_f64().partial_cmp(&e.as_f64()) {
-                Some(o) => o,
-                None => return false,
-            }
-        }
+        (Value::Number(a), Value::Number(e)) => match a.as_f64().partial_cmp(&e.as_f64()) {
+            Some(o) => o,
+            None => return false,
+        },
         (Value::Bool(a), Value::Bool(e)) => match op {
             CompareOp::Eq => return a == e,
             CompareOp::Ne => return a != e,
@@ -436,11 +438,18 @@ mod tests {
 
     #[test]
     fn what_identity_providers_send_matches() {
-        assert!(check(r#"userName eq "ada@example.com""#), "userName ignores case");
+        assert!(
+            check(r#"userName eq "ada@example.com""#),
+            "userName ignores case"
+        );
         assert!(check(r#"externalId eq "AbC""#));
         assert!(!check(r#"externalId eq "abc""#), "externalId is case-exact");
-        assert!(check(r#"userName eq "ada@example.com" and externalId eq "AbC""#));
-        assert!(check(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "ADA@example.com""#));
+        assert!(check(
+            r#"userName eq "ada@example.com" and externalId eq "AbC""#
+        ));
+        assert!(check(
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "ADA@example.com""#
+        ));
         assert!(check(r#"emails[type eq "work" and value co "@work"]"#));
         assert!(check(r#"emails.value eq "ada@home.example""#));
         assert!(check(r#"emails eq "ada@home.example""#));

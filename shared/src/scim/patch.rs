@@ -65,7 +65,9 @@ fn parse_target(raw: &str) -> Result<Target, ScimError> {
     };
     let path = AttrPath::parse(head)?;
     if filter.is_some() && path.sub.is_some() {
-        return Err(ScimError::invalid_path(format!("{raw}: a filter follows the attribute")));
+        return Err(ScimError::invalid_path(format!(
+            "{raw}: a filter follows the attribute"
+        )));
     }
     Ok(Target {
         extension: path.urn.filter(|u| is_extension(u)),
@@ -110,7 +112,10 @@ fn put(slot: &mut Map<String, Value>, key: &str, value: Value, op: Op) {
     let key = key_of(slot, key);
     match (slot.get_mut(&key), value) {
         (Some(Value::Array(existing)), Value::Array(new)) if op == Op::Add => {
-            if new.iter().any(|v| v.get("primary") == Some(&Value::Bool(true))) {
+            if new
+                .iter()
+                .any(|v| v.get("primary") == Some(&Value::Bool(true)))
+            {
                 for e in existing.iter_mut() {
                     if let Some(p) = e.get_mut("primary") {
                         *p = Value::Bool(false);
@@ -151,14 +156,21 @@ fn element_of(filter: &Filter) -> Option<Map<String, Value>> {
     }
 }
 
-fn apply_one(resource: &mut Map<String, Value>, op: Op, path: Option<&str>, value: Option<&Value>) -> Result<(), ScimError> {
+fn apply_one(
+    resource: &mut Map<String, Value>,
+    op: Op,
+    path: Option<&str>,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
     let Some(path) = path.filter(|p| !p.trim().is_empty()) else {
         // No path: the value's keys are paths (Entra sends `name.givenName` as a key).
         if op == Op::Remove {
             return Err(ScimError::no_target("remove needs a path"));
         }
         let Some(Value::Object(map)) = value else {
-            return Err(ScimError::invalid_value("an operation without a path needs an object value"));
+            return Err(ScimError::invalid_value(
+                "an operation without a path needs an object value",
+            ));
         };
         for (key, v) in map {
             if key.eq_ignore_ascii_case("schemas") {
@@ -170,13 +182,23 @@ fn apply_one(resource: &mut Map<String, Value>, op: Op, path: Option<&str>, valu
     };
     let target = parse_target(path)?;
     let attr_name = target.attr.clone().unwrap_or_default();
-    if target.extension.is_none() && ["id", "meta", "schemas"].iter().any(|r| attr_name.eq_ignore_ascii_case(r)) {
-        return Err(ScimError::mutability(format!("{attr_name} cannot be changed")));
+    if target.extension.is_none()
+        && ["id", "meta", "schemas"]
+            .iter()
+            .any(|r| attr_name.eq_ignore_ascii_case(r))
+    {
+        return Err(ScimError::mutability(format!(
+            "{attr_name} cannot be changed"
+        )));
     }
     let value = match (op, value) {
         (Op::Remove, _) => None,
         (_, Some(v)) => Some(v.clone()),
-        (_, None) => return Err(ScimError::invalid_value(format!("{path}: a value is required"))),
+        (_, None) => {
+            return Err(ScimError::invalid_value(format!(
+                "{path}: a value is required"
+            )));
+        }
     };
     // The object the attribute lives in: the resource, or the extension's object in it.
     let scope: &mut Map<String, Value> = match &target.extension {
@@ -197,7 +219,9 @@ fn apply_one(resource: &mut Map<String, Value>, op: Op, path: Option<&str>, valu
             if value.is_none() && !resource.contains_key(&key) {
                 return Ok(());
             }
-            let slot = resource.entry(key).or_insert_with(|| Value::Object(Map::new()));
+            let slot = resource
+                .entry(key)
+                .or_insert_with(|| Value::Object(Map::new()));
             if !slot.is_object() {
                 *slot = Value::Object(Map::new());
             }
@@ -235,7 +259,9 @@ fn apply_one(resource: &mut Map<String, Value>, op: Op, path: Option<&str>, valu
                 }
             }
             (_, Some(v)) => {
-                let slot = scope.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+                let slot = scope
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 if !slot.is_object() {
                     *slot = Value::Object(Map::new());
                 }
@@ -260,7 +286,9 @@ fn apply_one(resource: &mut Map<String, Value>, op: Op, path: Option<&str>, valu
                     }
                 }
             };
-            let matched: Vec<usize> = (0..items.len()).filter(|i| filter.matches(&items[*i])).collect();
+            let matched: Vec<usize> = (0..items.len())
+                .filter(|i| filter.matches(&items[*i]))
+                .collect();
             match (value, sub) {
                 (None, None) => {
                     let mut i = 0;
@@ -278,15 +306,16 @@ fn apply_one(resource: &mut Map<String, Value>, op: Op, path: Option<&str>, valu
                     }
                 }
                 (Some(v), sub) if matched.is_empty() => {
-                    let mut element = element_of(filter).ok_or_else(|| {
-                        ScimError::no_target(format!("{path} matches no value"))
-                    })?;
+                    let mut element = element_of(filter)
+                        .ok_or_else(|| ScimError::no_target(format!("{path} matches no value")))?;
                     match (sub, v) {
                         (Some(sub), v) => {
                             element.insert(sub.clone(), v);
                         }
                         (None, Value::Object(fields)) => element.extend(fields),
-                        (None, _) => return Err(ScimError::invalid_value(format!("{path} needs an object"))),
+                        (None, _) => {
+                            return Err(ScimError::invalid_value(format!("{path} needs an object")));
+                        }
                     }
                     items.push(Value::Object(element));
                 }
@@ -325,9 +354,16 @@ fn apply_one(resource: &mut Map<String, Value>, op: Op, path: Option<&str>, valu
 pub fn apply(resource: &mut Value, body: &Value) -> Result<(), ScimError> {
     let schemas_ok = super::filter::field(body, "schemas")
         .and_then(Value::as_array)
-        .is_some_and(|s| s.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_SCHEMA))));
+        .is_some_and(|s| {
+            s.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_SCHEMA))
+            })
+        });
     if !schemas_ok {
-        return Err(ScimError::invalid_syntax(format!("schemas must be [{PATCH_SCHEMA}]")));
+        return Err(ScimError::invalid_syntax(format!(
+            "schemas must be [{PATCH_SCHEMA}]"
+        )));
     }
     let operations = match super::filter::field(body, "Operations") {
         Some(Value::Array(ops)) => ops,
@@ -341,11 +377,19 @@ pub fn apply(resource: &mut Value, body: &Value) -> Result<(), ScimError> {
         return Err(ScimError::invalid_syntax("not a resource"));
     };
     for operation in operations {
-        let op = match super::filter::field(operation, "op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+        let op = match super::filter::field(operation, "op")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("add") => Op::Add,
             Some("replace") => Op::Replace,
             Some("remove") => Op::Remove,
-            _ => return Err(ScimError::invalid_syntax("op must be add, replace or remove")),
+            _ => {
+                return Err(ScimError::invalid_syntax(
+                    "op must be add, replace or remove",
+                ));
+            }
         };
         let path = match super::filter::field(operation, "path") {
             None | Some(Value::Null) => None,
@@ -373,14 +417,20 @@ mod tests {
 
     fn patched(ops: Value) -> Result<Value, ScimError> {
         let mut r = user();
-        apply(&mut r, &json!({"schemas": [PATCH_SCHEMA], "Operations": ops}))?;
+        apply(
+            &mut r,
+            &json!({"schemas": [PATCH_SCHEMA], "Operations": ops}),
+        )?;
         Ok(r)
     }
 
     #[test]
     fn entra_deactivates_with_a_capitalised_op_and_a_string() {
         let r = patched(json!([{"op": "Replace", "path": "active", "value": "False"}])).unwrap();
-        assert_eq!(r["active"], "False", "the string is read as a boolean by Desired::parse");
+        assert_eq!(
+            r["active"], "False",
+            "the string is read as a boolean by Desired::parse"
+        );
     }
 
     #[test]
@@ -392,9 +442,15 @@ mod tests {
             {"op": "replace", "value": {"displayName": "Ada L", "name.givenName": "Augusta"}},
         ]))
         .unwrap();
-        assert_eq!(r["name"], json!({"givenName": "Augusta", "familyName": "Lovelace"}));
+        assert_eq!(
+            r["name"],
+            json!({"givenName": "Augusta", "familyName": "Lovelace"})
+        );
         assert_eq!(r["emails"][0]["value"], "a@new.example");
-        assert_eq!(r["emails"][1], json!({"type": "home", "value": "a@home.example"}));
+        assert_eq!(
+            r["emails"][1],
+            json!({"type": "home", "value": "a@home.example"})
+        );
         assert_eq!(r["displayName"], "Ada L");
         let r = patched(json!([{"op": "remove", "path": "emails[type eq \"work\"]"}, {"op": "remove", "path": "name"}])).unwrap();
         assert!(r.get("emails").is_none() && r.get("name").is_none());
@@ -405,7 +461,9 @@ mod tests {
         let ext = super::super::LICENSING_SCHEMA;
         let r = patched(json!([{"op": "add", "path": ext, "value": {"schemas": [ext], "modules": ["reports"]}}])).unwrap();
         assert_eq!(r[ext], json!({"modules": ["reports"]}));
-        let r = patched(json!([{"op": "add", "path": format!("{ext}:modules"), "value": ["reports"]}])).unwrap();
+        let r =
+            patched(json!([{"op": "add", "path": format!("{ext}:modules"), "value": ["reports"]}]))
+                .unwrap();
         assert_eq!(r[ext], json!({"modules": ["reports"]}));
         let r = patched(json!([{"op": "remove", "path": ext}])).unwrap();
         assert!(r.get(ext).is_none());
@@ -416,13 +474,26 @@ mod tests {
         assert_eq!(patched(json!([])).unwrap(), user());
         for (ops, scim_type) in [
             (json!([{"op": "move", "path": "active"}]), "invalidSyntax"),
-            (json!([{"op": "replace", "path": "id", "value": "x"}]), "mutability"),
+            (
+                json!([{"op": "replace", "path": "id", "value": "x"}]),
+                "mutability",
+            ),
             (json!([{"op": "remove"}]), "noTarget"),
-            (json!([{"op": "replace", "path": "emails[type eq", "value": "x"}]), "invalidPath"),
-            (json!([{"op": "replace", "path": "emails[value sw \"nobody\"].value", "value": "y"}]), "noTarget"),
+            (
+                json!([{"op": "replace", "path": "emails[type eq", "value": "x"}]),
+                "invalidPath",
+            ),
+            (
+                json!([{"op": "replace", "path": "emails[value sw \"nobody\"].value", "value": "y"}]),
+                "noTarget",
+            ),
             (json!([{"op": "replace", "value": "x"}]), "invalidValue"),
         ] {
-            assert_eq!(patched(ops.clone()).unwrap_err().scim_type, Some(scim_type), "{ops}");
+            assert_eq!(
+                patched(ops.clone()).unwrap_err().scim_type,
+                Some(scim_type),
+                "{ops}"
+            );
         }
     }
 }

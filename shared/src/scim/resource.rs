@@ -44,16 +44,20 @@ pub fn boolean(value: &Value, what: &str) -> Result<Option<bool>, ScimError> {
         Value::Bool(b) => Ok(Some(*b)),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        _ => Err(ScimError::invalid_value(format!("{what} must be a boolean"))),
+        _ => Err(ScimError::invalid_value(format!(
+            "{what} must be a boolean"
+        ))),
     }
 }
 
 /// Free text the service keeps (names): bounded, no control characters.
 fn text(value: Option<String>, what: &str) -> Result<Option<String>, ScimError> {
     match value {
-        Some(v) if v.chars().count() > 200 || v.chars().any(char::is_control) => Err(
-            ScimError::invalid_value(format!("{what} must be at most 200 characters, no control characters")),
-        ),
+        Some(v) if v.chars().count() > 200 || v.chars().any(char::is_control) => {
+            Err(ScimError::invalid_value(format!(
+                "{what} must be at most 200 characters, no control characters"
+            )))
+        }
         other => Ok(other),
     }
 }
@@ -68,9 +72,16 @@ impl Desired {
         }
         let schemas_ok = field(body, "schemas")
             .and_then(Value::as_array)
-            .is_some_and(|s| s.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(USER_SCHEMA))));
+            .is_some_and(|s| {
+                s.iter().any(|s| {
+                    s.as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(USER_SCHEMA))
+                })
+            });
         if !schemas_ok {
-            return Err(ScimError::invalid_syntax(format!("schemas must include {USER_SCHEMA}")));
+            return Err(ScimError::invalid_syntax(format!(
+                "schemas must include {USER_SCHEMA}"
+            )));
         }
         let user_name = optional(body, "userName")?
             .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
@@ -100,7 +111,9 @@ impl Desired {
                     Ok(DirectoryEmail {
                         value,
                         kind: text(optional(e, "type")?, "emails[].type")?,
-                        primary: field(e, "primary").map_or(Ok(None), |p| boolean(p, "emails[].primary"))?.unwrap_or(false),
+                        primary: field(e, "primary")
+                            .map_or(Ok(None), |p| boolean(p, "emails[].primary"))?
+                            .unwrap_or(false),
                     })
                 })
                 .collect::<Result<_, ScimError>>()?,
@@ -117,19 +130,25 @@ impl Desired {
                 Some(Value::Array(items)) => items
                     .iter()
                     .map(|m| {
-                        let raw = match m {
-                            Value::String(s) => s.as_str(),
-                            // A multi-valued attribute's element may come as `{"value": …}`.
-                            other => field(other, "value").and_then(Value::as_str).ok_or_else(
-                                || ScimError::invalid_value("modules must be module ids"),
-                            )?,
-                        };
-                        PoolId::parse(raw).map_err(|e| ScimError::invalid_value(format!("modules: {e}")))
+                        let raw =
+                            match m {
+                                Value::String(s) => s.as_str(),
+                                // A multi-valued attribute's element may come as `{"value": …}`.
+                                other => field(other, "value").and_then(Value::as_str).ok_or_else(
+                                    || ScimError::invalid_value("modules must be module ids"),
+                                )?,
+                            };
+                        PoolId::parse(raw)
+                            .map_err(|e| ScimError::invalid_value(format!("modules: {e}")))
                     })
                     .collect::<Result<_, ScimError>>()?,
                 Some(_) => return Err(ScimError::invalid_value("modules must be a list")),
             }),
-            Some(_) => return Err(ScimError::invalid_value(format!("{LICENSING_SCHEMA} must be an object"))),
+            Some(_) => {
+                return Err(ScimError::invalid_value(format!(
+                    "{LICENSING_SCHEMA} must be an object"
+                )));
+            }
         };
         Ok(Self {
             user_name,
@@ -202,7 +221,8 @@ pub fn render(user: &User, directory: &Directory, base: &str) -> Value {
         let modules: Vec<Value> = user.modules.keys().map(|m| m.to_string().into()).collect();
         out.insert(LICENSING_SCHEMA.into(), json!({ "modules": modules }));
     }
-    let stamp = |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let stamp =
+        |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     out.insert(
         "meta".into(),
         json!({
@@ -244,7 +264,9 @@ pub fn project(resource: Value, attributes: &[String], excluded: &[String]) -> V
                 return true;
             }
             if !wanted.is_empty() {
-                return wanted.iter().any(|w| top(w) == k || w.starts_with(&format!("{k}:")));
+                return wanted
+                    .iter()
+                    .any(|w| top(w) == k || w.starts_with(&format!("{k}:")));
             }
             !dropped.contains(&k)
         })
@@ -272,7 +294,9 @@ mod tests {
         let d = Desired::parse(&entra).unwrap();
         assert_eq!((d.active, d.modules.clone()), (Some(true), None));
         assert_eq!(d.emails[0].kind.as_deref(), Some("work"));
-        let no = Desired::parse(&json!({"schemas": [USER_SCHEMA], "userName": "x", "active": "false"})).unwrap();
+        let no =
+            Desired::parse(&json!({"schemas": [USER_SCHEMA], "userName": "x", "active": "false"}))
+                .unwrap();
         assert_eq!(no.active, Some(false));
     }
 
@@ -281,13 +305,32 @@ mod tests {
         for (body, scim_type) in [
             (json!({"userName": "x"}), "invalidSyntax"),
             (json!({"schemas": [USER_SCHEMA]}), "invalidValue"),
-            (json!({"schemas": [USER_SCHEMA], "userName": ""}), "invalidValue"),
-            (json!({"schemas": [USER_SCHEMA], "userName": 5}), "invalidValue"),
-            (json!({"schemas": [USER_SCHEMA], "userName": "x", "active": "yes"}), "invalidValue"),
-            (json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [{"value": "nope"}]}), "invalidValue"),
-            (json!({"schemas": [USER_SCHEMA], "userName": "x", LICENSING_SCHEMA: {"modules": ["a b"]}}), "invalidValue"),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": ""}),
+                "invalidValue",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": 5}),
+                "invalidValue",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "x", "active": "yes"}),
+                "invalidValue",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [{"value": "nope"}]}),
+                "invalidValue",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "x", LICENSING_SCHEMA: {"modules": ["a b"]}}),
+                "invalidValue",
+            ),
         ] {
-            assert_eq!(Desired::parse(&body).unwrap_err().scim_type, Some(scim_type), "{body}");
+            assert_eq!(
+                Desired::parse(&body).unwrap_err().scim_type,
+                Some(scim_type),
+                "{body}"
+            );
         }
     }
 
@@ -295,7 +338,10 @@ mod tests {
     fn projection_keeps_id_and_schemas() {
         let r = json!({"id": "1", "schemas": [], "userName": "a", "name": {"givenName": "b"}, "meta": {}});
         let only = project(r.clone(), &["name.givenName".into()], &[]);
-        assert_eq!(only, json!({"id": "1", "schemas": [], "name": {"givenName": "b"}}));
+        assert_eq!(
+            only,
+            json!({"id": "1", "schemas": [], "name": {"givenName": "b"}})
+        );
         let without = project(r, &[], &["userName".into()]);
         assert!(without.get("userName").is_none() && without.get("meta").is_some());
     }

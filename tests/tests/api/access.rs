@@ -187,6 +187,13 @@ fn tenant_routes() -> Vec<(Method, &'static str, Option<Value>)> {
         ),
         (Method::GET, "/v1/roles/user", None),
         (Method::PUT, "/v1/roles/user", Some(json!({"rights": []}))),
+        (Method::GET, "/v1/scim-tokens", None),
+        (
+            Method::POST,
+            "/v1/scim-tokens",
+            Some(json!({"name": "Entra ID"})),
+        ),
+        (Method::DELETE, "/v1/scim-tokens/st-x", None),
     ]
 }
 

@@ -6,6 +6,7 @@ mod access;
 mod approvals;
 mod guard_rails;
 mod journey;
+mod scim;
 mod settings;
 mod volume;
 

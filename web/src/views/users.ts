@@ -12,7 +12,7 @@ const ask = h("dialog", { id: "ask", "aria-labelledby": "ask-h", "aria-described
 document.body.append(ask);
 
 /** A yes/no question in a modal dialog; Escape and Cancel answer no. */
-function confirmed(title: string, text: string, yes: string): Promise<boolean> {
+export function confirmed(title: string, text: string, yes: string): Promise<boolean> {
   return new Promise((resolve) => {
     const answer = (value: boolean) => {
       ask.removeEventListener("close", closed);
@@ -263,6 +263,9 @@ function row(u: UserRow): HTMLTableRowElement {
       h("span", { class: "sub" }, u.email),
       u.mail_suppressed
         ? h("span", { class: "sub suppressed", title: u.mail_suppressed.detail }, t().mailSuppressed(u.mail_suppressed.reason))
+        : null,
+      u.directory
+        ? h("span", { class: "sub directory", title: u.directory.user_name }, u.directory.deprovisioned ? t().deprovisionedBy(u.directory.token_name) : t().managedBy(u.directory.token_name))
         : null,
     ),
     h("td", {}, t().roleName(u.role)),

@@ -144,7 +144,10 @@ impl Directories for DynamoStore {
         self.execute(vec![
             (delete(item.pk, item.sk)?, Guard::None),
             (
-                delete(token_lookup_pk(&item.token.hash), TOKEN_LOOKUP_SK.to_owned())?,
+                delete(
+                    token_lookup_pk(&item.token.hash),
+                    TOKEN_LOOKUP_SK.to_owned(),
+                )?,
                 Guard::None,
             ),
             (self.log_put(log, tenant)?, Guard::None),
@@ -170,7 +173,11 @@ impl Directories for DynamoStore {
         let at = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let updates = [
             self.touch(tenant_pk(&token.tenant_id), token_sk(&token.token_id), &at)?,
-            self.touch(token_lookup_pk(&token.hash), TOKEN_LOOKUP_SK.to_owned(), &at)?,
+            self.touch(
+                token_lookup_pk(&token.hash),
+                TOKEN_LOOKUP_SK.to_owned(),
+                &at,
+            )?,
         ];
         let result = self
             .client

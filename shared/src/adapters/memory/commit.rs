@@ -46,12 +46,17 @@ impl Commits for MemoryStore {
             // R34: a directory key held by another user refuses the change, as the table's
             // key items do.
             for write in &change.users {
-                let keys = write.after.directory.as_ref().map(|d| d.keys()).unwrap_or_default();
+                let keys = write
+                    .after
+                    .directory
+                    .as_ref()
+                    .map(|d| d.keys())
+                    .unwrap_or_default();
                 let taken = data.users.values().any(|u| {
                     u.user_id != write.after.user_id
-                        && u.directory.as_ref().is_some_and(|d| {
-                            d.keys().iter().any(|k| keys.contains(k))
-                        })
+                        && u.directory
+                            .as_ref()
+                            .is_some_and(|d| d.keys().iter().any(|k| keys.contains(k)))
                 });
                 if taken {
                     return Err(StoreError::AlreadyExists("directory key"));

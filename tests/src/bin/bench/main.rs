@@ -27,6 +27,7 @@ mod month;
 mod notify;
 mod rates;
 mod ratios;
+mod scim;
 mod size;
 mod startup;
 mod sweep;
@@ -45,6 +46,7 @@ async fn main() {
         Some("sweep") => sweep::sweep_bench(arg(2, 10_000), arg(3, 20), arg(4, 1)).await,
         Some("notify") => notify::notify(arg(2, 100)).await,
         Some("creates") => creates::creates(arg(2, 8), arg(3, 400)).await,
+        Some("scim") => scim::scim(arg(2, 10_000), arg(3, 4).max(1)).await,
         Some("size") => {
             let sizes: Vec<u64> = std::env::args()
                 .skip(2)
@@ -68,7 +70,7 @@ async fn main() {
             None => eprintln!("usage: bench startup <bootstrap> [runs]"),
         },
         _ => eprintln!(
-            "usage: bench api [iterations] [callers] | bench creates [clients] [total] | bench size [users …] | bench sweep [tenants] [users_per_tenant] [due_percent] | bench notify [purchases] | bench month[-dynamodb] [tenants] [seed] | bench startup <bootstrap> [runs]"
+            "usage: bench api [iterations] [callers] | bench creates [clients] [total] | bench scim [users] [in_flight] | bench size [users …] | bench sweep [tenants] [users_per_tenant] [due_percent] | bench notify [purchases] | bench month[-dynamodb] [tenants] [seed] | bench startup <bootstrap> [runs]"
         ),
     }
 }
