@@ -60,6 +60,8 @@ Try:
   curl -s -H "Authorization: Bearer \$ADMIN" $API/v1/account
   curl -s -H "Authorization: Bearer \$ADMIN" -H 'content-type: application/json' -d '{"licences": 1}' $API/v1/purchases/quotes
   curl -s -H "Authorization: Bearer \$ADMIN" -H 'Idempotency-Key: demo-1' -d '{"quote_id": "<quote_id from above>"}' $API/v1/purchases
+  curl -s -H "Authorization: Bearer \$ADMIN" -H 'content-type: application/json' -d '{"name": "Entra ID"}' $API/v1/scim-tokens
+                 (a provisioning token: an identity provider's SCIM base URL is $API/scim/v2)
 
 Press Ctrl-C to stop everything.
 MSG

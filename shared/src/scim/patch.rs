@@ -314,7 +314,9 @@ fn apply_one(
                         }
                         (None, Value::Object(fields)) => element.extend(fields),
                         (None, _) => {
-                            return Err(ScimError::invalid_value(format!("{path} needs an object")));
+                            return Err(ScimError::invalid_value(format!(
+                                "{path} needs an object"
+                            )));
                         }
                     }
                     items.push(Value::Object(element));

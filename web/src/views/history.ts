@@ -69,6 +69,7 @@ export function invoices(a: Account, next: () => Promise<void>): HTMLElement {
 function actor(entry: LogEntry): string {
   const who = entry.actor as { kind?: string; id?: string } | null;
   if (who?.kind === "operator") return t().operator;
+  if (who?.kind === "directory" && who.id) return t().directoryActor(who.id);
   return who?.kind === "user" && who.id ? who.id : t().system;
 }
 

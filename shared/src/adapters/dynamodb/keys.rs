@@ -15,6 +15,9 @@
 //! | suppressed mail address | `T#{tenant}` | `M#{address}` | – |
 //! | a day's usage reading (R37) | `T#{tenant}` | `H#{date}` | – |
 //! | purchase request (R35) | `T#{tenant}` | `R#{id}` (ids sort by time) | – |
+//! | directory key of a SCIM-managed user (R34) | `T#{tenant}` | `N#u#{lower-case userName}`, `N#x#{externalId}` | – |
+//! | provisioning token, listed (R34) | `T#{tenant}` | `P#{token id}` | – |
+//! | provisioning token, by its hash (R34) | `SCIMTOKEN#{sha256}` | `SCIMTOKEN` | – |
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
 //! The log entry, invoice, quote, idempotency record and outbox messages are each one JSON
@@ -34,6 +37,8 @@
 //! | a change | TransactWriteItems, version-checked | 1 call |
 //! | suppressed addresses (delivery, users view) | `begins_with(sk, "M#")`, consistent | 1 Query |
 //! | purchase requests, newest first (R35) | `begins_with(sk, "R#")`, backward | 1 Query per page |
+//! | SCIM `userName eq` / `externalId eq` (R34) | GetItem `N#u#…` / `N#x#…`, consistent, then the user | 2 reads |
+//! | a SCIM request's token (R34) | GetItem `SCIMTOKEN#{sha256}`, consistent | 1 read |
 //! | usage history (R37) | `sk BETWEEN H#{from} AND H#{to}` | 1 Query for 400 days |
 //! | due rollovers / seats / outbox | index `due`: `due_pk = ROLL#n / SEAT#n / OUTBOX#n AND due_at <= t` | 1 Query per shard; items = work due |
 

@@ -9,8 +9,9 @@ use crate::creates::report_creates;
 
 /// `users` users provisioned as Entra does it, `in_flight` at a time: a lookup by `userName`
 /// (`GET /Users?filter=…`), then the create. Then, in the same run and at the same
-/// concurrency, the same number of creates through `POST /v1/users` on a tenant of its own:
-/// the ratio says what SCIM costs over the users API. Needs `LICENSING_API_URL` (the run
+/// concurrency, as many SCIM creates without the lookups, and as many creates through
+/// `POST /v1/users`, each on a tenant of its own: the ratios say what SCIM costs over the
+/// users API. Needs `LICENSING_API_URL` (the run
 /// command's API; `LICENSING_JWT_SECRET` its secret).
 pub(crate) async fn scim(users: u64, in_flight: u64) {
     let Some(api) = licensing_tests::http::api() else {
@@ -20,76 +21,8 @@ pub(crate) async fn scim(users: u64, in_flight: u64) {
         return;
     };
     let licences = u32::try_from(users).unwrap_or(u32::MAX).min(100_000);
-    let tenant = licensing_tests::unique("scim-bench");
-    api.tenant(&tenant, licences).await;
-    let (status, made) = api
-        .as_user(
-            &tenant,
-            "ada",
-            Method::POST,
-            "/v1/scim-tokens",
-            Some(json!({"name": "bench"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{made}");
-    let token = made["token"].as_str().unwrap_or_default().to_owned();
-    let send = |method: Method, path: String, body: Option<Value>| {
-        let (api, token) = (&api, &token);
-        async move {
-            let mut request = api
-                .http
-                .request(method, format!("{}{path}", api.url))
-                .bearer_auth(token);
-            if let Some(b) = body {
-                request = request
-                    .header("content-type", "application/scim+json")
-                    .body(b.to_string());
-            }
-            let response = request.send().await.expect("request");
-            let status = response.status();
-            (status, response.text().await.unwrap_or_default())
-        }
-    };
-    let next = AtomicU64::new(0);
-    let started = Instant::now();
-    let runs = futures::future::join_all((0..in_flight).map(|_| async {
-        let mut mine = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            if i >= users {
-                return mine;
-            }
-            let name = format!("u{i:06}@{tenant}.example");
-            let t = Instant::now();
-            let filter = format!("/scim/v2/Users?filter=userName%20eq%20%22{}%22", name.replace('@', "%40"));
-            let (status, found) = send(Method::GET, filter, None).await;
-            assert!(status == StatusCode::OK && found.contains("\"totalResults\":0"), "{status} {found}");
-            let body = json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": name, "externalId": format!("x-{i}"), "active": true,
-                "displayName": format!("User {i}"), "name": {"givenName": "User", "familyName": format!("{i}")},
-                "emails": [{"value": name, "type": "work", "primary": true}]
-            });
-            let (status, answer) = send(Method::POST, "/scim/v2/Users".into(), Some(body)).await;
-            assert_eq!(status, StatusCode::CREATED, "{answer}");
-            mine.push(t.elapsed().as_micros());
-        }
-    }))
-    .await;
-    let mut micros: Vec<u128> = runs.into_iter().flatten().collect();
-    let scim_secs = started.elapsed().as_secs_f64();
-    report_creates(
-        "SCIM first sync (lookup + create)",
-        in_flight,
-        users,
-        started,
-        &mut micros,
-        None,
-    );
-    let (_, all) = send(Method::GET, "/scim/v2/Users?count=0".into(), None).await;
-    let all: Value = serde_json::from_str(&all).unwrap_or_default();
-    assert_eq!(all["totalResults"], json!(users), "every user once");
-
+    let with_lookup = sync(&api, users, in_flight, licences, true).await;
+    let creates_only = sync(&api, users, in_flight, licences, false).await;
     let plain = licensing_tests::unique("scim-bench-api");
     api.tenant(&plain, licences).await;
     let admin = api.user(&plain, "ada");
@@ -124,7 +57,89 @@ pub(crate) async fn scim(users: u64, in_flight: u64) {
         None,
     );
     println!(
-        "SCIM first sync against the users API's creates, same run: {:.0} % of its rate",
-        100.0 * api_secs / scim_secs
+        "same run, against the users API's creates: the SCIM first sync {:.0} % of its rate, SCIM creates alone {:.0} %",
+        100.0 * api_secs / with_lookup,
+        100.0 * api_secs / creates_only
     );
+}
+
+/// One identity provider's sync of `users` users on a tenant of its own: with `lookup`, a
+/// `GET /Users?filter=userName eq …` before each create, as Entra sends it. The seconds taken.
+async fn sync(
+    api: &licensing_tests::http::Api,
+    users: u64,
+    in_flight: u64,
+    licences: u32,
+    lookup: bool,
+) -> f64 {
+    let tenant = licensing_tests::unique("scim-bench");
+    api.tenant(&tenant, licences).await;
+    let (status, made) = api
+        .as_user(
+            &tenant,
+            "ada",
+            Method::POST,
+            "/v1/scim-tokens",
+            Some(json!({"name": "bench"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let token = made["token"].as_str().unwrap_or_default().to_owned();
+    let send = |method: Method, path: String, body: Option<Value>| {
+        let token = &token;
+        async move {
+            let mut request = api
+                .http
+                .request(method, format!("{}{path}", api.url))
+                .bearer_auth(token);
+            if let Some(b) = body {
+                request = request
+                    .header("content-type", "application/scim+json")
+                    .body(b.to_string());
+            }
+            let response = request.send().await.expect("request");
+            let status = response.status();
+            (status, response.text().await.unwrap_or_default())
+        }
+    };
+    let next = AtomicU64::new(0);
+    let started = Instant::now();
+    let runs = futures::future::join_all((0..in_flight).map(|_| async {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= users {
+                return mine;
+            }
+            let name = format!("u{i:06}@{tenant}.example");
+            let t = Instant::now();
+            if lookup {
+                let filter = format!("/scim/v2/Users?filter=userName%20eq%20%22{}%22", name.replace('@', "%40"));
+                let (status, found) = send(Method::GET, filter, None).await;
+                assert!(status == StatusCode::OK && found.contains("\"totalResults\":0"), "{status} {found}");
+            }
+            let body = json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": name, "externalId": format!("x-{i}"), "active": true,
+                "displayName": format!("User {i}"), "name": {"givenName": "User", "familyName": format!("{i}")},
+                "emails": [{"value": name, "type": "work", "primary": true}]
+            });
+            let (status, answer) = send(Method::POST, "/scim/v2/Users".into(), Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{answer}");
+            mine.push(t.elapsed().as_micros());
+        }
+    }))
+    .await;
+    let mut micros: Vec<u128> = runs.into_iter().flatten().collect();
+    let secs = started.elapsed().as_secs_f64();
+    let how = if lookup {
+        "SCIM first sync (lookup + create)"
+    } else {
+        "SCIM creates alone"
+    };
+    report_creates(how, in_flight, users, started, &mut micros, None);
+    let (_, all) = send(Method::GET, "/scim/v2/Users?count=0".into(), None).await;
+    let all: Value = serde_json::from_str(&all).unwrap_or_default();
+    assert_eq!(all["totalResults"], json!(users), "every user once");
+    secs
 }
