@@ -387,7 +387,23 @@ async fn the_last_administrator_is_not_deprovisioned() {
         answer(call(&w, cy_caller, "POST", "/v1/users/ada/deactivate", None).await).0,
         200
     );
+    // Ada's token acts within Ada's rights: she is deactivated, so it writes no more.
     let path = format!("/scim/v2/Users/{id}");
+    let off = patch(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(scim(&w, &t, "PATCH", &path, Some(off)).await.0, 401);
+    // A token cy makes may deactivate cy, but for R23.
+    let (status, made) = answer(
+        call(
+            &w,
+            cy_caller,
+            "POST",
+            "/v1/scim-tokens",
+            Some(json!({"name": "Okta"})),
+        )
+        .await,
+    );
+    assert_eq!(status, 201, "{made}");
+    let t = made["token"].as_str().expect("a token").to_owned();
     for (method, body) in [
         (
             "PATCH",
@@ -405,6 +421,73 @@ async fn the_last_administrator_is_not_deprovisioned() {
         );
     }
     assert_eq!(scim(&w, &t, "GET", &path, None).await.1["active"], true);
+}
+
+#[tokio::test]
+async fn a_token_acts_within_its_makers_rights_and_not_past_an_administrators_deactivation() {
+    let w = World::acme().await;
+    // A helpdesk role with users.manage only.
+    let rights = json!({"rights": ["users.manage"]});
+    assert_eq!(
+        answer(call(&w, ADA, "PUT", "/v1/roles/helpdesk", Some(rights)).await).0,
+        200
+    );
+    let hd = json!({"user_id": "hd", "name": "Help Desk", "email": "hd@example.com", "role": "helpdesk"});
+    assert_eq!(
+        answer(call(&w, ADA, "POST", "/v1/users", Some(hd)).await).0,
+        201
+    );
+    let (status, made) = answer(
+        call(
+            &w,
+            Who::User("acme", "hd"),
+            "POST",
+            "/v1/scim-tokens",
+            Some(json!({"name": "Okta"})),
+        )
+        .await,
+    );
+    assert_eq!(status, 201, "{made}");
+    let t = made["token"].as_str().expect("a token").to_owned();
+    let (_, cy) = scim(&w, &t, "POST", "/scim/v2/Users", Some(entra_user("cy"))).await;
+    let path = format!("/scim/v2/Users/{}", cy["id"].as_str().expect("an id"));
+    // An administrator deactivates cy: a later PATCH of a name, or a PUT resending
+    // `active: true`, does not undo it; GET shows it.
+    let off = format!("/v1/users/{}/deactivate", cy["id"].as_str().expect("an id"));
+    assert_eq!(answer(call(&w, ADA, "POST", &off, None).await).0, 200);
+    let rename = patch(json!([{"op": "replace", "path": "displayName", "value": "Cy C"}]));
+    let (status, renamed) = scim(&w, &t, "PATCH", &path, Some(rename)).await;
+    assert_eq!(
+        (status, renamed["active"].clone()),
+        (200, json!(false)),
+        "{renamed}"
+    );
+    let (status, put) = scim(&w, &t, "PUT", &path, Some(entra_user("cy"))).await;
+    assert_eq!(
+        (status, put["active"].clone()),
+        (200, json!(false)),
+        "{put}"
+    );
+    // Promoted to administrator: beyond the helpdesk's rights.
+    let promote = json!({"role": "administrator"});
+    let promote_path = format!("/v1/users/{}", cy["id"].as_str().expect("an id"));
+    assert_eq!(
+        answer(call(&w, ADA, "PUT", &promote_path, Some(promote)).await).0,
+        200
+    );
+    assert_eq!(scim(&w, &t, "DELETE", &path, None).await.0, 403);
+    // The maker deactivated: the token writes no more (it still reads).
+    assert_eq!(
+        answer(call(&w, ADA, "POST", "/v1/users/hd/deactivate", None).await).0,
+        200
+    );
+    assert_eq!(
+        scim(&w, &t, "POST", "/scim/v2/Users", Some(entra_user("dee")))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(scim(&w, &t, "GET", &path, None).await.0, 200);
 }
 
 #[tokio::test]

@@ -37,6 +37,9 @@ pub struct DirectoryCaller {
     pub tenant: TenantId,
     pub token_id: String,
     pub token_name: String,
+    /// Who made the token: a write acts within that user's rights (R23), and stops once the
+    /// user is deactivated or no longer manages users.
+    pub maker: UserId,
 }
 
 /// The token's owner, from the token alone (`Authorization: Bearer scim_…`). A JWT, a revoked
@@ -63,6 +66,7 @@ pub async fn authenticate<S: Directories>(
         tenant: token.tenant_id,
         token_id: token.token_id,
         token_name: token.name,
+        maker: token.created_by,
     })
 }
 
@@ -108,7 +112,7 @@ pub struct CreatedTokenView {
 }
 
 /// `POST /v1/scim-tokens`: a token for the tenant's identity provider. Whoever manages users
-/// may make one: it can do nothing a user manager cannot.
+/// may make one; its writes act within its maker's rights (see `write`).
 pub async fn create_token<S: AccountReads + Commits + Directories>(
     store: &S,
     caller: &Caller,
@@ -125,7 +129,7 @@ pub async fn create_token<S: AccountReads + Commits + Directories>(
         }
         .into());
     }
-    // 256 random bits (two v4 UUIDs' 122 each, and more), from the OS's generator.
+    // 244 random bits (two v4 UUIDs, 122 each), from the OS's generator.
     let secret = format!(
         "{TOKEN_PREFIX}{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -353,6 +357,12 @@ pub async fn patch_user<S: AccountReads + Commits>(
     retrying(|_| async {
         let (user, directory) = live(store.load_user(&caller.tenant, &id).await?)?;
         let mut resource = render(&user, &directory, base);
+        // The operations apply to what the provider last set: `active` as it sent it, so a
+        // PATCH that does not name `active` does not turn into a change of it (GET shows the
+        // user's own state, which an administrator or the sweep may have changed).
+        if let Some(active) = directory.active {
+            resource["active"] = active.into();
+        }
         crate::scim::patch::apply(&mut resource, body).map_err(AppError::Scim)?;
         let mut desired = Desired::parse(&resource).map_err(AppError::Scim)?;
         // The rendered user carries the extension whenever it holds modules: after the
@@ -360,7 +370,9 @@ pub async fn patch_user<S: AccountReads + Commits>(
         desired.modules.get_or_insert_with(BTreeSet::new);
         // The version read is the one the write must find: a change in between retries the
         // whole PATCH on the newer user, never applies it to a stale copy.
-        let expected = if_match.clone().or_else(|| Some(etag(&directory)));
+        // `If-Match: *` asks only that the user exists: the version read still guards the write.
+        let named = if_match.clone().filter(|m| m != "*");
+        let expected = named.clone().or_else(|| Some(etag(&user, &directory)));
         match write(
             store,
             caller,
@@ -371,7 +383,7 @@ pub async fn patch_user<S: AccountReads + Commits>(
         )
         .await
         {
-            Err(AppError::Scim(e)) if e.status == 412 && if_match.is_none() => {
+            Err(AppError::Scim(e)) if e.status == 412 && named.is_none() => {
                 Err(AppError::Contention)
             }
             other => other,
@@ -457,9 +469,35 @@ async fn write<S: AccountReads + Commits>(
     retrying(|_| {
         let desired = desired.clone();
         async move {
-            let loaded = found_in_current_period(store, store.load_account(&caller.tenant).await?, now)
+            let (loaded, maker) = futures::join!(
+                store.load_account(&caller.tenant),
+                store.load_user(&caller.tenant, &caller.maker)
+            );
+            let loaded = found_in_current_period(store, loaded?, now)
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
+            let roles = &loaded.account.subscription.roles;
+            let maker_rights = maker?
+                .filter(|m| m.active)
+                .map(|m| roles.rights_of(&m.role))
+                .filter(|r| r.contains(&Right::UsersManage))
+                .ok_or_else(|| {
+                    AppError::Scim(ScimError::new(
+                        401,
+                        None,
+                        "the token's maker no longer manages users: make a new token",
+                    ))
+                })?;
+            // R23: the token changes no user whose role holds a right its maker lacks.
+            let within = |role: &crate::domain::identity::RoleName| {
+                crate::domain::rights::ensure_grantable(&maker_rights, &roles.rights_of(role)).map_err(|_| {
+                    AppError::Scim(ScimError::new(
+                        403,
+                        None,
+                        "the user's role holds a right the token's maker lacks",
+                    ))
+                })
+            };
             let actor = Actor::Directory(caller.token_name.clone());
             let mut account = loaded.account.clone();
             account.subscription.ensure_active()?;
@@ -515,8 +553,9 @@ async fn write<S: AccountReads + Commits>(
                 }
                 Write::Replace(id, _) | Write::Delete(id) => {
                     let (before, record) = live(store.load_user(&caller.tenant, id).await?)?;
+                    within(&before.role)?;
                     if let Write::Replace(_, Some(wanted)) = what
-                        && *wanted != etag(&record)
+                        && *wanted != etag(&before, &record)
                         && wanted != "*"
                     {
                         return Err(AppError::Scim(ScimError::new(412, None, "the user changed since the version named in If-Match")));
@@ -547,7 +586,16 @@ async fn write<S: AccountReads + Commits>(
                         account.subscription.observe(newest_seat(store, &caller.tenant, added).await?);
                         events.extend(user::set_modules(&mut account, &mut after, modules, now).map_err(scim_refusal)?);
                     }
-                    let active = desired.is_active() && !deleting;
+                    // The user's activation follows the provider's `active` only when the
+                    // provider changes it: an administrator's or the sweep's deactivation is
+                    // not undone by a later PATCH of a name, nor by a PUT that resends it.
+                    let active = if deleting {
+                        false
+                    } else if desired.active != record.active {
+                        desired.is_active()
+                    } else {
+                        before.active
+                    };
                     let action = if deleting {
                         "user.deprovisioned"
                     } else if active && !before.active {

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::error::DomainError;
 
-/// The longest `userName` or `externalId` kept: far above any directory's, and well inside a
-/// sort key's 1 KB.
+/// The longest `userName` or `externalId` kept, in characters and in UTF-8 bytes: far above
+/// any directory's, and (lower-cased, which can grow a character by half) inside a sort key's
+/// 1 KB with its prefix.
 pub const MAX_DIRECTORY_VALUE: usize = 256;
+const MAX_DIRECTORY_BYTES: usize = 512;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectoryName {
@@ -134,11 +136,12 @@ impl Directory {
 pub fn check_value(field: &'static str, value: &str) -> Result<(), DomainError> {
     if value.trim().is_empty()
         || value.chars().count() > MAX_DIRECTORY_VALUE
+        || value.len() > MAX_DIRECTORY_BYTES
         || value.chars().any(char::is_control)
     {
         return Err(DomainError::invalid(
             field,
-            "must be 1-256 characters, not blank, without control characters",
+            "must be 1-256 characters (512 bytes), not blank, without control characters",
         ));
     }
     Ok(())
@@ -150,7 +153,7 @@ pub struct ProvisioningToken {
     pub tenant_id: super::identity::TenantId,
     pub token_id: String,
     pub name: String,
-    /// Hex SHA-256 of the token: the token has 256 random bits, so a plain hash is as safe
+    /// Hex SHA-256 of the token: the token has 244 random bits, so a plain hash is as safe
     /// as a slow one and lets one GetItem find it.
     pub hash: String,
     pub created_at: DateTime<Utc>,
@@ -172,11 +175,11 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
-/// A token's name: 1–100 characters, no control characters.
+/// A token's name: at most 100 characters, at least one not white space, no control
+/// characters (as a display name, and as openapi.yaml's `TokenName` says).
 pub fn check_token_name(name: &str) -> Result<String, DomainError> {
     let trimmed = name.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control)
-    {
+    if trimmed.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(DomainError::invalid(
             "name",
             "must be 1-100 characters without control characters",
@@ -250,7 +253,7 @@ mod tests {
     #[test]
     fn values_are_bounded() {
         assert!(check_value("userName", "a").is_ok());
-        for bad in ["", "  ", "a\nb", &"x".repeat(257)] {
+        for bad in ["", "  ", "a\nb", &"x".repeat(257), &"😀".repeat(129)] {
             assert!(check_value("userName", bad).is_err(), "{bad:?}");
         }
     }

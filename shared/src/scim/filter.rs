@@ -42,7 +42,7 @@ impl AttrPath {
     /// Parses `[urn:…:]attr[.sub]`. Attribute names are case-insensitive and kept as sent.
     pub fn parse(raw: &str) -> Result<Self, ScimError> {
         let bad = || ScimError::invalid_path(format!("{raw:?} is not an attribute path"));
-        let (urn, rest) = if raw.len() > 4 && raw[..4].eq_ignore_ascii_case("urn:") {
+        let (urn, rest) = if super::is_urn(raw) {
             let at = raw.rfind(':').ok_or_else(bad)?;
             (Some(raw[..at].to_owned()), &raw[at + 1..])
         } else {

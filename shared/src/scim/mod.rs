@@ -19,6 +19,15 @@ pub const CONTENT_TYPE: &str = "application/scim+json";
 /// Results one list answer holds at most (the ServiceProviderConfig's `filter.maxResults`).
 pub const MAX_RESULTS: usize = 100;
 
+/// Whether a path starts with a schema URN (`urn:`, any case). By `get`: a path is any text
+/// the client sent, and byte 4 may fall inside a character.
+pub(crate) fn is_urn(path: &str) -> bool {
+    path.len() > 4
+        && path
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+}
+
 /// A SCIM error (RFC 7644 §3.12): its status, and the `scimType` that says which.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScimError {

@@ -31,7 +31,7 @@ struct Target {
 }
 
 fn is_extension(urn: &str) -> bool {
-    urn.len() > 4 && urn[..4].eq_ignore_ascii_case("urn:") && !urn.eq_ignore_ascii_case(USER_SCHEMA)
+    super::is_urn(urn) && !urn.eq_ignore_ascii_case(USER_SCHEMA)
 }
 
 fn parse_target(raw: &str) -> Result<Target, ScimError> {
@@ -298,11 +298,15 @@ fn apply_one(
                     });
                 }
                 (None, Some(sub)) => {
-                    for i in matched {
-                        if let Some(obj) = items[i].as_object_mut() {
+                    for i in &matched {
+                        if let Some(obj) = items[*i].as_object_mut() {
                             let k = key_of(obj, sub);
                             obj.remove(&k);
                         }
+                    }
+                    // An element that lost its `value` is gone (Entra clears a mail this way).
+                    if sub.eq_ignore_ascii_case("value") {
+                        items.retain(|item| super::filter::field(item, "value").is_some());
                     }
                 }
                 (Some(v), sub) if matched.is_empty() => {

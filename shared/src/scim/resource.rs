@@ -172,7 +172,8 @@ pub fn location(base: &str, user: &User) -> String {
 }
 
 /// A user as SCIM renders it. Attributes the provider left unassigned are omitted, so what it
-/// sent is what it reads back.
+/// sent is what it reads back; `active`, once assigned, is the user's own state (an
+/// administrator or the sweep may have changed it since).
 pub fn render(user: &User, directory: &Directory, base: &str) -> Value {
     let mut out = Map::new();
     let mut schemas = vec![Value::from(USER_SCHEMA)];
@@ -213,14 +214,16 @@ pub fn render(user: &User, directory: &Directory, base: &str) -> Value {
             .collect();
         out.insert("emails".into(), Value::Array(emails));
     }
-    if let Some(active) = directory.active {
-        out.insert("active".into(), active.into());
+    if directory.active.is_some() {
+        out.insert("active".into(), user.active.into());
     }
     if !user.modules.is_empty() {
         schemas.push(LICENSING_SCHEMA.into());
         let modules: Vec<Value> = user.modules.keys().map(|m| m.to_string().into()).collect();
         out.insert(LICENSING_SCHEMA.into(), json!({ "modules": modules }));
     }
+    out.insert("schemas".into(), Value::Array(schemas));
+    let version = etag_of(&out);
     let stamp =
         |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     out.insert(
@@ -230,16 +233,27 @@ pub fn render(user: &User, directory: &Directory, base: &str) -> Value {
             "created": stamp(user.created_at),
             "lastModified": stamp(directory.last_modified),
             "location": location(base, user),
-            "version": etag(directory),
+            "version": version,
         }),
     );
-    out.insert("schemas".into(), Value::Array(schemas));
     Value::Object(out)
 }
 
-/// The record's ETag (weak: the representation is rendered, not stored byte for byte).
-pub fn etag(directory: &Directory) -> String {
-    format!("W/\"{}\"", directory.version)
+/// The user's ETag: a digest of everything SCIM shows of it but `meta`, so a change made
+/// outside SCIM (an administrator's modules, the sweep's removal) moves it too, and a PATCH
+/// read before such a change does not overwrite it. Weak: the representation is rendered.
+pub fn etag(user: &User, directory: &Directory) -> String {
+    match render(user, directory, "")["meta"]["version"].as_str() {
+        Some(v) => v.to_owned(),
+        None => String::new(),
+    }
+}
+
+fn etag_of(resource: &Map<String, Value>) -> String {
+    use sha2::Digest;
+    // serde_json's maps are ordered by key: one state, one digest.
+    let digest = sha2::Sha256::digest(Value::Object(resource.clone()).to_string().as_bytes());
+    format!("W/\"{}\"", hex::encode(&digest[..8]))
 }
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5): `id` and `schemas` are always
