@@ -477,8 +477,9 @@ async fn write<S: AccountReads + Commits>(
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
             let roles = &loaded.account.subscription.roles;
-            let maker_rights = maker?
-                .filter(|m| m.active)
+            let maker = maker?.filter(|m| m.active);
+            let maker_role = maker.as_ref().map(|m| m.role.clone());
+            let maker_rights = maker
                 .map(|m| roles.rights_of(&m.role))
                 .filter(|r| r.contains(&Right::UsersManage))
                 .ok_or_else(|| {
@@ -546,7 +547,12 @@ async fn write<S: AccountReads + Commits>(
                     let write = UserWrite { before: None, after: created };
                     let change = UnitOfWork::new(&loaded, account, log, &events, now)
                         .users(vec![write])
-                        .counters_only(&loaded.account.subscription, vec![role])
+                        .counters_only(
+                            &loaded.account.subscription,
+                            // As the users API's create: the rights it relied on, the maker's
+                            // and the new user's role's, still held when it commits.
+                            maker_role.clone().into_iter().chain([role]).collect(),
+                        )
                         .into_change();
                     committed(super::commit(store, change).await)?;
                     Ok(rendered)
