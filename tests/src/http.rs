@@ -87,6 +87,50 @@ impl Api {
         body: Option<String>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
+        let body = body.map(|b| ("application/json", b));
+        self.send(
+            method,
+            path,
+            bearer,
+            body,
+            headers,
+            "application/problem+json",
+        )
+        .await
+    }
+
+    /// A SCIM call (R34) with a provisioning token: every answer but a 204 is
+    /// `application/scim+json`, errors included.
+    pub async fn scim(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let body = body.map(|b| ("application/scim+json", b.to_string()));
+        self.send(
+            method,
+            path,
+            Some(token),
+            body,
+            &[],
+            "application/scim+json",
+        )
+        .await
+    }
+
+    /// One request; an error answer must be of `error_type`, and the answer is checked
+    /// against the contract.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<(&str, String)>,
+        headers: &[(&str, &str)],
+        error_type: &str,
+    ) -> (StatusCode, Value) {
         let method_name = method.as_str().to_owned();
         let mut request = self.http.request(method, format!("{}{path}", self.url));
         if let Some(t) = bearer {
@@ -95,8 +139,8 @@ impl Api {
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
-        if let Some(b) = body {
-            request = request.header("content-type", "application/json").body(b);
+        if let Some((media, b)) = body {
+            request = request.header("content-type", media).body(b);
         }
         let response = request.send().await.expect("request");
         let status = response.status();
@@ -108,7 +152,7 @@ impl Api {
             .to_owned();
         let text = response.text().await.expect("body");
         if status.is_client_error() || status.is_server_error() {
-            assert_eq!(content_type, "application/problem+json", "{status} {text}");
+            assert_eq!(content_type, error_type, "{status} {text}");
         }
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         crate::contract::check(&method_name, path, status.as_u16(), &content_type, &value);

@@ -3,6 +3,8 @@
 mod handler;
 mod scim;
 #[cfg(test)]
+mod scim_access_tests;
+#[cfg(test)]
 mod scim_tests;
 
 #[tokio::main]

@@ -193,7 +193,10 @@ pub struct SuppressionView {
     pub detail: String,
 }
 
-fn opt_instant<S: serde::Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn opt_instant<S: serde::Serializer>(
+    at: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match at {
         Some(at) => s.serialize_str(&crate::time::rfc3339(*at)),
         None => s.serialize_none(),

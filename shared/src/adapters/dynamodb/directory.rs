@@ -4,13 +4,11 @@
 //! tenant's partition (`P#{id}`, for the list) and under its hash (`SCIMTOKEN#{hash}`, the one
 //! GetItem a SCIM request authenticates with).
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use crate::adapters::dynamodb::items::{JsonString, LogItem};
 use crate::adapters::dynamodb::keys::{log_sk, tenant_pk};
-use crate::adapters::dynamodb::{DynamoStore, Guard, backend, built, from_item, key, s, to_item};
+use crate::adapters::dynamodb::{DynamoStore, Guard, built, from_item, key, s, to_item};
 use crate::domain::directory::{DirectoryKey, ProvisioningToken};
 use crate::domain::identity::{TenantId, UserId};
 use crate::ports::{Directories, LogEntry, StoreError};
@@ -130,21 +128,10 @@ impl Directories for DynamoStore {
         else {
             return Ok(false);
         };
-        let delete = |pk: String, sk: String| -> Result<TransactWriteItem, StoreError> {
-            Ok(TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(pk, sk)))
-                        .build()
-                        .map_err(built)?,
-                )
-                .build())
-        };
         self.execute(vec![
-            (delete(item.pk, item.sk)?, Guard::None),
+            (self.delete(item.pk, item.sk)?, Guard::None),
             (
-                delete(
+                self.delete(
                     token_lookup_pk(&item.token.hash),
                     TOKEN_LOOKUP_SK.to_owned(),
                 )?,
@@ -171,37 +158,18 @@ impl Directories for DynamoStore {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError> {
         let at = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let updates = [
-            self.touch(tenant_pk(&token.tenant_id), token_sk(&token.token_id), &at)?,
-            self.touch(
-                token_lookup_pk(&token.hash),
-                TOKEN_LOOKUP_SK.to_owned(),
-                &at,
-            )?,
-        ];
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(
-                updates
-                    .into_iter()
-                    .map(|u| TransactWriteItem::builder().update(u).build())
-                    .collect(),
+        let touch = |pk: String, sk: String| -> Result<(TransactWriteItem, Guard), StoreError> {
+            let update = self.touch(pk, sk, &at)?;
+            Ok((
+                TransactWriteItem::builder().update(update).build(),
+                Guard::None,
             ))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.metrics
-                    .record(crate::adapters::dynamodb::total(out.consumed_capacity()));
-                Ok(())
-            }
-            Err(err) => {
-                self.metrics.record(None);
-                Err(backend(err))
-            }
-        }
+        };
+        self.execute(vec![
+            touch(tenant_pk(&token.tenant_id), token_sk(&token.token_id))?,
+            touch(token_lookup_pk(&token.hash), TOKEN_LOOKUP_SK.to_owned())?,
+        ])
+        .await
     }
 }
 

@@ -1,7 +1,7 @@
 //! `bench scim`: a first sync of an identity provider through the local API (R34).
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -26,27 +26,19 @@ pub(crate) async fn scim(users: u64, in_flight: u64) {
     let plain = licensing_tests::unique("scim-bench-api");
     api.tenant(&plain, licences).await;
     let admin = api.user(&plain, "ada");
-    let next = AtomicU64::new(0);
     let started = Instant::now();
-    let runs = futures::future::join_all((0..in_flight).map(|_| async {
-        let mut mine = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            if i >= users {
-                return mine;
-            }
+    let mut micros = each_timed(users, in_flight, |i| {
+        let (api, admin, plain) = (&api, &admin, &plain);
+        async move {
             let body =
                 json!({"name": format!("User {i}"), "email": format!("u{i:06}@{plain}.example")});
-            let t = Instant::now();
             let (status, answer) = api
-                .call(Method::POST, "/v1/users", Some(&admin), Some(body))
+                .call(Method::POST, "/v1/users", Some(admin), Some(body))
                 .await;
             assert_eq!(status, StatusCode::CREATED, "{answer}");
-            mine.push(t.elapsed().as_micros());
         }
-    }))
+    })
     .await;
-    let mut micros: Vec<u128> = runs.into_iter().flatten().collect();
     let api_secs = started.elapsed().as_secs_f64();
     report_creates(
         "POST /v1/users",
@@ -61,6 +53,29 @@ pub(crate) async fn scim(users: u64, in_flight: u64) {
         100.0 * api_secs / with_lookup,
         100.0 * api_secs / creates_only
     );
+}
+
+/// `one(0)` … `one(total - 1)`, `in_flight` at a time; each one's microseconds.
+async fn each_timed<F, Fut>(total: u64, in_flight: u64, one: F) -> Vec<u128>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let next = AtomicU64::new(0);
+    let runs = futures::future::join_all((0..in_flight).map(|_| async {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= total {
+                return mine;
+            }
+            let t = Instant::now();
+            one(i).await;
+            mine.push(t.elapsed().as_micros());
+        }
+    }))
+    .await;
+    runs.into_iter().flatten().collect()
 }
 
 /// One identity provider's sync of `users` users on a tenant of its own: with `lookup`, a
@@ -85,38 +100,18 @@ async fn sync(
         .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
     let token = made["token"].as_str().unwrap_or_default().to_owned();
-    let send = |method: Method, path: String, body: Option<Value>| {
-        let token = &token;
-        async move {
-            let mut request = api
-                .http
-                .request(method, format!("{}{path}", api.url))
-                .bearer_auth(token);
-            if let Some(b) = body {
-                request = request
-                    .header("content-type", "application/scim+json")
-                    .body(b.to_string());
-            }
-            let response = request.send().await.expect("request");
-            let status = response.status();
-            (status, response.text().await.unwrap_or_default())
-        }
-    };
-    let next = AtomicU64::new(0);
     let started = Instant::now();
-    let runs = futures::future::join_all((0..in_flight).map(|_| async {
-        let mut mine = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            if i >= users {
-                return mine;
-            }
+    let mut micros = each_timed(users, in_flight, |i| {
+        let (token, tenant) = (&token, &tenant);
+        async move {
             let name = format!("u{i:06}@{tenant}.example");
-            let t = Instant::now();
             if lookup {
-                let filter = format!("/scim/v2/Users?filter=userName%20eq%20%22{}%22", name.replace('@', "%40"));
-                let (status, found) = send(Method::GET, filter, None).await;
-                assert!(status == StatusCode::OK && found.contains("\"totalResults\":0"), "{status} {found}");
+                let filter = format!(
+                    "/scim/v2/Users?filter=userName%20eq%20%22{}%22",
+                    name.replace('@', "%40")
+                );
+                let (status, found) = api.scim(token, Method::GET, &filter, None).await;
+                assert_eq!((status, &found["totalResults"]), (StatusCode::OK, &json!(0)), "{found}");
             }
             let body = json!({
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -124,13 +119,11 @@ async fn sync(
                 "displayName": format!("User {i}"), "name": {"givenName": "User", "familyName": format!("{i}")},
                 "emails": [{"value": name, "type": "work", "primary": true}]
             });
-            let (status, answer) = send(Method::POST, "/scim/v2/Users".into(), Some(body)).await;
+            let (status, answer) = api.scim(token, Method::POST, "/scim/v2/Users", Some(body)).await;
             assert_eq!(status, StatusCode::CREATED, "{answer}");
-            mine.push(t.elapsed().as_micros());
         }
-    }))
+    })
     .await;
-    let mut micros: Vec<u128> = runs.into_iter().flatten().collect();
     let secs = started.elapsed().as_secs_f64();
     let how = if lookup {
         "SCIM first sync (lookup + create)"
@@ -138,8 +131,9 @@ async fn sync(
         "SCIM creates alone"
     };
     report_creates(how, in_flight, users, started, &mut micros, None);
-    let (_, all) = send(Method::GET, "/scim/v2/Users?count=0".into(), None).await;
-    let all: Value = serde_json::from_str(&all).unwrap_or_default();
+    let (_, all) = api
+        .scim(&token, Method::GET, "/scim/v2/Users?count=0", None)
+        .await;
     assert_eq!(all["totalResults"], json!(users), "every user once");
     secs
 }
