@@ -35,22 +35,30 @@ pub fn require_api() -> Api {
 
 impl Api {
     /// The first mail the SES engine accepted that `matches`, waiting up to `within` for it
-    /// (the stream path delivers after the answer), and how long it took to arrive.
+    /// (the stream path delivers after the answer), and how long it took to arrive. A failed
+    /// read is retried: moto serializes its whole state for each read and answers an error
+    /// when another request changes it meanwhile. The reads back off to one a second, as
+    /// each is tens of MB late in a run and starves the sends being waited for.
     pub async fn mail(
         &self,
         within: std::time::Duration,
         matches: impl Fn(&crate::mail::SentMail) -> bool,
-    ) -> Option<(crate::mail::SentMail, std::time::Duration)> {
+    ) -> Result<(crate::mail::SentMail, std::time::Duration), String> {
         let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(20);
         loop {
-            let sent = crate::mail::sent_mail(&self.http).await.ok()?;
-            if let Some(mail) = sent.into_iter().find(|m| matches(m)) {
-                return Some((mail, started.elapsed()));
-            }
+            let last = match crate::mail::sent_mail(&self.http).await {
+                Ok(sent) => match sent.into_iter().find(|m| matches(m)) {
+                    Some(mail) => return Ok((mail, started.elapsed())),
+                    None => String::from("no mail matched"),
+                },
+                Err(e) => e,
+            };
             if started.elapsed() > within {
-                return None;
+                return Err(format!("after {within:?}: {last}"));
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(1));
         }
     }
 

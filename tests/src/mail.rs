@@ -20,15 +20,32 @@ pub fn ses_endpoint() -> Option<String> {
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-/// Every mail the engine serving SES v2 accepted, oldest first.
+/// Every mail the engine serving SES v2 accepted, oldest first. A failed read is tried twice
+/// more: moto serializes its whole state for each read, and a request changing that state
+/// meanwhile can fail it.
 pub async fn sent_mail(http: &reqwest::Client) -> Result<Vec<SentMail>, String> {
+    let mut failed = Vec::new();
+    for _ in 0..3 {
+        match read_sent_mail(http).await {
+            Ok(sent) => return Ok(sent),
+            Err(e) => failed.push(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    Err(failed.join("; "))
+}
+
+async fn read_sent_mail(http: &reqwest::Client) -> Result<Vec<SentMail>, String> {
     let base = ses_endpoint().ok_or("no SES endpoint set")?;
     let get = |path: &str| {
         let url = format!("{base}{path}");
         async move {
             let answer = http.get(&url).send().await.map_err(|e| e.to_string())?;
-            if !answer.status().is_success() {
+            if answer.status() == reqwest::StatusCode::NOT_FOUND {
                 return Ok(None);
+            }
+            if !answer.status().is_success() {
+                return Err(format!("{url}: {}", answer.status()));
             }
             answer
                 .json::<Value>()

@@ -160,7 +160,7 @@ async fn confirmed_by_mail(api: &Api, tenant: &str, quote: &Value) {
             m.subject == "Dit køb af licenser er bekræftet" && m.body.contains(&marker)
         })
         .await
-        .expect("a purchase confirmation in the SES engine");
+        .unwrap_or_else(|e| panic!("a purchase confirmation in the SES engine: {e}"));
     assert_eq!(confirmation.to, "ada@acme.dk");
     let amount = quote["total"].as_i64().unwrap();
     let shown = format!("{}.{:02} DKK", amount / 100, amount % 100);

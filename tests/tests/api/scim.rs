@@ -145,13 +145,23 @@ async fn an_entra_sequence_through_scim_leaves_seats_mail_and_log_as_the_users_a
     assert_eq!(states(&api, &by_scim).await, states(&api, &by_api).await);
 
     // The mail the seat rules send goes out as it does for the users API: dee's grace notice,
-    // then (cy gone) dee's seat licensed again.
+    // then (cy gone) dee's seat licensed again. Delivered once the outbox is empty (a cheap
+    // read); the engine's sent mail is read after that.
+    let store = e2e_store().await.expect("LICENSING_TABLE");
     for tenant in [&by_scim, &by_api] {
+        let id = licensing::domain::identity::TenantId::parse(tenant).expect("a tenant id");
+        let took = outbox_drained(&store, &id, std::time::Duration::from_secs(120)).await;
+        assert!(
+            took.is_some(),
+            "{tenant}'s outbox not delivered within two minutes"
+        );
         let to = format!("dee@{tenant}.example");
-        let mails = api
+        if let Err(e) = api
             .mail(std::time::Duration::from_secs(30), |m| m.to == to)
-            .await;
-        assert!(mails.is_some(), "no mail to {to}");
+            .await
+        {
+            panic!("no mail to {to}: {e}");
+        }
     }
     let (_, log) = api
         .as_user(
