@@ -305,12 +305,17 @@ start_api() {
     clock=(env "LD_PRELOAD=$FAKETIME_LIB" "FAKETIME_TIMESTAMP_FILE=$LICENSING_CLOCK_FILE"
       FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1)
   fi
-  for fn in web status purchase downscale users tenants sweeper dispatcher; do
+  for fn in web status purchase downscale users tenants sweeper dispatcher webhooks; do
     args+=(--function "$fn=4")
   done
+  # R38: the dispatcher hands each webhook to the `webhooks` function through Lambda's Invoke
+  # API on the local front, as on AWS; local receivers listen on 127.0.0.1 over http, which
+  # only this setting allows.
+  export LICENSING_WEBHOOK_SENDER=webhooks AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$port"
+  export LICENSING_WEBHOOKS_ALLOW_PRIVATE="${LICENSING_WEBHOOKS_ALLOW_PRIVATE:-1}"
   start_bg "the local API on :$port (cargo lambda watch and the local front)" "$logdir/watch.log" \
     "${clock[@]}" "$ROOT/target/debug/local-front" --watch "127.0.0.1:$port" --bin-dir "$ROOT/target/debug" \
-    "${args[@]}" --default-timeout 10 --timeout dispatcher=60 --timeout sweeper=900 -- \
+    "${args[@]}" --default-timeout 10 --timeout dispatcher=60 --timeout sweeper=900 --timeout webhooks=20 -- \
     "$VENV/bin/cargo-lambda" lambda watch --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$port"
   local front="${PIDS[-1]}" _
   for _ in $(seq 120); do

@@ -15,6 +15,16 @@ pub struct Config {
     /// How many processes send mail at once (`LICENSING_MAIL_SENDERS`, default 1): each paces
     /// itself to this share of the account's SES sending rate.
     pub mail_senders: u32,
+    /// The webhook sender's function (R38, `LICENSING_WEBHOOK_SENDER`: its name or ARN); no
+    /// webhook is sent without it.
+    pub webhook_sender: Option<String>,
+}
+
+/// R38: `LICENSING_WEBHOOKS_ALLOW_PRIVATE=1` lets webhooks reach private and loopback
+/// addresses, over `http` too: a local run's receivers. No deployment sets it; the metadata
+/// service is refused whatever it says.
+pub fn webhooks_allow_private() -> bool {
+    std::env::var("LICENSING_WEBHOOKS_ALLOW_PRIVATE").is_ok_and(|v| v == "1")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +57,9 @@ impl Config {
                 .and_then(|v| v.parse().ok())
                 .filter(|n| *n > 0)
                 .unwrap_or(1),
+            webhook_sender: std::env::var("LICENSING_WEBHOOK_SENDER")
+                .ok()
+                .filter(|v| !v.is_empty()),
         })
     }
 }

@@ -50,14 +50,35 @@ pub fn notifier(config: &Config, sdk: &aws_types::SdkConfig) -> crate::notify::N
     if let Some(calls) = AwsCalls::from_env("events") {
         events = events.interceptor(calls);
     }
-    crate::notify::Notifier::from_configs(
+    let notifier = crate::notify::Notifier::from_configs(
         ses,
         events,
         config.event_bus.clone(),
         config.mail_from.clone(),
     )
     .with_configuration_set(config.ses_configuration_set.clone())
-    .with_support_contact(config.support_email.clone())
+    .with_support_contact(config.support_email.clone());
+    match &config.webhook_sender {
+        Some(function) => {
+            // The sender gives an endpoint 15 s; its own start and answer fit in the rest.
+            let mut lambda = aws_sdk_lambda::config::Builder::from(sdk).timeout_config(
+                aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+                    .operation_timeout(std::time::Duration::from_secs(30))
+                    .build(),
+            );
+            if let Some(url) = crate::config::endpoint_url("LAMBDA") {
+                lambda = lambda.endpoint_url(url);
+            }
+            if let Some(calls) = AwsCalls::from_env("lambda") {
+                lambda = lambda.interceptor(calls);
+            }
+            notifier.with_webhook_sender(
+                aws_sdk_lambda::Client::from_conf(lambda.build()),
+                function.clone(),
+            )
+        }
+        None => notifier,
+    }
 }
 
 #[cfg(feature = "notify")]
@@ -84,7 +105,10 @@ pub async fn on_stream<S, N>(
     crate::notify::DispatchReport,
 )
 where
-    S: crate::ports::AccountReads + crate::ports::OutboxStore + crate::ports::MailSuppressions,
+    S: crate::ports::AccountReads
+        + crate::ports::OutboxStore
+        + crate::ports::MailSuppressions
+        + crate::ports::Webhooks,
     N: crate::notify::Sender,
 {
     use crate::adapters::dynamodb::stream::{batch_response, outbox_records};

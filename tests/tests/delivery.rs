@@ -425,6 +425,13 @@ impl licensing::notify::Sender for Paced {
         self.0.put_events(events).await
     }
 
+    async fn post_webhook(
+        &self,
+        post: &licensing::domain::webhooks::Post,
+    ) -> Result<licensing::domain::webhooks::Answer, licensing::notify::Refusal> {
+        self.0.post_webhook(post).await
+    }
+
     fn mail_cap(&self) -> usize {
         self.0.mail_cap()
     }

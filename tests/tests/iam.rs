@@ -33,7 +33,7 @@ const SDK: [(&str, &str); 13] = [
 
 /// The store's ports; `Store` is the first nine, `Quotes` needs `AccountReads`, and
 /// `Commits` the reads that address a change's mail.
-const PORTS: [&str; 10] = [
+const PORTS: [&str; 11] = [
     "AccountReads",
     "Listings",
     "Quotes",
@@ -44,10 +44,17 @@ const PORTS: [&str; 10] = [
     "PurchaseRequests",
     "RoleMembers",
     "OutboxStore",
+    "Webhooks",
 ];
 
-/// What sending needs (`Notifier` on SES v2 and EventBridge; the quota read at init).
-const SENDER: [&str; 3] = ["ses:SendEmail", "ses:GetAccount", "events:PutEvents"];
+/// What sending needs (`Notifier` on SES v2 and EventBridge; the quota read at init; the
+/// webhook sender invoked, R38).
+const SENDER: [&str; 4] = [
+    "ses:SendEmail",
+    "ses:GetAccount",
+    "events:PutEvents",
+    "lambda:InvokeFunction",
+];
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -275,7 +282,8 @@ fn use_cases() -> BTreeMap<String, BTreeSet<&'static str>> {
                 .find(|(i, _)| signature[..*i].ends_with(['<', ' ', '\n']))
                 .map(|(i, _)| &signature[i + 3..]);
             let Some(bound) = bound else { continue };
-            let end = bound.find([',', '>', '\n']).unwrap_or(bound.len());
+            // A bound rustfmt wrapped goes on over lines (`S: A\n    + B,`).
+            let end = bound.find([',', '>']).unwrap_or(bound.len());
             out.insert(name, ports_of(&bound[..end]));
         }
     }

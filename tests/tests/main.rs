@@ -20,3 +20,4 @@ mod size;
 mod store;
 mod sweeper;
 mod use_cases;
+mod webhooks;

@@ -4,7 +4,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::notify::Sender;
 use licensing::notify::feedback::{FeedbackReport, record_feedback};
-use licensing::ports::{AccountReads, MailSuppressions, OutboxStore};
+use licensing::ports::{AccountReads, MailSuppressions, OutboxStore, Webhooks};
 use licensing::startup::on_stream;
 
 /// What invokes the dispatcher: the table's stream, or SES's bounce and complaint events
@@ -24,7 +24,7 @@ pub enum Answer {
     Feedback(FeedbackReport),
 }
 
-pub async fn route<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+pub async fn route<S: AccountReads + OutboxStore + MailSuppressions + Webhooks, N: Sender>(
     store: &S,
     notifier: &N,
     event: LambdaEvent<Incoming>,
@@ -62,7 +62,7 @@ pub async fn feedback<S: AccountReads + MailSuppressions>(
 
 /// One batch of stream records: the failures go back to the event source mapping, which
 /// retries from the first of them (`ReportBatchItemFailures`).
-pub async fn handle<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+pub async fn handle<S: AccountReads + OutboxStore + MailSuppressions + Webhooks, N: Sender>(
     store: &S,
     notifier: &N,
     event: LambdaEvent<Event>,

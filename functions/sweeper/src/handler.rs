@@ -2,7 +2,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent};
 use licensing::app::sweep::{SweepReport, sweep};
 use licensing::notify::{DispatchReport, Sender, dispatch_due_within};
-use licensing::ports::{Clock, OutboxStore, Store};
+use licensing::ports::{Clock, OutboxStore, Store, Webhooks};
 use licensing::telemetry::SweepFigures;
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,7 +24,7 @@ pub struct Outcome {
 /// take `clock`'s, the real one (R33), so a late or repeated event never lets two runs send
 /// one message. Both phases stop in time for the invocation's deadline, or, where the runtime
 /// gives none (`cargo lambda watch` sends one in 1970), for `budget` from the start.
-pub async fn handle<S: Store + OutboxStore, N: Sender, C: Clock>(
+pub async fn handle<S: Store + OutboxStore + Webhooks, N: Sender, C: Clock>(
     store: &S,
     notifier: &N,
     clock: &C,

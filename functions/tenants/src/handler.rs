@@ -1,5 +1,7 @@
 use chrono::NaiveDate;
 use lambda_http::Request;
+use licensing::adapters::resolve::SystemResolver;
+use licensing::app::webhooks::{self, WebhookSettings};
 use licensing::app::{self, AppError};
 use licensing::domain::identity::{DisplayName, EmailAddress, Language, TenantId, UserId};
 use licensing::domain::money::{Amount, Currency};
@@ -8,8 +10,10 @@ use licensing::domain::pool::PoolId;
 use licensing::domain::rights::administrator;
 use licensing::domain::tenant::{NewPool, NewTenant};
 use licensing::domain::user::NewUser;
-use licensing::http::{HttpResult, auth, json_body, ok, present, record_tenant, route, route_key};
-use licensing::ports::{Clock, Store};
+use licensing::http::{
+    HttpResult, auth, json_body, ok, present, record_tenant, route, route_key, tenant_route,
+};
+use licensing::ports::{Clock, Resolve, Store, Webhooks};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -108,12 +112,33 @@ impl From<AdministratorBody> for NewUser {
     }
 }
 
-pub async fn handle<S: Store, C: Clock>(
+pub async fn handle<S: Store + Webhooks, C: Clock>(
     store: &S,
     clock: &C,
     auth: &auth::AuthConfig,
     request: Request,
 ) -> HttpResult {
+    let settings = WebhookSettings {
+        allow_private: licensing::config::webhooks_allow_private(),
+        resolver: &SystemResolver,
+    };
+    handle_with(store, clock, auth, &settings, request).await
+}
+
+/// `handle` with the deployment's webhook settings given (a test's resolver).
+pub async fn handle_with<S: Store + Webhooks, C: Clock, R: Resolve>(
+    store: &S,
+    clock: &C,
+    auth: &auth::AuthConfig,
+    settings: &WebhookSettings<'_, R>,
+    request: Request,
+) -> HttpResult {
+    if matches!(route_key(&request).1.first(), Some(&"webhooks")) {
+        return tenant_route(store, clock, auth, request, |request, caller, now| {
+            webhook_routes(store, settings, request, caller, now)
+        })
+        .await;
+    }
     route(store, request, |request| async move {
         let operator = auth::operator(&request, auth)?;
         let now = clock.now();
@@ -158,6 +183,64 @@ pub async fn handle<S: Store, C: Clock>(
         }
     })
     .await
+}
+
+/// R38: a tenant's administrator manages its webhook endpoints here (the tenant's own
+/// configuration, as the operator's routes above are the tenants').
+async fn webhook_routes<S: Store + Webhooks, R: Resolve>(
+    store: &S,
+    settings: &WebhookSettings<'_, R>,
+    request: Request,
+    caller: app::Caller,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<lambda_http::Response<lambda_http::Body>, AppError> {
+    let (method, parts) = route_key(&request);
+    match (method, parts.as_slice()) {
+        ("GET", ["webhooks"]) => {
+            let items = webhooks::list_endpoints(store, &caller, now).await?;
+            ok(200, &serde_json::json!({ "items": items }))
+        }
+        ("POST", ["webhooks"]) => {
+            let body: webhooks::NewEndpoint = json_body(&request)?;
+            ok(
+                201,
+                &webhooks::create_endpoint(store, &caller, body, settings, now).await?,
+            )
+        }
+        ("GET", ["webhooks", id]) => {
+            ok(200, &webhooks::get_endpoint(store, &caller, id, now).await?)
+        }
+        ("PATCH", ["webhooks", id]) => {
+            let body: webhooks::EndpointPatch = json_body(&request)?;
+            ok(
+                200,
+                &webhooks::update_endpoint(store, &caller, id, body, settings, now).await?,
+            )
+        }
+        ("DELETE", ["webhooks", id]) => {
+            webhooks::delete_endpoint(store, &caller, id, now).await?;
+            lambda_http::Response::builder()
+                .status(204)
+                .body(lambda_http::Body::Empty)
+                .map_err(|e| AppError::Internal(e.to_string()))
+        }
+        ("POST", ["webhooks", id, "rotate-secret"]) => ok(
+            200,
+            &webhooks::rotate_secret(store, &caller, id, now).await?,
+        ),
+        ("POST", ["webhooks", id, "test"]) => {
+            ok(202, &webhooks::send_test(store, &caller, id, now).await?)
+        }
+        ("GET", ["webhooks", id, "attempts"]) => {
+            let items = webhooks::list_attempts(store, &caller, id, now).await?;
+            ok(200, &serde_json::json!({ "items": items }))
+        }
+        ("POST", ["webhooks", id, "messages", message, "resend"]) => ok(
+            202,
+            &webhooks::resend(store, &caller, id, message, now).await?,
+        ),
+        _ => Err(AppError::NotFound("route")),
+    }
 }
 
 #[cfg(test)]

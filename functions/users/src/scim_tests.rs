@@ -119,6 +119,7 @@ fn messages(w: &World) -> Vec<String> {
             Payload::Mail { kind, to, .. } => {
                 format!("{kind:?} to {to:?}").replace(|c: char| c.is_ascii_digit(), "")
             }
+            Payload::Webhook { event_type, .. } => format!("webhook {event_type}"),
         })
         .collect()
 }

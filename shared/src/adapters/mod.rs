@@ -6,3 +6,6 @@ pub mod aws_calls;
 pub mod dynamodb;
 #[cfg(feature = "test-fixtures")]
 pub mod memory;
+pub mod resolve;
+#[cfg(feature = "webhook")]
+pub mod webhook_post;

@@ -18,6 +18,7 @@ pub mod tenants;
 pub mod usage;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 pub use batch::{BATCH_USERS, BatchResult, BatchView, create_users};
 pub use error::AppError;
 pub use next_period::{SEATS_LISTED, preview_next_period, set_next_period};

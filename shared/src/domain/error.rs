@@ -85,6 +85,9 @@ pub enum DomainError {
     PriceChanged { total: i64 },
     #[error("only an administrator changes the approval threshold")]
     AdministratorOnly,
+    /// R38: a webhook's address is one a webhook must not reach.
+    #[error("a webhook cannot be sent there: {0}")]
+    AddressRefused(String),
 }
 
 impl DomainError {
@@ -119,6 +122,7 @@ impl DomainError {
             Self::OwnRequest => "own_request",
             Self::PriceChanged { .. } => "price_changed",
             Self::AdministratorOnly => "administrator_only",
+            Self::AddressRefused(_) => "address_refused",
         }
     }
 
@@ -141,7 +145,8 @@ impl DomainError {
             | Self::QuoteStale
             | Self::PoolFull { .. }
             | Self::LimitReached { .. }
-            | Self::PeriodEnded => ErrorKind::Refused,
+            | Self::PeriodEnded
+            | Self::AddressRefused(_) => ErrorKind::Refused,
             Self::QuoteExpired | Self::QuoteOtherPeriod => ErrorKind::Gone,
             Self::UserAlreadyActive
             | Self::UserAlreadyInactive

@@ -24,5 +24,6 @@ pub mod suppression;
 pub mod tenant;
 pub mod usage;
 pub mod user;
+pub mod webhooks;
 
 pub use error::{DomainError, ErrorKind};

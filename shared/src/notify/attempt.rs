@@ -15,6 +15,8 @@ pub struct DispatchReport {
     pub batches: usize,
     pub mails: usize,
     pub events: usize,
+    /// Webhook messages delivered (R38), or dropped as their endpoint is gone or disabled.
+    pub webhooks: usize,
     /// Messages whose attempt failed (counted towards their dead letter).
     pub failed: usize,
     /// Messages dead-lettered in this run.
@@ -39,6 +41,7 @@ impl DispatchReport {
         self.batches += other.batches;
         self.mails += other.mails;
         self.events += other.events;
+        self.webhooks += other.webhooks;
         self.failed += other.failed;
         self.dead += other.dead;
         self.capped += other.capped;

@@ -11,9 +11,10 @@ use super::mail::{MailContext, render};
 use super::recipients::{Recipients, recipients};
 use super::sender::Refusal;
 use super::sender::Sender;
+use super::webhooks::{self, Hooks};
 use crate::domain::identity::TenantId;
 use crate::outbox::{OutboxBatch, OutboxMessage, Payload};
-use crate::ports::{AccountReads, Claim, MailSuppressions, OutboxStore, StoreError};
+use crate::ports::{AccountReads, Claim, MailSuppressions, OutboxStore, StoreError, Webhooks};
 
 /// How long a dispatcher holds a batch it is delivering.
 const LEASE_SECS: i64 = 60;
@@ -41,6 +42,7 @@ struct Allowance {
 
 /// Delivers the messages of one batch that this dispatcher has claimed that are due; a dead
 /// one, or one whose own next attempt is later, is kept as it is.
+#[allow(clippy::too_many_arguments)]
 async fn deliver_batch<N: Sender>(
     notifier: &N,
     tenant: &TenantId,
@@ -49,6 +51,7 @@ async fn deliver_batch<N: Sender>(
     now: DateTime<Utc>,
     allowed: &mut Allowance,
     report: &mut DispatchReport,
+    hooks: &mut Hooks,
 ) -> Left {
     let mut remaining = Vec::new();
     let failed_before = report.failed;
@@ -77,7 +80,7 @@ async fn deliver_batch<N: Sender>(
                     detail.to_string(),
                 ))
             }
-            Payload::Mail { .. } => None,
+            Payload::Mail { .. } | Payload::Webhook { .. } => None,
         })
         .collect();
     let (accepted, event_refusal) = if event_entries.is_empty() {
@@ -98,6 +101,32 @@ async fn deliver_batch<N: Sender>(
                     .clone()
                     .unwrap_or_else(|| Refusal::of(None, "not accepted")),
             ),
+            Payload::Webhook { .. } if tokio::time::Instant::now() >= allowed.until => {
+                report.held += 1;
+                Outcome::HeldBack
+            }
+            Payload::Webhook {
+                endpoint_id,
+                event_type,
+                at,
+                data,
+            } => {
+                let outcome = webhooks::send(
+                    notifier,
+                    hooks,
+                    &message.message_id,
+                    endpoint_id,
+                    event_type,
+                    *at,
+                    data,
+                    now,
+                )
+                .await;
+                if matches!(outcome, Outcome::Sent) {
+                    report.webhooks += 1;
+                }
+                outcome
+            }
             Payload::Mail {
                 kind,
                 to,
@@ -203,7 +232,7 @@ where
 }
 
 /// Claims, delivers and settles batches. A batch another dispatcher holds is left to it.
-pub async fn deliver<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+pub async fn deliver<S: AccountReads + OutboxStore + MailSuppressions + Webhooks, N: Sender>(
     store: &S,
     notifier: &N,
     batches: Vec<OutboxBatch>,
@@ -226,7 +255,10 @@ pub async fn deliver<S: AccountReads + OutboxStore + MailSuppressions, N: Sender
 /// round would otherwise send the next 200). A tenant that has used its cap still has its
 /// events delivered; its mail waits for the next run, behind the other tenants' batches. No
 /// mail is started after `deadline`.
-async fn deliver_within_cap<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+async fn deliver_within_cap<
+    S: AccountReads + OutboxStore + MailSuppressions + Webhooks,
+    N: Sender,
+>(
     store: &S,
     notifier: &N,
     batches: Vec<OutboxBatch>,
@@ -270,7 +302,10 @@ pub(super) struct Pace<'a> {
     pub commit_waits: &'a [std::time::Duration],
 }
 
-pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+pub(super) async fn deliver_tenant<
+    S: AccountReads + OutboxStore + MailSuppressions + Webhooks,
+    N: Sender,
+>(
     store: &S,
     notifier: &N,
     tenant: TenantId,
@@ -285,6 +320,7 @@ pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressi
     } = pace;
     let mut report = DispatchReport::default();
     let mut given_up = std::collections::BTreeSet::new();
+    let mut hooks = Hooks::default();
     let people = recipients(store, &tenant, &batches, notifier.support_contact()).await?;
     let started = std::time::Instant::now();
     for batch in batches {
@@ -316,16 +352,31 @@ pub(super) async fn deliver_tenant<S: AccountReads + OutboxStore + MailSuppressi
         };
         report.batches += 1;
         let dead_before = report.dead;
+        let mut messages = batch.messages.clone();
+        if webhooks::needs_fan_out(&messages) || webhooks::has_webhooks(&messages) {
+            hooks.load(store, &tenant).await?;
+        }
+        if webhooks::needs_fan_out(&messages) {
+            // Written before the events are sent: a crash in between writes them again,
+            // which the store makes a no-op.
+            for group in webhooks::fan_out(&mut messages, &hooks) {
+                store
+                    .queue_webhooks(&tenant, &group[0].message_id, &group)
+                    .await?;
+            }
+        }
         let left = deliver_batch(
             notifier,
             &tenant,
             &people,
-            batch.messages.clone(),
+            messages,
             now,
             &mut allowed,
             &mut report,
+            &mut hooks,
         )
         .await;
+        hooks.save(store, &tenant, now).await?;
         mail_budget = allowed.mails;
         if report.dead > dead_before {
             let error = left
@@ -400,7 +451,10 @@ const DISPATCH_ROUNDS: usize = 20;
 /// The scheduled dispatcher: every batch due at `now`, through the due index, read again
 /// while the last read's batches were delivered (what failed is due later, what another
 /// dispatcher holds or an uncommitted change wrote is left, so the rounds end).
-pub async fn dispatch_due<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+pub async fn dispatch_due<
+    S: AccountReads + OutboxStore + MailSuppressions + Webhooks,
+    N: Sender,
+>(
     store: &S,
     notifier: &N,
     now: DateTime<Utc>,
@@ -413,7 +467,10 @@ pub async fn dispatch_due<S: AccountReads + OutboxStore + MailSuppressions, N: S
 /// are read, so a replay for a later instant delivers the messages its changes wrote without
 /// spending a retry before its time. No round starts after `budget_ends` (the invocation's
 /// deadline; what is left is due for the next run).
-pub async fn dispatch_due_within<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+pub async fn dispatch_due_within<
+    S: AccountReads + OutboxStore + MailSuppressions + Webhooks,
+    N: Sender,
+>(
     store: &S,
     notifier: &N,
     now: DateTime<Utc>,

@@ -10,6 +10,7 @@ mod recipients;
 pub mod recorded;
 mod sender;
 mod stream;
+mod webhooks;
 
 pub use attempt::DispatchReport;
 pub use delivery::{deliver, dispatch_due, dispatch_due_within};

@@ -84,7 +84,7 @@ pub(super) async fn recipients<S: AccountReads + OutboxStore + MailSuppressions>
                 names_contacts |= *kind == MailKind::SeatAtRisk;
                 Some(to)
             }
-            Payload::Mail { .. } | Payload::Event { .. } => None,
+            Payload::Mail { .. } | Payload::Event { .. } | Payload::Webhook { .. } => None,
         })
         .collect();
     if mails.is_empty() {

@@ -34,6 +34,9 @@ struct Kept {
     events: Vec<PutEvent>,
     mail_refused: Option<String>,
     events_refused: Option<String>,
+    webhooks: Vec<crate::domain::webhooks::Post>,
+    /// What every webhook's endpoint answers (none: nothing answers); 200 unless told.
+    webhook_status: Option<Option<u16>>,
 }
 
 /// A clone shares what was kept, so a test keeps one while delivery uses another.
@@ -91,6 +94,16 @@ impl Recorder {
         self.kept(|k| k.mail_refused = code.map(str::to_owned));
     }
 
+    /// Every webhook posted so far, in order (those whose endpoint failed too).
+    pub fn webhooks(&self) -> Vec<crate::domain::webhooks::Post> {
+        self.kept(|k| k.webhooks.clone())
+    }
+
+    /// From now on every endpoint answers `status` (`None`: nothing answers).
+    pub fn answer_webhooks(&self, status: Option<u16>) {
+        self.kept(|k| k.webhook_status = Some(status));
+    }
+
     /// From now on every event is refused with the error code `code` (`None`: accepted again).
     pub fn refuse_events(&self, code: Option<&str>) {
         self.kept(|k| k.events_refused = code.map(str::to_owned));
@@ -136,6 +149,22 @@ impl Sender for Recorder {
                     None,
                 )
             }
+        })
+    }
+
+    async fn post_webhook(
+        &self,
+        post: &crate::domain::webhooks::Post,
+    ) -> Result<crate::domain::webhooks::Answer, Refusal> {
+        self.kept(|k| {
+            k.webhooks.push(post.clone());
+            let status = k.webhook_status.unwrap_or(Some(200));
+            Ok(crate::domain::webhooks::Answer {
+                status,
+                latency_ms: 1,
+                answer: String::new(),
+                error: status.is_none().then(|| "connection refused".to_owned()),
+            })
         })
     }
 

@@ -57,6 +57,13 @@ pub trait Sender: Send + Sync {
         events: &[(&str, &str, String)],
     ) -> impl std::future::Future<Output = (Vec<String>, Option<Refusal>)> + Send;
 
+    /// Hands one signed webhook to the webhook sender (R38) and returns what the endpoint
+    /// answered; the refusal is the sender's own failure (not reached, throttled).
+    fn post_webhook(
+        &self,
+        post: &crate::domain::webhooks::Post,
+    ) -> impl std::future::Future<Output = Result<crate::domain::webhooks::Answer, Refusal>> + Send;
+
     fn mail_cap(&self) -> usize;
 
     /// The support contact every mail's footer names (R29), when the deployment has one.
@@ -78,6 +85,13 @@ impl Sender for Notifier {
 
     async fn put_events(&self, events: &[(&str, &str, String)]) -> (Vec<String>, Option<Refusal>) {
         self.put_events_now(events).await
+    }
+
+    async fn post_webhook(
+        &self,
+        post: &crate::domain::webhooks::Post,
+    ) -> Result<crate::domain::webhooks::Answer, Refusal> {
+        self.post_webhook_now(post).await
     }
 
     fn mail_cap(&self) -> usize {
@@ -102,6 +116,8 @@ pub struct Notifier {
     mail_cap: usize,
     support: Option<String>,
     pace: Option<std::sync::Arc<Pace>>,
+    /// The webhook sender (R38): the Lambda client and the function's name.
+    webhooks: Option<(aws_sdk_lambda::Client, String)>,
 }
 
 /// Spaces one process's mails at least `gap` apart, whichever task sends them.
@@ -187,7 +203,52 @@ impl Notifier {
             mail_cap: MAIL_CAP_PER_RUN,
             support: None,
             pace: None,
+            webhooks: None,
         }
+    }
+
+    /// Webhooks go through `function` (its name or ARN), invoked with `lambda`.
+    pub fn with_webhook_sender(mut self, lambda: aws_sdk_lambda::Client, function: String) -> Self {
+        self.webhooks = Some((lambda, function));
+        self
+    }
+
+    /// Invokes the webhook sender and reads its answer. A sender that failed (an error it
+    /// returned, a timeout, Lambda's throttling) is a refusal: the message is tried again.
+    async fn post_webhook_now(
+        &self,
+        post: &crate::domain::webhooks::Post,
+    ) -> Result<crate::domain::webhooks::Answer, Refusal> {
+        let Some((lambda, function)) = &self.webhooks else {
+            return Err(Refusal::of(
+                None,
+                "no webhook sender configured (LICENSING_WEBHOOK_SENDER)",
+            ));
+        };
+        let payload = serde_json::to_vec(post).map_err(|e| Refusal::of(None, e.to_string()))?;
+        let out = lambda
+            .invoke()
+            .function_name(function)
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+            .send()
+            .await
+            .map_err(|e| {
+                let code = e.code().map(str::to_owned);
+                let error = format!("{}", aws_sdk_lambda::error::DisplayErrorContext(e));
+                Refusal::of(code.as_deref(), error)
+            })?;
+        let body = out.payload().map(|b| b.as_ref()).unwrap_or_default();
+        if let Some(error) = out.function_error() {
+            return Err(Refusal::of(
+                None,
+                format!(
+                    "the webhook sender failed ({error}): {}",
+                    String::from_utf8_lossy(body)
+                ),
+            ));
+        }
+        serde_json::from_slice(body)
+            .map_err(|e| Refusal::of(None, format!("the webhook sender's answer: {e}")))
     }
 
     /// Paces this process's mail to its share of the account's SES sending quota, read once

@@ -15,7 +15,7 @@ use super::delivery::{Pace, deliver_tenant, per_tenant};
 use super::sender::Sender;
 use crate::domain::identity::TenantId;
 use crate::outbox::OutboxBatch;
-use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError};
+use crate::ports::{AccountReads, MailSuppressions, OutboxStore, StoreError, Webhooks};
 
 /// How long the handler waits for the commit of a batch written before its change's
 /// transaction (a change too large for one): the transaction follows its pre-writes by
@@ -34,7 +34,10 @@ pub type StreamedBatch = (String, Result<OutboxBatch, StoreError>);
 
 /// Delivers the outbox batches of one batch of stream records, in their order per tenant.
 /// Returns the sequence numbers of the records to retry, and what was delivered.
-pub async fn deliver_streamed<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+pub async fn deliver_streamed<
+    S: AccountReads + OutboxStore + MailSuppressions + Webhooks,
+    N: Sender,
+>(
     store: &S,
     notifier: &N,
     records: Vec<StreamedBatch>,
@@ -81,7 +84,10 @@ pub async fn deliver_streamed<S: AccountReads + OutboxStore + MailSuppressions, 
 
 /// One tenant's batches; one written ahead of its change's transaction is waited for (for
 /// `COMMIT_WAITS`) before it is left to the sweeper's run.
-async fn deliver_committed<S: AccountReads + OutboxStore + MailSuppressions, N: Sender>(
+async fn deliver_committed<
+    S: AccountReads + OutboxStore + MailSuppressions + Webhooks,
+    N: Sender,
+>(
     store: &S,
     notifier: &N,
     tenant: TenantId,

@@ -74,6 +74,15 @@ pub enum Payload {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         addressed: Option<Addressed>,
     },
+    /// R38: one event for one endpoint. Its `message_id` is the `webhook-id` the receiver
+    /// deduplicates by: the same for every attempt and a resend.
+    Webhook {
+        endpoint_id: String,
+        event_type: String,
+        /// When the event happened (the body's `timestamp`).
+        at: DateTime<Utc>,
+        data: serde_json::Value,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +106,10 @@ pub struct OutboxMessage {
     /// error, not sent again until an operator redrives it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dead: bool,
+    /// For an event: its webhook messages are written (one batch per subscribed endpoint), so
+    /// a retry of the event does not write them again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fanned_out: bool,
 }
 
 /// R32: the waits after a message's 1st, 2nd … 9th failed attempt (Standard Webhooks'
@@ -152,6 +165,7 @@ impl OutboxMessage {
             last_error: None,
             delivered_to: Vec::new(),
             dead: false,
+            fanned_out: false,
         }
     }
 }

@@ -4,11 +4,12 @@
 mod store;
 pub use store::{
     AccountReads, Commits, Directories, DueIndex, Listings, MailSuppressions, OutboxStore,
-    PurchaseRequests, Quotes, RoleMembers, Store, UsageHistory,
+    PurchaseRequests, Quotes, RoleMembers, Store, UsageHistory, Webhooks,
 };
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 use crate::domain::account::Account;
 use crate::domain::allocation::RedSeat;
@@ -42,6 +43,15 @@ impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
         self.0
     }
+}
+
+/// Where a name points, as the endpoint is registered (the sender checks again at each send).
+pub trait Resolve: Send + Sync {
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl std::future::Future<Output = Result<Vec<IpAddr>, String>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -393,3 +393,52 @@ pub trait Directories: Send + Sync {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// R38's webhook endpoints (a handful per tenant, read whole) and each one's recent attempts.
+pub trait Webhooks: Send + Sync {
+    /// The tenant's endpoints, oldest first.
+    fn endpoints(
+        &self,
+        tenant: &TenantId,
+    ) -> impl Future<Output = Result<Vec<crate::domain::webhooks::Endpoint>, StoreError>> + Send;
+
+    /// Writes `endpoint` at its `version`: new at 1, otherwise only over `version - 1`
+    /// (`Conflict` when another write came first), with `log` in the same transaction.
+    fn put_endpoint(
+        &self,
+        endpoint: &crate::domain::webhooks::Endpoint,
+        log: Option<&LogEntry>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes `endpoint` (false when gone already) and its attempts, with `log`.
+    fn delete_endpoint(
+        &self,
+        endpoint: &crate::domain::webhooks::Endpoint,
+        log: &LogEntry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Keeps `attempts`, and of each endpoint only its newest
+    /// [`crate::domain::webhooks::ATTEMPTS_KEPT`].
+    fn record_attempts(
+        &self,
+        tenant: &TenantId,
+        attempts: &[crate::domain::webhooks::Attempt],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// An endpoint's kept attempts, newest first.
+    fn attempts(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+    ) -> impl Future<Output = Result<Vec<crate::domain::webhooks::Attempt>, StoreError>> + Send;
+
+    /// Stores webhook `messages` of `tenant` as new outbox batches named after `name`, due at once, each only
+    /// if no batch of its name exists (so a fan-out repeated after a crash writes nothing
+    /// twice); how many were new.
+    fn queue_webhooks(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        messages: &[OutboxMessage],
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}

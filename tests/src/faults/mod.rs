@@ -24,11 +24,12 @@ use licensing::domain::quote::Quote;
 use licensing::domain::suppression::MailSuppression;
 use licensing::domain::usage::UsageReading;
 use licensing::domain::user::User;
+use licensing::domain::webhooks::{Attempt, Endpoint};
 use licensing::outbox::{OutboxBatch, OutboxMessage};
 use licensing::ports::{
     AccountReads, ApprovalReads, Change, Claim, Commits, DueIndex, DueWork, IdempotencyRecord,
     Listings, Loaded, LogEntry, MailSuppressions, OutboxStore, Page, PageRequest, PurchaseRequests,
-    Quotes, RoleMembers, Span, StoreError, StoreUsage, StoredQuote, UsageHistory,
+    Quotes, RoleMembers, Span, StoreError, StoreUsage, StoredQuote, UsageHistory, Webhooks,
 };
 
 /// The port methods, as a rule names them.
@@ -64,6 +65,12 @@ pub enum Method {
     GetRequest,
     ListRequests,
     ActiveInRoles,
+    QueueWebhooks,
+    Endpoints,
+    PutEndpoint,
+    DeleteEndpoint,
+    RecordAttempts,
+    Attempts,
 }
 
 impl Method {
@@ -79,6 +86,10 @@ impl Method {
                 | Method::RedriveDead
                 | Method::Suppress
                 | Method::RecordUsage
+                | Method::QueueWebhooks
+                | Method::PutEndpoint
+                | Method::DeleteEndpoint
+                | Method::RecordAttempts
         )
     }
 }

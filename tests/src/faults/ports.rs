@@ -224,6 +224,59 @@ impl<S: OutboxStore, A: Send + Sync> OutboxStore for Faulty<S, A> {
     }
 }
 
+impl<S: Webhooks, A: Send + Sync> Webhooks for Faulty<S, A> {
+    async fn endpoints(&self, tenant: &TenantId) -> Result<Vec<Endpoint>, StoreError> {
+        self.enter(Method::Endpoints).await?;
+        self.store.endpoints(tenant).await
+    }
+
+    async fn put_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        log: Option<&LogEntry>,
+    ) -> Result<(), StoreError> {
+        self.enter(Method::PutEndpoint).await?;
+        self.store.put_endpoint(endpoint, log).await
+    }
+
+    async fn delete_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        log: &LogEntry,
+    ) -> Result<bool, StoreError> {
+        self.enter(Method::DeleteEndpoint).await?;
+        self.store.delete_endpoint(endpoint, log).await
+    }
+
+    async fn record_attempts(
+        &self,
+        tenant: &TenantId,
+        attempts: &[Attempt],
+    ) -> Result<(), StoreError> {
+        self.enter(Method::RecordAttempts).await?;
+        self.store.record_attempts(tenant, attempts).await
+    }
+
+    async fn attempts(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+    ) -> Result<Vec<Attempt>, StoreError> {
+        self.enter(Method::Attempts).await?;
+        self.store.attempts(tenant, endpoint_id).await
+    }
+
+    async fn queue_webhooks(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        messages: &[OutboxMessage],
+    ) -> Result<usize, StoreError> {
+        self.enter(Method::QueueWebhooks).await?;
+        self.store.queue_webhooks(tenant, name, messages).await
+    }
+}
+
 impl<S: MailSuppressions, A: Send + Sync> MailSuppressions for Faulty<S, A> {
     async fn suppressions(&self, tenant: &TenantId) -> Result<Vec<MailSuppression>, StoreError> {
         self.enter(Method::Suppressions).await?;

@@ -22,7 +22,7 @@ mod world;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use licensing::notify::recorded::Recorder;
-use licensing::ports::{OutboxStore, Store, StoreUsage};
+use licensing::ports::{OutboxStore, Store, StoreUsage, Webhooks};
 use std::collections::BTreeMap;
 
 use crate::faults::Method;
@@ -181,7 +181,7 @@ impl Use {
 /// Runs `plan` on `store` and checks the result.
 pub async fn run<S>(store: S, plan: &Plan) -> Outcome
 where
-    S: Store + OutboxStore + Clone + 'static,
+    S: Store + OutboxStore + Webhooks + Clone + 'static,
 {
     let sender = Recorder::new();
     let before = store.usage();

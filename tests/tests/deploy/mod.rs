@@ -83,7 +83,7 @@ fn router_routes_of(keep: impl Fn(&str) -> bool) -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_of_the_template_is_served_locally_and_the_other_way_round() {
     let template = template_routes();
-    assert_eq!(template.len(), 42, "{template:?}");
+    assert_eq!(template.len(), 51, "{template:?}");
     assert_eq!(template, router_routes());
     let page: Vec<_> = router_routes_of(|f| f == LOCAL_ONLY_FUNCTION)
         .into_iter()
@@ -248,6 +248,7 @@ fn every_function_is_built_from_its_own_crate() {
         "tenants",
         "sweeper",
         "dispatcher",
+        "webhooks",
     ]
     .map(String::from)
     .into();

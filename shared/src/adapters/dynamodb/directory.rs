@@ -48,7 +48,11 @@ struct TokenItem {
 }
 
 impl DynamoStore {
-    fn log_put(&self, log: &LogEntry, tenant: &TenantId) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn log_put(
+        &self,
+        log: &LogEntry,
+        tenant: &TenantId,
+    ) -> Result<TransactWriteItem, StoreError> {
         self.put(
             to_item(&LogItem {
                 pk: tenant_pk(tenant),

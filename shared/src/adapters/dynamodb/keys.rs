@@ -18,6 +18,8 @@
 //! | directory key of a SCIM-managed user (R34) | `T#{tenant}` | `N#u#{lower-case userName}`, `N#x#{externalId}` | – |
 //! | provisioning token, listed (R34) | `T#{tenant}` | `P#{token id}` | – |
 //! | provisioning token, by its hash (R34) | `SCIMTOKEN#{sha256}` | `SCIMTOKEN` | – |
+//! | webhook endpoint (R38) | `T#{tenant}` | `WH#{id}` | – |
+//! | webhook attempt, the newest 100 an endpoint's (R38) | `T#{tenant}` | `WA#{endpoint}#{instant}#{message}` | – |
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.
 //! The log entry, invoice, quote, idempotency record and outbox messages are each one JSON

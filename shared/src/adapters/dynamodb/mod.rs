@@ -19,6 +19,7 @@ mod store;
 pub mod stream;
 mod suppressions;
 mod usage;
+mod webhooks;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

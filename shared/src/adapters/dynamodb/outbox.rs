@@ -342,7 +342,7 @@ pub(super) fn batch_of(item: OutboxItem) -> Result<OutboxBatch, StoreError> {
 
 /// The stored item of a pending batch, without its due-index entry (claiming and settling
 /// rewrite or ignore that).
-fn item_of(batch: &OutboxBatch) -> OutboxItem {
+pub(super) fn item_of(batch: &OutboxBatch) -> OutboxItem {
     OutboxItem {
         pk: tenant_pk(&batch.tenant_id),
         sk: batch.id.clone(),

@@ -34,6 +34,7 @@ mod commit;
 mod directory;
 mod outbox;
 mod records;
+mod webhooks;
 
 #[derive(Default)]
 struct TenantData {
@@ -49,6 +50,9 @@ struct TenantData {
     usage: BTreeMap<chrono::NaiveDate, UsageReading>,
     requests: BTreeMap<String, PurchaseRequest>,
     tokens: BTreeMap<String, crate::domain::directory::ProvisioningToken>,
+    endpoints: BTreeMap<String, crate::domain::webhooks::Endpoint>,
+    /// Every endpoint's kept attempts, oldest first.
+    attempts: Vec<crate::domain::webhooks::Attempt>,
 }
 
 /// An outbox batch as the table keeps it: due at `due` (none once dead), and leased to a

@@ -3,7 +3,7 @@
 //! capacity prices a tenant. Both print the run's figures and its violations (the goal is 0).
 
 use licensing::adapters::memory::MemoryStore;
-use licensing::ports::{OutboxStore, Store};
+use licensing::ports::{OutboxStore, Store, Webhooks};
 use licensing_tests::month::{self, Outcome, Plan};
 use std::time::Instant;
 
@@ -37,7 +37,7 @@ pub async fn month_on_dynamodb(tenants: u64, seed: u64) {
     report(licensing_tests::fresh_store().await, &plan).await;
 }
 
-async fn report<S: Store + OutboxStore + Clone + 'static>(store: S, plan: &Plan) {
+async fn report<S: Store + OutboxStore + Webhooks + Clone + 'static>(store: S, plan: &Plan) {
     let started = Instant::now();
     let outcome = month::run(store, plan).await;
     let secs = started.elapsed().as_secs_f64();

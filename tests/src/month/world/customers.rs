@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl<S: Store + OutboxStore + Clone + 'static> World<S> {
+impl<S: Store + OutboxStore + Webhooks + Clone + 'static> World<S> {
     /// One customer's change at `now`, on a tenant drawn at random.
     pub async fn customer_change(&mut self, now: DateTime<Utc>) {
         if self.tenants.is_empty() {

@@ -6,7 +6,7 @@ use licensing::app::{self, Activation, AppError, Caller};
 use licensing::domain::identity::{Language, TenantId, UserId};
 use licensing::notify::dispatch_due_within;
 use licensing::notify::recorded::Recorder;
-use licensing::ports::{OutboxStore, Store, StoreError};
+use licensing::ports::{OutboxStore, Store, StoreError, Webhooks};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
@@ -79,7 +79,7 @@ pub(super) struct World<S> {
     outcome: Outcome,
 }
 
-impl<S: Store + OutboxStore + Clone + 'static> World<S> {
+impl<S: Store + OutboxStore + Webhooks + Clone + 'static> World<S> {
     pub fn new(store: S, sender: Recorder, plan: &Plan) -> Self {
         Self {
             store,

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl<S: Store + OutboxStore + Clone + 'static> World<S> {
+impl<S: Store + OutboxStore + Webhooks + Clone + 'static> World<S> {
     /// The scheduled run of `hour`, with the schedule's own faults: an event lost, one
     /// delivered twice, one delivered an hour late (after the next).
     pub async fn schedule(&mut self, hour: u32, now: DateTime<Utc>) {

@@ -1,0 +1,130 @@
+//! R38's endpoints and their attempts, as the table keeps them.
+
+use super::MemoryStore;
+use crate::domain::identity::TenantId;
+use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint};
+use crate::outbox::OutboxMessage;
+use crate::ports::{LogEntry, StoreError, Webhooks};
+
+impl Webhooks for MemoryStore {
+    async fn endpoints(&self, tenant: &TenantId) -> Result<Vec<Endpoint>, StoreError> {
+        self.with(|t| {
+            let mut all: Vec<Endpoint> = t
+                .get(tenant)
+                .map(|d| d.endpoints.values().cloned().collect())
+                .unwrap_or_default();
+            all.sort_by(|a, b| (a.created_at, &a.endpoint_id).cmp(&(b.created_at, &b.endpoint_id)));
+            Ok(all)
+        })
+    }
+
+    async fn put_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        log: Option<&LogEntry>,
+    ) -> Result<(), StoreError> {
+        self.with(|t| {
+            let data = t.entry(endpoint.tenant_id.clone()).or_default();
+            let stored = data.endpoints.get(&endpoint.endpoint_id).map(|e| e.version);
+            let expected = endpoint.version.checked_sub(1).filter(|v| *v > 0);
+            if stored != expected {
+                return Err(match stored {
+                    Some(_) if expected.is_none() => StoreError::AlreadyExists("webhook endpoint"),
+                    _ => StoreError::Conflict,
+                });
+            }
+            data.endpoints
+                .insert(endpoint.endpoint_id.clone(), endpoint.clone());
+            if let Some(log) = log {
+                data.log.push(log.clone());
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        log: &LogEntry,
+    ) -> Result<bool, StoreError> {
+        self.with(|t| {
+            let Some(data) = t.get_mut(&endpoint.tenant_id) else {
+                return Ok(false);
+            };
+            if data.endpoints.remove(&endpoint.endpoint_id).is_none() {
+                return Ok(false);
+            }
+            data.attempts
+                .retain(|a| a.endpoint_id != endpoint.endpoint_id);
+            data.log.push(log.clone());
+            Ok(true)
+        })
+    }
+
+    async fn record_attempts(
+        &self,
+        tenant: &TenantId,
+        attempts: &[Attempt],
+    ) -> Result<(), StoreError> {
+        self.with(|t| {
+            let data = t.entry(tenant.clone()).or_default();
+            data.attempts.extend(attempts.iter().cloned());
+            data.attempts.sort_by_key(|a| a.at);
+            let mut kept = std::collections::BTreeMap::<String, u64>::new();
+            let mut newest_first: Vec<Attempt> = std::mem::take(&mut data.attempts);
+            newest_first.reverse();
+            newest_first.retain(|a| {
+                let n = kept.entry(a.endpoint_id.clone()).or_default();
+                *n += 1;
+                *n <= ATTEMPTS_KEPT
+            });
+            newest_first.reverse();
+            data.attempts = newest_first;
+            Ok(())
+        })
+    }
+
+    async fn attempts(
+        &self,
+        tenant: &TenantId,
+        endpoint_id: &str,
+    ) -> Result<Vec<Attempt>, StoreError> {
+        self.with(|t| {
+            Ok(t.get(tenant)
+                .map(|d| {
+                    d.attempts
+                        .iter()
+                        .rev()
+                        .filter(|a| a.endpoint_id == endpoint_id)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default())
+        })
+    }
+
+    async fn queue_webhooks(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        messages: &[OutboxMessage],
+    ) -> Result<usize, StoreError> {
+        self.with(|t| {
+            let data = t.entry(tenant.clone()).or_default();
+            let mut added = 0;
+            let named = crate::outbox::batches(tenant, messages, |_, n| format!("O#{name}#{n}"));
+            for batch in named {
+                if data.outbox.iter().any(|b| b.batch.id == batch.id) {
+                    continue;
+                }
+                data.outbox.push(super::StoredBatch {
+                    due: Some(batch.messages[0].next_attempt_at),
+                    batch,
+                    lease_until: None,
+                });
+                added += 1;
+            }
+            Ok(added)
+        })
+    }
+}
