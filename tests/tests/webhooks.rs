@@ -499,3 +499,95 @@ async fn only_an_administrator_manages_webhooks_and_a_tenant_has_ten_at_most() {
         Err(AppError::NotFound(_))
     ));
 }
+
+fn post_to(url: String) -> Post {
+    Post {
+        url,
+        webhook_id: "msg-1".into(),
+        timestamp: 1_700_000_000,
+        signature: "v1,x".into(),
+        body: "{}".into(),
+    }
+}
+
+/// The webhook sender itself (the `webhooks` function's one job): a name is checked as it
+/// resolves, and nothing is connected to when it is refused; a redirect is an answer, never
+/// followed; an endpoint that does not answer is given up on at the timeout.
+#[tokio::test]
+async fn the_sender_checks_every_address_as_it_resolves_and_follows_no_redirect() {
+    use licensing::adapters::webhook_post::{Poster, post, resolve};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let refused = resolve("localhost", port, false).await.unwrap_err();
+    assert!(refused.contains("loopback"), "{refused}");
+    for url in [
+        format!("https://localhost:{port}/hook"),
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("http://127.0.0.1:{port}/hook"),
+    ] {
+        let answer = post(&Poster::new(false), &post_to(url.clone())).await;
+        assert_eq!(answer.status, None, "{url}");
+        assert!(answer.error.is_some(), "{url}");
+    }
+    let connected =
+        tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
+    assert!(connected.is_err(), "nothing connected to a refused address");
+
+    // Where private receivers are allowed: a redirect to the metadata service is an answer.
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 4096];
+        let _ = socket.read(&mut request).await.unwrap();
+        let body = "x".repeat(300);
+        let head = format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(body.as_bytes()).await.unwrap();
+        String::from_utf8_lossy(&request).into_owned()
+    });
+    let answer = post(
+        &Poster::new(true),
+        &post_to(format!("http://127.0.0.1:{port}/hook")),
+    )
+    .await;
+    assert_eq!(answer.status, Some(302), "{answer:?}");
+    assert_eq!(answer.answer.len(), 256, "the start of the answer");
+    let request = server.await.unwrap();
+    for header in [
+        "webhook-id: msg-1",
+        "webhook-timestamp: 1700000000",
+        "webhook-signature: v1,x",
+    ] {
+        assert!(
+            request.to_lowercase().contains(header),
+            "{header}: {request}"
+        );
+    }
+
+    // An endpoint that takes the connection and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let (socket, _) = silent.accept().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        drop(socket);
+    });
+    let poster = Poster {
+        allow_private: true,
+        timeout: std::time::Duration::from_millis(300),
+    };
+    let answer = post(&poster, &post_to(format!("http://127.0.0.1:{port}/"))).await;
+    assert_eq!(answer.status, None);
+    assert!(
+        answer
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("timed out")),
+        "{answer:?}"
+    );
+    hold.abort();
+}

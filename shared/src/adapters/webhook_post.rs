@@ -62,7 +62,10 @@ pub async fn post(poster: &Poster, message: &Post) -> Answer {
         Ok(answer) => answer,
         Err(_) => failed(
             started,
-            format!("no answer within {} s", poster.timeout.as_secs()),
+            format!(
+                "timed out: no answer within {} ms",
+                poster.timeout.as_millis()
+            ),
         ),
     }
 }

@@ -10,6 +10,8 @@
 //!   through the local API when `LICENSING_API_URL` is set)
 //! `bench notify [purchases]`   approval latency with and without the stream path delivering,
 //!   answer-to-sent latency and the scheduled dispatcher's throughput (moto)
+//! `bench webhooks [purchases]`   approval latency on a tenant with 10 webhook endpoints
+//!   against one with none, interleaved, every webhook delivered (R38)
 //! `bench month [tenants] [seed]`   the production month (#31) on the memory store: tenants of
 //!   every size through three periods of faults, its figures, a tenant's cost, its violations
 //! `bench month-dynamodb [tenants] [seed]`   the same on DynamoDB Local (its capacity units)
@@ -31,6 +33,7 @@ mod scim;
 mod size;
 mod startup;
 mod sweep;
+mod webhooks;
 
 pub(crate) fn arg(n: usize, default: u64) -> u64 {
     std::env::args()
@@ -47,6 +50,7 @@ async fn main() {
         Some("notify") => notify::notify(arg(2, 100)).await,
         Some("creates") => creates::creates(arg(2, 8), arg(3, 400)).await,
         Some("scim") => scim::scim(arg(2, 10_000), arg(3, 4).max(1)).await,
+        Some("webhooks") => webhooks::webhooks(arg(2, 100).max(1)).await,
         Some("size") => {
             let sizes: Vec<u64> = std::env::args()
                 .skip(2)
@@ -70,7 +74,7 @@ async fn main() {
             None => eprintln!("usage: bench startup <bootstrap> [runs]"),
         },
         _ => eprintln!(
-            "usage: bench api [iterations] [callers] | bench creates [clients] [total] | bench scim [users] [in_flight] | bench size [users …] | bench sweep [tenants] [users_per_tenant] [due_percent] | bench notify [purchases] | bench month[-dynamodb] [tenants] [seed] | bench startup <bootstrap> [runs]"
+            "usage: bench api [iterations] [callers] | bench creates [clients] [total] | bench scim [users] [in_flight] | bench size [users …] | bench sweep [tenants] [users_per_tenant] [due_percent] | bench notify [purchases] | bench webhooks [purchases] | bench month[-dynamodb] [tenants] [seed] | bench startup <bootstrap> [runs]"
         ),
     }
 }
