@@ -250,6 +250,22 @@ async fn gone_disables_the_endpoint_at_once_and_five_days_of_failures_disable_it
     );
     let log = actions(&store).await;
     assert!(log.iter().any(|a| a == "webhook.disabled"), "{log:?}");
+    // The managers are told, in their language.
+    let told = |sender: &Recorder| -> Vec<String> {
+        sender
+            .mails()
+            .into_iter()
+            .filter(|m| m.subject == "Et webhook-endepunkt er slået fra")
+            .map(|m| m.text)
+            .collect()
+    };
+    let mails = told(&sender);
+    assert_eq!(mails.len(), 1, "{:?}", sender.mails());
+    assert!(
+        mails[0].contains(gone) && mails[0].contains("410 Gone"),
+        "{}",
+        mails[0]
+    );
 
     // Another endpoint that fails for five days (an outage longer than R32's schedule: its
     // messages go dead, and the endpoint is disabled at the first failure five days in).
@@ -271,6 +287,13 @@ async fn gone_disables_the_endpoint_at_once_and_five_days_of_failures_disable_it
         .find(|e| e.endpoint_id == id)
         .unwrap();
     assert_eq!(endpoint.disabled, Some(Disabled::Failing));
+    let mails = told(&sender);
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[1].contains(failing) && mails[1].contains("siden"),
+        "{}",
+        mails[1]
+    );
     // Enabled again by an administrator: the streak starts anew.
     let patch = EndpointPatch {
         enabled: Some(true),

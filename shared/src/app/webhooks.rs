@@ -383,7 +383,7 @@ async fn queue<S: Webhooks>(
 ) -> Result<QueuedView, AppError> {
     let message_id = message.message_id.clone();
     store
-        .queue_webhooks(&endpoint.tenant_id, name, std::slice::from_ref(&message))
+        .queue_outbox(&endpoint.tenant_id, name, std::slice::from_ref(&message))
         .await?;
     Ok(QueuedView { message_id })
 }

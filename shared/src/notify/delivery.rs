@@ -361,7 +361,7 @@ pub(super) async fn deliver_tenant<
             // which the store makes a no-op.
             for group in webhooks::fan_out(&mut messages, &hooks) {
                 store
-                    .queue_webhooks(&tenant, &group[0].message_id, &group)
+                    .queue_outbox(&tenant, &group[0].message_id, &group)
                     .await?;
             }
         }

@@ -55,6 +55,8 @@ fn environment() -> Result<&'static Environment<'static>, String> {
                 "purchase_request_decided.txt",
                 "approval_threshold_changed.html",
                 "approval_threshold_changed.txt",
+                "webhook_disabled.html",
+                "webhook_disabled.txt",
                 "footer.txt"
             );
             env.add_filter("money", money);
@@ -163,6 +165,7 @@ pub fn template_name(kind: MailKind) -> &'static str {
         MailKind::PurchaseRequested => "purchase_requested",
         MailKind::PurchaseRequestDecided => "purchase_request_decided",
         MailKind::ApprovalThresholdChanged => "approval_threshold_changed",
+        MailKind::WebhookDisabled => "webhook_disabled",
     }
 }
 
@@ -204,6 +207,8 @@ pub fn subject(kind: MailKind, language: Language, many: bool) -> &'static str {
             "The limit for purchases without approval was changed"
         }
         (MailKind::ApprovalThresholdChanged, Da) => "Grænsen for køb uden godkendelse er ændret",
+        (MailKind::WebhookDisabled, En) => "A webhook endpoint was turned off",
+        (MailKind::WebhookDisabled, Da) => "Et webhook-endepunkt er slået fra",
     }
 }
 

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::attempt::Outcome;
 use super::sender::{Refusal, Sender};
 use crate::domain::identity::TenantId;
-use crate::domain::webhooks::{self, Attempt, Endpoint, Post};
-use crate::outbox::{OutboxMessage, Payload};
+use crate::domain::webhooks::{self, Attempt, Disabled, Endpoint, Post};
+use crate::outbox::{MailKind, OutboxMessage, Payload, Recipient};
 use crate::ports::{LogEntry, StoreError, Webhooks};
 
 /// A tenant's endpoints for one delivery (read once, when a batch first needs them), and what
@@ -67,22 +67,25 @@ impl Hooks {
                 continue;
             };
             endpoint.version += 1;
-            let log = endpoint
-                .disabled
-                .filter(|_| self.disabled.remove(&id))
-                .map(|reason| LogEntry {
-                    entry_id: format!("log-{}", uuid::Uuid::new_v4().simple()),
-                    at: now,
-                    actor: crate::domain::identity::Actor::System,
-                    action: "webhook.disabled".to_owned(),
-                    details: serde_json::json!({
-                        "endpoint_id": endpoint.endpoint_id,
-                        "url": endpoint.url,
-                        "reason": reason,
-                    }),
-                });
+            let newly = endpoint.disabled.filter(|_| self.disabled.remove(&id));
+            let log = newly.map(|reason| LogEntry {
+                entry_id: format!("log-{}", uuid::Uuid::new_v4().simple()),
+                at: now,
+                actor: crate::domain::identity::Actor::System,
+                action: "webhook.disabled".to_owned(),
+                details: serde_json::json!({
+                    "endpoint_id": endpoint.endpoint_id,
+                    "url": endpoint.url,
+                    "reason": reason,
+                }),
+            });
             match store.put_endpoint(endpoint, log.as_ref()).await {
-                Ok(()) => {}
+                Ok(()) => {
+                    if let Some(reason) = newly {
+                        let (name, mail) = disabled_mail(endpoint, reason, now);
+                        store.queue_outbox(tenant, &name, &[mail]).await?;
+                    }
+                }
                 Err(StoreError::Conflict) => {
                     tracing::warn!(tenant = %tenant, endpoint = %id, "webhook endpoint changed meanwhile; its state is moved by the next attempt");
                     if let Some(all) = self.endpoints.as_mut() {
@@ -94,6 +97,38 @@ impl Hooks {
         }
         Ok(())
     }
+}
+
+/// The managers' mail about an endpoint just disabled, and the name of its batch (one per
+/// endpoint and version: written once however often the save is repeated).
+fn disabled_mail(
+    endpoint: &Endpoint,
+    reason: Disabled,
+    now: DateTime<Utc>,
+) -> (String, OutboxMessage) {
+    let name = format!(
+        "webhook-disabled-{}-{}",
+        endpoint.endpoint_id, endpoint.version
+    );
+    let since = endpoint.failing_since.unwrap_or(now);
+    let mail = OutboxMessage::new(
+        &endpoint.tenant_id,
+        &name,
+        0,
+        now,
+        Payload::Mail {
+            kind: MailKind::WebhookDisabled,
+            to: Recipient::Managers,
+            language: None,
+            data: serde_json::json!({
+                "url": endpoint.url,
+                "reason": reason,
+                "since": since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            }),
+            addressed: None,
+        },
+    );
+    (name, mail)
 }
 
 /// Whether `messages` hold an event whose webhook messages are not written yet.

@@ -54,6 +54,8 @@ pub enum MailKind {
     PurchaseRequestDecided,
     /// R35: the other administrators, of a new approval threshold.
     ApprovalThresholdChanged,
+    /// R38: the managers, of a webhook endpoint disabled (410, or 5 days of failures).
+    WebhookDisabled,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -432,10 +432,11 @@ pub trait Webhooks: Send + Sync {
         endpoint_id: &str,
     ) -> impl Future<Output = Result<Vec<crate::domain::webhooks::Attempt>, StoreError>> + Send;
 
-    /// Stores webhook `messages` of `tenant` as new outbox batches named after `name`, due at once, each only
-    /// if no batch of its name exists (so a fan-out repeated after a crash writes nothing
-    /// twice); how many were new.
-    fn queue_webhooks(
+    /// Stores R38's `messages` of `tenant` (webhooks, and the mail about a disabled endpoint)
+    /// as new outbox batches named after `name`, due at once, each only if no batch of its
+    /// name exists (so a fan-out repeated after a crash writes nothing twice); how many were
+    /// new.
+    fn queue_outbox(
         &self,
         tenant: &TenantId,
         name: &str,

@@ -65,7 +65,7 @@ pub enum Method {
     GetRequest,
     ListRequests,
     ActiveInRoles,
-    QueueWebhooks,
+    QueueOutbox,
     Endpoints,
     PutEndpoint,
     DeleteEndpoint,
@@ -86,7 +86,7 @@ impl Method {
                 | Method::RedriveDead
                 | Method::Suppress
                 | Method::RecordUsage
-                | Method::QueueWebhooks
+                | Method::QueueOutbox
                 | Method::PutEndpoint
                 | Method::DeleteEndpoint
                 | Method::RecordAttempts

@@ -266,14 +266,14 @@ impl<S: Webhooks, A: Send + Sync> Webhooks for Faulty<S, A> {
         self.store.attempts(tenant, endpoint_id).await
     }
 
-    async fn queue_webhooks(
+    async fn queue_outbox(
         &self,
         tenant: &TenantId,
         name: &str,
         messages: &[OutboxMessage],
     ) -> Result<usize, StoreError> {
-        self.enter(Method::QueueWebhooks).await?;
-        self.store.queue_webhooks(tenant, name, messages).await
+        self.enter(Method::QueueOutbox).await?;
+        self.store.queue_outbox(tenant, name, messages).await
     }
 }
 

@@ -230,7 +230,7 @@ impl Webhooks for DynamoStore {
         .collect()
     }
 
-    async fn queue_webhooks(
+    async fn queue_outbox(
         &self,
         tenant: &TenantId,
         name: &str,

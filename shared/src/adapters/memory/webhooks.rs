@@ -103,7 +103,7 @@ impl Webhooks for MemoryStore {
         })
     }
 
-    async fn queue_webhooks(
+    async fn queue_outbox(
         &self,
         tenant: &TenantId,
         name: &str,
