@@ -184,6 +184,31 @@ export interface ScimToken {
   last_used: string | null;
 }
 
+/** R38: a webhook endpoint, without its secret. */
+export interface WebhookEndpoint {
+  endpoint_id: string;
+  url: string;
+  description: string;
+  events: string[];
+  enabled: boolean;
+  disabled_reason?: "manual" | "gone" | "failing";
+  created_at: string;
+  created_by: string;
+  failing_since: string | null;
+  previous_secret_until: string | null;
+}
+
+/** R38: one try at sending a message to an endpoint. */
+export interface WebhookAttempt {
+  message_id: string;
+  event_type: string;
+  at: string;
+  status: number | null;
+  latency_ms: number;
+  answer: string;
+  error: string | null;
+}
+
 /** R37: a day's reading; null counts where none was taken. */
 export interface UsageDay {
   date: string;
@@ -257,6 +282,31 @@ export class Api {
   }
   revokeScimToken(tokenId: string): Promise<void> {
     return this.call("DELETE", `/v1/scim-tokens/${encodeURIComponent(tokenId)}`);
+  }
+  webhooks(): Promise<{ items: WebhookEndpoint[] }> {
+    return this.call("GET", "/v1/webhooks");
+  }
+  /** The secret is in this answer only (and in a rotation's). */
+  createWebhook(url: string, events: string[], description: string): Promise<WebhookEndpoint & { secret: string }> {
+    return this.call("POST", "/v1/webhooks", { url, events, description });
+  }
+  updateWebhook(id: string, patch: { enabled?: boolean; events?: string[]; url?: string; description?: string }): Promise<WebhookEndpoint> {
+    return this.call("PATCH", `/v1/webhooks/${encodeURIComponent(id)}`, patch);
+  }
+  deleteWebhook(id: string): Promise<void> {
+    return this.call("DELETE", `/v1/webhooks/${encodeURIComponent(id)}`);
+  }
+  rotateWebhookSecret(id: string): Promise<WebhookEndpoint & { secret: string }> {
+    return this.call("POST", `/v1/webhooks/${encodeURIComponent(id)}/rotate-secret`);
+  }
+  testWebhook(id: string): Promise<{ message_id: string }> {
+    return this.call("POST", `/v1/webhooks/${encodeURIComponent(id)}/test`);
+  }
+  webhookAttempts(id: string): Promise<{ items: WebhookAttempt[] }> {
+    return this.call("GET", `/v1/webhooks/${encodeURIComponent(id)}/attempts`);
+  }
+  resendWebhookMessage(id: string, message: string): Promise<{ message_id: string }> {
+    return this.call("POST", `/v1/webhooks/${encodeURIComponent(id)}/messages/${encodeURIComponent(message)}/resend`);
   }
   invoices(cursor: string | null = null): Promise<Page<Invoice>> {
     return this.call("GET", `/v1/invoices?limit=20${after(cursor)}`);

@@ -17,6 +17,7 @@ import { requests } from "./views/requests";
 import { settings } from "./views/settings";
 import { usage } from "./views/usage";
 import { deactivateButton, loadUsers, users } from "./views/users";
+import { loadWebhooks, webhooks } from "./views/webhooks";
 
 export async function load(): Promise<void> {
   if (!state.api) return;
@@ -33,7 +34,7 @@ export async function load(): Promise<void> {
     return;
   }
   render();
-  await Promise.all([refreshHistory(), refreshRequests(), loadUsage(), loadUsers(), loadTokens(), showAddressedInvoice()]);
+  await Promise.all([refreshHistory(), refreshRequests(), loadUsage(), loadUsers(), loadTokens(), loadWebhooks(), showAddressedInvoice()]);
 }
 
 export async function refreshHistory(): Promise<void> {
@@ -212,6 +213,7 @@ function body(): Child[] {
     reds(a),
     users(),
     provisioning(a),
+    webhooks(a),
     settings(a),
     usage(),
     invoices(a, moreInvoices),

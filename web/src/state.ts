@@ -1,6 +1,6 @@
 // The page's state, what the caller may do, and the words in the chosen language.
 
-import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type PurchaseRequest, type ScimToken, type Usage, type UserRow } from "./api";
+import { ApiError, type Account, type Api, type Invoice, type LicenceState, type LogEntry, type NextPeriodPreview, type Pool, type PoolCounts, type PurchaseRequest, type ScimToken, type Usage, type UserRow, type WebhookAttempt, type WebhookEndpoint } from "./api";
 import type { Config } from "./auth";
 import { initialLang, words, type Lang, type Words } from "./i18n";
 
@@ -49,6 +49,12 @@ interface State {
   /** R34: the provisioning tokens (users.manage), and a new one's secret until dismissed. */
   tokens: ScimToken[];
   newToken: { name: string; token: string } | null;
+  /** R38: the webhook endpoints (administrators), a secret until dismissed, and the attempts
+   * of the endpoint whose history is open. */
+  webhooks: WebhookEndpoint[];
+  webhooksLoaded: boolean;
+  newSecret: { url: string; secret: string } | null;
+  attempts: { endpoint_id: string; items: WebhookAttempt[] } | null;
 }
 
 export const state: State = {
@@ -79,6 +85,10 @@ export const state: State = {
   requests: [],
   tokens: [],
   newToken: null,
+  webhooks: [],
+  webhooksLoaded: false,
+  newSecret: null,
+  attempts: null,
 };
 
 export const t = (): Words => words[state.lang];

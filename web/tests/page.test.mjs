@@ -638,6 +638,72 @@ test("an administrator makes a provisioning token, sees it once, and the users i
   assert.deepEqual(page.failures, []);
 });
 
+test("an administrator adds a webhook endpoint, sees its secret once, and its attempts, resends, rotates and turns it off (R38)", async (t) => {
+  const RECEIVER = process.env.LICENSING_TEST_WEBHOOK_RECEIVER;
+  assert.ok(RECEIVER, "LICENSING_TEST_WEBHOOK_RECEIVER: the test command starts the receiver");
+  const { tenant, bearer } = await tenantWith("hooks", 2, []);
+  const box = `${tenant}-page`;
+  const page = await open(t, bearer, "17-webhooks", undefined, (p) => p.locator('#webhooks[data-loaded="yes"]'));
+  const section = page.locator("#webhooks");
+  assert.equal(await section.locator("#webhooks-table").count(), 0, "none yet");
+  await page.locator("#webhook-url").fill(`${RECEIVER}/${box}`);
+  await page.locator("#webhook-description").fill("ERP");
+  await page.locator("#webhook-add").click();
+  const secret = await page.locator("#new-secret-value").textContent();
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "new-secret", "the secret is where the keyboard is");
+  await page.shotOf(section, "secret-shown-once");
+  assert.deepEqual(await lowContrast(page), []);
+  // The receiver verifies with the secret (the published standardwebhooks library).
+  const configure = (status) =>
+    fetch(`${RECEIVER}/_boxes/${box}`, { method: "PUT", body: JSON.stringify({ secrets: [secret], status }) });
+  await configure(204);
+  await page.locator("#secret-done").click();
+  assert.equal(await page.locator("#new-secret").count(), 0, "shown once");
+  const row = section.locator("#webhooks-table tbody tr");
+  assert.equal(await row.count(), 1);
+  await row.locator("button", { hasText: "Send test" }).click();
+  await page.locator("#notice", { hasText: "A test message is on its way" }).waitFor();
+  // The attempt arrives in the history.
+  // The history is read when asked for: asked again until the dispatcher's attempt is in it.
+  let attempts = 0;
+  for (let i = 0; i < 150 && attempts === 0; i++) {
+    await page.evaluate(() => document.getElementById("attempts")?.remove());
+    await row.locator("button", { hasText: "Recent attempts" }).click();
+    await page.locator("#attempts").waitFor();
+    attempts = await page.locator("#attempts-table tbody tr").count();
+    if (attempts === 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(attempts, 1);
+  const attempt = page.locator("#attempts-table tbody tr");
+  assert.equal(await attempt.locator("td").nth(1).textContent(), "WebhookTest");
+  assert.equal(await attempt.locator("td").nth(2).textContent(), "204");
+  await attempt.locator("button", { hasText: "Send again" }).click();
+  await page.locator("#notice", { hasText: "on its way again" }).waitFor();
+  const received = async () => (await (await fetch(`${RECEIVER}/_boxes/${box}`)).json()).received;
+  for (let i = 0; i < 300 && (await received()).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  const got = await received();
+  assert.equal(got.length, 2, JSON.stringify(got));
+  assert.ok(got.every((d) => d.verified && d.id === got[0].id), "both verified, under one webhook-id");
+  assert.equal(got[1].duplicate, true, "the receiver can tell the resend from a new message");
+  // A new secret: asked first, then shown once.
+  await row.locator("button", { hasText: "New secret" }).click();
+  await page.locator("#ask-yes").click();
+  const next = await page.locator("#new-secret-value").textContent();
+  assert.notEqual(next, secret);
+  assert.match(await row.locator(".webhook-state").textContent(), /previous secret also signs until/);
+  await page.locator("#secret-done").click();
+  await row.locator("button", { hasText: "Turn off" }).click();
+  await page.locator("#notice", { hasText: "turned off" }).waitFor();
+  assert.equal(await row.locator(".webhook-state").textContent().then((s) => s.startsWith("Off")), true);
+  await page.shotOf(section, "endpoint-off");
+  assert.deepEqual(await lowContrast(page), []);
+  await row.locator("button", { hasText: "Delete" }).click();
+  await page.locator("#ask-yes").click();
+  await page.locator("#webhooks p", { hasText: "No endpoints yet" }).waitFor();
+  assert.deepEqual(page.failures, []);
+});
+
 test("the invoices and the whole action log download as CSV files a spreadsheet reads (R36)", async (t) => {
   const { bearer } = await tenantWith("csv", 1, ["Søren Ærø"]);
   const quote = await call(bearer, "POST", "/v1/purchases/quotes", { licences: 1 });

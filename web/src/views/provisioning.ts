@@ -21,11 +21,19 @@ export async function loadTokens(): Promise<void> {
 function renderProvisioning(): void {
   const a = state.account;
   const fresh = a && provisioning(a);
-  if (fresh) document.getElementById("provisioning")?.replaceWith(fresh);
+  const old = document.getElementById("provisioning");
+  if (!fresh || !old) return;
+  // A name typed while the tokens loaded stays typed, and where the keyboard was.
+  const typed = old.querySelector<HTMLInputElement>("#token-name");
+  const field = fresh.querySelector<HTMLInputElement>("#token-name");
+  if (typed && field) field.value = typed.value;
+  const focused = document.activeElement?.id;
+  old.replaceWith(fresh);
+  if (focused) document.getElementById(focused)?.focus();
 }
 
 /** Copies `text`, saying so on the button for a moment. */
-function copyButton(id: string, text: string, label: string): HTMLButtonElement {
+export function copyButton(id: string, text: string, label: string): HTMLButtonElement {
   const button: HTMLButtonElement = h(
     "button",
     {
