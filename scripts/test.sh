@@ -72,7 +72,7 @@ rehearse_outage() {
   api_port=$(free_port)
   moto_port=$(free_port)
   start_bg "the run command for a 54-hour SES outage" "$dir/up.log" \
-    env DDB_PORT="$(free_port)" MOTO_PORT="$moto_port" API_PORT="$api_port" LICENSING_TABLE=licensing \
+    env DDB_PORT="$(free_port)" MOTO_PORT="$moto_port" API_PORT="$api_port" RECEIVER_PORT="$(free_port)" LICENSING_TABLE=licensing \
     LICENSING_RUN_LOGDIR="$dir" LICENSING_CLOCK_FILE="$dir/clock" LICENSING_JWT_SECRET=outage-secret \
     LICENSING_MAIL_FROM=licensing@example.com "$ROOT/scripts/up.sh"
   up="${PIDS[-1]}"
