@@ -21,7 +21,7 @@ pub const RECORD_VARIABLE: &str = "LICENSING_RECORD_AWS_CALLS";
 /// The interceptor; one per client, sharing the process's record.
 #[derive(Clone, Debug)]
 pub struct AwsCalls {
-    /// The IAM service prefix: `dynamodb`, `ses`, `events`.
+    /// The IAM service prefix: `dynamodb`, `ses`, `events`, `lambda`.
     service: &'static str,
     record: Arc<Record>,
 }
@@ -133,10 +133,11 @@ impl Intercept for AwsCalls {
         let Some(operation) = cfg.load::<Metadata>().map(|m| m.name().to_owned()) else {
             return Ok(());
         };
-        let actions = if self.service == "dynamodb" {
-            dynamodb_actions(&operation, context.input())
-        } else {
-            vec![(operation, "*".to_owned())]
+        let actions = match (self.service, operation.as_str()) {
+            ("dynamodb", _) => dynamodb_actions(&operation, context.input()),
+            // Lambda's Invoke API is the IAM action `lambda:InvokeFunction`.
+            ("lambda", "Invoke") => vec![("InvokeFunction".to_owned(), "*".to_owned())],
+            _ => vec![(operation, "*".to_owned())],
         };
         for (action, resource) in actions {
             self.note(&action, &resource);

@@ -114,8 +114,13 @@ fn each_functions_policy_allows_the_aws_calls_it_makes_on_their_resources() {
     let mut problems = Vec::new();
     for (function, allowed) in template_permissions() {
         let file = format!("{folder}/{function}.calls");
-        let recorded: BTreeSet<(String, String)> = std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("{file}: {e} (did the suite run {function}?)"))
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            // A function allowed no AWS call records none (the webhook sender, R38).
+            Err(_) if allowed.is_empty() => String::new(),
+            Err(e) => panic!("{file}: {e} (did the suite run {function}?)"),
+        };
+        let recorded: BTreeSet<(String, String)> = text
             .lines()
             .filter_map(|l| l.split_once('\t'))
             .map(|(a, r)| (a.to_owned(), r.to_owned()))
