@@ -60,10 +60,11 @@ pub fn notifier(config: &Config, sdk: &aws_types::SdkConfig) -> crate::notify::N
     .with_support_contact(config.support_email.clone());
     match &config.webhook_sender {
         Some(function) => {
-            // The sender gives an endpoint 15 s; its own start and answer fit in the rest.
+            // The sender's own timeout (the template's 20 s; an endpoint gets 15 of them), so a
+            // webhook started within its batch's lease is answered within it (`delivery.rs`).
             let mut lambda = aws_sdk_lambda::config::Builder::from(sdk).timeout_config(
                 aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
-                    .operation_timeout(std::time::Duration::from_secs(30))
+                    .operation_timeout(std::time::Duration::from_secs(20))
                     .build(),
             );
             if let Some(url) = crate::config::endpoint_url("LAMBDA") {

@@ -359,10 +359,7 @@ async fn addresses_inside_are_refused_and_the_metadata_service_always() {
     let http = endpoint("http://hooks.example.com/", &["LicencesPurchased"]);
     assert!(matches!(
         webhooks::create_endpoint(&store, &caller, http, &on_aws(&names), now).await,
-        Err(AppError::Domain(DomainError::InvalidInput {
-            field: "url",
-            ..
-        }))
+        Err(AppError::Domain(DomainError::AddressRefused(_)))
     ));
     // A local run allows receivers inside, over http; never the metadata service.
     let local = WebhookSettings {
@@ -613,4 +610,159 @@ async fn the_sender_checks_every_address_as_it_resolves_and_follows_no_redirect(
         "{answer:?}"
     );
     hold.abort();
+}
+
+/// An endpoint written by someone else between a delivery's attempt and its write of the
+/// endpoint's state (an administrator's change, another dispatcher): the delivery reads it
+/// again and applies its outcomes to it as it is, and the endpoint's later messages in the
+/// same delivery are neither dropped nor sent into the same failure.
+#[tokio::test]
+async fn a_write_that_loses_a_race_for_the_endpoint_is_applied_again_and_drops_nothing() {
+    use licensing_tests::faults::{Fault, Faulty, Method};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let made = at("2026-11-19T09:00:00Z");
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, caller) = acme_after_a_purchase(now).await;
+    // A second purchase: two changes, so two batches for the endpoint in one delivery.
+    let quote = licensing::app::create_quote(&store, &caller, Some(1), &Default::default(), now)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "quote_id": quote.quote_id });
+    licensing::app::approve_purchase(&store, &caller, Some("k-2"), &body, &quote.quote_id, now)
+        .await
+        .unwrap();
+    let erp = "https://erp.example.com/licences";
+    let (id, _) = make(&store, &caller, erp, &["LicencesPurchased"], made).await;
+    let lost_once = std::sync::Arc::new(AtomicBool::new(false));
+    let lost = lost_once.clone();
+    let racing = Faulty::new(store.clone(), move |call| {
+        if call.method == Method::PutEndpoint && !lost.swap(true, Ordering::SeqCst) {
+            Fault::Fail(licensing::ports::StoreError::Conflict)
+        } else {
+            Fault::Pass
+        }
+    });
+    let sender = Recorder::new();
+    sender.answer_webhooks(Some(503));
+    // A second later: the second purchase's instant is a microsecond after the first's.
+    let later = now + Duration::seconds(1);
+    let report = dispatch_due(&racing, &sender, later).await.unwrap();
+    assert!(
+        lost_once.load(Ordering::SeqCst),
+        "the race happened: {report:?}"
+    );
+    assert_eq!(
+        posted(&sender, erp).len(),
+        1,
+        "one attempt; the other message failed with it"
+    );
+    let endpoint = store
+        .endpoints(&tenant())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.endpoint_id == id)
+        .unwrap();
+    assert_eq!(
+        endpoint.failing_since,
+        Some(later),
+        "written on the second try"
+    );
+    let waiting: Vec<_> = store
+        .outbox(&tenant())
+        .into_iter()
+        .filter(|m| matches!(m.payload, licensing::outbox::Payload::Webhook { .. }))
+        .collect();
+    assert_eq!(
+        waiting.len(),
+        2,
+        "both purchases' messages wait for their retry: {report:?}"
+    );
+    assert!(waiting.iter().all(|m| m.attempts == 1));
+}
+
+/// The webhook sender throttled (Lambda's `TooManyRequestsException`): a "slow down" (R32),
+/// which spends no attempt of any of the endpoint's messages and fills no history.
+#[tokio::test]
+async fn a_throttled_sender_spends_no_attempt_and_keeps_no_history() {
+    let now = at("2026-11-19T10:00:00Z");
+    let (store, caller) = acme_after_a_purchase(now).await;
+    let erp = "https://erp.example.com/licences";
+    let (id, _) = make(
+        &store,
+        &caller,
+        erp,
+        &["LicencesPurchased", "InvoiceIssued"],
+        now,
+    )
+    .await;
+    let sender = Recorder::new();
+    sender.refuse_webhooks(Some("TooManyRequestsException"));
+    let report = dispatch_due(&store, &sender, now).await.unwrap();
+    assert!(report.slowed >= 2, "{report:?}");
+    let waiting: Vec<_> = store
+        .outbox(&tenant())
+        .into_iter()
+        .filter(|m| matches!(m.payload, licensing::outbox::Payload::Webhook { .. }))
+        .collect();
+    assert_eq!(waiting.len(), 2);
+    assert!(waiting.iter().all(|m| m.attempts == 0), "{waiting:?}");
+    assert!(
+        webhooks::list_attempts(&store, &caller, &id, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A minute later the sender takes them.
+    sender.refuse_webhooks(None);
+    dispatch_due(&store, &sender, now + Duration::seconds(61))
+        .await
+        .unwrap();
+    assert_eq!(posted(&sender, erp).len(), 2);
+}
+
+fn attempt(endpoint: &str, n: i64) -> licensing::domain::webhooks::Attempt {
+    licensing::domain::webhooks::Attempt {
+        endpoint_id: endpoint.to_owned(),
+        message_id: format!("msg-{n:03}"),
+        event_type: "LicencesPurchased".into(),
+        at: at("2026-11-19T10:00:00Z") + Duration::seconds(n),
+        status: Some(200),
+        latency_ms: 3,
+        answer: String::new(),
+        error: None,
+        event_at: at("2026-11-19T10:00:00Z"),
+        data: serde_json::json!({}),
+    }
+}
+
+/// Each endpoint keeps its newest 100 attempts, newest first, in both stores; another
+/// endpoint's are its own.
+async fn the_newest_hundred<S: Webhooks>(store: &S) {
+    let tenant = tenant();
+    let first: Vec<_> = (0..60).map(|n| attempt("we-a", n)).collect();
+    let second: Vec<_> = (60..105).map(|n| attempt("we-a", n)).collect();
+    store.record_attempts(&tenant, &first).await.unwrap();
+    store
+        .record_attempts(&tenant, &[attempt("we-b", 0)])
+        .await
+        .unwrap();
+    store.record_attempts(&tenant, &second).await.unwrap();
+    let kept = store.attempts(&tenant, "we-a").await.unwrap();
+    assert_eq!(kept.len(), 100);
+    assert_eq!(kept[0].message_id, "msg-104", "newest first");
+    assert_eq!(kept[99].message_id, "msg-005");
+    assert_eq!(store.attempts(&tenant, "we-b").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn each_endpoint_keeps_its_newest_hundred_attempts_in_memory() {
+    the_newest_hundred(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
+async fn each_endpoint_keeps_its_newest_hundred_attempts_in_the_table() {
+    licensing_tests::require_engines();
+    the_newest_hundred(&licensing_tests::fresh_store().await).await;
 }

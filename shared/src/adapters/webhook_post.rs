@@ -85,6 +85,9 @@ async fn send(poster: &Poster, message: &Post, started: Instant) -> Answer {
     // The connection goes to the addresses checked, not to a second lookup's answer.
     let client = match reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would connect to the name itself, not to the
+        // addresses checked.
+        .no_proxy()
         .timeout(poster.timeout)
         .resolve_to_addrs(&target.host, &addresses)
         .user_agent("licensing-webhooks/1")

@@ -410,19 +410,20 @@ pub async fn send_test<S: AccountReads + Commits + Webhooks>(
             data: json!({ "tenant_id": caller.tenant, "endpoint_id": endpoint.endpoint_id, "sent_by": caller.user }),
         },
     );
-    let queued = queue(store, &endpoint, &name, message).await?;
+    // Logged first: a write that loses a race answers 409 with nothing sent.
     let log = log_entry(
         Actor::User(caller.user.clone()),
         "webhook.test_sent",
-        json!({ "endpoint_id": endpoint.endpoint_id, "message_id": queued.message_id }),
+        json!({ "endpoint_id": endpoint.endpoint_id, "message_id": message.message_id }),
         now,
     );
-    logged(store, endpoint, &log).await?;
-    Ok(queued)
+    logged(store, endpoint.clone(), &log).await?;
+    queue(store, &endpoint, &name, message).await
 }
 
 /// `POST /v1/webhooks/{id}/messages/{msg}/resend`: a message of the endpoint's kept attempts,
-/// sent again under the same `webhook-id` (a receiver that took it already knows it).
+/// sent again under the same `webhook-id` (a receiver that took it already knows it). One
+/// still waiting for its own retry is sent by both: twice, under that one id.
 pub async fn resend<S: AccountReads + Commits + Webhooks>(
     store: &S,
     caller: &Caller,
@@ -452,13 +453,12 @@ pub async fn resend<S: AccountReads + Commits + Webhooks>(
         },
     );
     message.message_id = attempt.message_id;
-    let queued = queue(store, &endpoint, &name, message).await?;
     let log = log_entry(
         Actor::User(caller.user.clone()),
         "webhook.resent",
-        json!({ "endpoint_id": endpoint.endpoint_id, "message_id": queued.message_id }),
+        json!({ "endpoint_id": endpoint.endpoint_id, "message_id": message.message_id }),
         now,
     );
-    logged(store, endpoint, &log).await?;
-    Ok(queued)
+    logged(store, endpoint.clone(), &log).await?;
+    queue(store, &endpoint, &name, message).await
 }

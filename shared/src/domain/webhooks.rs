@@ -282,12 +282,15 @@ pub struct Target {
 /// An endpoint's URL as an administrator gives it: absolute, `https` (or `http` where the
 /// deployment allows private receivers, which only a local run does), no user or password,
 /// no fragment. An address in it is checked at once; a name is checked where it is resolved.
+///
+/// Every refusal is `address_refused` (422): the contract says what a URL looks like, not
+/// every way one can be unusable.
 pub fn check_url(raw: &str, allow_private: bool) -> Result<Target, DomainError> {
-    let bad = |reason: &str| DomainError::invalid("url", reason.to_owned());
+    let bad = |reason: &str| DomainError::AddressRefused(format!("the url {reason}"));
     if raw.len() > MAX_URL_BYTES {
-        return Err(bad("at most 2048 bytes"));
+        return Err(bad("is longer than 2048 bytes"));
     }
-    let url = url::Url::parse(raw.trim()).map_err(|e| bad(&format!("not a URL: {e}")))?;
+    let url = url::Url::parse(raw.trim()).map_err(|e| bad(&format!("is not a URL: {e}")))?;
     match url.scheme() {
         "https" => {}
         "http" if allow_private => {}
@@ -343,7 +346,11 @@ pub fn address_class(ip: IpAddr) -> Option<&'static str> {
         IpAddr::V4(v4) => v4_class(v4),
         IpAddr::V6(v6) => {
             // An IPv4 address written as IPv6 (::ffff:a.b.c.d, ::a.b.c.d) is that address.
-            if let Some(v4) = v6.to_ipv4_mapped().or_else(|| compatible(v6)) {
+            if let Some(v4) = v6
+                .to_ipv4_mapped()
+                .or_else(|| compatible(v6))
+                .or_else(|| translated(v6))
+            {
                 return v4_class(v4);
             }
             v6_class(v6)
@@ -354,6 +361,16 @@ pub fn address_class(ip: IpAddr) -> Option<&'static str> {
 fn compatible(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = v6.segments();
     (s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1)).then(|| {
+        let [a, b] = s[6].to_be_bytes();
+        let [c, d] = s[7].to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    })
+}
+
+/// An IPv4-translated address (`::ffff:0:a.b.c.d`, RFC 2765).
+fn translated(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    (s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0).then(|| {
         let [a, b] = s[6].to_be_bytes();
         let [c, d] = s[7].to_be_bytes();
         Ipv4Addr::new(a, b, c, d)
@@ -404,13 +421,18 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
     } else if first == 0x64 && ip.segments()[1] == 0xff9b {
         // NAT64 reaches IPv4 addresses, private ones included.
         Some("NAT64")
+    } else if first == 0x2002 || (first == 0x2001 && ip.segments()[1] == 0) {
+        // 6to4 and Teredo relay to IPv4 addresses, private ones included.
+        Some("a tunnel to IPv4")
+    } else if first & 0xffc0 == 0xfec0 {
+        Some("private (site-local)")
     } else {
         None
     }
 }
 
-/// A new secret: `whsec_` and the base64 of 32 bytes from the OS's generator (two v4 UUIDs,
-/// 244 random bits).
+/// A new secret: `whsec_` and the base64 of 32 bytes, two v4 UUIDs from the OS's generator
+/// (244 of the 256 bits random; Standard Webhooks asks for at least 24 random bytes).
 pub fn new_secret() -> String {
     let mut key = [0u8; 32];
     key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -602,6 +624,10 @@ mod tests {
             "64:ff9b::a00:1",
             "255.255.255.255",
             "224.0.0.1",
+            "2002:a00:1::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "::ffff:0:10.0.0.1",
+            "fec0::1",
         ] {
             assert!(refused(ip, false), "{ip}");
             assert!(!refused(ip, true), "{ip} allowed locally");

@@ -24,6 +24,11 @@ const LEASE_SECS: i64 = 60;
 /// again what was sent but not yet settled. What is left is settled, due again at once.
 const SEND_WITHIN_LEASE: std::time::Duration = std::time::Duration::from_secs(40);
 
+/// What a webhook may take (the sender's 20 s, through the SDK's timeout): none is started
+/// later than this before its batch's sending stops, so it is answered within the lease and
+/// the invocation.
+const WEBHOOK_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// A delivery from the stream starts no mail later than this after it began: the dispatcher's
 /// invocation has 60 s, and an invocation that times out is handed over again whole.
 pub(super) const STREAM_SEND_SECS: std::time::Duration = std::time::Duration::from_secs(40);
@@ -101,7 +106,9 @@ async fn deliver_batch<N: Sender>(
                     .clone()
                     .unwrap_or_else(|| Refusal::of(None, "not accepted")),
             ),
-            Payload::Webhook { .. } if tokio::time::Instant::now() >= allowed.until => {
+            Payload::Webhook { .. }
+                if tokio::time::Instant::now() + WEBHOOK_WITHIN >= allowed.until =>
+            {
                 report.held += 1;
                 Outcome::HeldBack
             }
@@ -376,7 +383,6 @@ pub(super) async fn deliver_tenant<
             &mut hooks,
         )
         .await;
-        hooks.save(store, &tenant, now).await?;
         mail_budget = allowed.mails;
         if report.dead > dead_before {
             let error = left
@@ -403,6 +409,11 @@ pub(super) async fn deliver_tenant<
         store
             .settle_outbox(&batch, left.messages, next.unwrap_or(now), dead)
             .await?;
+        // After the settle: what was sent is recorded as sent before its history is written,
+        // so a history that cannot be written never sends a webhook again.
+        if let Err(error) = hooks.save(store, &tenant, now).await {
+            tracing::warn!(tenant = %tenant, batch = %batch.id, error = %error, "webhook attempts and endpoint state not written");
+        }
     }
     Ok(report)
 }

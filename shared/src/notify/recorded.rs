@@ -37,6 +37,8 @@ struct Kept {
     webhooks: Vec<crate::domain::webhooks::Post>,
     /// What every webhook's endpoint answers (none: nothing answers); 200 unless told.
     webhook_status: Option<Option<u16>>,
+    /// The webhook sender itself refuses, with this error code (Lambda's throttling).
+    webhooks_refused: Option<String>,
 }
 
 /// A clone shares what was kept, so a test keeps one while delivery uses another.
@@ -99,6 +101,12 @@ impl Recorder {
         self.kept(|k| k.webhooks.clone())
     }
 
+    /// From now on the webhook sender itself refuses with the error code `code` (`None`: it
+    /// sends again).
+    pub fn refuse_webhooks(&self, code: Option<&str>) {
+        self.kept(|k| k.webhooks_refused = code.map(str::to_owned));
+    }
+
     /// From now on every endpoint answers `status` (`None`: nothing answers).
     pub fn answer_webhooks(&self, status: Option<u16>) {
         self.kept(|k| k.webhook_status = Some(status));
@@ -157,6 +165,9 @@ impl Sender for Recorder {
         post: &crate::domain::webhooks::Post,
     ) -> Result<crate::domain::webhooks::Answer, Refusal> {
         self.kept(|k| {
+            if let Some(code) = &k.webhooks_refused {
+                return Err(Refusal::of(Some(code), code.clone()));
+            }
             k.webhooks.push(post.clone());
             let status = k.webhook_status.unwrap_or(Some(200));
             Ok(crate::domain::webhooks::Answer {

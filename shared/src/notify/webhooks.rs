@@ -4,7 +4,7 @@
 //! moved by the answer.
 
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::attempt::Outcome;
 use super::sender::{Refusal, Sender};
@@ -19,13 +19,15 @@ use crate::ports::{LogEntry, StoreError, Webhooks};
 pub(super) struct Hooks {
     endpoints: Option<BTreeMap<String, Endpoint>>,
     attempts: Vec<Attempt>,
-    /// Endpoints whose state an attempt moved (its failing streak, disabled).
-    moved: BTreeSet<String>,
-    /// Endpoints an attempt disabled: their write carries a log entry.
-    disabled: BTreeSet<String>,
-    /// Endpoints that failed in this delivery: their other messages are not sent into the same
-    /// failure, but fail with it.
-    failing: BTreeMap<String, String>,
+    /// The outcomes that moved an endpoint's state (its failing streak, disabled), in order,
+    /// not yet written: applied to the endpoint as read, and again to a fresh read when
+    /// another write came first.
+    outcomes: BTreeMap<String, Vec<(webhooks::Outcome, DateTime<Utc>)>>,
+    /// Endpoints an attempt of this delivery disabled, and why.
+    disabled: BTreeMap<String, Disabled>,
+    /// Endpoints that failed in this delivery and how: their other messages are not sent into
+    /// the same failure, but share it (a "slow down" included, which counts no attempt).
+    failing: BTreeMap<String, Refusal>,
 }
 
 impl Hooks {
@@ -50,8 +52,9 @@ impl Hooks {
     }
 
     /// Writes what the attempts since the last call did: the attempts, and each endpoint whose
-    /// state moved (with a log entry when it was disabled). An endpoint written meanwhile by
-    /// an administrator keeps the administrator's write: the next attempt moves it again.
+    /// state moved, under its version (with a log entry, and then the managers' mail, when it
+    /// was disabled). When another write came first (an administrator's, another
+    /// dispatcher's), the endpoints are read again and the outcomes applied to it as it is now.
     pub async fn save<S: Webhooks>(
         &mut self,
         store: &S,
@@ -62,40 +65,63 @@ impl Hooks {
         if !attempts.is_empty() {
             store.record_attempts(tenant, &attempts).await?;
         }
-        for id in std::mem::take(&mut self.moved) {
-            let Some(endpoint) = self.endpoints.as_mut().and_then(|all| all.get_mut(&id)) else {
-                continue;
-            };
-            endpoint.version += 1;
-            let newly = endpoint.disabled.filter(|_| self.disabled.remove(&id));
-            let log = newly.map(|reason| LogEntry {
-                entry_id: format!("log-{}", uuid::Uuid::new_v4().simple()),
-                at: now,
-                actor: crate::domain::identity::Actor::System,
-                action: "webhook.disabled".to_owned(),
-                details: serde_json::json!({
-                    "endpoint_id": endpoint.endpoint_id,
-                    "url": endpoint.url,
-                    "reason": reason,
-                }),
-            });
-            match store.put_endpoint(endpoint, log.as_ref()).await {
-                Ok(()) => {
-                    if let Some(reason) = newly {
-                        let (name, mail) = disabled_mail(endpoint, reason, now);
-                        store.queue_outbox(tenant, &name, &[mail]).await?;
+        for (id, outcomes) in std::mem::take(&mut self.outcomes) {
+            let mut disabled = self.disabled.remove(&id);
+            for round in 0..3 {
+                // Gone from a fresh read: deleted meanwhile, nothing to write.
+                let Some(endpoint) = self.endpoints.as_mut().and_then(|all| all.get_mut(&id))
+                else {
+                    break;
+                };
+                endpoint.version += 1;
+                let log = disabled.map(|reason| disabled_log(endpoint, reason, now));
+                match store.put_endpoint(endpoint, log.as_ref()).await {
+                    Ok(()) => {
+                        // After the endpoint's write: a process that dies in between loses
+                        // this mail (the log entry and the page still say it).
+                        if let Some(reason) = disabled {
+                            let (name, mail) = disabled_mail(endpoint, reason, now);
+                            store.queue_outbox(tenant, &name, &[mail]).await?;
+                        }
+                        break;
                     }
-                }
-                Err(StoreError::Conflict) => {
-                    tracing::warn!(tenant = %tenant, endpoint = %id, "webhook endpoint changed meanwhile; its state is moved by the next attempt");
-                    if let Some(all) = self.endpoints.as_mut() {
-                        all.remove(&id);
+                    Err(StoreError::Conflict) if round < 2 => {
+                        self.endpoints = None;
+                        self.load(store, tenant).await?;
+                        disabled = None;
+                        if let Some(fresh) =
+                            self.endpoints.as_mut().and_then(|all| all.get_mut(&id))
+                        {
+                            for (outcome, at) in &outcomes {
+                                if let Some(reason) = fresh.note_attempt(*outcome, *at) {
+                                    disabled = Some(reason);
+                                }
+                            }
+                        }
                     }
+                    Err(StoreError::Conflict) => {
+                        tracing::warn!(tenant = %tenant, endpoint = %id, "webhook endpoint kept changing; its state is moved by its next attempt");
+                        break;
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
             }
         }
         Ok(())
+    }
+}
+
+fn disabled_log(endpoint: &Endpoint, reason: Disabled, now: DateTime<Utc>) -> LogEntry {
+    LogEntry {
+        entry_id: format!("log-{}", uuid::Uuid::new_v4().simple()),
+        at: now,
+        actor: crate::domain::identity::Actor::System,
+        action: "webhook.disabled".to_owned(),
+        details: serde_json::json!({
+            "endpoint_id": endpoint.endpoint_id,
+            "url": endpoint.url,
+            "reason": reason,
+        }),
     }
 }
 
@@ -186,8 +212,9 @@ pub(super) fn fan_out(messages: &mut [OutboxMessage], hooks: &Hooks) -> Vec<Vec<
 }
 
 /// One webhook message sent to its endpoint as it is now. A message whose endpoint is gone
-/// or disabled is dropped (an administrator can send it again); one whose endpoint failed
-/// earlier in this delivery fails with it unsent.
+/// or disabled is dropped (one tried before is in the endpoint's attempts, from where an
+/// administrator can send it again); one whose endpoint failed earlier in this delivery
+/// fails with it unsent.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn send<N: Sender>(
     notifier: &N,
@@ -211,8 +238,8 @@ pub(super) async fn send<N: Sender>(
         tracing::info!(endpoint = %endpoint_id, message = %message_id, "webhook endpoint disabled; message dropped");
         return Outcome::Sent;
     }
-    if let Some(error) = hooks.failing.get(endpoint_id) {
-        return Outcome::Refused(Refusal::of(None, error.clone()));
+    if let Some(refusal) = hooks.failing.get(endpoint_id) {
+        return Outcome::Refused(refusal.clone());
     }
     let body = webhooks::message_body(event_type, at, data);
     let timestamp = now.timestamp();
@@ -233,6 +260,13 @@ pub(super) async fn send<N: Sender>(
             Some(refusal),
         ),
     };
+    if let Some(refusal) = refusal.as_ref().filter(|r| r.slow_down) {
+        // The sender was throttled: nothing was sent, nothing is kept, no attempt counts.
+        hooks
+            .failing
+            .insert(endpoint_id.to_owned(), refusal.clone());
+        return Outcome::Refused(refusal.clone());
+    }
     let outcome = webhooks::Outcome::of(answer.status);
     hooks.attempts.push(Attempt {
         endpoint_id: endpoint_id.to_owned(),
@@ -250,7 +284,7 @@ pub(super) async fn send<N: Sender>(
         // The sender itself failed (not the endpoint): the endpoint's state does not move.
         hooks
             .failing
-            .insert(endpoint_id.to_owned(), refusal.error.clone());
+            .insert(endpoint_id.to_owned(), refusal.clone());
         return Outcome::Refused(refusal);
     }
     if let Some(endpoint) = hooks
@@ -260,11 +294,15 @@ pub(super) async fn send<N: Sender>(
     {
         let before = (endpoint.failing_since, endpoint.disabled);
         if let Some(reason) = endpoint.note_attempt(outcome, now) {
-            hooks.disabled.insert(endpoint_id.to_owned());
+            hooks.disabled.insert(endpoint_id.to_owned(), reason);
             tracing::warn!(endpoint = %endpoint_id, reason = ?reason, metric = "WebhookEndpointDisabled", "webhook endpoint disabled");
         }
         if before != (endpoint.failing_since, endpoint.disabled) {
-            hooks.moved.insert(endpoint_id.to_owned());
+            hooks
+                .outcomes
+                .entry(endpoint_id.to_owned())
+                .or_default()
+                .push((outcome, now));
         }
     }
     match outcome {
@@ -275,8 +313,11 @@ pub(super) async fn send<N: Sender>(
                 (None, Some(error)) => error.clone(),
                 (None, None) => "no answer".to_owned(),
             };
-            hooks.failing.insert(endpoint_id.to_owned(), error.clone());
-            Outcome::Refused(Refusal::of(None, error))
+            let refusal = Refusal::of(None, error);
+            hooks
+                .failing
+                .insert(endpoint_id.to_owned(), refusal.clone());
+            Outcome::Refused(refusal)
         }
     }
 }

@@ -144,7 +144,9 @@ async fn a_receiver_down_gets_the_message_resent_once_then_a_rotated_secret_and_
         .await;
     assert!(read["failing_since"].is_string(), "{read}");
 
-    // Up again, an administrator resends it: taken once, under the same webhook-id.
+    // Up again, an administrator resends it under the same webhook-id (by which the receiver
+    // tells a repeat: its own retry, due in 5 s, reaches the receiver only through the
+    // sweeper's run, after this test).
     configure(&api, &tenant, &[&old], 204).await;
     let resend = format!("/v1/webhooks/{id}/messages/{message}/resend");
     let (status, again) = api
@@ -241,9 +243,25 @@ async fn the_metadata_service_is_refused_even_where_private_receivers_are_allowe
             "{url}: {problem}"
         );
     }
-    // A plain user may not add one.
-    let (status, _) = api
-        .as_user(&tenant, "nobody", Method::GET, "/v1/webhooks", None)
+    // A user without every right may not add one.
+    let (status, made) = api
+        .as_user(
+            &tenant,
+            "ada",
+            Method::POST,
+            "/v1/users",
+            Some(json!({"user_id": "plain", "name": "Plain User", "email": "plain@example.com"})),
+        )
         .await;
-    assert!(status.is_client_error());
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let (status, refused) = api
+        .as_user(
+            &tenant,
+            "plain",
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": "https://hooks.example.com/", "events": ["LicencesPurchased"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
 }
