@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::{AppError, Caller, authorize, log_entry};
+use crate::app::{AppError, Caller, authorize, log_entry, retrying};
 use crate::domain::DomainError;
 use crate::domain::identity::Actor;
 use crate::domain::rights::Right;
@@ -259,44 +259,55 @@ pub async fn update_endpoint<S: AccountReads + Commits + Webhooks, R: Resolve>(
     now: DateTime<Utc>,
 ) -> Result<EndpointView, AppError> {
     administrator(store, caller, now).await?;
-    let mut endpoint = find(store, caller, id).await?;
-    let mut changed = serde_json::Map::new();
-    if let Some(url) = &patch.url {
-        endpoint.url = checked_url(url, settings).await?;
-        changed.insert("url".into(), json!(endpoint.url));
-    }
-    if let Some(events) = &patch.events {
-        endpoint.events = check_events(events)?;
-        changed.insert("events".into(), json!(endpoint.events));
-    }
-    if let Some(description) = &patch.description {
-        endpoint.description = check_description(description)?;
-        changed.insert("description".into(), json!(endpoint.description));
-    }
-    match patch.enabled {
-        Some(true) if !endpoint.enabled() => {
-            endpoint.disabled = None;
-            endpoint.failing_since = None;
-            changed.insert("enabled".into(), json!(true));
+    // Resolved once, before the write that may be tried again.
+    let url = match &patch.url {
+        Some(url) => Some(checked_url(url, settings).await?),
+        None => None,
+    };
+    let events = patch.events.as_deref().map(check_events).transpose()?;
+    let description = patch
+        .description
+        .as_deref()
+        .map(check_description)
+        .transpose()?;
+    let endpoint = rewrite(store, caller, id, |endpoint| {
+        let mut changed = serde_json::Map::new();
+        if let Some(url) = &url {
+            endpoint.url = url.clone();
+            changed.insert("url".into(), json!(endpoint.url));
         }
-        Some(false) if endpoint.enabled() => {
-            endpoint.disabled = Some(Disabled::Manual);
-            changed.insert("enabled".into(), json!(false));
+        if let Some(events) = &events {
+            endpoint.events = events.clone();
+            changed.insert("events".into(), json!(endpoint.events));
         }
-        _ => {}
-    }
-    if changed.is_empty() {
-        return Ok(EndpointView::of(&endpoint, now));
-    }
-    endpoint.version += 1;
-    changed.insert("endpoint_id".into(), json!(endpoint.endpoint_id));
-    let log = log_entry(
-        Actor::User(caller.user.clone()),
-        "webhook.updated",
-        serde_json::Value::Object(changed),
-        now,
-    );
-    store.put_endpoint(&endpoint, Some(&log)).await?;
+        if let Some(description) = &description {
+            endpoint.description = description.clone();
+            changed.insert("description".into(), json!(endpoint.description));
+        }
+        match patch.enabled {
+            Some(true) if !endpoint.enabled() => {
+                endpoint.disabled = None;
+                endpoint.failing_since = None;
+                changed.insert("enabled".into(), json!(true));
+            }
+            Some(false) if endpoint.enabled() => {
+                endpoint.disabled = Some(Disabled::Manual);
+                changed.insert("enabled".into(), json!(false));
+            }
+            _ => {}
+        }
+        if changed.is_empty() {
+            return None;
+        }
+        changed.insert("endpoint_id".into(), json!(endpoint.endpoint_id));
+        Some(log_entry(
+            Actor::User(caller.user.clone()),
+            "webhook.updated",
+            serde_json::Value::Object(changed),
+            now,
+        ))
+    })
+    .await?;
     Ok(EndpointView::of(&endpoint, now))
 }
 
@@ -330,17 +341,17 @@ pub async fn rotate_secret<S: AccountReads + Commits + Webhooks>(
     now: DateTime<Utc>,
 ) -> Result<EndpointWithSecret, AppError> {
     administrator(store, caller, now).await?;
-    let mut endpoint = find(store, caller, id).await?;
     let secret = new_secret();
-    endpoint.rotate(secret.clone(), now);
-    endpoint.version += 1;
-    let log = log_entry(
-        Actor::User(caller.user.clone()),
-        "webhook.secret_rotated",
-        json!({ "endpoint_id": endpoint.endpoint_id }),
-        now,
-    );
-    store.put_endpoint(&endpoint, Some(&log)).await?;
+    let endpoint = rewrite(store, caller, id, |endpoint| {
+        endpoint.rotate(secret.clone(), now);
+        Some(log_entry(
+            Actor::User(caller.user.clone()),
+            "webhook.secret_rotated",
+            json!({ "endpoint_id": endpoint.endpoint_id }),
+            now,
+        ))
+    })
+    .await?;
     Ok(EndpointWithSecret {
         endpoint: EndpointView::of(&endpoint, now),
         secret,
@@ -363,15 +374,26 @@ pub async fn list_attempts<S: AccountReads + Commits + Webhooks>(
         .collect())
 }
 
-/// Writes `log` with the endpoint (moving its version), the one write a log entry of an
-/// endpoint's goes with.
-async fn logged<S: Webhooks>(
+/// Reads the endpoint, lets `change` change it, and writes it under its version with the log
+/// entry `change` returns (none: nothing to write). A write that loses a race (the
+/// dispatcher noting an attempt's outcome, another administrator) starts again from a fresh
+/// read.
+async fn rewrite<S: Webhooks>(
     store: &S,
-    mut endpoint: Endpoint,
-    log: &crate::ports::LogEntry,
-) -> Result<(), AppError> {
-    endpoint.version += 1;
-    Ok(store.put_endpoint(&endpoint, Some(log)).await?)
+    caller: &Caller,
+    id: &str,
+    change: impl Fn(&mut Endpoint) -> Option<crate::ports::LogEntry>,
+) -> Result<Endpoint, AppError> {
+    retrying(|_| async {
+        let mut endpoint = find(store, caller, id).await?;
+        let Some(log) = change(&mut endpoint) else {
+            return Ok(endpoint);
+        };
+        endpoint.version += 1;
+        store.put_endpoint(&endpoint, Some(&log)).await?;
+        Ok(endpoint)
+    })
+    .await
 }
 
 /// Queues one message for `endpoint` in a batch of its own, named `name`.
@@ -410,14 +432,14 @@ pub async fn send_test<S: AccountReads + Commits + Webhooks>(
             data: json!({ "tenant_id": caller.tenant, "endpoint_id": endpoint.endpoint_id, "sent_by": caller.user }),
         },
     );
-    // Logged first: a write that loses a race answers 409 with nothing sent.
+    // Logged first: if the log cannot be written, nothing is sent.
     let log = log_entry(
         Actor::User(caller.user.clone()),
         "webhook.test_sent",
         json!({ "endpoint_id": endpoint.endpoint_id, "message_id": message.message_id }),
         now,
     );
-    logged(store, endpoint.clone(), &log).await?;
+    rewrite(store, caller, id, |_| Some(log.clone())).await?;
     queue(store, &endpoint, &name, message).await
 }
 
@@ -459,6 +481,6 @@ pub async fn resend<S: AccountReads + Commits + Webhooks>(
         json!({ "endpoint_id": endpoint.endpoint_id, "message_id": message.message_id }),
         now,
     );
-    logged(store, endpoint.clone(), &log).await?;
+    rewrite(store, caller, id, |_| Some(log.clone())).await?;
     queue(store, &endpoint, &name, message).await
 }
