@@ -8,12 +8,12 @@ cd "$ROOT"
 install_tools
 
 status=0
-for f in status purchase downscale users tenants sweeper; do
+for f in status purchase downscale users tenants sweeper dispatcher webhooks; do
   log "cargo lambda build --release --arm64 -p $f"
   "$VENV/bin/cargo-lambda" lambda build --release --arm64 -p "$f" --quiet
 done
 printf '\n%-10s %12s %8s\n' function bytes target
-for f in status purchase downscale users tenants sweeper; do
+for f in status purchase downscale users tenants sweeper dispatcher webhooks; do
   size=$(stat -c %s "target/lambda/$f/bootstrap")
   limit=$([ "$f" = status ] && echo 5000000 || echo 8000000)
   verdict=ok

@@ -2,7 +2,8 @@
 # The run command: installs what is missing, starts DynamoDB Local (:8000) and moto (:5000),
 # provisions the table, bus and sender, seeds the demo tenant, serves the API on :9000 with
 # `cargo lambda watch`, starts the stream reader that delivers mail and events through the
-# dispatcher and a webhook receiver (R38) on :9100, and prints how to call it. Ctrl-C stops everything it started.
+# dispatcher and a webhook receiver (R38) on :9100, and prints how to call it. Ctrl-C stops
+# everything it started.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
