@@ -236,12 +236,13 @@ impl Outcome {
     }
 }
 
-/// The subscribed types, checked and sorted: at least one, each from [`EVENT_TYPES`].
+/// The subscribed types, checked and sorted: 1 to 12 of them (the contract's bound; a type
+/// listed twice counts twice), each from [`EVENT_TYPES`].
 pub fn check_events(events: &[String]) -> Result<Vec<String>, DomainError> {
-    if events.is_empty() {
+    if events.is_empty() || events.len() > EVENT_TYPES.len() {
         return Err(DomainError::invalid(
             "events",
-            "subscribe to at least one event",
+            format!("subscribe to 1 to {} events", EVENT_TYPES.len()),
         ));
     }
     let mut checked = Vec::new();
