@@ -364,8 +364,8 @@ pub(super) async fn deliver_tenant<
             hooks.load(store, &tenant).await?;
         }
         if webhooks::needs_fan_out(&messages) {
-            // Written before the events are sent: a crash in between writes them again,
-            // which the store makes a no-op.
+            // Written before the events are sent. A delivery repeated before this batch
+            // settles writes them again: a no-op while those batches exist (decision 0017).
             for group in webhooks::fan_out(&mut messages, &hooks) {
                 store
                     .queue_outbox(&tenant, &group[0].message_id, &group)

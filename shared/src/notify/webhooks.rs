@@ -1,5 +1,6 @@
 //! R38 in delivery: an event's webhook messages written once (a batch per subscribed
-//! endpoint, so one endpoint's failures never hold back another's or the event's own mail),
+//! endpoint, so one endpoint's failures never spend another's attempts or hold back the
+//! event's own mail),
 //! each sent signed through the webhook sender, its attempt kept, and the endpoint's state
 //! moved by the answer.
 
@@ -173,7 +174,8 @@ pub(super) fn has_webhooks(messages: &[OutboxMessage]) -> bool {
 
 /// The webhook messages of `messages`' events not fanned out yet, one group per subscribed
 /// endpoint; the events are marked fanned out. Each webhook message's id is derived from its
-/// event's and its endpoint's, so a repeat derives the same and the store writes it once.
+/// event's and its endpoint's, so a repeat derives the same names, which the store writes
+/// only where no batch of that name exists.
 pub(super) fn fan_out(messages: &mut [OutboxMessage], hooks: &Hooks) -> Vec<Vec<OutboxMessage>> {
     let mut groups: BTreeMap<String, Vec<OutboxMessage>> = BTreeMap::new();
     for event in messages.iter_mut().filter(|m| !m.dead && !m.fanned_out) {
