@@ -107,6 +107,15 @@ fn posted(sender: &Recorder, url: &str) -> Vec<Post> {
         .collect()
 }
 
+/// The tenant's webhook messages still in the outbox.
+fn waiting_webhooks(store: &MemoryStore) -> Vec<licensing::outbox::OutboxMessage> {
+    store
+        .outbox(&tenant())
+        .into_iter()
+        .filter(|m| matches!(m.payload, licensing::outbox::Payload::Webhook { .. }))
+        .collect()
+}
+
 fn event_type(post: &Post) -> String {
     let body: serde_json::Value = serde_json::from_str(&post.body).expect("JSON");
     body["type"].as_str().unwrap_or_default().to_owned()
@@ -668,11 +677,7 @@ async fn a_write_that_loses_a_race_for_the_endpoint_is_applied_again_and_drops_n
         Some(later),
         "written on the second try"
     );
-    let waiting: Vec<_> = store
-        .outbox(&tenant())
-        .into_iter()
-        .filter(|m| matches!(m.payload, licensing::outbox::Payload::Webhook { .. }))
-        .collect();
+    let waiting = waiting_webhooks(&store);
     assert_eq!(
         waiting.len(),
         2,
@@ -700,11 +705,7 @@ async fn a_throttled_sender_spends_no_attempt_and_keeps_no_history() {
     sender.refuse_webhooks(Some("TooManyRequestsException"));
     let report = dispatch_due(&store, &sender, now).await.unwrap();
     assert!(report.slowed >= 2, "{report:?}");
-    let waiting: Vec<_> = store
-        .outbox(&tenant())
-        .into_iter()
-        .filter(|m| matches!(m.payload, licensing::outbox::Payload::Webhook { .. }))
-        .collect();
+    let waiting = waiting_webhooks(&store);
     assert_eq!(waiting.len(), 2);
     assert!(waiting.iter().all(|m| m.attempts == 0), "{waiting:?}");
     assert!(

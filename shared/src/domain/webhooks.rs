@@ -215,6 +215,11 @@ pub fn answer_start(text: &str) -> String {
     text[..end].to_owned()
 }
 
+/// Endpoints in the order every listing gives them: oldest first.
+pub fn oldest_first(endpoints: &mut [Endpoint]) {
+    endpoints.sort_by(|a, b| (a.created_at, &a.endpoint_id).cmp(&(b.created_at, &b.endpoint_id)));
+}
+
 /// What an endpoint's answer to one attempt means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -563,24 +568,32 @@ mod tests {
         assert!(!verify(SECRET, ID, TS, BODY, SIGNED, late));
     }
 
-    #[test]
-    fn a_rotated_secret_signs_beside_the_new_one_for_a_day() {
-        let mut e = Endpoint {
+    /// An endpoint made at midnight, signing with `secrets`.
+    fn endpoint(secrets: &[&str]) -> Endpoint {
+        Endpoint {
             tenant_id: TenantId::parse("acme").unwrap(),
             endpoint_id: "we-1".into(),
             url: "https://example.com/hook".into(),
             description: String::new(),
             events: vec!["LicencesPurchased".into()],
             disabled: None,
-            secrets: vec![Secret {
-                value: SECRET.into(),
-                expires_at: None,
-            }],
+            secrets: secrets
+                .iter()
+                .map(|s| Secret {
+                    value: (*s).into(),
+                    expires_at: None,
+                })
+                .collect(),
             created_at: at(0),
             created_by: UserId::parse("ada").unwrap(),
             failing_since: None,
             version: 1,
-        };
+        }
+    }
+
+    #[test]
+    fn a_rotated_secret_signs_beside_the_new_one_for_a_day() {
+        let mut e = endpoint(&[SECRET]);
         let new = new_secret();
         e.rotate(new.clone(), at(1));
         assert_eq!(e.live_secrets(at(2)), vec![new.as_str(), SECRET]);
@@ -675,19 +688,7 @@ mod tests {
 
     #[test]
     fn outcomes_move_the_endpoint() {
-        let mut e = Endpoint {
-            tenant_id: TenantId::parse("acme").unwrap(),
-            endpoint_id: "we-1".into(),
-            url: "https://example.com/hook".into(),
-            description: String::new(),
-            events: vec!["LicencesPurchased".into()],
-            disabled: None,
-            secrets: vec![],
-            created_at: at(0),
-            created_by: UserId::parse("ada").unwrap(),
-            failing_since: None,
-            version: 1,
-        };
+        let mut e = endpoint(&[]);
         assert_eq!(e.note_attempt(Outcome::Failed, at(1)), None);
         assert_eq!(
             e.note_attempt(Outcome::Failed, at(1) + Duration::days(4)),

@@ -72,6 +72,12 @@ async fn endpoint(api: &Api, tenant: &str, name: &str, events: &[&str]) -> (Stri
     )
 }
 
+/// The endpoint as its administrator reads it.
+async fn endpoint_of(api: &Api, tenant: &str, id: &str) -> Value {
+    let path = format!("/v1/webhooks/{id}");
+    api.as_user(tenant, "ada", Method::GET, &path, None).await.1
+}
+
 /// The endpoint's attempts, newest first.
 async fn attempts(api: &Api, tenant: &str, id: &str) -> Vec<Value> {
     let path = format!("/v1/webhooks/{id}/attempts");
@@ -134,15 +140,7 @@ async fn a_receiver_down_gets_the_message_resent_once_then_a_rotated_secret_and_
     }
     let tried = attempts(&api, &tenant, &id).await;
     assert_eq!(tried[0]["status"], 503, "{tried:?}");
-    let (_, read) = api
-        .as_user(
-            &tenant,
-            "ada",
-            Method::GET,
-            &format!("/v1/webhooks/{id}"),
-            None,
-        )
-        .await;
+    let read = endpoint_of(&api, &tenant, &id).await;
     assert!(read["failing_since"].is_string(), "{read}");
 
     // Up again, an administrator resends it under the same webhook-id (by which the receiver
@@ -197,15 +195,7 @@ async fn a_receiver_down_gets_the_message_resent_once_then_a_rotated_secret_and_
     wait_for(&api, &tenant, |d| d["id"] == sent).await;
     let started = std::time::Instant::now();
     loop {
-        let (_, read) = api
-            .as_user(
-                &tenant,
-                "ada",
-                Method::GET,
-                &format!("/v1/webhooks/{id}"),
-                None,
-            )
-            .await;
+        let read = endpoint_of(&api, &tenant, &id).await;
         if read["enabled"] == false {
             assert_eq!(read["disabled_reason"], "gone", "{read}");
             break;

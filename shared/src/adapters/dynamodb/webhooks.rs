@@ -13,7 +13,7 @@ use crate::adapters::dynamodb::{
     DynamoStore, Guard, backend, built, condition_failed, from_item, key, to_item,
 };
 use crate::domain::identity::TenantId;
-use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint};
+use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint, oldest_first};
 use crate::outbox::OutboxMessage;
 use crate::ports::{LogEntry, StoreError, Webhooks};
 
@@ -96,7 +96,7 @@ impl Webhooks for DynamoStore {
             .into_iter()
             .map(|item| from_item::<EndpointItem>(item).map(|i| i.endpoint.0))
             .collect::<Result<Vec<_>, _>>()?;
-        all.sort_by(|a, b| (a.created_at, &a.endpoint_id).cmp(&(b.created_at, &b.endpoint_id)));
+        oldest_first(&mut all);
         Ok(all)
     }
 

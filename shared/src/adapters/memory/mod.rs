@@ -51,7 +51,7 @@ struct TenantData {
     requests: BTreeMap<String, PurchaseRequest>,
     tokens: BTreeMap<String, crate::domain::directory::ProvisioningToken>,
     endpoints: BTreeMap<String, crate::domain::webhooks::Endpoint>,
-    /// Every endpoint's kept attempts, oldest first.
+    /// Every endpoint's kept attempts, newest first.
     attempts: Vec<crate::domain::webhooks::Attempt>,
 }
 

@@ -2,7 +2,7 @@
 
 use super::MemoryStore;
 use crate::domain::identity::TenantId;
-use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint};
+use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint, oldest_first};
 use crate::outbox::OutboxMessage;
 use crate::ports::{LogEntry, StoreError, Webhooks};
 
@@ -13,7 +13,7 @@ impl Webhooks for MemoryStore {
                 .get(tenant)
                 .map(|d| d.endpoints.values().cloned().collect())
                 .unwrap_or_default();
-            all.sort_by(|a, b| (a.created_at, &a.endpoint_id).cmp(&(b.created_at, &b.endpoint_id)));
+            oldest_first(&mut all);
             Ok(all)
         })
     }
@@ -69,17 +69,13 @@ impl Webhooks for MemoryStore {
         self.with(|t| {
             let data = t.entry(tenant.clone()).or_default();
             data.attempts.extend(attempts.iter().cloned());
-            data.attempts.sort_by_key(|a| a.at);
+            data.attempts.sort_by_key(|a| std::cmp::Reverse(a.at));
             let mut kept = std::collections::BTreeMap::<String, u64>::new();
-            let mut newest_first: Vec<Attempt> = std::mem::take(&mut data.attempts);
-            newest_first.reverse();
-            newest_first.retain(|a| {
+            data.attempts.retain(|a| {
                 let n = kept.entry(a.endpoint_id.clone()).or_default();
                 *n += 1;
                 *n <= ATTEMPTS_KEPT
             });
-            newest_first.reverse();
-            data.attempts = newest_first;
             Ok(())
         })
     }
@@ -94,7 +90,6 @@ impl Webhooks for MemoryStore {
                 .map(|d| {
                     d.attempts
                         .iter()
-                        .rev()
                         .filter(|a| a.endpoint_id == endpoint_id)
                         .cloned()
                         .collect()
