@@ -34,7 +34,10 @@ export async function load(): Promise<void> {
     return;
   }
   render();
+  document.documentElement.dataset.loaded = "no";
   await Promise.all([refreshHistory(), refreshRequests(), loadUsage(), loadUsers(), loadTokens(), loadWebhooks(), showAddressedInvoice()]);
+  // Every section has what it lists: nothing rebuilds itself from here until the next change.
+  document.documentElement.dataset.loaded = "yes";
 }
 
 export async function refreshHistory(): Promise<void> {

@@ -52,7 +52,6 @@ interface State {
   /** R38: the webhook endpoints (administrators), a secret until dismissed, and the attempts
    * of the endpoint whose history is open. */
   webhooks: WebhookEndpoint[];
-  webhooksLoaded: boolean;
   newSecret: { url: string; secret: string } | null;
   attempts: { endpoint_id: string; items: WebhookAttempt[] } | null;
 }
@@ -86,7 +85,6 @@ export const state: State = {
   tokens: [],
   newToken: null,
   webhooks: [],
-  webhooksLoaded: false,
   newSecret: null,
   attempts: null,
 };
@@ -124,4 +122,21 @@ export function explain(error: unknown): string {
   // R29: a refusal that sends the customer to support names where to write.
   const support = state.config.support_email;
   return error.code === "next_period_below_one" && support ? `${text} (${support})` : text;
+}
+
+/**
+ * A list as the API has it, read again while a change made on the page during the read (a
+ * new array in `current`) makes the answer stale; `current` when it cannot be read.
+ */
+export async function freshList<T>(current: () => T[], read: () => Promise<{ items: T[] }>): Promise<T[]> {
+  for (let round = 0; round < 3; round++) {
+    const before = current();
+    try {
+      const { items } = await read();
+      if (current() === before) return items;
+    } catch {
+      break;
+    }
+  }
+  return current();
 }

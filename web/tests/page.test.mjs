@@ -82,9 +82,10 @@ after(async () => {
 
 /**
  * Opens the page for `t`; its browser context is closed when `t` ends, passed or failed.
- * `ready` is what shows once the page is up (the licences table unless told).
+ * `ready` is what shows once the page is up: unless told, the licences table once every
+ * section has loaded, so that no late list rebuilds a section the test is looking at.
  */
-async function open(t, bearer, name, prepare, ready = (page) => page.locator("#licences-table")) {
+async function open(t, bearer, name, prepare, ready = (page) => page.locator('html[data-loaded="yes"] #licences-table')) {
   const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1100, height: 900 } });
   t.after(() => context.close());
   const page = await context.newPage();
@@ -252,11 +253,16 @@ test("what is typed while the invoices and the log are still loading is kept, fo
   // arrival cannot be mistaken for a page that rebuilds itself under the user's hands.
   let release;
   const held = new Promise((resolve) => (release = resolve));
-  const page = await open(t, admin, "3b-typing-while-loading", (p) =>
-    p.route(/\/v1\/invoices/, async (route) => {
-      await held;
-      await route.continue();
-    }),
+  const page = await open(
+    t,
+    admin,
+    "3b-typing-while-loading",
+    (p) =>
+      p.route(/\/v1\/invoices/, async (route) => {
+        await held;
+        await route.continue();
+      }),
+    (p) => p.locator("#licences-table"),
   );
   await page.getByLabel("Number of CRM to buy").fill("1");
   await page.locator("#edit-licences").click();
@@ -604,12 +610,32 @@ test("a user whose mail bounced for good is marked in the users view (SES's even
 
 test("an administrator makes a provisioning token, sees it once, and the users its identity provider makes are marked (R34)", async (t) => {
   const { bearer } = await tenantWith("scim", 2, []);
-  const page = await open(t, bearer, "16-provisioning", undefined, (p) => p.locator("#provisioning"));
+  // The first list of the tokens is read, and its answer held back until one is made: that
+  // late, empty answer must not hide the new token.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const page = await open(
+    t,
+    bearer,
+    "16-provisioning",
+    (p) =>
+      p.route(/\/v1\/scim-tokens$/, async (route) => {
+        if (route.request().method() !== "GET") return route.continue();
+        const response = await route.fetch();
+        await held;
+        await route.fulfill({ response });
+      }),
+    (p) => p.locator("#provisioning"),
+  );
   const section = page.locator("#provisioning");
   assert.equal(await section.locator("#scim-base").textContent(), `${API}/scim/v2`);
   assert.equal(await section.locator("#tokens-table").count(), 0, "no token yet");
   await page.locator("#token-name").fill("Microsoft Entra ID");
   await page.keyboard.press("Enter");
+  await page.locator("#new-token-value").waitFor();
+  release();
+  await page.locator('html[data-loaded="yes"]').waitFor();
+  assert.equal(await section.locator("#tokens-table tbody tr").count(), 1, "the late list does not hide the new token");
   const secret = await page.locator("#new-token-value").textContent();
   assert.match(secret, /^scim_[0-9a-f]{64}$/);
   assert.equal(await page.evaluate(() => document.activeElement?.id), "new-token", "the secret is where the keyboard is");
@@ -643,7 +669,7 @@ test("an administrator adds a webhook endpoint, sees its secret once, and its at
   assert.ok(RECEIVER, "LICENSING_TEST_WEBHOOK_RECEIVER: the test command starts the receiver");
   const { tenant, bearer } = await tenantWith("hooks", 2, []);
   const box = `${tenant}-page`;
-  const page = await open(t, bearer, "17-webhooks", undefined, (p) => p.locator('#webhooks[data-loaded="yes"]'));
+  const page = await open(t, bearer, "17-webhooks", undefined, (p) => p.locator('html[data-loaded="yes"] #webhooks'));
   const section = page.locator("#webhooks");
   assert.equal(await section.locator("#webhooks-table").count(), 0, "none yet");
   await page.locator("#webhook-url").fill(`${RECEIVER}/${box}`);

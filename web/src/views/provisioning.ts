@@ -5,16 +5,15 @@ import { type Account } from "../api";
 import { col, h } from "../dom";
 import * as fmt from "../format";
 import { page } from "../hooks";
-import { canManageUsers, explain, state, t } from "../state";
+import { canManageUsers, explain, freshList, state, t } from "../state";
 import { confirmed } from "./users";
 
 export async function loadTokens(): Promise<void> {
-  if (!state.api || !canManageUsers()) return;
-  try {
-    state.tokens = (await state.api.scimTokens()).items;
-  } catch {
-    // The section says there are none; the next load reads them again.
-  }
+  const api = state.api;
+  if (!api || !canManageUsers()) return;
+  // A token made or revoked while the list was read is kept; unread, the section keeps what it
+  // shows until the next load.
+  state.tokens = await freshList(() => state.tokens, () => api.scimTokens());
   renderProvisioning();
 }
 

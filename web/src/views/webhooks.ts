@@ -6,7 +6,7 @@ import { type Account, type WebhookEndpoint } from "../api";
 import { col, h } from "../dom";
 import * as fmt from "../format";
 import { page } from "../hooks";
-import { explain, isAdministrator, state, t } from "../state";
+import { explain, freshList, isAdministrator, state, t } from "../state";
 import { copyButton } from "./provisioning";
 import { confirmed } from "./users";
 
@@ -27,13 +27,11 @@ export const EVENTS = [
 ];
 
 export async function loadWebhooks(): Promise<void> {
-  if (!state.api || !isAdministrator()) return;
-  try {
-    state.webhooks = (await state.api.webhooks()).items;
-  } catch {
-    // The section says there are none; the next load reads them again.
-  }
-  state.webhooksLoaded = true;
+  const api = state.api;
+  if (!api || !isAdministrator()) return;
+  // An endpoint added, changed or deleted while the list was read is kept; unread, the section
+  // keeps what it shows until the next load.
+  state.webhooks = await freshList(() => state.webhooks, () => api.webhooks());
   const a = state.account;
   const fresh = a && webhooks(a);
   const old = document.getElementById("webhooks");
@@ -248,7 +246,7 @@ export function webhooks(a: Account): HTMLElement | false {
   const open = state.webhooks.find((e) => e.endpoint_id === state.attempts?.endpoint_id);
   return h(
     "section",
-    { "aria-labelledby": "webhooks-h", id: "webhooks", "data-loaded": state.webhooksLoaded ? "yes" : "no" },
+    { "aria-labelledby": "webhooks-h", id: "webhooks" },
     h("h2", { id: "webhooks-h" }, t().webhooksTitle),
     h("p", { class: "hint" }, t().webhooksIntro),
     shown &&
