@@ -2,7 +2,7 @@
 //! every answer checked against `openapi.yaml` (`contract`).
 
 use crate::token;
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -191,7 +191,7 @@ impl Api {
 
     /// An operator creates a tenant whose period is the current month.
     pub async fn tenant(&self, id: &str, licences: u32) {
-        let today = Utc::now().date_naive();
+        let today = crate::copenhagen_today();
         let start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap();
         let (status, body) = self
             .call(

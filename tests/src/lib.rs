@@ -52,8 +52,9 @@ pub async fn sdk() -> SdkConfig {
 }
 
 /// How long until `tenant`'s outbox is empty (every batch delivered and deleted), polled every
-/// 10 ms; `None` if it is not within `within`. Sent mail is read from moto's data.json, which
-/// grows to tens of MB over a test run: too slow to time a delivery by.
+/// 10 ms; `None` if it is not within `within` (a failed read is read again). Sent mail is read
+/// from moto's data.json, which grows to tens of MB over a test run: too slow to time a
+/// delivery by.
 pub async fn outbox_drained(
     store: &DynamoStore,
     tenant: &TenantId,
@@ -61,7 +62,11 @@ pub async fn outbox_drained(
 ) -> Option<std::time::Duration> {
     let started = std::time::Instant::now();
     loop {
-        if store.partition(tenant, "O#").await.ok()?.is_empty() {
+        if store
+            .partition(tenant, "O#")
+            .await
+            .is_ok_and(|left| left.is_empty())
+        {
             return Some(started.elapsed());
         }
         if started.elapsed() > within {
@@ -150,6 +155,14 @@ pub fn new_user(id: &str, name: &str, language: Language, modules: &[&str]) -> N
             .collect(),
         active: true,
     }
+}
+
+/// Today in the test tenants' time zone: their current period starts on its month's first day
+/// (from 22:00 or 23:00 UTC on a month's last day, the UTC date is a month behind).
+pub fn copenhagen_today() -> NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Copenhagen)
+        .date_naive()
 }
 
 /// A tenant like the example in docs/rules.md: DKK, Copenhagen, monthly, licences at 12 900, CRM at 4 900.

@@ -20,19 +20,25 @@ pub fn ses_endpoint() -> Option<String> {
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-/// Every mail the engine serving SES v2 accepted, oldest first. A failed read is tried twice
-/// more: moto serializes its whole state for each read, and a request changing that state
-/// meanwhile can fail it.
+/// Every mail the engine serving SES v2 accepted, oldest first. A failed read is tried again
+/// for up to a minute, less and less often: moto serializes its whole state for each read,
+/// and the requests changing that state meanwhile (a burst of events can last 20 s late in a
+/// test run) can fail it.
 pub async fn sent_mail(http: &reqwest::Client) -> Result<Vec<SentMail>, String> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(250);
     let mut failed = Vec::new();
-    for _ in 0..3 {
+    loop {
         match read_sent_mail(http).await {
             Ok(sent) => return Ok(sent),
             Err(e) => failed.push(e),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            return Err(failed.join("; "));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
     }
-    Err(failed.join("; "))
 }
 
 async fn read_sent_mail(http: &reqwest::Client) -> Result<Vec<SentMail>, String> {

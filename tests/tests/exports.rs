@@ -34,8 +34,9 @@ fn rows(body: &Value) -> Vec<std::collections::BTreeMap<String, String>> {
 async fn r36_the_exports_read_back_as_csv_and_a_hostile_name_stays_text() {
     let api = require_api();
     let hostile = "=HYPERLINK(\"http://evil.example\",\"Ærø, click\")";
-    let ada = a_purchase_of_a_hostile_module(&api, hostile).await;
+    // Taken first: the tenant's entries fall on this day or, past midnight, the next.
     let today = Utc::now().date_naive();
+    let ada = a_purchase_of_a_hostile_module(&api, hostile).await;
 
     let (status, invoices) = api
         .call(Method::GET, "/v1/invoices.csv", Some(&ada), None)
@@ -65,8 +66,8 @@ async fn r36_the_exports_read_back_as_csv_and_a_hostile_name_stays_text() {
     assert!(raw.starts_with(b"invoice_id,"), "{raw:?}");
     assert!(std::str::from_utf8(&raw).unwrap().contains("Ærø"));
     assert!(raw.ends_with(b"\r\n") && !raw.windows(2).any(|w| w == b"\n\n"));
-    let day = today.to_string();
-    let path = format!("/v1/action-log.csv?from={day}&to={day}");
+    let next = today + chrono::Duration::days(1);
+    let path = format!("/v1/action-log.csv?from={today}&to={next}");
     let (status, log) = api.call(Method::GET, &path, Some(&ada), None).await;
     assert_eq!(status, StatusCode::OK);
     let actions: Vec<String> = rows(&log)

@@ -57,7 +57,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn seed(store: &DynamoStore) -> Result<(), Box<dyn std::error::Error>> {
     use chrono::Datelike;
     let now = chrono::Utc::now();
-    let start = chrono::NaiveDate::from_ymd_opt(now.year(), now.month(), 1).ok_or("date")?;
+    let today = licensing_tests::copenhagen_today();
+    let start = chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1).ok_or("date")?;
     licensing::app::create_tenant(store, "seed", acme("acme", start, 10, 2), now).await?;
     let admin = licensing::app::Caller {
         tenant: TenantId::parse("acme")?,

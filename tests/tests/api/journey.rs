@@ -156,7 +156,7 @@ async fn confirmed_by_mail(api: &Api, tenant: &str, quote: &Value) {
     assert!(took.is_some(), "not delivered within two minutes");
     let marker = format!("Acme {tenant}");
     let (confirmation, _) = api
-        .mail(std::time::Duration::from_secs(5), |m| {
+        .mail(std::time::Duration::from_secs(30), |m| {
             m.subject == "Dit køb af licenser er bekræftet" && m.body.contains(&marker)
         })
         .await

@@ -72,6 +72,26 @@ async fn endpoint(api: &Api, tenant: &str, name: &str, events: &[&str]) -> (Stri
     )
 }
 
+/// What `read` gives once it gives something, asked every 100 ms for up to 2 minutes (the
+/// local stream reader can be a minute behind late in a test run).
+async fn eventually<T, F, Fut>(what: &str, mut read: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = read().await {
+            return found;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "{what}: not within 2 minutes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// The endpoint as its administrator reads it.
 async fn endpoint_of(api: &Api, tenant: &str, id: &str) -> Value {
     let path = format!("/v1/webhooks/{id}");
@@ -111,7 +131,11 @@ async fn a_purchase_reaches_a_receiver_verifying_with_standardwebhooks_exactly_o
     let got = received(&api, &tenant).await;
     assert_eq!(got.len(), 1, "exactly once: {got:?}");
     assert_eq!(got[0]["signatures"], 1);
-    let tried = attempts(&api, &tenant, &id).await;
+    // The dispatcher records the attempt after it settled (deleted) the batch.
+    let tried = eventually("the attempt recorded", || async {
+        Some(attempts(&api, &tenant, &id).await).filter(|a| !a.is_empty())
+    })
+    .await;
     assert_eq!(tried.len(), 1, "{tried:?}");
     assert_eq!(
         (tried[0]["status"].clone(), tried[0]["message_id"].clone()),
@@ -133,15 +157,16 @@ async fn a_receiver_down_gets_the_message_resent_once_then_a_rotated_secret_and_
     assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
     let message = queued["message_id"].as_str().expect("an id").to_owned();
     wait_for(&api, &tenant, |d| d["id"] == json!(message)).await;
-    let started = std::time::Instant::now();
-    while attempts(&api, &tenant, &id).await.is_empty() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(120));
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let tried = attempts(&api, &tenant, &id).await;
+    let tried = eventually("the attempt recorded", || async {
+        Some(attempts(&api, &tenant, &id).await).filter(|a| !a.is_empty())
+    })
+    .await;
     assert_eq!(tried[0]["status"], 503, "{tried:?}");
-    let read = endpoint_of(&api, &tenant, &id).await;
-    assert!(read["failing_since"].is_string(), "{read}");
+    // The endpoint is written after its attempts.
+    eventually("failing_since set", || async {
+        Some(endpoint_of(&api, &tenant, &id).await).filter(|e| e["failing_since"].is_string())
+    })
+    .await;
 
     // Up again, an administrator resends it under the same webhook-id (by which the receiver
     // tells a repeat: its own retry, due in 5 s, reaches the receiver only through the
@@ -193,19 +218,11 @@ async fn a_receiver_down_gets_the_message_resent_once_then_a_rotated_secret_and_
     let (_, queued) = api.as_user(&tenant, "ada", Method::POST, &test, None).await;
     let sent = queued["message_id"].clone();
     wait_for(&api, &tenant, |d| d["id"] == sent).await;
-    let started = std::time::Instant::now();
-    loop {
-        let read = endpoint_of(&api, &tenant, &id).await;
-        if read["enabled"] == false {
-            assert_eq!(read["disabled_reason"], "gone", "{read}");
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "{read}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let read = eventually("the endpoint disabled", || async {
+        Some(endpoint_of(&api, &tenant, &id).await).filter(|e| e["enabled"] == false)
+    })
+    .await;
+    assert_eq!(read["disabled_reason"], "gone", "{read}");
 }
 
 #[tokio::test]

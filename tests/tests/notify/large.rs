@@ -161,7 +161,7 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     // from then on it runs, and the second below is what a running reader takes, not its start
     // (a start took more than a second once on a loaded CI machine). The dispatcher settles a
     // batch before the reader saves its position.
-    for _ in 0..200 {
+    for _ in 0..600 {
         if state.exists() {
             break;
         }
@@ -170,14 +170,17 @@ async fn a_stream_reader_killed_mid_batch_and_restarted_delivers_everything_once
     assert!(state.exists(), "the restarted reader saved its position");
     // A commit while it runs is sent within seconds.
     buy_one_licence(&store, &c, "s-4", now).await;
-    let took = outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(10)).await;
-    // Within a second on an idle DynamoDB Local's stream (`bench notify`, BENCHMARKS.md); in
-    // the test command the size tests (10 000 users) load the same engine and both cores
-    // meanwhile, and a fresh clone's run measured 1.5 s, so 3 s are allowed. LocalStack's
-    // stream (DynamoDB Local's, behind its gateway) hands a record over later: 2.3 s
-    // measured, 5 s allowed (README, "Two engines").
-    let bound = std::time::Duration::from_secs(if on_localstack() { 5 } else { 3 });
-    assert!(took.is_some_and(|t| t <= bound), "commit to sent {took:?}");
+    let took = outbox_drained(&store, &c.tenant, std::time::Duration::from_secs(60)).await;
+    // Within a second on an idle DynamoDB Local's stream (`bench notify`, BENCHMARKS.md, is
+    // where that is measured); here the size tests (10 000 users) load the same engine and
+    // both cores meanwhile: a fresh clone's run measured 1.5 s, LocalStack's stream (DynamoDB
+    // Local's, behind its gateway) 2.3 s. 10 s are allowed: a running reader, not a restart
+    // on the next sweep, not a bound the machine's load decides.
+    eprintln!("commit to sent: {took:?}");
+    assert!(
+        took.is_some_and(|t| t <= std::time::Duration::from_secs(10)),
+        "commit to sent {took:?}"
+    );
     drop(second);
     assert_eq!(confirmations(&w).await, 4, "each purchase confirmed once");
     each_purchase_event_once_and_repeats_identical(&w).await;

@@ -16,9 +16,9 @@ fn code(body: &Value) -> Option<&str> {
     body["code"].as_str()
 }
 
-/// The first day of the month `back` months before today's.
+/// The first day of the month `back` months before today's (in the tenants' time zone).
 fn month_start(back: u32) -> NaiveDate {
-    let today = Utc::now().date_naive();
+    let today = licensing_tests::copenhagen_today();
     let months = today.year() * 12 + today.month0() as i32 - back as i32;
     NaiveDate::from_ymd_opt(months.div_euclid(12), months.rem_euclid(12) as u32 + 1, 1).unwrap()
 }
