@@ -17,7 +17,7 @@ use licensing::domain::webhooks::{Disabled, Post, verify};
 use licensing::notify::dispatch_due;
 use licensing::notify::recorded::Recorder;
 use licensing::outbox::backoff;
-use licensing::ports::{Listings, PageRequest, Resolve, Webhooks};
+use licensing::ports::{AccountReads, Commits, Listings, PageRequest, Resolve, Webhooks};
 use licensing_tests::at;
 
 use crate::delivery::acme_after_a_purchase;
@@ -720,6 +720,66 @@ async fn a_throttled_sender_spends_no_attempt_and_keeps_no_history() {
         .await
         .unwrap();
     assert_eq!(posted(&sender, erp).len(), 2);
+}
+
+/// Creates racing for the last places of the ten: as many are made as there are places, the
+/// rest refused with `limit_reached`, in both stores; the count is in the write, so a create
+/// past the read-first check is refused too, and a delete gives its place back.
+async fn ten_at_most_when_made_at_once<S: AccountReads + Commits + Webhooks>(store: &S) {
+    let now = at("2026-11-19T10:00:00Z");
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    licensing::app::create_tenant(store, "op", licensing_tests::acme("acme", start, 2, 1), now)
+        .await
+        .unwrap();
+    let caller = Caller {
+        tenant: tenant(),
+        user: UserId::parse("ada").unwrap(),
+    };
+    let names = public();
+    let settings = on_aws(&names);
+    let create = || {
+        let new = endpoint("https://erp.example.com/", &["LicencesPurchased"]);
+        webhooks::create_endpoint(store, &caller, new, &settings, now)
+    };
+    for _ in 0..7 {
+        create().await.unwrap();
+    }
+    let answers = futures::future::join_all((0..6).map(|_| create())).await;
+    let made: Vec<_> = answers.iter().filter_map(|a| a.as_ref().ok()).collect();
+    assert_eq!(made.len(), 3, "{answers:?}");
+    assert!(
+        answers.iter().filter(|a| a.is_err()).all(|a| matches!(
+            a,
+            Err(AppError::Domain(DomainError::LimitReached { max: 10, .. }))
+        )),
+        "{answers:?}"
+    );
+    let listed = store.endpoints(&tenant()).await.unwrap();
+    assert_eq!(listed.len(), 10);
+    // Past the check (a create that read nine): the write itself refuses the eleventh.
+    let mut eleventh = listed[0].clone();
+    eleventh.endpoint_id = "we-eleventh".into();
+    eleventh.version = 1;
+    assert!(matches!(
+        store.put_endpoint(&eleventh, None).await,
+        Err(licensing::ports::StoreError::LimitReached(_))
+    ));
+    webhooks::delete_endpoint(store, &caller, &made[0].endpoint.endpoint_id, now)
+        .await
+        .unwrap();
+    create().await.expect("the place given back");
+}
+
+#[tokio::test]
+async fn a_tenant_has_ten_endpoints_at_most_however_many_are_made_at_once_in_memory() {
+    ten_at_most_when_made_at_once(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
+async fn a_tenant_has_ten_endpoints_at_most_however_many_are_made_at_once_in_the_table() {
+    licensing_tests::require_engines();
+    ten_at_most_when_made_at_once(&licensing_tests::fresh_store().await).await;
 }
 
 fn attempt(endpoint: &str, n: i64) -> licensing::domain::webhooks::Attempt {

@@ -16,7 +16,7 @@ use crate::domain::webhooks::{
     check_events, check_url, new_secret,
 };
 use crate::outbox::{OutboxMessage, Payload};
-use crate::ports::{AccountReads, Commits, Resolve, Webhooks};
+use crate::ports::{AccountReads, Commits, Resolve, StoreError, Webhooks};
 
 /// The deployment's webhook settings: whether private receivers are allowed (only a local run
 /// allows them), and how names resolve.
@@ -187,12 +187,15 @@ pub async fn create_endpoint<S: AccountReads + Commits + Webhooks, R: Resolve>(
     let description = check_description(&new.description)?;
     administrator(store, caller, now).await?;
     let url = checked_url(&new.url, settings).await?;
-    if store.endpoints(&caller.tenant).await?.len() >= MAX_ENDPOINTS {
-        return Err(DomainError::LimitReached {
+    let limit = || {
+        AppError::from(DomainError::LimitReached {
             what: "webhook endpoints",
             max: MAX_ENDPOINTS as u32,
-        }
-        .into());
+        })
+    };
+    // Read first for the common case; the write counts again, for two creates at once.
+    if store.endpoints(&caller.tenant).await?.len() >= MAX_ENDPOINTS {
+        return Err(limit());
     }
     let secret = new_secret();
     let endpoint = Endpoint {
@@ -217,7 +220,14 @@ pub async fn create_endpoint<S: AccountReads + Commits + Webhooks, R: Resolve>(
         json!({ "endpoint_id": endpoint.endpoint_id, "url": endpoint.url, "events": endpoint.events }),
         now,
     );
-    store.put_endpoint(&endpoint, Some(&log)).await?;
+    // A transaction that raced another on the count is tried again, and counts again.
+    retrying(|_| async {
+        match store.put_endpoint(&endpoint, Some(&log)).await {
+            Err(StoreError::LimitReached(_)) => Err(limit()),
+            other => Ok(other?),
+        }
+    })
+    .await?;
     Ok(EndpointWithSecret {
         endpoint: EndpointView::of(&endpoint, now),
         secret,

@@ -68,6 +68,10 @@ pub enum StoreError {
     /// An approval with this idempotency key committed meanwhile.
     #[error("the idempotency key was used concurrently")]
     IdempotencyRace,
+    /// A record that would pass a tenant's limit (R38's endpoints), counted in the write
+    /// itself: two writers racing for the last place cannot both take it.
+    #[error("the tenant's limit of {0} is reached")]
+    LimitReached(&'static str),
     /// A purchase request was decided meanwhile (R35).
     #[error("the purchase request was decided concurrently")]
     RequestDecided,

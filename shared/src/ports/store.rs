@@ -403,7 +403,9 @@ pub trait Webhooks: Send + Sync {
     ) -> impl Future<Output = Result<Vec<crate::domain::webhooks::Endpoint>, StoreError>> + Send;
 
     /// Writes `endpoint` at its `version`: new at 1, otherwise only over `version - 1`
-    /// (`Conflict` when another write came first), with `log` in the same transaction.
+    /// (`Conflict` when another write came first), with `log` in the same transaction. A new
+    /// one is counted in the same write: `LimitReached("webhook endpoints")` when the tenant
+    /// has `MAX_ENDPOINTS` already, however many administrators add one at once.
     fn put_endpoint(
         &self,
         endpoint: &crate::domain::webhooks::Endpoint,

@@ -406,6 +406,9 @@ impl DynamoStore {
                     if failed(Guard::DirectoryKey) {
                         return Err(StoreError::AlreadyExists("directory key"));
                     }
+                    if failed(Guard::Limit) {
+                        return Err(StoreError::LimitReached("limit"));
+                    }
                     if failed(Guard::NewInvoice) {
                         return Err(StoreError::AlreadyExists("invoice"));
                     }

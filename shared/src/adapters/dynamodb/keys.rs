@@ -19,6 +19,7 @@
 //! | provisioning token, listed (R34) | `T#{tenant}` | `P#{token id}` | – |
 //! | provisioning token, by its hash (R34) | `SCIMTOKEN#{sha256}` | `SCIMTOKEN` | – |
 //! | webhook endpoint (R38) | `T#{tenant}` | `WH#{id}` | – |
+//! | count of the webhook endpoints (R38's limit) | `T#{tenant}` | `WHN` | – |
 //! | webhook attempt, the newest 100 an endpoint's (R38) | `T#{tenant}` | `WA#{endpoint}#{instant}#{message}` | – |
 //!
 //! `{seat}` is `{activation instant, fixed width}#{user}`, so a pool's seats sort in R3 order.

@@ -117,6 +117,8 @@ enum Guard {
     Request,
     /// A `userName` or `externalId` another user holds (R34).
     DirectoryKey,
+    /// A count at its tenant's limit (R38's endpoints).
+    Limit,
 }
 
 /// Whether a call failed only because its condition did not hold (another writer was first,

@@ -3,7 +3,7 @@
 //! oldest beyond the newest 100 deleted as new ones are written.
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
+    AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
 
 use crate::adapters::dynamodb::items::{JsonString, OutboxItem};
@@ -13,12 +13,15 @@ use crate::adapters::dynamodb::{
     DynamoStore, Guard, backend, built, condition_failed, from_item, key, to_item,
 };
 use crate::domain::identity::TenantId;
-use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint, oldest_first};
+use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint, MAX_ENDPOINTS, oldest_first};
 use crate::outbox::OutboxMessage;
 use crate::ports::{LogEntry, StoreError, Webhooks};
 
 pub const ENDPOINT_PREFIX: &str = "WH#";
 pub const ATTEMPT_PREFIX: &str = "WA#";
+/// The tenant's count of endpoints (`n`), changed in the transaction that adds or deletes one:
+/// the limit holds against racing creates, which a count read before the write does not.
+const ENDPOINT_COUNT: &str = "WHN";
 
 fn endpoint_sk(id: &str) -> String {
     format!("{ENDPOINT_PREFIX}{id}")
@@ -54,6 +57,23 @@ struct AttemptItem {
 }
 
 impl DynamoStore {
+    /// Adds `by` to the tenant's count of endpoints; adding one only below the limit.
+    fn count_endpoints(&self, tenant: &TenantId, by: i64) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant_pk(tenant), ENDPOINT_COUNT.to_owned())))
+            .update_expression("ADD n :by")
+            .expression_attribute_values(":by", AttributeValue::N(by.to_string()));
+        if by > 0 {
+            update = update
+                .condition_expression("attribute_not_exists(n) OR n < :max")
+                .expression_attribute_values(":max", AttributeValue::N(MAX_ENDPOINTS.to_string()));
+        }
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(built)?)
+            .build())
+    }
+
     /// The sort keys of an endpoint's attempts, newest first.
     async fn attempt_keys(
         &self,
@@ -130,11 +150,15 @@ impl Webhooks for DynamoStore {
                 .build(),
             guard,
         )];
+        if endpoint.version <= 1 {
+            actions.push((self.count_endpoints(&endpoint.tenant_id, 1)?, Guard::Limit));
+        }
         if let Some(log) = log {
             actions.push((self.log_put(log, &endpoint.tenant_id)?, Guard::None));
         }
         self.execute(actions).await.map_err(|e| match e {
             StoreError::AlreadyExists(_) => StoreError::AlreadyExists("webhook endpoint"),
+            StoreError::LimitReached(_) => StoreError::LimitReached("webhook endpoints"),
             other => other,
         })
     }
@@ -160,6 +184,7 @@ impl Webhooks for DynamoStore {
                     TransactWriteItem::builder().delete(delete).build(),
                     Guard::Version,
                 ),
+                (self.count_endpoints(tenant, -1)?, Guard::None),
                 (self.log_put(log, tenant)?, Guard::None),
             ])
             .await;

@@ -2,7 +2,7 @@
 
 use super::MemoryStore;
 use crate::domain::identity::TenantId;
-use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint, oldest_first};
+use crate::domain::webhooks::{ATTEMPTS_KEPT, Attempt, Endpoint, MAX_ENDPOINTS, oldest_first};
 use crate::outbox::OutboxMessage;
 use crate::ports::{LogEntry, StoreError, Webhooks};
 
@@ -32,6 +32,9 @@ impl Webhooks for MemoryStore {
                     Some(_) if expected.is_none() => StoreError::AlreadyExists("webhook endpoint"),
                     _ => StoreError::Conflict,
                 });
+            }
+            if expected.is_none() && data.endpoints.len() >= MAX_ENDPOINTS {
+                return Err(StoreError::LimitReached("webhook endpoints"));
             }
             data.endpoints
                 .insert(endpoint.endpoint_id.clone(), endpoint.clone());
