@@ -17,7 +17,9 @@ use licensing::domain::webhooks::{Disabled, Post, verify};
 use licensing::notify::dispatch_due;
 use licensing::notify::recorded::Recorder;
 use licensing::outbox::backoff;
-use licensing::ports::{AccountReads, Commits, Listings, PageRequest, Resolve, Webhooks};
+use licensing::ports::{
+    AccountReads, Commits, Listings, OutboxStore, PageRequest, Resolve, Webhooks,
+};
 use licensing_tests::at;
 
 use crate::delivery::acme_after_a_purchase;
@@ -727,14 +729,7 @@ async fn a_throttled_sender_spends_no_attempt_and_keeps_no_history() {
 /// past the read-first check is refused too, and a delete gives its place back.
 async fn ten_at_most_when_made_at_once<S: AccountReads + Commits + Webhooks>(store: &S) {
     let now = at("2026-11-19T10:00:00Z");
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-    licensing::app::create_tenant(store, "op", licensing_tests::acme("acme", start, 2, 1), now)
-        .await
-        .unwrap();
-    let caller = Caller {
-        tenant: tenant(),
-        user: UserId::parse("ada").unwrap(),
-    };
+    let caller = acme_in(store, now).await;
     let names = public();
     let settings = on_aws(&names);
     let create = || {
@@ -761,13 +756,92 @@ async fn ten_at_most_when_made_at_once<S: AccountReads + Commits + Webhooks>(sto
     eleventh.endpoint_id = "we-eleventh".into();
     eleventh.version = 1;
     assert!(matches!(
-        store.put_endpoint(&eleventh, None).await,
+        store.put_endpoint(&eleventh, None, None).await,
         Err(licensing::ports::StoreError::LimitReached(_))
     ));
     webhooks::delete_endpoint(store, &caller, &made[0].endpoint.endpoint_id, now)
         .await
         .unwrap();
     create().await.expect("the place given back");
+}
+
+/// The tenant `acme` in `store`, and its administrator Ada.
+async fn acme_in<S: AccountReads + Commits>(
+    store: &S,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Caller {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    licensing::app::create_tenant(store, "op", licensing_tests::acme("acme", start, 2, 1), now)
+        .await
+        .unwrap();
+    Caller {
+        tenant: tenant(),
+        user: UserId::parse("ada").unwrap(),
+    }
+}
+
+/// The managers' mail about an endpoint the dispatcher turned off is written with that
+/// version of the endpoint, in both stores: a write that loses to another leaves no mail, and
+/// one that is made cannot be left without its mail by a process dying after it.
+async fn the_mail_goes_with_the_endpoint<S: AccountReads + Commits + Webhooks + OutboxStore>(
+    store: &S,
+) {
+    let now = at("2026-11-19T10:00:00Z");
+    let caller = acme_in(store, now).await;
+    let names = public();
+    let new = endpoint("https://erp.example.com/", &["LicencesPurchased"]);
+    webhooks::create_endpoint(store, &caller, new, &on_aws(&names), now)
+        .await
+        .unwrap();
+    let mut endpoint = store.endpoints(&tenant()).await.unwrap().remove(0);
+    let mail = |name: &str| {
+        licensing::outbox::OutboxMessage::new(
+            &tenant(),
+            name,
+            0,
+            now,
+            licensing::outbox::Payload::Webhook {
+                endpoint_id: endpoint.endpoint_id.clone(),
+                event_type: "WebhookTest".into(),
+                at: now,
+                data: serde_json::json!({}),
+            },
+        )
+    };
+    let (made, lost) = (mail("made"), mail("lost"));
+    endpoint.version += 1;
+    endpoint.disabled = Some(Disabled::Gone);
+    store
+        .put_endpoint(&endpoint, None, Some(("made", &made)))
+        .await
+        .unwrap();
+    // The same version again: another writer was first.
+    assert!(matches!(
+        store
+            .put_endpoint(&endpoint, None, Some(("lost", &lost)))
+            .await,
+        Err(licensing::ports::StoreError::Conflict)
+    ));
+    // Beside the tenant's own events.
+    let due = store.due_outbox(now, 100).await.unwrap();
+    let named: Vec<_> = due
+        .iter()
+        .filter(|b| b.id.starts_with("O#made#") || b.id.starts_with("O#lost#"))
+        .collect();
+    assert_eq!(named.len(), 1, "{due:?}");
+    assert_eq!(named[0].messages, [made]);
+}
+
+#[tokio::test]
+async fn the_mail_about_an_endpoint_turned_off_is_written_with_it_in_memory() {
+    the_mail_goes_with_the_endpoint(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the engines: ./scripts/test.sh runs it"]
+async fn the_mail_about_an_endpoint_turned_off_is_written_with_it_in_the_table() {
+    licensing_tests::require_engines();
+    the_mail_goes_with_the_endpoint(&licensing_tests::fresh_store().await).await;
 }
 
 #[tokio::test]

@@ -222,7 +222,7 @@ pub async fn create_endpoint<S: AccountReads + Commits + Webhooks, R: Resolve>(
     );
     // A transaction that raced another on the count is tried again, and counts again.
     retrying(|_| async {
-        match store.put_endpoint(&endpoint, Some(&log)).await {
+        match store.put_endpoint(&endpoint, Some(&log), None).await {
             Err(StoreError::LimitReached(_)) => Err(limit()),
             other => Ok(other?),
         }
@@ -400,7 +400,7 @@ async fn rewrite<S: Webhooks>(
             return Ok(endpoint);
         };
         endpoint.version += 1;
-        store.put_endpoint(&endpoint, Some(&log)).await?;
+        store.put_endpoint(&endpoint, Some(&log), None).await?;
         Ok(endpoint)
     })
     .await

@@ -76,16 +76,10 @@ impl Hooks {
                 };
                 endpoint.version += 1;
                 let log = disabled.map(|reason| disabled_log(endpoint, reason, now));
-                match store.put_endpoint(endpoint, log.as_ref()).await {
-                    Ok(()) => {
-                        // After the endpoint's write: a process that dies in between loses
-                        // this mail (the log entry and the page still say it).
-                        if let Some(reason) = disabled {
-                            let (name, mail) = disabled_mail(endpoint, reason, now);
-                            store.queue_outbox(tenant, &name, &[mail]).await?;
-                        }
-                        break;
-                    }
+                let mail = disabled.map(|reason| disabled_mail(endpoint, reason, now));
+                let mail = mail.as_ref().map(|(name, mail)| (name.as_str(), mail));
+                match store.put_endpoint(endpoint, log.as_ref(), mail).await {
+                    Ok(()) => break,
                     Err(StoreError::Conflict) if round < 2 => {
                         self.endpoints = None;
                         self.load(store, tenant).await?;
@@ -127,7 +121,7 @@ fn disabled_log(endpoint: &Endpoint, reason: Disabled, now: DateTime<Utc>) -> Lo
 }
 
 /// The managers' mail about an endpoint just disabled, and the name of its batch (one per
-/// endpoint and version: written once however often the save is repeated).
+/// endpoint and version, written with that version of the endpoint).
 fn disabled_mail(
     endpoint: &Endpoint,
     reason: Disabled,

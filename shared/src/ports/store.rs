@@ -405,11 +405,14 @@ pub trait Webhooks: Send + Sync {
     /// Writes `endpoint` at its `version`: new at 1, otherwise only over `version - 1`
     /// (`Conflict` when another write came first), with `log` in the same transaction. A new
     /// one is counted in the same write: `LimitReached("webhook endpoints")` when the tenant
-    /// has `MAX_ENDPOINTS` already, however many administrators add one at once.
+    /// has `MAX_ENDPOINTS` already, however many administrators add one at once. `mail` is an
+    /// outbox batch of that name written in the same transaction (the managers' mail about an
+    /// endpoint the dispatcher turned off: never one without the other).
     fn put_endpoint(
         &self,
         endpoint: &crate::domain::webhooks::Endpoint,
         log: Option<&LogEntry>,
+        mail: Option<(&str, &OutboxMessage)>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes `endpoint` (false when gone already) and its attempts, with `log`.

@@ -234,9 +234,10 @@ impl<S: Webhooks, A: Send + Sync> Webhooks for Faulty<S, A> {
         &self,
         endpoint: &Endpoint,
         log: Option<&LogEntry>,
+        mail: Option<(&str, &OutboxMessage)>,
     ) -> Result<(), StoreError> {
         self.enter(Method::PutEndpoint).await?;
-        self.store.put_endpoint(endpoint, log).await
+        self.store.put_endpoint(endpoint, log, mail).await
     }
 
     async fn delete_endpoint(

@@ -124,6 +124,7 @@ impl Webhooks for DynamoStore {
         &self,
         endpoint: &Endpoint,
         log: Option<&LogEntry>,
+        mail: Option<(&str, &OutboxMessage)>,
     ) -> Result<(), StoreError> {
         let item = to_item(&EndpointItem {
             pk: tenant_pk(&endpoint.tenant_id),
@@ -155,6 +156,17 @@ impl Webhooks for DynamoStore {
         }
         if let Some(log) = log {
             actions.push((self.log_put(log, &endpoint.tenant_id)?, Guard::None));
+        }
+        if let Some((name, mail)) = mail {
+            // Named after the endpoint's version, which the endpoint's condition makes new.
+            for batch in outbox_items(&endpoint.tenant_id, name, std::slice::from_ref(mail)) {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(&batch)?))
+                    .build()
+                    .map_err(built)?;
+                actions.push((TransactWriteItem::builder().put(put).build(), Guard::None));
+            }
         }
         self.execute(actions).await.map_err(|e| match e {
             StoreError::AlreadyExists(_) => StoreError::AlreadyExists("webhook endpoint"),
@@ -262,14 +274,7 @@ impl Webhooks for DynamoStore {
         messages: &[OutboxMessage],
     ) -> Result<usize, StoreError> {
         let mut added = 0;
-        let named =
-            crate::outbox::batches(tenant, messages, |_, n| outbox_sk(&format!("{name}#{n}")));
-        for batch in named {
-            let item = OutboxItem {
-                due_pk: Some(outbox_due_pk(tenant)),
-                due_at: Some(due_at(batch.messages[0].next_attempt_at, &batch.id)),
-                ..item_of(&batch)
-            };
+        for item in outbox_items(tenant, name, messages) {
             self.metrics.spend_write()?;
             let result = self
                 .client
@@ -291,4 +296,16 @@ impl Webhooks for DynamoStore {
         }
         Ok(added)
     }
+}
+
+/// The outbox items of `messages` as batches named `name`, due at their first message's time.
+fn outbox_items(tenant: &TenantId, name: &str, messages: &[OutboxMessage]) -> Vec<OutboxItem> {
+    crate::outbox::batches(tenant, messages, |_, n| outbox_sk(&format!("{name}#{n}")))
+        .iter()
+        .map(|batch| OutboxItem {
+            due_pk: Some(outbox_due_pk(tenant)),
+            due_at: Some(due_at(batch.messages[0].next_attempt_at, &batch.id)),
+            ..item_of(batch)
+        })
+        .collect()
 }

@@ -22,6 +22,7 @@ impl Webhooks for MemoryStore {
         &self,
         endpoint: &Endpoint,
         log: Option<&LogEntry>,
+        mail: Option<(&str, &OutboxMessage)>,
     ) -> Result<(), StoreError> {
         self.with(|t| {
             let data = t.entry(endpoint.tenant_id.clone()).or_default();
@@ -40,6 +41,9 @@ impl Webhooks for MemoryStore {
                 .insert(endpoint.endpoint_id.clone(), endpoint.clone());
             if let Some(log) = log {
                 data.log.push(log.clone());
+            }
+            if let Some((name, mail)) = mail {
+                queue(data, &endpoint.tenant_id, name, std::slice::from_ref(mail));
             }
             Ok(())
         })
@@ -108,21 +112,34 @@ impl Webhooks for MemoryStore {
         messages: &[OutboxMessage],
     ) -> Result<usize, StoreError> {
         self.with(|t| {
-            let data = t.entry(tenant.clone()).or_default();
-            let mut added = 0;
-            let named = crate::outbox::batches(tenant, messages, |_, n| format!("O#{name}#{n}"));
-            for batch in named {
-                if data.outbox.iter().any(|b| b.batch.id == batch.id) {
-                    continue;
-                }
-                data.outbox.push(super::StoredBatch {
-                    due: Some(batch.messages[0].next_attempt_at),
-                    batch,
-                    lease_until: None,
-                });
-                added += 1;
-            }
-            Ok(added)
+            Ok(queue(
+                t.entry(tenant.clone()).or_default(),
+                tenant,
+                name,
+                messages,
+            ))
         })
     }
+}
+
+/// Adds the batches of `messages` named `name` that are not there yet; how many.
+fn queue(
+    data: &mut super::TenantData,
+    tenant: &TenantId,
+    name: &str,
+    messages: &[OutboxMessage],
+) -> usize {
+    let mut added = 0;
+    for batch in crate::outbox::batches(tenant, messages, |_, n| format!("O#{name}#{n}")) {
+        if data.outbox.iter().any(|b| b.batch.id == batch.id) {
+            continue;
+        }
+        data.outbox.push(super::StoredBatch {
+            due: Some(batch.messages[0].next_attempt_at),
+            batch,
+            lease_until: None,
+        });
+        added += 1;
+    }
+    added
 }
