@@ -319,7 +319,12 @@ fn batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxBatch> {
 
 /// A change's outbox as stored: its batches, due at once.
 pub(super) fn outbox_batches(tenant: &TenantId, messages: &[OutboxMessage]) -> Vec<OutboxItem> {
-    batches(tenant, messages)
+    due_items(tenant, &batches(tenant, messages))
+}
+
+/// Batches as stored, each in the due index at its first message's time.
+pub(super) fn due_items(tenant: &TenantId, batches: &[OutboxBatch]) -> Vec<OutboxItem> {
+    batches
         .iter()
         .map(|batch| OutboxItem {
             due_pk: Some(outbox_due_pk(tenant)),

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use crate::adapters::dynamodb::items::{JsonString, OutboxItem};
-use crate::adapters::dynamodb::keys::{due_at, outbox_due_pk, outbox_sk, tenant_pk};
-use crate::adapters::dynamodb::outbox::item_of;
+use crate::adapters::dynamodb::keys::{outbox_sk, tenant_pk};
+use crate::adapters::dynamodb::outbox::due_items;
 use crate::adapters::dynamodb::{
     DynamoStore, Guard, backend, built, condition_failed, from_item, key, to_item,
 };
@@ -160,12 +160,7 @@ impl Webhooks for DynamoStore {
         if let Some((name, mail)) = mail {
             // Named after the endpoint's version, which the endpoint's condition makes new.
             for batch in outbox_items(&endpoint.tenant_id, name, std::slice::from_ref(mail)) {
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(to_item(&batch)?))
-                    .build()
-                    .map_err(built)?;
-                actions.push((TransactWriteItem::builder().put(put).build(), Guard::None));
+                actions.push((self.put(to_item(&batch)?, None)?, Guard::None));
             }
         }
         self.execute(actions).await.map_err(|e| match e {
@@ -298,14 +293,10 @@ impl Webhooks for DynamoStore {
     }
 }
 
-/// The outbox items of `messages` as batches named `name`, due at their first message's time.
+/// The outbox items of `messages` as batches named `name`.
 fn outbox_items(tenant: &TenantId, name: &str, messages: &[OutboxMessage]) -> Vec<OutboxItem> {
-    crate::outbox::batches(tenant, messages, |_, n| outbox_sk(&format!("{name}#{n}")))
-        .iter()
-        .map(|batch| OutboxItem {
-            due_pk: Some(outbox_due_pk(tenant)),
-            due_at: Some(due_at(batch.messages[0].next_attempt_at, &batch.id)),
-            ..item_of(batch)
-        })
-        .collect()
+    due_items(
+        tenant,
+        &crate::outbox::batches(tenant, messages, |_, n| outbox_sk(&format!("{name}#{n}"))),
+    )
 }
