@@ -264,6 +264,23 @@ impl StreamReader {
         Ok(())
     }
 
+    /// A reader of `table`'s stream from its start, handing every record to `dispatch` until
+    /// `stop` is set, looking again every 10 ms once caught up (the benches' reader, in
+    /// process).
+    pub async fn run_until(
+        table: &str,
+        dispatch: &impl Dispatch,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<(), String> {
+        let mut reader = Self::open(&crate::sdk().await, table, None).await?;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            if reader.poll(dispatch).await? == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads every open shard once and hands what passes the filter to `dispatch`, batch by
     /// batch. Returns how many records were read (0: the reader is caught up).
     pub async fn poll(&mut self, dispatch: &impl Dispatch) -> Result<usize, String> {

@@ -74,13 +74,6 @@ pub(crate) async fn notify(n: u64) {
             let (store, notifier) = (plain.clone(), notifier.clone());
             let (delivered, stop) = (delivered.clone(), stop.clone());
             tokio::spawn(async move {
-                let mut reader = licensing_tests::stream_reader::StreamReader::open(
-                    &licensing_tests::sdk().await,
-                    store.table(),
-                    None,
-                )
-                .await
-                .unwrap();
                 let dispatch = Timed {
                     inner: licensing_tests::stream_reader::InProcess {
                         store: &store,
@@ -90,11 +83,13 @@ pub(crate) async fn notify(n: u64) {
                     delivered,
                 };
                 // The tenant's own creation is on the stream: delivered before the run.
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    if reader.poll(&dispatch).await.unwrap() == 0 {
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    }
-                }
+                licensing_tests::stream_reader::StreamReader::run_until(
+                    store.table(),
+                    &dispatch,
+                    &stop,
+                )
+                .await
+                .unwrap();
             })
         });
         if streamed {

@@ -12,6 +12,7 @@ use licensing::domain::identity::{TenantId, UserId};
 use licensing::domain::webhooks::{Answer, EVENT_TYPES, Post};
 use licensing::notify::{Notifier, Refusal, Sender};
 use licensing::ports::Resolve;
+use licensing_tests::stream_reader::StreamReader;
 use licensing_tests::{acme, at, fresh_streamed_store, provision_messaging, sdk};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -160,22 +161,13 @@ pub(crate) async fn webhooks(n: u64) {
     let reader = {
         let (store, sender, stop) = (store.clone(), sender.clone(), stop.clone());
         tokio::spawn(async move {
-            let mut reader = licensing_tests::stream_reader::StreamReader::open(
-                &licensing_tests::sdk().await,
-                store.table(),
-                None,
-            )
-            .await
-            .unwrap();
             let dispatch = Dispatcher {
                 store: &store,
                 sender: &sender,
             };
-            while !stop.load(Ordering::SeqCst) {
-                if reader.poll(&dispatch).await.unwrap() == 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
-            }
+            StreamReader::run_until(store.table(), &dispatch, &stop)
+                .await
+                .unwrap();
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
