@@ -375,3 +375,27 @@ fn every_logged_action_is_in_the_contract() {
         "logged but not in openapi.yaml: {missing:?}"
     );
 }
+
+/// The events an endpoint may subscribe to are one list in three languages: the domain's
+/// (`EVENT_TYPES`, what the API accepts), the contract's (`WebhookEvent`) and the page's
+/// checkboxes (`EVENTS` in web/src/views/webhooks.ts).
+#[test]
+fn the_webhook_events_are_the_same_in_the_domain_the_contract_and_the_page() {
+    let domain: Vec<&str> = licensing::domain::webhooks::EVENT_TYPES.to_vec();
+    let openapi: serde_yaml::Value = serde_yaml::from_str(OPENAPI).unwrap();
+    let contract: Vec<&str> = openapi["components"]["schemas"]["WebhookEvent"]["enum"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(contract, domain, "openapi.yaml's WebhookEvent");
+    let page = include_str!("../../../web/src/views/webhooks.ts");
+    let list = page
+        .split("export const EVENTS = [")
+        .nth(1)
+        .and_then(|rest| rest.split("];").next())
+        .expect("EVENTS in web/src/views/webhooks.ts");
+    let shown: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+    assert_eq!(shown, domain, "the page's EVENTS");
+}
