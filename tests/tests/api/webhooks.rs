@@ -40,18 +40,10 @@ async fn received(api: &Api, name: &str) -> Vec<Value> {
 /// Waits up to 2 minutes (late in a test run the local stream reader can be a minute behind)
 /// for the box to hold a delivery that `matches`; all it received then.
 async fn wait_for(api: &Api, name: &str, matches: impl Fn(&Value) -> bool) -> Vec<Value> {
-    let started = std::time::Instant::now();
-    loop {
-        let got = received(api, name).await;
-        if got.iter().any(&matches) {
-            return got;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "nothing matching reached {name}: {got:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually(&format!("a matching delivery to {name}"), || async {
+        Some(received(api, name).await).filter(|got| got.iter().any(&matches))
+    })
+    .await
 }
 
 /// An endpoint for `tenant` at the receiver's box `name`: its id and secret.
