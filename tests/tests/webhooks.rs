@@ -725,8 +725,8 @@ async fn a_throttled_sender_spends_no_attempt_and_keeps_no_history() {
 }
 
 /// Creates racing for the last places of the ten: as many are made as there are places, the
-/// rest refused with `limit_reached`, in both stores; the count is in the write, so a create
-/// past the read-first check is refused too, and a delete gives its place back.
+/// rest refused with `limit_reached`, in both stores: the count is in the store's write, and a
+/// delete gives its place back.
 async fn ten_at_most_when_made_at_once<S: AccountReads + Commits + Webhooks>(store: &S) {
     let now = at("2026-11-19T10:00:00Z");
     let caller = acme_in(store, now).await;
@@ -751,7 +751,7 @@ async fn ten_at_most_when_made_at_once<S: AccountReads + Commits + Webhooks>(sto
     );
     let listed = store.endpoints(&tenant()).await.unwrap();
     assert_eq!(listed.len(), 10);
-    // Past the check (a create that read nine): the write itself refuses the eleventh.
+    // The store's write itself refuses the eleventh.
     let mut eleventh = listed[0].clone();
     eleventh.endpoint_id = "we-eleventh".into();
     eleventh.version = 1;

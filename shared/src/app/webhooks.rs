@@ -193,10 +193,6 @@ pub async fn create_endpoint<S: AccountReads + Commits + Webhooks, R: Resolve>(
             max: MAX_ENDPOINTS as u32,
         })
     };
-    // Read first for the common case; the write counts again, for two creates at once.
-    if store.endpoints(&caller.tenant).await?.len() >= MAX_ENDPOINTS {
-        return Err(limit());
-    }
     let secret = new_secret();
     let endpoint = Endpoint {
         tenant_id: caller.tenant.clone(),
@@ -220,7 +216,8 @@ pub async fn create_endpoint<S: AccountReads + Commits + Webhooks, R: Resolve>(
         json!({ "endpoint_id": endpoint.endpoint_id, "url": endpoint.url, "events": endpoint.events }),
         now,
     );
-    // A transaction that raced another on the count is tried again, and counts again.
+    // The write counts the tenant's endpoints (two creates at once cannot both take the last
+    // place); one that raced another on the count is tried again, and counts again.
     retrying(|_| async {
         match store.put_endpoint(&endpoint, Some(&log), None).await {
             Err(StoreError::LimitReached(_)) => Err(limit()),
