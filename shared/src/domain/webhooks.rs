@@ -513,8 +513,12 @@ pub fn message_body(event_type: &str, at: DateTime<Utc>, data: &serde_json::Valu
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use chrono::TimeZone;
+    use super::{
+        Disabled, Endpoint, Outcome, Secret, TOLERANCE_SECS, check_url, key_of, new_secret,
+        refuse_address, signature, verify,
+    };
+    use crate::domain::identity::{TenantId, UserId};
+    use chrono::{DateTime, Duration, TimeZone, Utc};
 
     fn at(h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap()
